@@ -1,0 +1,91 @@
+/**
+ * Parsers for setting values. Each takes the raw value (a string from a flag or the
+ * environment, or any JSON value from a config file) and returns the typed value, or throws
+ * a plain `Error` whose message says what is allowed; `load.ts` adds the setting's name and
+ * source to it.
+ */
+
+export type Parser<T> = (raw: unknown) => T
+
+export function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : ''
+    if (!/^-?\d+$/.test(text)) throw new Error(`expected a whole number from ${min} to ${max}`)
+    const value = Number(text)
+    if (value < min || value > max) {
+      throw new Error(`expected a whole number from ${min} to ${max}`)
+    }
+    return value
+  }
+}
+
+export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> {
+  return (raw) => {
+    if (typeof raw === 'string' && (choices as readonly string[]).includes(raw)) return raw as T
+    throw new Error(`expected one of: ${choices.join(', ')}`)
+  }
+}
+
+export function nonEmptyString(what: string): Parser<string> {
+  return (raw) => {
+    if (typeof raw !== 'string' || raw.trim() === '') throw new Error(`expected ${what}`)
+    if (/[\0]/.test(raw)) throw new Error(`expected ${what} without NUL characters`)
+    return raw
+  }
+}
+
+export function optionalSecret(minLength: number): Parser<string | undefined> {
+  return (raw) => {
+    if (raw === undefined || raw === '') return undefined
+    if (typeof raw !== 'string' || raw.length < minLength) {
+      throw new Error(`expected a secret of at least ${minLength} characters`)
+    }
+    return raw
+  }
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):(.*)$/i
+
+/**
+ * An adapter URL: `scheme:rest`. Local schemes (`embedded:`, `sqlite:`, `file:`) take a path
+ * after the colon; network schemes must parse as a WHATWG URL with a host.
+ */
+export function adapterUrl(schemes: {
+  local: readonly string[]
+  network: readonly string[]
+}): Parser<string> {
+  const all = [...schemes.local, ...schemes.network].map((s) => `${s}:`).join(', ')
+  return (raw) => {
+    const match = typeof raw === 'string' ? SCHEME.exec(raw.trim()) : null
+    if (!match) throw new Error(`expected a URL starting with one of: ${all}`)
+    const scheme = match[1]!.toLowerCase()
+    const rest = match[2]!
+    if (schemes.local.includes(scheme)) {
+      if (rest === '' || rest === '//') throw new Error(`expected a path after "${scheme}:"`)
+      return `${scheme}:${rest}`
+    }
+    if (schemes.network.includes(scheme)) {
+      let url: URL
+      try {
+        url = new URL(raw as string)
+      } catch {
+        throw new Error(`"${scheme}:" URL does not parse; expected ${scheme}://host[:port]/…`)
+      }
+      if (url.host === '') throw new Error(`"${scheme}:" URL needs a host`)
+      return url.href
+    }
+    throw new Error(`unknown scheme "${scheme}:"; expected one of: ${all}`)
+  }
+}
+
+/** A URL whose password (if any) is replaced by `****`, for printing. */
+export function maskUrlPassword(value: string): string {
+  try {
+    const url = new URL(value)
+    if (url.password === '') return value
+    url.password = '****'
+    return url.href
+  } catch {
+    return value
+  }
+}

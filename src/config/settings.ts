@@ -1,0 +1,146 @@
+import { availableParallelism } from 'node:os'
+import {
+  adapterUrl,
+  integer,
+  nonEmptyString,
+  oneOf,
+  optionalSecret,
+  type Parser,
+} from './parsers.ts'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** Piper's whole configuration, validated. Every field is documented in `SETTINGS`. */
+export interface PiperConfig {
+  data: string
+  host: string
+  port: number
+  logLevel: LogLevel
+  workers: number
+  queue: string
+  queueToken: string | undefined
+  meta: string
+  blobs: string
+  url: string
+  key: string | undefined
+}
+
+export type SettingName = keyof PiperConfig
+
+/** One setting: its names in each source, how it is parsed, and its default. */
+export interface Setting<K extends SettingName = SettingName> {
+  name: K
+  flag: string
+  env: string
+  doc: string
+  secret?: boolean
+  parse: Parser<PiperConfig[K]>
+  /** The default, which may depend on settings resolved before this one (e.g. `data`). */
+  fallback: (resolved: Partial<PiperConfig>) => PiperConfig[K]
+}
+
+function setting<K extends SettingName>(s: Setting<K>): Setting<K> {
+  return s
+}
+
+/** Settings in resolution order: a default may use any setting listed above it. */
+export const SETTINGS: readonly Setting[] = [
+  setting({
+    name: 'data',
+    flag: '--data',
+    env: 'PIPER_DATA',
+    doc: 'folder that holds the embedded queue, blobs and database',
+    parse: nonEmptyString('a folder path'),
+    fallback: () => './piper-data',
+  }),
+  setting({
+    name: 'host',
+    flag: '--host',
+    env: 'PIPER_HOST',
+    doc: 'address the gateway listens on',
+    parse: (raw) => {
+      const host = nonEmptyString('a host name or IP address')(raw)
+      if (/[\s/]/.test(host)) throw new Error('expected a host name or IP address')
+      return host
+    },
+    fallback: () => '127.0.0.1',
+  }),
+  setting({
+    name: 'port',
+    flag: '--port',
+    env: 'PIPER_PORT',
+    doc: 'TCP port the gateway listens on (0 picks a free one)',
+    parse: integer(0, 65535),
+    fallback: () => 8080,
+  }),
+  setting({
+    name: 'logLevel',
+    flag: '--log-level',
+    env: 'PIPER_LOG_LEVEL',
+    doc: 'lowest level of log lines written',
+    parse: oneOf(LOG_LEVELS),
+    fallback: () => 'info' as const,
+  }),
+  setting({
+    name: 'workers',
+    flag: '--workers',
+    env: 'PIPER_WORKERS',
+    doc: 'worker threads that run jobs (default: one per core)',
+    parse: integer(1, 256),
+    fallback: () => availableParallelism(),
+  }),
+  setting({
+    name: 'queue',
+    flag: '--queue',
+    env: 'PIPER_QUEUE',
+    doc: 'queue adapter: embedded:DIR, piper://host:port or nats://host:port',
+    parse: adapterUrl({ local: ['embedded'], network: ['piper', 'nats'] }),
+    fallback: (c) => `embedded:${c.data}/queue`,
+  }),
+  setting({
+    name: 'queueToken',
+    flag: '--queue-token',
+    env: 'PIPER_QUEUE_TOKEN',
+    doc: 'shared secret between `piper queue serve` and its clients',
+    secret: true,
+    parse: optionalSecret(16),
+    fallback: () => undefined,
+  }),
+  setting({
+    name: 'meta',
+    flag: '--meta',
+    env: 'PIPER_META',
+    doc: 'metadata adapter: sqlite:FILE or postgres://…',
+    parse: adapterUrl({ local: ['sqlite'], network: ['postgres', 'postgresql'] }),
+    fallback: (c) => `sqlite:${c.data}/meta.db`,
+  }),
+  setting({
+    name: 'blobs',
+    flag: '--blobs',
+    env: 'PIPER_BLOBS',
+    doc: 'blob store adapter: file:DIR, s3://bucket or nodes://a,b,c',
+    parse: adapterUrl({ local: ['file'], network: ['s3', 'nodes'] }),
+    fallback: (c) => `file:${c.data}/blobs`,
+  }),
+  setting({
+    name: 'url',
+    flag: '--url',
+    env: 'PIPER_URL',
+    doc: 'gateway that client commands (put, get, ls, …) talk to',
+    parse: adapterUrl({ local: [], network: ['http', 'https'] }),
+    fallback: () => 'http://127.0.0.1:8080/',
+  }),
+  setting({
+    name: 'key',
+    flag: '--key',
+    env: 'PIPER_KEY',
+    doc: 'API key that client commands send as a Bearer token',
+    secret: true,
+    parse: optionalSecret(1),
+    fallback: () => undefined,
+  }),
+]
+
+/** The environment variable that names a JSON config file (also `--config FILE`). */
+export const CONFIG_FILE_ENV = 'PIPER_CONFIG'

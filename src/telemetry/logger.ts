@@ -1,0 +1,40 @@
+import { type DestinationStream, type Logger, pino } from 'pino'
+import pretty from 'pino-pretty'
+import type { LogLevel } from '../config/index.ts'
+
+export type { Logger }
+
+export interface LoggerOptions {
+  level: LogLevel
+  /** Human-readable lines instead of JSON; defaults to whether stdout is a terminal. */
+  pretty?: boolean
+  /** Where lines go; defaults to stdout. */
+  destination?: DestinationStream
+}
+
+/**
+ * The one root logger of a process. Components receive child loggers carrying their name and,
+ * per request or job, the job, upload and trace ids.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const usePretty = options.pretty ?? process.stdout.isTTY === true
+  const destination =
+    options.destination ??
+    (usePretty
+      ? pretty({
+          colorize: true,
+          sync: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        })
+      : pino.destination({ dest: 1, sync: true }))
+  return pino(
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  )
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict'
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { cleanEnv, PIPER_BIN, runPiper } from '../helpers/cli.ts'
+
+interface LogLine {
+  msg: string
+  url?: string
+  [key: string]: unknown
+}
+
+/** Starts `piper up` on a free port and resolves once it logs that it is up. */
+async function startPiper(
+  args: string[],
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string; lines: LogLine[] }> {
+  const child = spawn(process.execPath, [PIPER_BIN, 'up', '--port', '0', ...args], {
+    env: cleanEnv(),
+  })
+  const lines: LogLine[] = []
+  let buffered = ''
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk
+      let newline = buffered.indexOf('\n')
+      while (newline >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline)) as LogLine
+        lines.push(line)
+        if (line.msg === 'piper is up' && line.url) resolve(line.url)
+        buffered = buffered.slice(newline + 1)
+        newline = buffered.indexOf('\n')
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`piper up exited with ${code}: ${stderr}`)))
+  })
+  return { child, url, lines }
+}
+
+test('piper up serves /healthz and stops cleanly on SIGTERM', async () => {
+  const data = join(mkdtempSync(join(tmpdir(), 'piper-up-')), 'data')
+  const { child, url, lines } = await startPiper(['--data', data])
+  assert.ok(existsSync(data), 'the data folder is created')
+
+  const health = await fetch(`${url}/healthz`)
+  assert.equal(health.status, 200)
+  assert.equal(health.headers.get('content-type'), 'application/json; charset=utf-8')
+  assert.deepEqual(await health.json(), { status: 'ok' })
+
+  const missing = await fetch(`${url}/no/such/route`)
+  assert.equal(missing.status, 404)
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'E_NOT_FOUND')
+
+  child.kill('SIGTERM')
+  const [code, signal] = await once(child, 'exit')
+  assert.equal(signal, null)
+  assert.equal(code, 0)
+  const messages = lines.map((l) => l.msg)
+  const drain = messages.indexOf('gateway draining: readiness is now 503')
+  assert.ok(drain > messages.indexOf('shutting down'), 'drains after the signal')
+  assert.ok(messages.indexOf('gateway closed') > drain, 'closes after draining')
+  assert.equal(messages.at(-1), 'stopped')
+})
+
+test('piper up refuses a port that is taken, with a message', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'piper-up-'))
+  const first = await startPiper(['--data', data])
+  const port = new URL(first.url).port
+  try {
+    const { code, stderr } = await runPiper([
+      'up',
+      '--port',
+      port,
+      '--data',
+      data,
+      '--log-level',
+      'silent',
+    ])
+    assert.equal(code, 1)
+    assert.match(stderr, new RegExp(`piper: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`))
+  } finally {
+    first.child.kill('SIGTERM')
+    await once(first.child, 'exit')
+  }
+})
+
+test('piper up reports a data folder it cannot create', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'piper-up-'))
+  const file = join(dir, 'a-file')
+  writeFileSync(file, '')
+  const { code, stderr } = await runPiper(['up', '--port', '0', '--data', join(file, 'data')])
+  assert.equal(code, 1)
+  assert.match(stderr, /piper: cannot create data folder .*a-file\/data/)
+})

@@ -1,0 +1,55 @@
+import { connect } from 'node:net'
+import type { TestContext } from 'node:test'
+
+/** A server some tests need: PostgreSQL, NATS, Redis. */
+export interface ServerAddress {
+  name: string
+  host: string
+  port: number
+  /** The command that starts it on this machine (see DEVELOPERS.md). */
+  howToStart: string
+}
+
+export const POSTGRES: ServerAddress = {
+  name: 'PostgreSQL',
+  host: '127.0.0.1',
+  port: 5432,
+  howToStart: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+}
+
+export const NATS: ServerAddress = {
+  name: 'NATS JetStream',
+  host: '127.0.0.1',
+  port: 4222,
+  howToStart: 'see DEVELOPERS.md, "Services"',
+}
+
+/** Whether something accepts TCP connections at the address within `timeoutMs`. */
+export function isListening(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
+/**
+ * Returns whether the server is up. When it is not, the test is skipped with a message
+ * locally and fails under `CI=true`, where every server must be present.
+ */
+export async function requireServer(
+  t: TestContext,
+  server: ServerAddress,
+  env: Record<string, string | undefined> = process.env,
+): Promise<boolean> {
+  if (await isListening(server.host, server.port)) return true
+  const message = `${server.name} is not answering at ${server.host}:${server.port} (start it: ${server.howToStart})`
+  if (env.CI === 'true') throw new Error(message)
+  t.skip(message)
+  return false
+}
