@@ -1,0 +1,141 @@
+import { crc32, gunzipSync, inflateRawSync } from 'node:zlib'
+import { CodecError } from './errors.ts'
+import { parseMemberHeader, TRAILER_SIZE } from './gzip-member.ts'
+import { HasMatches, inflateLiterals } from './inflate.ts'
+
+export interface DecodeOptions {
+  /** Index of this member in its file, for error messages. */
+  member?: number
+  /** Absolute offset of `bytes[0]` in the compressed input, for error messages. */
+  offset?: number
+  /** Refuse to produce more bytes than this (E_OUTPUT_LIMIT). */
+  maxOutput?: number
+}
+
+/**
+ * Decodes one complete gzip member. Piper's members (literal-only, sizes in FEXTRA) are decoded
+ * by Piper's table-driven decoder; members with LZ77 matches or without Piper's subfield go to
+ * `node:zlib`, whose C inflate is faster on those. CRC32 and ISIZE are always verified.
+ */
+export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Uint8Array {
+  const member = options.member ?? 0
+  const base = options.offset ?? 0
+  const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER
+  const header = parseMemberHeader(bytes, 0, member, base)
+  if (!header)
+    throw new CodecError('E_TRUNCATED', 'gzip header ends early', {
+      member,
+      offset: base + bytes.length,
+    })
+  const piper = header.piper
+  if (!piper) return zlibMember(bytes, member, base, maxOutput)
+  if (piper.memberSize > bytes.length) {
+    throw new CodecError(
+      'E_TRUNCATED',
+      `member of ${piper.memberSize} bytes has only ${bytes.length}`,
+      { member, offset: base + bytes.length },
+    )
+  }
+  if (piper.isize > maxOutput) {
+    throw new CodecError(
+      'E_OUTPUT_LIMIT',
+      `member would decompress to ${piper.isize} bytes, over the limit of ${maxOutput}`,
+      { member, offset: base },
+    )
+  }
+  const data = bytes.subarray(0, piper.memberSize - TRAILER_SIZE)
+  let out: Uint8Array = new Uint8Array(piper.isize)
+  try {
+    const { end, written } = inflateLiterals(data, header.size, out, member, base)
+    if (end !== data.length) {
+      throw new CodecError(
+        'E_CORRUPT_DATA',
+        'compressed data does not fill the member its header announced',
+        { member, offset: base + end },
+      )
+    }
+    out = out.subarray(0, written)
+  } catch (error) {
+    if (!(error instanceof HasMatches)) throw error
+    out = zlibInflate(
+      () =>
+        inflateRawSync(data.subarray(header.size), {
+          maxOutputLength: Math.min(maxOutput, piper.isize + 1),
+        }),
+      member,
+      base,
+      maxOutput,
+    )
+  }
+  verifyTrailer(bytes, piper.memberSize - TRAILER_SIZE, out, member, base)
+  return out
+}
+
+function zlibMember(
+  bytes: Uint8Array,
+  member: number,
+  base: number,
+  maxOutput: number,
+): Uint8Array {
+  return zlibInflate(
+    () => gunzipSync(bytes, { maxOutputLength: Math.min(maxOutput, 2 ** 32) }),
+    member,
+    base,
+    maxOutput,
+  )
+}
+
+function zlibInflate(
+  run: () => Uint8Array,
+  member: number,
+  base: number,
+  maxOutput: number,
+): Uint8Array {
+  try {
+    return run()
+  } catch (error) {
+    throw codecErrorFromZlib(error, member, base, maxOutput)
+  }
+}
+
+/** Maps `node:zlib` failures onto the codec's codes. */
+export function codecErrorFromZlib(
+  error: unknown,
+  member: number,
+  base: number,
+  maxOutput: number,
+): CodecError {
+  const e = error as NodeJS.ErrnoException
+  const at = { member, offset: base, cause: error }
+  if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+    return new CodecError('E_OUTPUT_LIMIT', `output exceeds the limit of ${maxOutput} bytes`, at)
+  }
+  if (e.code === 'Z_BUF_ERROR' || /unexpected end/.test(e.message)) {
+    return new CodecError('E_TRUNCATED', 'compressed data ends early', at)
+  }
+  return new CodecError('E_CORRUPT_DATA', `invalid compressed data: ${e.message}`, at)
+}
+
+function verifyTrailer(
+  bytes: Uint8Array,
+  at: number,
+  out: Uint8Array,
+  member: number,
+  base: number,
+): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, TRAILER_SIZE)
+  const crc = view.getUint32(0, true)
+  const isize = view.getUint32(4, true)
+  if (crc32(out) !== crc) {
+    throw new CodecError('E_CHECKSUM', 'CRC32 of the decompressed data does not match', {
+      member,
+      offset: base + at,
+    })
+  }
+  if (out.length >>> 0 !== isize) {
+    throw new CodecError('E_CHECKSUM', `decompressed ${out.length} bytes, trailer says ${isize}`, {
+      member,
+      offset: base + at + 4,
+    })
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Piper's codec: Huffman coding to standard gzip (one member per chunk, literal-only DEFLATE
+ * blocks, sizes in FEXTRA), decoding of any gzip, and a worker-thread pool.
+ */
+
+export { type DecodeOptions, decodeMember } from './decode-member.ts'
+export { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
+export { CodecError, type CodecErrorCode } from './errors.ts'
+export { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
+export { addHistogram, entropyBits, histogram } from './histogram.ts'
+export { codeCost, limitedCodeLengths } from './huffman-lengths.ts'
+export { CodecPool } from './pool.ts'
+export {
+  type CompressOptions,
+  compress,
+  DEFAULT_CHUNK_SIZE,
+  type DecompressOptions,
+  decompress,
+} from './streams.ts'

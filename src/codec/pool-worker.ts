@@ -1,0 +1,33 @@
+import { parentPort } from 'node:worker_threads'
+import { decodeMember } from './decode-member.ts'
+import { encodeChunk } from './encode-chunk.ts'
+import { CodecError } from './errors.ts'
+import type { PoolRequest, PoolResponse } from './pool.ts'
+
+// One codec task at a time; results are transferred, not copied, back to the pool.
+parentPort!.on('message', (request: PoolRequest) => {
+  let response: PoolResponse
+  try {
+    const result =
+      request.op === 'encode'
+        ? encodeChunk(request.bytes, request.histogram)
+        : decodeMember(request.bytes, request.decode)
+    response = { id: request.id, result }
+    parentPort!.postMessage(response, [result.buffer as ArrayBuffer])
+  } catch (error) {
+    const e = error as Error
+    response = {
+      id: request.id,
+      error:
+        error instanceof CodecError
+          ? { code: error.code, message: e.message, member: error.member, offset: error.offset }
+          : {
+              code: undefined,
+              message: e.stack ?? e.message,
+              member: undefined,
+              offset: undefined,
+            },
+    }
+    parentPort!.postMessage(response)
+  }
+})

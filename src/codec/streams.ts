@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
+import { codecErrorFromZlib, decodeMember } from './decode-member.ts'
+import { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
+import { CodecError } from './errors.ts'
+import { MemberReader } from './member-reader.ts'
+import type { CodecPool } from './pool.ts'
+
+/** 1 MiB: big enough that per-member overhead (~35 bytes) is lost in the noise. */
+export const DEFAULT_CHUNK_SIZE = 1 << 20
+/** Piper members up to this size are decoded whole (in parallel); larger ones stream via zlib. */
+const MAX_BUFFERED_MEMBER = 256 << 20
+
+export interface CompressOptions {
+  chunkSize?: number
+  /** Runs chunks on this pool; without one, everything runs on the calling thread. */
+  pool?: CodecPool
+}
+
+export interface DecompressOptions {
+  pool?: CodecPool
+  /** Total output allowed (E_OUTPUT_LIMIT past it); unlimited by default. */
+  maxOutput?: number
+}
+
+/**
+ * Compresses a byte stream into a gzip file of one member per `chunkSize` bytes. With a pool,
+ * up to two chunks per thread are in flight; memory stays bounded whatever the input size.
+ */
+export async function* compress(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: CompressOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
+    throw new CodecError(
+      'E_CODEC_INPUT',
+      `chunk size must be 1 to ${MAX_CHUNK_SIZE} bytes, got ${chunkSize}`,
+    )
+  }
+  const { pool } = options
+  const inFlight: Promise<Uint8Array>[] = []
+  const limit = pool ? pool.size * 2 : 1
+  let any = false
+  for await (const chunk of rechunk(source, chunkSize)) {
+    any = true
+    inFlight.push(pool ? pool.encode(chunk) : Promise.resolve(encodeChunk(chunk)))
+    if (inFlight.length >= limit) yield await inFlight.shift()!
+  }
+  // An empty input is still a valid gzip file: one member holding nothing.
+  if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
+  while (inFlight.length > 0) yield await inFlight.shift()!
+}
+
+/** Cuts a stream into pieces of exactly `size` bytes (the last may be shorter), each its own buffer. */
+async function* rechunk(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
+  let chunk = new Uint8Array(size)
+  let filled = 0
+  for await (const piece of source) {
+    let offset = 0
+    while (offset < piece.length) {
+      const take = Math.min(size - filled, piece.length - offset)
+      chunk.set(piece.subarray(offset, offset + take), filled)
+      filled += take
+      offset += take
+      if (filled === size) {
+        yield chunk
+        chunk = new Uint8Array(size)
+        filled = 0
+      }
+    }
+  }
+  if (filled > 0) yield chunk.subarray(0, filled)
+}
+
+/**
+ * Decompresses any gzip stream. Piper's members (sizes in FEXTRA) are decoded whole, in
+ * parallel on the pool; from the first member without them, the rest of the input streams
+ * through `node:zlib`. Every member's CRC32 and ISIZE are checked; errors are `CodecError`s.
+ */
+export async function* decompress(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: DecompressOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const { pool } = options
+  const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER
+  const reader = new MemberReader(source)
+  const inFlight: Promise<Uint8Array>[] = []
+  const limit = pool ? pool.size * 2 : 1
+  let promised = 0
+  try {
+    for (let member = 0; ; member++) {
+      const header = await reader.nextHeader(member)
+      if (!header) break
+      const piper = header.piper
+      if (!piper || piper.memberSize > MAX_BUFFERED_MEMBER) {
+        while (inFlight.length > 0) yield await inFlight.shift()!
+        yield* gunzipRest(reader, member, maxOutput - promised)
+        return
+      }
+      promised += piper.isize
+      if (promised > maxOutput) {
+        throw new CodecError(
+          'E_OUTPUT_LIMIT',
+          `output would exceed the limit of ${maxOutput} bytes`,
+          { member, offset: reader.offset },
+        )
+      }
+      const decode = { member, offset: reader.offset, maxOutput: piper.isize }
+      const bytes = await reader.takeMember(piper.memberSize, member)
+      inFlight.push(
+        pool
+          ? pool.decode(bytes, decode)
+          : Promise.resolve().then(() => decodeMember(bytes, decode)),
+      )
+      if (inFlight.length >= limit) yield await inFlight.shift()!
+    }
+    while (inFlight.length > 0) yield await inFlight.shift()!
+  } finally {
+    // Settle abandoned tasks so their rejections are not reported as unhandled.
+    for (const task of inFlight) task.catch(() => {})
+    await reader.close()
+  }
+}
+
+/** Streams the rest of the input through zlib's gunzip, counting output against the limit. */
+async function* gunzipRest(
+  reader: MemberReader,
+  member: number,
+  maxOutput: number,
+): AsyncGenerator<Uint8Array> {
+  const base = reader.offset
+  const gunzip = createGunzip()
+  const input = Readable.from(reader.rest())
+  input.on('error', (error) => gunzip.destroy(error))
+  input.pipe(gunzip)
+  let produced = 0
+  try {
+    for await (const piece of gunzip as AsyncIterable<Buffer>) {
+      produced += piece.length
+      if (produced > maxOutput) {
+        throw new CodecError('E_OUTPUT_LIMIT', `output exceeds the limit of ${maxOutput} bytes`, {
+          member,
+          offset: base,
+        })
+      }
+      yield piece
+    }
+  } catch (error) {
+    if (error instanceof CodecError) throw error
+    throw codecErrorFromZlib(error, member, base, maxOutput)
+  } finally {
+    input.destroy()
+    gunzip.destroy()
+  }
+}
