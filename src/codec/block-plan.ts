@@ -12,11 +12,15 @@ export const MICRO_BLOCK_SIZE = 8192
 export const MAX_STORED = 65535
 const END_OF_BLOCK = 256
 
-export const FIXED_LITERAL_LENGTHS = (() => {
-  const lengths = new Uint8Array(257)
-  for (let s = 0; s < 257; s++) lengths[s] = s < 144 ? 8 : s < 256 ? 9 : 7
-  return lengths
-})()
+/**
+ * The fixed literal/length code of RFC 1951 §3.2.6. All 288 lengths matter even though Piper
+ * sends only 0–256: canonical codes are assigned over the whole alphabet.
+ */
+export const FIXED_LITERAL_LENGTHS = new Uint8Array(288)
+  .fill(8, 0, 144)
+  .fill(9, 144, 256)
+  .fill(7, 256, 280)
+  .fill(8, 280, 288)
 
 export type Block =
   | { kind: 'stored'; start: number; end: number; bits: number }

@@ -8,9 +8,12 @@ export interface DecodeOptions {
   member?: number
   /** Absolute offset of `bytes[0]` in the compressed input, for error messages. */
   offset?: number
-  /** Refuse to produce more bytes than this (E_OUTPUT_LIMIT). */
+  /** Refuse to produce more bytes than this (E_OUTPUT_LIMIT); 1 GiB unless given. */
   maxOutput?: number
 }
+
+/** The output limit of `decodeMember` when none is given: the largest chunk Piper writes. */
+export const DEFAULT_MAX_OUTPUT = 1 << 30
 
 /**
  * Decodes one complete gzip member. Piper's members (literal-only, sizes in FEXTRA) are decoded
@@ -20,7 +23,7 @@ export interface DecodeOptions {
 export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Uint8Array {
   const member = options.member ?? 0
   const base = options.offset ?? 0
-  const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER
+  const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT
   const header = parseMemberHeader(bytes, 0, member, base)
   if (!header)
     throw new CodecError('E_TRUNCATED', 'gzip header ends early', {
@@ -36,6 +39,16 @@ export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Ui
       { member, offset: base + bytes.length },
     )
   }
+  const data = bytes.subarray(0, piper.memberSize - TRAILER_SIZE)
+  // Literal-only DEFLATE spends at least one bit per byte, so a larger announced size is a lie;
+  // refusing it bounds the allocation below by the input.
+  if (piper.isize > 8 * (data.length - header.size) + 64) {
+    throw new CodecError(
+      'E_CORRUPT_DATA',
+      `member announces ${piper.isize} bytes, impossible for its size`,
+      { member, offset: base },
+    )
+  }
   if (piper.isize > maxOutput) {
     throw new CodecError(
       'E_OUTPUT_LIMIT',
@@ -43,7 +56,6 @@ export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Ui
       { member, offset: base },
     )
   }
-  const data = bytes.subarray(0, piper.memberSize - TRAILER_SIZE)
   let out: Uint8Array = new Uint8Array(piper.isize)
   try {
     const { end, written } = inflateLiterals(data, header.size, out, member, base)

@@ -1,4 +1,5 @@
 import { BitReader } from './bit-reader.ts'
+import { FIXED_LITERAL_LENGTHS } from './block-plan.ts'
 import { buildDecoder, type HuffmanDecoder, TABLE_BITS } from './decode-table.ts'
 import { CODE_LENGTH_ORDER } from './dynamic-header.ts'
 
@@ -11,13 +12,6 @@ const TABLE_MASK = (1 << TABLE_BITS) - 1
 const KIND_TWO_LITERALS = 2
 const KIND_SLOW = 3
 let fixedDecoder: HuffmanDecoder | undefined
-
-/** The fixed literal/length code of RFC 1951 §3.2.6, all 288 symbols, so it is complete. */
-function fixedLengths(): Uint8Array {
-  const lengths = new Uint8Array(288)
-  lengths.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288)
-  return lengths
-}
 
 /**
  * Decodes a literal-only DEFLATE stream (RFC 1951: stored, fixed and dynamic blocks whose
@@ -42,7 +36,7 @@ export function inflateLiterals(
     } else if (type === 3) {
       throw r.corrupt('invalid block type 3')
     } else {
-      fixedDecoder ??= buildDecoder(fixedLengths(), true, 'fixed', r.at())
+      fixedDecoder ??= buildDecoder(FIXED_LITERAL_LENGTHS, true, 'fixed', r.at())
       o = decodeLiterals(r, type === 1 ? fixedDecoder : readDynamicHeader(r), out, o)
     }
     if (final) break

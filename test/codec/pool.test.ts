@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { CodecError, CodecPool, compress, decompress, encodeChunk } from '../../src/codec/index.ts'
+import { mixed } from './data.ts'
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  for await (const part of stream) parts.push(part)
+  return Buffer.concat(parts)
+}
+
+test('the pool produces the same bytes as the calling thread, in order', async (t) => {
+  const pool = new CodecPool(2)
+  t.after(() => pool.close())
+  const input = mixed(600_000, 21)
+  const inline = await collect(compress([input], { chunkSize: 50_000 }))
+  const pooled = await collect(compress([input], { chunkSize: 50_000, pool }))
+  assert.ok(pooled.equals(inline))
+  assert.ok((await collect(decompress([pooled], { pool }))).equals(input))
+})
+
+test('a caller-owned buffer is neither detached nor changed by the pool', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const input = mixed(10_000, 22)
+  const copy = Buffer.from(input)
+  const member = await pool.encode(input.subarray(100, 5000))
+  assert.equal(input.byteLength, 10_000)
+  assert.ok(copy.equals(input))
+  assert.deepEqual(await pool.decode(member), input.subarray(100, 5000))
+})
+
+test('a decode error in a worker comes back as a CodecError with its code and place', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const member = Buffer.from(encodeChunk(mixed(10_000, 23)))
+  member[member.length - 8]! ^= 1
+  await assert.rejects(pool.decode(member, { member: 3, offset: 1000 }), (error: unknown) => {
+    assert.ok(error instanceof CodecError)
+    assert.equal(error.code, 'E_CHECKSUM')
+    assert.equal(error.member, 3)
+    return true
+  })
+})
+
+test('close is idempotent and fails later tasks clearly', async () => {
+  const pool = new CodecPool(1)
+  await Promise.all([pool.close(), pool.close()])
+  await assert.rejects(pool.encode(new Uint8Array(10)), /codec pool closed/)
+})
+
+test('compressing a stream keeps a bounded number of chunks in flight', async (t) => {
+  const pool = new CodecPool(2)
+  t.after(() => pool.close())
+  let produced = 0
+  let consumed = 0
+  let maxAhead = 0
+  const chunkSize = 10_000
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < 100; i++) {
+      produced += chunkSize
+      maxAhead = Math.max(maxAhead, produced - consumed)
+      yield mixed(chunkSize, i)
+    }
+  }
+  for await (const _member of compress(source(), { chunkSize, pool })) consumed += chunkSize
+  // Two chunks per thread in flight, plus the one being cut: memory does not grow with input.
+  assert.ok(maxAhead <= (2 * 2 + 2) * chunkSize, `read ${maxAhead} bytes ahead`)
+})
