@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import pkg from '../../package.json' with { type: 'json' }
+import { type CodecFlags, compressCommand, decompressCommand } from './commands/codec.ts'
 import { configCommand } from './commands/config.ts'
 import { upCommand } from './commands/up.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
@@ -38,6 +39,32 @@ export function buildProgram(io: ProgramIo): Command {
   ).action((options: Record<string, unknown>) => {
     configCommand(flagValues(options), io.stdout)
   })
+
+  program
+    .command('compress')
+    .description(
+      'compress FILE to FILE.gz (standard gzip, chunks in parallel); - or no FILE: stdin to stdout',
+    )
+    .argument('[file]', 'file to compress, or - for stdin')
+    .option('-o, --output <file>', 'write here instead (- for stdout)')
+    .option('--threads <n>', 'threads to use (default: one per core)')
+    .option('--chunk-size <size>', 'bytes per gzip member, e.g. 1M (default 1M)')
+    .option('-f, --force', 'overwrite the output; write to a terminal')
+    .action(async (file: string | undefined, options: CodecFlags) => {
+      await compressCommand(file, options)
+    })
+
+  program
+    .command('decompress')
+    .description('decompress FILE.gz to FILE (any gzip); - or no FILE: stdin to stdout')
+    .argument('[file]', 'file to decompress, or - for stdin')
+    .option('-o, --output <file>', 'write here instead (- for stdout)')
+    .option('--threads <n>', 'threads to use (default: one per core)')
+    .option('--max-output <size>', 'refuse to write more than this, e.g. 10G (default: no limit)')
+    .option('-f, --force', 'overwrite the output')
+    .action(async (file: string | undefined, options: CodecFlags) => {
+      await decompressCommand(file, options)
+    })
 
   return program
 }

@@ -11,7 +11,8 @@ test('piper --help lists the commands and exits 0', async () => {
   const { code, stdout } = await runPiper(['--help'])
   assert.equal(code, 0)
   assert.match(stdout, /Usage: piper/)
-  for (const command of ['up', 'config']) assert.match(stdout, new RegExp(`^  ${command} `, 'm'))
+  for (const command of ['up', 'config', 'compress', 'decompress'])
+    assert.match(stdout, new RegExp(`^  ${command} `, 'm'))
 })
 
 test('piper up --help lists every setting flag', async () => {
@@ -101,4 +102,23 @@ test('piper config prints the effective configuration with secrets masked', asyn
   assert.equal(printed.settings.queueToken?.value, '****')
   assert.equal(printed.settings.meta?.value, 'postgres://piper:****@127.0.0.1:5432/piper')
   assert.equal(printed.settings.queue?.value, 'embedded:/tmp/piper-x/queue')
+})
+
+test('bin/piper.js on an older Node re-runs on the project Node 24', async (t) => {
+  const { existsSync } = await import('node:fs')
+  const { spawnSync } = await import('node:child_process')
+  const oldNode = '/usr/bin/node'
+  const version = existsSync(oldNode)
+    ? spawnSync(oldNode, ['--version'], { encoding: 'utf8' }).stdout.trim()
+    : ''
+  if (!/^v(1[89]|2[0-3])\./.test(version)) {
+    t.skip(`no Node older than 24 at ${oldNode} to run it with`)
+    return
+  }
+  const bin = new URL('../../bin/piper.js', import.meta.url).pathname
+  const run = spawnSync(oldNode, [bin, '--version'], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(run.stdout.trim(), pkg.version)
+  const bad = spawnSync(oldNode, [bin, 'nosuch'], { encoding: 'utf8' })
+  assert.equal(bad.status, 2)
 })

@@ -1,0 +1,93 @@
+import { availableParallelism } from 'node:os'
+import { CodecPool, compress, DEFAULT_CHUNK_SIZE, decompress } from '../../codec/index.ts'
+import { CliError, EXIT_USAGE } from '../errors.ts'
+import { parseSize } from '../size.ts'
+import { progressReporter, resolveIo, runTransform } from './codec-files.ts'
+
+export interface CodecFlags {
+  output?: string
+  threads?: string
+  chunkSize?: string
+  maxOutput?: string
+  force?: boolean
+}
+
+function usage(message: string): CliError {
+  return new CliError(message, { code: 'E_USAGE', exitCode: EXIT_USAGE })
+}
+
+function threadCount(flags: CodecFlags): number {
+  if (flags.threads === undefined) return availableParallelism()
+  const threads = Number(flags.threads)
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw usage(`--threads must be a whole number from 1 to 256, got "${flags.threads}"`)
+  }
+  return threads
+}
+
+function size(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback
+  try {
+    return parseSize(text, flag)
+  } catch (error) {
+    throw usage((error as Error).message)
+  }
+}
+
+/** One thread works inline; more run on a pool, closed when done. */
+async function withPool(
+  threads: number,
+  run: (pool: CodecPool | undefined) => Promise<void>,
+): Promise<void> {
+  const pool = threads > 1 ? new CodecPool(threads) : undefined
+  try {
+    await run(pool)
+  } finally {
+    await pool?.close()
+  }
+}
+
+/** `piper compress [FILE|-]`: FILE → FILE.gz (kept), or stdin → stdout. */
+export async function compressCommand(file: string | undefined, flags: CodecFlags): Promise<void> {
+  const threads = threadCount(flags)
+  const chunkSize = size(flags.chunkSize, '--chunk-size', DEFAULT_CHUNK_SIZE)
+  if (chunkSize < 1 || chunkSize > 1 << 30) throw usage('--chunk-size must be from 1 byte to 1G')
+  if (file?.endsWith('.gz') && flags.output === undefined && !flags.force) {
+    throw new CliError(`${file} already has the .gz suffix; use -o or --force`)
+  }
+  const io = await resolveIo(file, flags.output, flags.force === true, (path) => `${path}.gz`)
+  if (io.output.toTerminal && !flags.force) {
+    throw new CliError(
+      'compressed data not written to a terminal; use -o FILE, redirect, or --force',
+    )
+  }
+  await withPool(threads, (pool) =>
+    runTransform(
+      io,
+      (source) => compress(source, { chunkSize, pool }),
+      progressReporter(io.input.size, 'compressing'),
+    ),
+  )
+}
+
+/** `piper decompress [FILE.gz|-]`: FILE.gz → FILE (kept), or stdin → stdout. */
+export async function decompressCommand(
+  file: string | undefined,
+  flags: CodecFlags,
+): Promise<void> {
+  const threads = threadCount(flags)
+  const maxOutput = size(flags.maxOutput, '--max-output', Number.MAX_SAFE_INTEGER)
+  const derive = (path: string): string => {
+    if (path.endsWith('.gz') && path.length > 3) return path.slice(0, -3)
+    if (path.endsWith('.tgz')) return `${path.slice(0, -4)}.tar`
+    throw new CliError(`${path}: unknown suffix (expected .gz or .tgz); use -o OUT`)
+  }
+  const io = await resolveIo(file, flags.output, flags.force === true, derive)
+  await withPool(threads, (pool) =>
+    runTransform(
+      io,
+      (source) => decompress(source, { pool, maxOutput }),
+      progressReporter(io.input.size, 'decompressing'),
+    ),
+  )
+}
