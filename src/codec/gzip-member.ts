@@ -77,21 +77,9 @@ export function parseMemberHeader(
     p += 2
     if (bytes.length < p + xlen) return undefined
     const end = p + xlen
-    while (p + 4 <= end) {
-      const len = bytes[p + 2]! | (bytes[p + 3]! << 8)
-      if (p + 4 + len > end)
-        throw fail('E_CORRUPT_DATA', 'extra subfield overruns the extra field', p)
-      if (
-        bytes[p] === PIPER_SI1 &&
-        bytes[p + 1] === PIPER_SI2 &&
-        len >= PIPER_SUBFIELD_LENGTH &&
-        bytes[p + 4] === PIPER_SUBFIELD_VERSION
-      ) {
-        const view = new DataView(bytes.buffer, bytes.byteOffset + p + 5, 8)
-        piper = { memberSize: view.getUint32(0, true), isize: view.getUint32(4, true) }
-      }
-      p += 4 + len
-    }
+    piper = piperSubfield(bytes, p, end, (at) =>
+      fail('E_CORRUPT_DATA', 'extra subfield overruns the extra field', at),
+    )
     p = end
   }
   for (const flag of [FNAME, FCOMMENT]) {
@@ -117,4 +105,25 @@ export function parseMemberHeader(
     )
   }
   return { size: p - at, piper }
+}
+
+/** Walks the FEXTRA subfields in `bytes[start, end)` (RFC 1952 §2.3.1.1) for Piper's. */
+function piperSubfield(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  overrun: (at: number) => CodecError,
+): MemberHeader['piper'] {
+  let piper: MemberHeader['piper']
+  for (let p = start; p + 4 <= end; ) {
+    const len = bytes[p + 2]! | (bytes[p + 3]! << 8)
+    if (p + 4 + len > end) throw overrun(p)
+    const ours = bytes[p] === PIPER_SI1 && bytes[p + 1] === PIPER_SI2
+    if (ours && len >= PIPER_SUBFIELD_LENGTH && bytes[p + 4] === PIPER_SUBFIELD_VERSION) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + p + 5, 8)
+      piper = { memberSize: view.getUint32(0, true), isize: view.getUint32(4, true) }
+    }
+    p += 4 + len
+  }
+  return piper
 }

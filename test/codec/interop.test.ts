@@ -2,14 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { constants, gzipSync } from 'node:zlib'
 import { decodeMember, decompress } from '../../src/codec/index.ts'
+import { collect } from '../helpers/collect.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { mixed, textLike } from './data.ts'
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  for await (const part of stream) parts.push(part)
-  return Buffer.concat(parts)
-}
 
 const input = mixed(300_000)
 

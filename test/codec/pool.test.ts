@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { CodecError, CodecPool, compress, decompress, encodeChunk } from '../../src/codec/index.ts'
+import { collect } from '../helpers/collect.ts'
 import { mixed } from './data.ts'
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  for await (const part of stream) parts.push(part)
-  return Buffer.concat(parts)
-}
 
 test('the pool produces the same bytes as the calling thread, in order', async (t) => {
   const pool = new CodecPool(2)

@@ -8,14 +8,9 @@ import {
   encodeChunk,
   histogram,
 } from '../../src/codec/index.ts'
+import { collect } from '../helpers/collect.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { SHAPES } from './data.ts'
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  for await (const part of stream) parts.push(part)
-  return Buffer.concat(parts)
-}
 
 async function piperGzip(input: Uint8Array, chunkSize: number): Promise<Buffer> {
   return collect(compress([input], { chunkSize }))
