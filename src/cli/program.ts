@@ -40,31 +40,38 @@ export function buildProgram(io: ProgramIo): Command {
     configCommand(flagValues(options), io.stdout)
   })
 
-  program
-    .command('compress')
-    .description(
-      'compress FILE to FILE.gz (standard gzip, chunks in parallel); - or no FILE: stdin to stdout',
-    )
-    .argument('[file]', 'file to compress, or - for stdin')
-    .option('-o, --output <file>', 'write here instead (- for stdout)')
-    .option('--threads <n>', 'threads to use (default: one per core)')
+  codecCommand(
+    program,
+    'compress',
+    'compress FILE to FILE.gz (standard gzip, chunks in parallel); - or no FILE: stdin to stdout',
+    'overwrite the output; write to a terminal',
+  )
     .option('--chunk-size <size>', 'bytes per gzip member, e.g. 1M (default 1M)')
-    .option('-f, --force', 'overwrite the output; write to a terminal')
     .action(async (file: string | undefined, options: CodecFlags) => {
       await compressCommand(file, options)
     })
 
-  program
-    .command('decompress')
-    .description('decompress FILE.gz to FILE (any gzip); - or no FILE: stdin to stdout')
-    .argument('[file]', 'file to decompress, or - for stdin')
-    .option('-o, --output <file>', 'write here instead (- for stdout)')
-    .option('--threads <n>', 'threads to use (default: one per core)')
+  codecCommand(
+    program,
+    'decompress',
+    'decompress FILE.gz to FILE (any gzip); - or no FILE: stdin to stdout',
+    'overwrite the output',
+  )
     .option('--max-output <size>', 'refuse to write more than this, e.g. 10G (default: no limit)')
-    .option('-f, --force', 'overwrite the output')
     .action(async (file: string | undefined, options: CodecFlags) => {
       await decompressCommand(file, options)
     })
 
   return program
+}
+
+/** A file-to-file codec command with the options compress and decompress share. */
+function codecCommand(program: Command, name: string, description: string, force: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .argument('[file]', `file to ${name}, or - for stdin`)
+    .option('-o, --output <file>', 'write here instead (- for stdout)')
+    .option('--threads <n>', 'threads to use (default: one per core)')
+    .option('-f, --force', force)
 }

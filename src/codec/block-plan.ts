@@ -82,10 +82,12 @@ export function planBlocks(bytes: Uint8Array, knownHistogram?: Uint32Array): Blo
   return hists.map((h, i) => exactBlock(starts[i]!, starts[i + 1] ?? size, h))
 }
 
+/** Scratch for `mergeGain`, which runs a few hundred times per chunk. */
+const union = new Uint32Array(256)
+
 function mergeGain(hists: Uint32Array[], costs: number[], i: number): number {
   const a = hists[i]!
   const b = hists[i + 1]!
-  const union = new Uint32Array(256)
   for (let s = 0; s < 256; s++) union[s] = a[s]! + b[s]!
   return costs[i]! + costs[i + 1]! - estimatedBits(union)
 }

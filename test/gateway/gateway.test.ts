@@ -51,7 +51,7 @@ test('close is idempotent and stops accepting connections', async () => {
   await assert.rejects(fetch(`${url}/healthz`))
 })
 
-test('close waits for an idle keep-alive client without hanging', async () => {
+test('close waits for an idle keep-alive client without hanging', { timeout: 15_000 }, async () => {
   const gateway = await started()
   const res = await fetch(`${gateway.url}/healthz`, { headers: { connection: 'keep-alive' } })
   await res.text()
