@@ -1,0 +1,42 @@
+/** A byte range of a blob: `start` and `end` inclusive, as in HTTP ranges (RFC 9110 §14.1.2). */
+export interface ByteRange {
+  start: number
+  end: number
+}
+
+/** What `put` did: `created` is false when a blob was already stored under the key. */
+export interface PutResult {
+  created: boolean
+  size: number
+}
+
+/**
+ * The blob store port: immutable blobs by key. Keys are chosen by the caller (Piper uses the
+ * sha256 of the content), so a second `put` of a key that exists is a no-op that still drains
+ * its source. Adapters own their connections; `close()` is idempotent.
+ */
+export interface BlobStore {
+  readonly name: string
+  start(): Promise<void>
+  /**
+   * Stores the bytes under `key`, atomically: a reader sees the whole blob or none. When
+   * `expectedSize` is given, a source of another length fails with `E_BLOB_SIZE` and stores nothing.
+   */
+  put(
+    key: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options?: { expectedSize?: number },
+  ): Promise<PutResult>
+  /** Streams the blob, or the inclusive `range` of it. Missing → `E_BLOB_NOT_FOUND`. */
+  get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>>
+  /** The blob's size, or undefined when it is not stored. */
+  stat(key: string): Promise<{ size: number } | undefined>
+  /** Removes the blob; false when it was not there. */
+  delete(key: string): Promise<boolean>
+  /** Every stored key with its size and last modification time, in no particular order. */
+  list(): AsyncIterable<{ key: string; size: number; modified: Date }>
+  close(): Promise<void>
+}
+
+/** Keys every adapter accepts: what fits in a file name and a URL path segment everywhere. */
+export const BLOB_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{3,199}$/

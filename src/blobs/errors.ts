@@ -1,0 +1,15 @@
+/** Stable codes of the blob store's errors (listed in docs/errors.md). */
+export type BlobErrorCode = 'E_BLOB_NOT_FOUND' | 'E_BLOB_KEY' | 'E_BLOB_RANGE' | 'E_BLOB_SIZE'
+
+/** A blob store operation that failed for a reason the caller can act on. */
+export class BlobError extends Error {
+  readonly code: BlobErrorCode
+  readonly key: string
+
+  constructor(code: BlobErrorCode, key: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'BlobError'
+    this.code = code
+    this.key = key
+  }
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+import { BlobError } from './errors.ts'
+
+/**
+ * Blobs as files under `root`, fanned out by the key's first four characters
+ * (`ab/cd/abcd…`) so no directory grows past 65 536 entries per level.
+ *
+ * A put writes a temporary file in `root/tmp`, fsyncs it, then `link`s it to its final name
+ * and fsyncs the directory: the final name appears whole or not at all, and `link` (unlike
+ * `rename`) fails when the key exists, so a concurrent put of the same key never replaces a
+ * blob a reader has open. Temporary files left by a crash are removed at start.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly name = 'fs'
+  readonly root: string
+  readonly #tmp: string
+
+  constructor(root: string) {
+    this.root = root
+    this.#tmp = join(root, 'tmp')
+  }
+
+  async start(): Promise<void> {
+    await rm(this.#tmp, { recursive: true, force: true })
+    await mkdir(this.#tmp, { recursive: true })
+  }
+
+  async put(
+    key: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options: { expectedSize?: number } = {},
+  ): Promise<PutResult> {
+    const path = this.#path(key)
+    const existing = await this.stat(key)
+    if (existing) {
+      // Content-addressed: the stored blob is these bytes already. Drain a stream source so
+      // the caller's producer is not left blocked.
+      if (!(source instanceof Uint8Array)) for await (const _ of source);
+      return { created: false, size: existing.size }
+    }
+    const tmp = join(this.#tmp, `${key}.${randomBytes(6).toString('hex')}`)
+    const file = await open(tmp, 'wx')
+    let size = 0
+    try {
+      if (source instanceof Uint8Array) {
+        await file.write(source)
+        size = source.length
+      } else {
+        for await (const piece of source) {
+          await file.write(piece)
+          size += piece.length
+        }
+      }
+      if (options.expectedSize !== undefined && size !== options.expectedSize) {
+        throw new BlobError(
+          'E_BLOB_SIZE',
+          key,
+          `blob ${key}: got ${size} bytes, expected ${options.expectedSize}`,
+        )
+      }
+      await file.sync()
+      await file.close()
+      const created = await linkOnce(tmp, path)
+      return { created, size }
+    } finally {
+      await file.close().catch(() => {})
+      await unlink(tmp).catch(() => {})
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
+    const path = this.#path(key)
+    const info = await this.stat(key)
+    if (!info) throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
+      throw new BlobError(
+        'E_BLOB_RANGE',
+        key,
+        `range ${range.start}-${range.end} is outside blob ${key} of ${info.size} bytes`,
+      )
+    }
+    if (info.size === 0) return emptyIterable()
+    return createReadStream(path, {
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: 256 * 1024,
+    })
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    try {
+      return { size: (await stat(this.#path(key))).size }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(this.#path(key))
+      return true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+      throw error
+    }
+  }
+
+  async *list(): AsyncIterable<{ key: string; size: number; modified: Date }> {
+    for (const a of await readdirOrEmpty(this.root)) {
+      if (a === 'tmp') continue
+      for (const b of await readdirOrEmpty(join(this.root, a))) {
+        for (const key of await readdirOrEmpty(join(this.root, a, b))) {
+          const info = await stat(join(this.root, a, b, key)).catch(() => undefined)
+          if (info?.isFile()) yield { key, size: info.size, modified: info.mtime }
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  #path(key: string): string {
+    if (!BLOB_KEY.test(key)) {
+      throw new BlobError('E_BLOB_KEY', key, `invalid blob key ${JSON.stringify(key)}`)
+    }
+    return join(this.root, key.slice(0, 2), key.slice(2, 4), key)
+  }
+}
+
+/** Links `tmp` to `path`, creating its folders; false when `path` already exists. */
+async function linkOnce(tmp: string, path: string): Promise<boolean> {
+  const dir = join(path, '..')
+  try {
+    await link(tmp, path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return false
+    if (code !== 'ENOENT') throw error
+    await mkdir(dir, { recursive: true })
+    try {
+      await link(tmp, path)
+    } catch (retry) {
+      if ((retry as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw retry
+    }
+  }
+  await syncDir(dir)
+  return true
+}
+
+/** Makes a new directory entry durable: without this a crash can lose a completed link. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+}
+
+async function* emptyIterable(): AsyncIterable<Uint8Array> {}

@@ -1,0 +1,4 @@
+/** The blob store port and its adapters. Piper keys chunks by their sha256. */
+export { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+export { BlobError, type BlobErrorCode } from './errors.ts'
+export { FsBlobStore } from './fs-blob-store.ts'

@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto'
+import type { BlobStore, ByteRange } from '../blobs/index.ts'
+import type { FileRecord, ListOptions, ManifestEntry, MetaStore } from '../meta/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { type Chunk, chunks } from './chunker.ts'
+import { FileError } from './errors.ts'
+import { checkFileName } from './file-name.ts'
+
+export interface FileServiceOptions {
+  blobs: BlobStore
+  meta: MetaStore
+  logger: Logger
+  /** Bytes per chunk of new uploads. */
+  chunkSize: number
+  /** Chunks of one upload being stored at once; each holds `chunkSize` bytes of memory. */
+  chunksInFlight?: number
+}
+
+export interface PutOptions {
+  contentType?: string
+  /** Refuse bodies longer than this with `E_UPLOAD_TOO_LARGE`. */
+  maxBytes?: number
+}
+
+/**
+ * Files of clients, stored as content-addressed chunks in the blob store with manifests in the
+ * metadata store. Uploads stream with bounded memory and become visible only when complete;
+ * chunks are stored once however many files use them and freed when the last one goes.
+ */
+export class FileService {
+  readonly #blobs: BlobStore
+  readonly #meta: MetaStore
+  readonly #log: Logger
+  readonly chunkSize: number
+  readonly #inFlight: number
+
+  constructor(options: FileServiceOptions) {
+    this.#blobs = options.blobs
+    this.#meta = options.meta
+    this.#log = options.logger.child({ component: 'files' })
+    this.chunkSize = options.chunkSize
+    this.#inFlight = options.chunksInFlight ?? 2
+  }
+
+  /** Stores `body` as `name` for the client, replacing any file of that name, atomically. */
+  async put(
+    clientId: string,
+    name: string,
+    body: AsyncIterable<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<FileRecord> {
+    checkFileName(name)
+    const uploadId = await this.#meta.beginUpload(clientId, name)
+    const log = this.#log.child({ upload: uploadId })
+    const fileHash = createHash('sha256')
+    let size = 0
+    const pending = new Set<Promise<void>>()
+    let failure: unknown
+    try {
+      let seq = 0
+      const onBytes = (piece: Uint8Array) => {
+        size += piece.length
+        if (options.maxBytes !== undefined && size > options.maxBytes) {
+          throw new FileError(
+            'E_UPLOAD_TOO_LARGE',
+            `the body is larger than ${options.maxBytes} bytes`,
+          )
+        }
+        fileHash.update(piece)
+      }
+      for await (const chunk of chunks(body, this.chunkSize, onBytes)) {
+        const stored = this.#storeChunk(uploadId, seq++, chunk).catch((error: unknown) => {
+          failure ??= error
+        })
+        pending.add(stored)
+        stored.finally(() => pending.delete(stored))
+        if (pending.size >= this.#inFlight) await Promise.race(pending)
+        if (failure) throw failure
+      }
+      await Promise.all(pending)
+      if (failure) throw failure
+      const { file, released } = await this.#meta.commitUpload(uploadId, {
+        size,
+        sha256: fileHash.digest('hex'),
+        contentType: options.contentType ?? 'application/octet-stream',
+      })
+      log.info({ client: clientId, name, size, chunks: file.chunkCount }, 'file stored')
+      await this.#free(released)
+      return file
+    } catch (error) {
+      await Promise.allSettled(pending)
+      await this.#abort(uploadId).catch((abortError: unknown) => {
+        log.warn({ err: abortError }, 'could not abort upload; garbage collection will')
+      })
+      throw error
+    }
+  }
+
+  /** The client's file, or `E_FILE_NOT_FOUND`. */
+  async stat(clientId: string, name: string): Promise<FileRecord> {
+    const file = await this.#meta.getFile(clientId, checkFileName(name))
+    if (!file) throw new FileError('E_FILE_NOT_FOUND', `no file named ${JSON.stringify(name)}`)
+    return file
+  }
+
+  manifest(file: FileRecord): Promise<ManifestEntry[]> {
+    return this.#meta.manifest(file.id)
+  }
+
+  /** Streams the file's bytes, or the inclusive `range` of them, chunk after chunk. */
+  async *read(file: FileRecord, range?: ByteRange): AsyncGenerator<Uint8Array> {
+    const start = range?.start ?? 0
+    const end = range?.end ?? file.size - 1
+    if (start < 0 || end >= file.size || (file.size > 0 && start > end)) {
+      throw new FileError(
+        'E_RANGE',
+        `bytes ${start}-${end} are outside the file (${file.size} bytes)`,
+      )
+    }
+    for (const entry of await this.#meta.manifest(file.id)) {
+      const last = entry.offset + entry.size - 1
+      if (last < start || entry.offset > end) continue
+      const from = Math.max(start, entry.offset) - entry.offset
+      const to = Math.min(end, last) - entry.offset
+      const whole = from === 0 && to === entry.size - 1
+      yield* await this.#blobs.get(entry.key, whole ? undefined : { start: from, end: to })
+    }
+  }
+
+  list(clientId: string, options: ListOptions): Promise<FileRecord[]> {
+    return this.#meta.listFiles(clientId, options)
+  }
+
+  async delete(clientId: string, name: string): Promise<FileRecord> {
+    const deleted = await this.#meta.deleteFile(clientId, checkFileName(name))
+    if (!deleted) throw new FileError('E_FILE_NOT_FOUND', `no file named ${JSON.stringify(name)}`)
+    await this.#free(deleted.released)
+    return deleted.file
+  }
+
+  /**
+   * Frees what crashes and cut-off uploads left: uploads untouched for `staleUploadMs`, chunks
+   * whose count reached zero before their free ran, and blobs older than `orphanBlobMs` that
+   * no chunk row names (a crash between the row's delete and the blob's).
+   */
+  async collectGarbage(options: { staleUploadMs: number; orphanBlobMs: number }) {
+    let uploads = 0
+    let chunksFreed = 0
+    for (const id of await this.#meta.staleUploads(Date.now() - options.staleUploadMs)) {
+      chunksFreed += await this.#abort(id)
+      uploads++
+    }
+    for (let batch = await this.#meta.unreferencedChunks(500); batch.length > 0; ) {
+      chunksFreed += await this.#free(batch)
+      const next = await this.#meta.unreferencedChunks(500)
+      batch = next.some((key) => batch.includes(key)) ? [] : next
+    }
+    let blobs = 0
+    const cutoff = Date.now() - options.orphanBlobMs
+    for await (const blob of this.#blobs.list()) {
+      if (blob.modified.getTime() >= cutoff) continue
+      const deleted = await this.#meta.withChunkLock(blob.key, async () =>
+        (await this.#meta.hasChunk(blob.key)) ? false : this.#blobs.delete(blob.key),
+      )
+      if (deleted) blobs++
+    }
+    if (uploads + chunksFreed + blobs > 0) {
+      this.#log.info({ uploads, chunks: chunksFreed, blobs }, 'garbage collected')
+    }
+    return { uploads, chunks: chunksFreed, blobs }
+  }
+
+  /**
+   * References the chunk for the upload, then stores it unless stored. Under the chunk's lock,
+   * so a concurrent free of the same key (its last file deleted) cannot delete the blob between
+   * our reference and our use of it.
+   */
+  #storeChunk(uploadId: string, seq: number, chunk: Chunk): Promise<void> {
+    return this.#meta.withChunkLock(chunk.key, async () => {
+      await this.#meta.addUploadChunk(uploadId, seq, chunk)
+      await this.#blobs.put(chunk.key, chunk.bytes, { expectedSize: chunk.size })
+    })
+  }
+
+  async #abort(uploadId: string): Promise<number> {
+    return this.#free(await this.#meta.abortUpload(uploadId))
+  }
+
+  /** Deletes each chunk that is still unreferenced, row then blob, under its lock. */
+  async #free(keys: readonly string[]): Promise<number> {
+    let freed = 0
+    for (const key of keys) {
+      await this.#meta.withChunkLock(key, async () => {
+        if (await this.#meta.dropChunk(key)) {
+          await this.#blobs.delete(key)
+          freed++
+        }
+      })
+    }
+    return freed
+  }
+}

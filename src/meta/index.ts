@@ -1,0 +1,19 @@
+/** The metadata port and its SQLite and PostgreSQL adapters. */
+export { MetaError, type MetaErrorCode } from './errors.ts'
+export type { MetaStore } from './meta-store.ts'
+export { MIGRATIONS } from './migrations.ts'
+export { PostgresDriver } from './postgres-driver.ts'
+export {
+  type ChunkInfo,
+  type FileRecord,
+  JOB_STATES,
+  type JobPatch,
+  type JobRecord,
+  type JobState,
+  type ListOptions,
+  type ManifestEntry,
+  type NewJob,
+  type UploadSummary,
+} from './records.ts'
+export { SqlMetaStore } from './sql-meta-store.ts'
+export { SqliteDriver } from './sqlite-driver.ts'

@@ -1,0 +1,127 @@
+import { MetaError } from './errors.ts'
+import type { SqlDriver } from './sql-driver.ts'
+
+interface Types {
+  bigint: string
+  bytes: string
+  /** Names sort byte by byte (UTF-8 order) in both databases, so listings page stably. */
+  name: string
+}
+
+const TYPES: Record<SqlDriver['dialect'], Types> = {
+  sqlite: { bigint: 'INTEGER', bytes: 'BLOB', name: 'TEXT' },
+  postgres: { bigint: 'BIGINT', bytes: 'BYTEA', name: 'TEXT COLLATE "C"' },
+}
+
+/** Versioned migrations, applied in order, each in its own transaction. Never edit one. */
+export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Types) => string[] }[] =
+  [
+    {
+      version: 1,
+      name: 'clients, files, chunks, uploads, jobs',
+      sql: (t) => [
+        `CREATE TABLE clients (id ${t.name} PRIMARY KEY, created ${t.bigint} NOT NULL)`,
+        `CREATE TABLE api_keys (
+          hash TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          label TEXT NOT NULL,
+          created ${t.bigint} NOT NULL)`,
+        `CREATE TABLE chunks (
+          key TEXT PRIMARY KEY,
+          size ${t.bigint} NOT NULL,
+          frequencies ${t.bytes} NOT NULL,
+          refs ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL)`,
+        'CREATE INDEX chunks_unreferenced ON chunks (refs) WHERE refs = 0',
+        `CREATE TABLE files (
+          id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          name ${t.name} NOT NULL,
+          size ${t.bigint} NOT NULL,
+          sha256 TEXT NOT NULL,
+          content_type TEXT NOT NULL,
+          chunk_count ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL,
+          UNIQUE (client_id, name))`,
+        `CREATE TABLE file_chunks (
+          file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+          seq ${t.bigint} NOT NULL,
+          chunk_key TEXT NOT NULL REFERENCES chunks (key),
+          start_offset ${t.bigint} NOT NULL,
+          PRIMARY KEY (file_id, seq))`,
+        `CREATE TABLE uploads (
+          id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          name ${t.name} NOT NULL,
+          touched ${t.bigint} NOT NULL)`,
+        `CREATE TABLE upload_chunks (
+          upload_id TEXT NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+          seq ${t.bigint} NOT NULL,
+          chunk_key TEXT NOT NULL REFERENCES chunks (key),
+          PRIMARY KEY (upload_id, seq))`,
+        `CREATE TABLE jobs (
+          id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          type TEXT NOT NULL,
+          state TEXT NOT NULL,
+          input ${t.name} NOT NULL,
+          output ${t.name} NOT NULL,
+          params TEXT NOT NULL,
+          result TEXT,
+          error TEXT,
+          idempotency_key TEXT,
+          version ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL,
+          updated ${t.bigint} NOT NULL,
+          UNIQUE (client_id, idempotency_key))`,
+        'CREATE INDEX jobs_by_client ON jobs (client_id, id)',
+      ],
+    },
+  ]
+
+/**
+ * Brings the schema up to date. Concurrent starters serialise on the migrations lock; a
+ * database migrated by a newer Piper is refused rather than misread.
+ */
+export async function migrate(driver: SqlDriver): Promise<number[]> {
+  const types = TYPES[driver.dialect]
+  return driver.withLock('piper_migrations', async () => {
+    await driver.run(`CREATE TABLE IF NOT EXISTS piper_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied ${types.bigint} NOT NULL)`)
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version
+    const rows = await driver.all('SELECT max(version) AS newest FROM piper_migrations')
+    const newest = Number(rows[0]?.newest ?? 0)
+    if (newest > latest) {
+      throw new MetaError(
+        'E_META_MIGRATION',
+        `the database is at schema version ${newest}, newer than this Piper knows (${latest}); upgrade Piper`,
+      )
+    }
+    const done: number[] = []
+    for (const migration of MIGRATIONS) {
+      try {
+        const applied = await driver.transaction(async (tx) => {
+          // Checked inside the transaction too: SQLite's lock is per process, its write lock is not.
+          const seen = await tx.all('SELECT 1 FROM piper_migrations WHERE version = $1', [
+            migration.version,
+          ])
+          if (seen.length > 0) return false
+          for (const statement of migration.sql(types)) await tx.run(statement)
+          await tx.run(
+            'INSERT INTO piper_migrations (version, name, applied) VALUES ($1, $2, $3)',
+            [migration.version, migration.name, Date.now()],
+          )
+          return true
+        })
+        if (applied) done.push(migration.version)
+      } catch (error) {
+        throw new MetaError(
+          'E_META_MIGRATION',
+          `migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+          { cause: error },
+        )
+      }
+    }
+    return done
+  })
+}

@@ -1,0 +1,129 @@
+import type { Pool, PoolClient } from 'pg'
+import { MetaError } from './errors.ts'
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
+
+/** SQLSTATEs after which a transaction is retried: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01'])
+
+/**
+ * PostgreSQL through node-postgres (`pg`, loaded only when used). `?schema=NAME` in the URL puts
+ * Piper's tables in that schema (created if missing), so deployments can share a database.
+ * Chunk locks are session advisory locks held on connections of their own pool, so a holder's
+ * own queries never wait for a connection a lock holder has taken.
+ */
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = 'postgres'
+  readonly #url: URL
+  readonly #schema: string | undefined
+  #pool: Pool | undefined
+  #lockPool: Pool | undefined
+
+  constructor(url: string) {
+    this.#url = new URL(url)
+    const schema = this.#url.searchParams.get('schema') ?? undefined
+    this.#url.searchParams.delete('schema')
+    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+      throw new MetaError('E_META_UNAVAILABLE', `invalid schema name ${JSON.stringify(schema)}`)
+    }
+    this.#schema = schema
+  }
+
+  async open(): Promise<void> {
+    const { default: pg } = await import('pg')
+    const options = {
+      connectionString: this.#url.href,
+      options: this.#schema ? `-c search_path=${this.#schema}` : undefined,
+      connectionTimeoutMillis: 10_000,
+    }
+    this.#pool = new pg.Pool({ ...options, max: 10 })
+    this.#lockPool = new pg.Pool({ ...options, max: 20 })
+    // An idle connection that the server drops must not crash the process.
+    this.#pool.on('error', () => {})
+    this.#lockPool.on('error', () => {})
+    try {
+      // Concurrent `CREATE … IF NOT EXISTS` can still collide in PostgreSQL: take a lock first.
+      await this.transaction(async (tx) => {
+        await this.lockInTransaction(tx, 'piper_schema')
+        if (this.#schema) await tx.run(`CREATE SCHEMA IF NOT EXISTS "${this.#schema}"`)
+      })
+    } catch (error) {
+      await this.close()
+      const where = `${this.#url.hostname}:${this.#url.port || 5432}${this.#url.pathname}`
+      throw new MetaError(
+        'E_META_UNAVAILABLE',
+        `cannot reach PostgreSQL at ${where}: ${(error as Error).message}`,
+        { cause: error },
+      )
+    }
+  }
+
+  async all(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    return (await this.#open().query(sql, params as SqlParam[])).rows
+  }
+
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    return (await this.#open().query(sql, params as SqlParam[])).rowCount ?? 0
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#open().connect()
+      try {
+        await client.query('BEGIN')
+        const result = await fn(executor(client))
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        const code = (error as { code?: string }).code
+        if (attempt >= 5 || code === undefined || !RETRYABLE.has(code)) throw error
+      } finally {
+        client.release()
+      }
+    }
+  }
+
+  async lockInTransaction(tx: SqlExecutor, key: string): Promise<void> {
+    await tx.all('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
+  }
+
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.#lockPool) throw new MetaError('E_META_UNAVAILABLE', 'PostgreSQL is not connected')
+    const client = await this.#lockPool.connect()
+    let broken = false
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key])
+      try {
+        return await fn()
+      } finally {
+        await client
+          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+          .catch(() => {
+            broken = true
+          })
+      }
+    } finally {
+      // A connection whose unlock failed may still hold the lock: destroy it to free the lock.
+      client.release(broken)
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [this.#pool, this.#lockPool]
+    this.#pool = undefined
+    this.#lockPool = undefined
+    await Promise.all(pools.map((p) => p?.end().catch(() => {})))
+  }
+
+  #open(): Pool {
+    if (!this.#pool) throw new MetaError('E_META_UNAVAILABLE', 'PostgreSQL is not connected')
+    return this.#pool
+  }
+}
+
+function executor(client: PoolClient): SqlExecutor {
+  return {
+    all: async (sql, params = []) => (await client.query(sql, params as SqlParam[])).rows,
+    run: async (sql, params = []) => (await client.query(sql, params as SqlParam[])).rowCount ?? 0,
+  }
+}

@@ -1,0 +1,65 @@
+/** A stored file as clients see it. `id` changes when the name is written again. */
+export interface FileRecord {
+  id: string
+  clientId: string
+  name: string
+  size: number
+  sha256: string
+  contentType: string
+  chunkCount: number
+  /** Milliseconds since the epoch. */
+  created: number
+}
+
+/** A content-addressed chunk: its key (sha256 hex), size and 256-entry byte-frequency table. */
+export interface ChunkInfo {
+  key: string
+  size: number
+  frequencies: Uint32Array
+}
+
+/** One entry of a file's manifest: which chunk holds bytes `[offset, offset + length)`. */
+export interface ManifestEntry extends ChunkInfo {
+  seq: number
+  offset: number
+}
+
+/** What an upload knows once its last byte has arrived. */
+export interface UploadSummary {
+  size: number
+  sha256: string
+  contentType: string
+}
+
+/** A page of a listing, ordered by name; `after` continues from the last name returned. */
+export interface ListOptions {
+  prefix?: string
+  after?: string
+  limit: number
+}
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
+export type JobState = (typeof JOB_STATES)[number]
+
+/** A job record, changed only by compare-and-set on `version`. */
+export interface JobRecord {
+  id: string
+  clientId: string
+  type: string
+  state: JobState
+  input: string
+  output: string
+  params: Record<string, unknown>
+  result: Record<string, unknown> | null
+  error: { code: string; message: string } | null
+  idempotencyKey: string | null
+  version: number
+  created: number
+  updated: number
+}
+
+export type NewJob = Pick<JobRecord, 'id' | 'clientId' | 'type' | 'input' | 'output' | 'params'> & {
+  idempotencyKey?: string
+}
+
+export type JobPatch = Partial<Pick<JobRecord, 'state' | 'output' | 'result' | 'error'>>

@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto'
+import { MetaError } from './errors.ts'
+import type { MetaStore } from './meta-store.ts'
+import { migrate } from './migrations.ts'
+import type {
+  ChunkInfo,
+  FileRecord,
+  JobPatch,
+  JobRecord,
+  JobState,
+  ListOptions,
+  ManifestEntry,
+  NewJob,
+  UploadSummary,
+} from './records.ts'
+import { decodeFrequencies, encodeFrequencies, fileFromRow, prefixEnd } from './rows.ts'
+import { ensureClient } from './sql-clients.ts'
+import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
+import { createJob, getJob, listJobs, updateJob } from './sql-jobs.ts'
+
+/** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
+export class SqlMetaStore implements MetaStore {
+  readonly name: string
+  readonly #driver: SqlDriver
+  #closed: Promise<void> | undefined
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver
+    this.name = driver.dialect
+  }
+
+  async start(): Promise<void> {
+    await this.#driver.open()
+    try {
+      await migrate(this.#driver)
+    } catch (error) {
+      await this.#driver.close()
+      throw error
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#driver.close()
+    return this.#closed
+  }
+
+  async ensureClient(clientId: string): Promise<void> {
+    await ensureClient(this.#driver, clientId)
+  }
+
+  addApiKey(clientId: string, keyHash: string, label = ''): Promise<void> {
+    return this.#driver.transaction(async (tx) => {
+      await ensureClient(tx, clientId)
+      await tx.run(
+        'INSERT INTO api_keys (hash, client_id, label, created) VALUES ($1, $2, $3, $4)',
+        [keyHash, clientId, label, Date.now()],
+      )
+    })
+  }
+
+  async clientForKey(keyHash: string): Promise<string | undefined> {
+    const rows = await this.#driver.all('SELECT client_id FROM api_keys WHERE hash = $1', [keyHash])
+    return rows[0] ? String(rows[0].client_id) : undefined
+  }
+
+  async hasApiKeys(): Promise<boolean> {
+    return (await this.#driver.all('SELECT 1 FROM api_keys LIMIT 1')).length > 0
+  }
+
+  async listApiKeys() {
+    const rows = await this.#driver.all(
+      'SELECT client_id, label, created, hash FROM api_keys ORDER BY client_id, created',
+    )
+    return rows.map((r) => ({
+      clientId: String(r.client_id),
+      label: String(r.label),
+      created: Number(r.created),
+      hashPrefix: String(r.hash).slice(0, 12),
+    }))
+  }
+
+  revokeApiKeys(clientId: string, hashPrefix: string): Promise<number> {
+    return this.#driver.run(
+      'DELETE FROM api_keys WHERE client_id = $1 AND substr(hash, 1, $2) = $3',
+      [clientId, hashPrefix.length, hashPrefix],
+    )
+  }
+
+  async getFile(clientId: string, name: string): Promise<FileRecord | undefined> {
+    const rows = await this.#driver.all('SELECT * FROM files WHERE client_id = $1 AND name = $2', [
+      clientId,
+      name,
+    ])
+    return rows[0] ? fileFromRow(rows[0]) : undefined
+  }
+
+  async listFiles(clientId: string, options: ListOptions): Promise<FileRecord[]> {
+    const prefix = options.prefix ?? ''
+    const after = options.after !== undefined && options.after > prefix ? options.after : undefined
+    const rows = await this.#driver.all(
+      `SELECT * FROM files WHERE client_id = $1 AND name ${after === undefined ? '>=' : '>'} $2
+         AND name < $3 ORDER BY name LIMIT $4`,
+      [clientId, after ?? prefix, prefixEnd(prefix), options.limit],
+    )
+    return rows.map(fileFromRow)
+  }
+
+  async manifest(fileId: string): Promise<ManifestEntry[]> {
+    const rows = await this.#driver.all(
+      `SELECT f.seq, f.start_offset, c.key, c.size, c.frequencies
+         FROM file_chunks f JOIN chunks c ON c.key = f.chunk_key
+        WHERE f.file_id = $1 ORDER BY f.seq`,
+      [fileId],
+    )
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      offset: Number(r.start_offset),
+      key: String(r.key),
+      size: Number(r.size),
+      frequencies: decodeFrequencies(r.frequencies),
+    }))
+  }
+
+  deleteFile(clientId: string, name: string) {
+    return this.#driver.transaction(async (tx) => {
+      await this.#driver.lockInTransaction(tx, `file:${clientId}/${name}`)
+      const rows = await tx.all('SELECT * FROM files WHERE client_id = $1 AND name = $2', [
+        clientId,
+        name,
+      ])
+      if (!rows[0]) return undefined
+      const file = fileFromRow(rows[0])
+      return { file, released: await dropFile(tx, file.id) }
+    })
+  }
+
+  async beginUpload(clientId: string, name: string): Promise<string> {
+    const id = randomUUID()
+    await this.#driver.transaction(async (tx) => {
+      await ensureClient(tx, clientId)
+      await tx.run('INSERT INTO uploads (id, client_id, name, touched) VALUES ($1, $2, $3, $4)', [
+        id,
+        clientId,
+        name,
+        Date.now(),
+      ])
+    })
+    return id
+  }
+
+  addUploadChunk(uploadId: string, seq: number, chunk: ChunkInfo): Promise<{ first: boolean }> {
+    return this.#driver.transaction(async (tx) => {
+      const touched = await tx.run('UPDATE uploads SET touched = $1 WHERE id = $2', [
+        Date.now(),
+        uploadId,
+      ])
+      if (touched === 0) throw uploadGone(uploadId)
+      const rows = await tx.all(
+        `INSERT INTO chunks (key, size, frequencies, refs, created) VALUES ($1, $2, $3, 1, $4)
+         ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`,
+        [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()],
+      )
+      await tx.run('INSERT INTO upload_chunks (upload_id, seq, chunk_key) VALUES ($1, $2, $3)', [
+        uploadId,
+        seq,
+        chunk.key,
+      ])
+      return { first: Number(rows[0]?.refs) === 1 }
+    })
+  }
+
+  commitUpload(uploadId: string, summary: UploadSummary) {
+    return this.#driver.transaction(async (tx) => {
+      const uploads = await tx.all('SELECT client_id, name FROM uploads WHERE id = $1', [uploadId])
+      if (!uploads[0]) throw uploadGone(uploadId)
+      const clientId = String(uploads[0].client_id)
+      const name = String(uploads[0].name)
+      // Two uploads of one name commit one after the other: the second replaces the first.
+      await this.#driver.lockInTransaction(tx, `file:${clientId}/${name}`)
+      const released: string[] = []
+      const previous = await tx.all('SELECT id FROM files WHERE client_id = $1 AND name = $2', [
+        clientId,
+        name,
+      ])
+      if (previous[0]) released.push(...(await dropFile(tx, String(previous[0].id))))
+
+      const chunks = await tx.all(
+        `SELECT u.seq, u.chunk_key, c.size FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key
+          WHERE u.upload_id = $1 ORDER BY u.seq`,
+        [uploadId],
+      )
+      const file: FileRecord = {
+        id: uploadId,
+        clientId,
+        name,
+        size: summary.size,
+        sha256: summary.sha256,
+        contentType: summary.contentType,
+        chunkCount: chunks.length,
+        created: Date.now(),
+      }
+      await tx.run(
+        `INSERT INTO files (id, client_id, name, size, sha256, content_type, chunk_count, created)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          file.id,
+          clientId,
+          name,
+          file.size,
+          file.sha256,
+          file.contentType,
+          file.chunkCount,
+          file.created,
+        ],
+      )
+      let offset = 0
+      for (const [i, chunk] of chunks.entries()) {
+        await tx.run(
+          'INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset) VALUES ($1, $2, $3, $4)',
+          [file.id, i, String(chunk.chunk_key), offset],
+        )
+        offset += Number(chunk.size)
+      }
+      if (offset !== summary.size) {
+        throw new Error(
+          `upload ${uploadId}: chunks hold ${offset} bytes, the body had ${summary.size}`,
+        )
+      }
+      // The upload's references become the file's: counts stay as they are.
+      await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
+      return { file, released }
+    })
+  }
+
+  abortUpload(uploadId: string): Promise<string[]> {
+    return this.#driver.transaction(async (tx) => {
+      const rows = await tx.all('SELECT chunk_key FROM upload_chunks WHERE upload_id = $1', [
+        uploadId,
+      ])
+      await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
+      return release(
+        tx,
+        rows.map((r) => String(r.chunk_key)),
+      )
+    })
+  }
+
+  async staleUploads(before: number): Promise<string[]> {
+    const rows = await this.#driver.all('SELECT id FROM uploads WHERE touched < $1', [before])
+    return rows.map((r) => String(r.id))
+  }
+
+  async hasChunk(key: string): Promise<boolean> {
+    return (await this.#driver.all('SELECT 1 FROM chunks WHERE key = $1', [key])).length > 0
+  }
+
+  async unreferencedChunks(limit: number): Promise<string[]> {
+    const rows = await this.#driver.all('SELECT key FROM chunks WHERE refs = 0 LIMIT $1', [limit])
+    return rows.map((r) => String(r.key))
+  }
+
+  async dropChunk(key: string): Promise<boolean> {
+    return (await this.#driver.run('DELETE FROM chunks WHERE key = $1 AND refs = 0', [key])) > 0
+  }
+
+  withChunkLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#driver.withLock(`chunk:${key}`, fn)
+  }
+
+  createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
+    return createJob(this.#driver, job)
+  }
+
+  getJob(clientId: string, id: string): Promise<JobRecord | undefined> {
+    return getJob(this.#driver, clientId, id)
+  }
+
+  listJobs(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
+    return listJobs(this.#driver, clientId, options)
+  }
+
+  updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined> {
+    return updateJob(this.#driver, id, version, patch)
+  }
+}
+
+/** Deletes a file row and its manifest; the keys whose reference count reached zero. */
+async function dropFile(tx: SqlExecutor, fileId: string): Promise<string[]> {
+  const rows = await tx.all('SELECT chunk_key FROM file_chunks WHERE file_id = $1', [fileId])
+  await tx.run('DELETE FROM file_chunks WHERE file_id = $1', [fileId])
+  await tx.run('DELETE FROM files WHERE id = $1', [fileId])
+  return release(
+    tx,
+    rows.map((r) => String(r.chunk_key)),
+  )
+}
+
+/** Drops one reference per occurrence of each key; returns the keys left at zero. */
+async function release(tx: SqlExecutor, keys: readonly string[]): Promise<string[]> {
+  const counts = new Map<string, number>()
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1)
+  const unreferenced: string[] = []
+  for (const [key, n] of counts) {
+    const rows = await tx.all('UPDATE chunks SET refs = refs - $1 WHERE key = $2 RETURNING refs', [
+      n,
+      key,
+    ])
+    if (Number(rows[0]?.refs) === 0) unreferenced.push(key)
+  }
+  return unreferenced
+}
+
+function uploadGone(uploadId: string): MetaError {
+  return new MetaError(
+    'E_UPLOAD_GONE',
+    `upload ${uploadId} no longer exists (it was aborted or collected)`,
+  )
+}

@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { MetaError } from './errors.ts'
+import { KeyedMutex } from './keyed-mutex.ts'
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
+
+/**
+ * SQLite through `node:sqlite`, one connection per process. Its calls are synchronous, so
+ * transactions (which await between statements) are serialised by a queue: no other statement
+ * can run inside an open transaction. WAL journaling with `synchronous=FULL` makes a commit
+ * durable before it returns; `busy_timeout` waits out another process's write (e.g. `piper keys`).
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite'
+  readonly path: string
+  #db: DatabaseSync | undefined
+  readonly #statements = new Map<string, StatementSync>()
+  #queue: Promise<unknown> = Promise.resolve()
+  readonly #locks = new KeyedMutex()
+  readonly #direct: SqlExecutor = {
+    all: async (sql, params = []) => this.#statement(sql).all(...params) as Row[],
+    run: async (sql, params = []) => Number(this.#statement(sql).run(...params).changes),
+  }
+
+  constructor(path: string) {
+    this.path = path
+  }
+
+  async open(): Promise<void> {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true })
+      const db = new DatabaseSync(this.path, { timeout: 10_000 })
+      db.exec('PRAGMA journal_mode = WAL')
+      db.exec('PRAGMA synchronous = FULL')
+      db.exec('PRAGMA foreign_keys = ON')
+      this.#db = db
+    } catch (error) {
+      throw new MetaError(
+        'E_META_UNAVAILABLE',
+        `cannot open SQLite database ${this.path}: ${(error as Error).message}`,
+        { cause: error },
+      )
+    }
+  }
+
+  all(sql: string, params?: readonly SqlParam[]): Promise<Row[]> {
+    return this.#serial(() => this.#direct.all(sql, params))
+  }
+
+  run(sql: string, params?: readonly SqlParam[]): Promise<number> {
+    return this.#serial(() => this.#direct.run(sql, params))
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.#serial(async () => {
+      const db = this.#open()
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        const result = await fn(this.#direct)
+        db.exec('COMMIT')
+        return result
+      } catch (error) {
+        if (db.isTransaction) db.exec('ROLLBACK')
+        throw error
+      }
+    })
+  }
+
+  /** In-process only: the embedded deployment has one process that writes chunks. */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(key, fn)
+  }
+
+  /** SQLite transactions are serial already (`BEGIN IMMEDIATE` and the queue). */
+  async lockInTransaction(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.#queue.catch(() => {})
+    this.#statements.clear()
+    if (this.#db?.isOpen) this.#db.close()
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(fn, fn)
+    this.#queue = result.catch(() => {})
+    return result
+  }
+
+  #open(): DatabaseSync {
+    if (!this.#db?.isOpen)
+      throw new MetaError('E_META_UNAVAILABLE', 'the SQLite database is closed')
+    return this.#db
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql)
+    if (!statement) {
+      // Both dialects are written with PostgreSQL's `$1`; SQLite's numbered form is `?1`.
+      statement = this.#open().prepare(sql.replace(/\$(\d+)/g, '?$1'))
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { describe, it } from 'node:test'
+import { BlobError, type BlobStore } from '../../src/blobs/index.ts'
+import { collect } from '../helpers/collect.ts'
+
+export interface BlobStoreContractOptions {
+  /** A fresh, started store with nothing in it. */
+  create: () => Promise<BlobStore>
+}
+
+function keyOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+async function* pieces(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
+}
+
+/** The behaviour every `BlobStore` adapter must have (fs today; S3 and storage nodes later). */
+export function runBlobStoreContract(name: string, options: BlobStoreContractOptions): void {
+  describe(`BlobStore contract: ${name}`, () => {
+    async function withStore(fn: (store: BlobStore) => Promise<void>): Promise<void> {
+      const store = await options.create()
+      try {
+        await fn(store)
+      } finally {
+        await store.close()
+        await store.close() // idempotent
+      }
+    }
+
+    it('stores bytes and returns them whole and by range', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(300_000)
+        const key = keyOf(bytes)
+        assert.deepEqual(await store.put(key, pieces(bytes, 65_536)), {
+          created: true,
+          size: bytes.length,
+        })
+        assert.deepEqual(await collect(await store.get(key)), bytes)
+        const part = await store.get(key, { start: 1000, end: 199_999 })
+        assert.deepEqual(await collect(part), bytes.subarray(1000, 200_000))
+        const last = await store.get(key, { start: bytes.length - 1, end: bytes.length - 1 })
+        assert.deepEqual(await collect(last), bytes.subarray(bytes.length - 1))
+        assert.deepEqual(await store.stat(key), { size: bytes.length })
+      }))
+
+    it('stores an empty blob', () =>
+      withStore(async (store) => {
+        const key = keyOf(new Uint8Array(0))
+        await store.put(key, new Uint8Array(0))
+        assert.deepEqual(await store.stat(key), { size: 0 })
+        assert.equal((await collect(await store.get(key))).length, 0)
+      }))
+
+    it('a second put of a key is a no-op that reports created: false', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(1000)
+        const key = keyOf(bytes)
+        assert.equal((await store.put(key, bytes)).created, true)
+        assert.equal((await store.put(key, pieces(bytes, 100))).created, false)
+        assert.deepEqual(await collect(await store.get(key)), bytes)
+      }))
+
+    it('concurrent puts of one key store it once, whole', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(200_000)
+        const key = keyOf(bytes)
+        const results = await Promise.all(
+          Array.from({ length: 6 }, () => store.put(key, pieces(bytes, 7000))),
+        )
+        assert.equal(results.filter((r) => r.created).length, 1)
+        assert.deepEqual(await collect(await store.get(key)), bytes)
+      }))
+
+    it('a source that fails stores nothing under the key', () =>
+      withStore(async (store) => {
+        const key = keyOf(randomBytes(8))
+        async function* failing(): AsyncIterable<Uint8Array> {
+          yield randomBytes(5000)
+          throw new Error('client went away')
+        }
+        await assert.rejects(store.put(key, failing()), /client went away/)
+        assert.equal(await store.stat(key), undefined)
+        await assert.rejects(store.get(key), { code: 'E_BLOB_NOT_FOUND' })
+      }))
+
+    it('a source of the wrong size fails with E_BLOB_SIZE and stores nothing', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(1000)
+        const key = keyOf(bytes)
+        await assert.rejects(store.put(key, bytes, { expectedSize: 999 }), {
+          code: 'E_BLOB_SIZE',
+        })
+        assert.equal(await store.stat(key), undefined)
+      }))
+
+    it('missing keys, bad ranges and hostile keys are typed errors', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(100)
+        const key = keyOf(bytes)
+        await assert.rejects(store.get(keyOf(randomBytes(4))), (e) => {
+          assert.ok(e instanceof BlobError)
+          assert.equal(e.code, 'E_BLOB_NOT_FOUND')
+          return true
+        })
+        await store.put(key, bytes)
+        await assert.rejects(store.get(key, { start: 50, end: 100 }), { code: 'E_BLOB_RANGE' })
+        await assert.rejects(store.get(key, { start: 10, end: 5 }), { code: 'E_BLOB_RANGE' })
+        for (const bad of ['../../etc/passwd', 'ab/cd', '', '.hidden', 'a', 'x'.repeat(201)]) {
+          await assert.rejects(store.put(bad, bytes), { code: 'E_BLOB_KEY' }, bad)
+          await assert.rejects(store.get(bad), { code: 'E_BLOB_KEY' }, bad)
+        }
+      }))
+
+    it('deletes, lists what is stored, and reports absent keys', () =>
+      withStore(async (store) => {
+        const blobs = Array.from({ length: 5 }, (_, i) => randomBytes(10 + i))
+        for (const b of blobs) await store.put(keyOf(b), b)
+        const listed = new Map<string, number>()
+        for await (const entry of store.list()) listed.set(entry.key, entry.size)
+        assert.deepEqual(listed, new Map(blobs.map((b) => [keyOf(b), b.length])))
+        assert.equal(await store.delete(keyOf(blobs[0]!)), true)
+        assert.equal(await store.delete(keyOf(blobs[0]!)), false)
+        assert.equal(await store.stat(keyOf(blobs[0]!)), undefined)
+        assert.ok(await store.stat(keyOf(blobs[1]!)))
+      }))
+  })
+}

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict'
+import { createHash, randomUUID } from 'node:crypto'
+import { describe, it, type TestContext } from 'node:test'
+import type { ChunkInfo, MetaStore } from '../../src/meta/index.ts'
+
+export interface MetaStoreContractOptions {
+  /** A fresh, started store, or undefined when its database is absent (the test skips). */
+  create: (t: TestContext) => Promise<MetaStore | undefined>
+}
+
+function chunk(text: string): ChunkInfo {
+  const bytes = Buffer.from(text)
+  const frequencies = new Uint32Array(256)
+  for (const b of bytes) frequencies[b]!++
+  return { key: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, frequencies }
+}
+
+/** Uploads `parts` as `name` for `client`; returns the commit's result. */
+async function upload(meta: MetaStore, client: string, name: string, parts: string[]) {
+  const id = await meta.beginUpload(client, name)
+  for (const [seq, part] of parts.entries()) await meta.addUploadChunk(id, seq, chunk(part))
+  const body = parts.join('')
+  return meta.commitUpload(id, {
+    size: Buffer.byteLength(body),
+    sha256: createHash('sha256').update(body).digest('hex'),
+    contentType: 'text/plain',
+  })
+}
+
+/** The behaviour every `MetaStore` adapter must have. */
+export function runMetaStoreContract(name: string, options: MetaStoreContractOptions): void {
+  describe(`MetaStore contract: ${name}`, () => {
+    async function withStore(t: TestContext, fn: (meta: MetaStore) => Promise<void>) {
+      const meta = await options.create(t)
+      if (!meta) return
+      try {
+        await fn(meta)
+      } finally {
+        await meta.close()
+        await meta.close()
+      }
+    }
+
+    it('commits an upload as a file with its manifest and frequency tables', (t) =>
+      withStore(t, async (meta) => {
+        const { file, released } = await upload(meta, 'alice', 'dir/a.txt', ['hello ', 'world'])
+        assert.deepEqual(released, [])
+        assert.equal(file.size, 11)
+        assert.equal(file.chunkCount, 2)
+        assert.deepEqual(await meta.getFile('alice', 'dir/a.txt'), file)
+        const manifest = await meta.manifest(file.id)
+        assert.deepEqual(
+          manifest.map((m) => [m.seq, m.offset, m.size, m.key]),
+          [
+            [0, 0, 6, chunk('hello ').key],
+            [1, 6, 5, chunk('world').key],
+          ],
+        )
+        assert.equal(manifest[1]!.frequencies[0x6f], 1)
+        assert.equal(manifest[0]!.frequencies[0x6c], 2)
+      }))
+
+    it('an upload in progress or aborted is not visible, and abort releases its chunks', (t) =>
+      withStore(t, async (meta) => {
+        const id = await meta.beginUpload('bob', 'x')
+        const first = await meta.addUploadChunk(id, 0, chunk('only-in-upload'))
+        assert.equal(first.first, true)
+        assert.equal(await meta.getFile('bob', 'x'), undefined)
+        assert.deepEqual(await meta.abortUpload(id), [chunk('only-in-upload').key])
+        assert.equal(await meta.dropChunk(chunk('only-in-upload').key), true)
+        await assert.rejects(meta.addUploadChunk(id, 1, chunk('late')), { code: 'E_UPLOAD_GONE' })
+        await assert.rejects(meta.commitUpload(id, { size: 0, sha256: '', contentType: '' }), {
+          code: 'E_UPLOAD_GONE',
+        })
+      }))
+
+    it('counts references: shared chunks are released only when their last file goes', (t) =>
+      withStore(t, async (meta) => {
+        await upload(meta, 'carol', 'one', ['shared', 'mine'])
+        await upload(meta, 'carol', 'two', ['shared', 'shared'])
+        assert.deepEqual((await meta.deleteFile('carol', 'one'))?.released, [chunk('mine').key])
+        assert.equal(await meta.dropChunk(chunk('mine').key), true)
+        assert.equal(await meta.dropChunk(chunk('shared').key), false, 'still referenced')
+        assert.deepEqual((await meta.deleteFile('carol', 'two'))?.released, [chunk('shared').key])
+        assert.equal(await meta.deleteFile('carol', 'two'), undefined)
+        assert.deepEqual(await meta.unreferencedChunks(10), [chunk('shared').key])
+        assert.equal(await meta.dropChunk(chunk('shared').key), true)
+        assert.deepEqual(await meta.unreferencedChunks(10), [])
+        assert.equal(await meta.hasChunk(chunk('shared').key), false)
+      }))
+
+    it('writing a name again replaces the file and releases what only the old one used', (t) =>
+      withStore(t, async (meta) => {
+        const old = await upload(meta, 'dave', 'f', ['v1-part', 'common'])
+        const next = await upload(meta, 'dave', 'f', ['common', 'v2'])
+        assert.notEqual(next.file.id, old.file.id)
+        assert.deepEqual(next.released, [chunk('v1-part').key])
+        assert.equal((await meta.getFile('dave', 'f'))?.id, next.file.id)
+        assert.deepEqual(await meta.manifest(old.file.id), [])
+      }))
+
+    it('a reference taken by an upload keeps a chunk alive through a delete', (t) =>
+      withStore(t, async (meta) => {
+        await upload(meta, 'erin', 'a', ['keep-me'])
+        const id = await meta.beginUpload('erin', 'b')
+        assert.equal((await meta.addUploadChunk(id, 0, chunk('keep-me'))).first, false)
+        assert.deepEqual((await meta.deleteFile('erin', 'a'))?.released, [])
+        await meta.commitUpload(id, { size: 7, sha256: 'x', contentType: 'text/plain' })
+        assert.equal((await meta.manifest((await meta.getFile('erin', 'b'))!.id)).length, 1)
+      }))
+
+    it('lists by prefix in byte order with stable pages, per client', (t) =>
+      withStore(t, async (meta) => {
+        const names = ['a/1', 'a/2', 'a/10', 'a/é', 'a0', 'b', 'a/']
+        for (const n of names) await upload(meta, 'frank', n, [n])
+        await upload(meta, 'grace', 'a/secret', ['s'])
+        const page1 = await meta.listFiles('frank', { prefix: 'a/', limit: 2 })
+        assert.deepEqual(
+          page1.map((f) => f.name),
+          ['a/', 'a/1'],
+        )
+        const page2 = await meta.listFiles('frank', { prefix: 'a/', after: 'a/1', limit: 10 })
+        assert.deepEqual(
+          page2.map((f) => f.name),
+          ['a/10', 'a/2', 'a/é'],
+        )
+        const all = await meta.listFiles('frank', { limit: 100 })
+        assert.deepEqual(
+          all.map((f) => f.name),
+          [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
+        )
+        assert.equal(await meta.getFile('frank', 'a/secret'), undefined)
+      }))
+
+    it('stale uploads are found by age', (t) =>
+      withStore(t, async (meta) => {
+        const id = await meta.beginUpload('heidi', 'slow')
+        assert.ok((await meta.staleUploads(Date.now() + 1000)).includes(id))
+        assert.ok(!(await meta.staleUploads(Date.now() - 60_000)).includes(id))
+      }))
+
+    it('API keys map hashes to clients and can be revoked', (t) =>
+      withStore(t, async (meta) => {
+        const hash = createHash('sha256').update(randomUUID()).digest('hex')
+        await meta.addApiKey('ivan', hash, 'laptop')
+        assert.equal(await meta.hasApiKeys(), true)
+        assert.equal(await meta.clientForKey(hash), 'ivan')
+        assert.equal(await meta.clientForKey('0'.repeat(64)), undefined)
+        const listed = await meta.listApiKeys()
+        assert.ok(listed.some((k) => k.clientId === 'ivan' && k.label === 'laptop'))
+        assert.equal(await meta.revokeApiKeys('ivan', hash.slice(0, 12)), 1)
+        assert.equal(await meta.clientForKey(hash), undefined)
+      }))
+
+    it('jobs: idempotent creation and compare-and-set updates', (t) =>
+      withStore(t, async (meta) => {
+        const job = {
+          id: randomUUID(),
+          clientId: 'judy',
+          type: 'compress',
+          input: 'in',
+          output: 'in.gz',
+          params: { level: 1 },
+          idempotencyKey: 'k1',
+        }
+        const a = await meta.createJob(job)
+        assert.equal(a.created, true)
+        assert.equal(a.job.state, 'queued')
+        const b = await meta.createJob({ ...job, id: randomUUID() })
+        assert.deepEqual(b, { job: a.job, created: false })
+        const running = await meta.updateJob(a.job.id, a.job.version, { state: 'running' })
+        assert.equal(running?.state, 'running')
+        assert.equal(await meta.updateJob(a.job.id, a.job.version, { state: 'failed' }), undefined)
+        const done = await meta.updateJob(a.job.id, running!.version, {
+          state: 'succeeded',
+          result: { ratio: 0.5 },
+        })
+        assert.deepEqual(done?.result, { ratio: 0.5 })
+        assert.deepEqual(await meta.getJob('judy', a.job.id), done)
+        assert.equal(await meta.getJob('mallory', a.job.id), undefined)
+        const listed = await meta.listJobs('judy', { state: 'succeeded', limit: 10 })
+        assert.deepEqual(
+          listed.map((j) => j.id),
+          [a.job.id],
+        )
+      }))
+
+    it('concurrent uploads of one name leave exactly one file and balanced counts', (t) =>
+      withStore(t, async (meta) => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => upload(meta, 'ken', 'race', [`common`, `v${i}`])),
+        )
+        const file = await meta.getFile('ken', 'race')
+        assert.ok(results.some((r) => r.file.id === file?.id))
+        const released = new Set(results.flatMap((r) => r.released))
+        for (let i = 0; i < 8; i++) {
+          const key = chunk(`v${i}`).key
+          const kept = (await meta.manifest(file!.id)).some((m) => m.key === key)
+          assert.equal(released.has(key), !kept, `v${i} released exactly when not kept`)
+        }
+        assert.deepEqual((await meta.deleteFile('ken', 'race'))?.released.length, 2)
+      }))
+
+    it('serialises work under one chunk lock', (t) =>
+      withStore(t, async (meta) => {
+        let inside = 0
+        let most = 0
+        await Promise.all(
+          Array.from({ length: 5 }, () =>
+            meta.withChunkLock('k', async () => {
+              inside++
+              most = Math.max(most, inside)
+              await new Promise((r) => setTimeout(r, 5))
+              inside--
+            }),
+          ),
+        )
+        assert.equal(most, 1)
+      }))
+  })
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { after, it } from 'node:test'
+import { MIGRATIONS, SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
+import { runMetaStoreContract } from './meta-store-contract.ts'
+
+const dirs: string[] = []
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
+
+async function freshPath(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-meta-'))
+  dirs.push(dir)
+  return join(dir, 'meta.db')
+}
+
+runMetaStoreContract('sqlite', {
+  create: async () => {
+    const meta = new SqlMetaStore(new SqliteDriver(await freshPath()))
+    await meta.start()
+    return meta
+  },
+})
+
+it('sqlite: migrations apply once and survive a reopen', async () => {
+  const path = await freshPath()
+  for (let i = 0; i < 2; i++) {
+    const meta = new SqlMetaStore(new SqliteDriver(path))
+    await meta.start()
+    await meta.close()
+  }
+  const db = new DatabaseSync(path)
+  const rows = db.prepare('SELECT version FROM piper_migrations').all()
+  db.close()
+  assert.deepEqual(
+    rows.map((r) => r.version),
+    MIGRATIONS.map((m) => m.version),
+  )
+})
+
+it('sqlite: a database from a newer Piper is refused', async () => {
+  const path = await freshPath()
+  const meta = new SqlMetaStore(new SqliteDriver(path))
+  await meta.start()
+  await meta.close()
+  const db = new DatabaseSync(path)
+  db.prepare('INSERT INTO piper_migrations (version, name, applied) VALUES (999, ?, 0)').run('x')
+  db.close()
+  await assert.rejects(new SqlMetaStore(new SqliteDriver(path)).start(), {
+    code: 'E_META_MIGRATION',
+    message: /schema version 999/,
+  })
+})
+
+it('sqlite: an unusable path is E_META_UNAVAILABLE', async () => {
+  const dir = await freshPath()
+  await assert.rejects(new SqlMetaStore(new SqliteDriver(join(dir, '..'))).start(), {
+    code: 'E_META_UNAVAILABLE',
+  })
+})
