@@ -2,6 +2,8 @@ import { Command } from 'commander'
 import pkg from '../../package.json' with { type: 'json' }
 import { type CodecFlags, compressCommand, decompressCommand } from './commands/codec.ts'
 import { configCommand } from './commands/config.ts'
+import { getCommand, lsCommand, putCommand, rmCommand } from './commands/files.ts'
+import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts'
 import { upCommand } from './commands/up.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
 
@@ -62,7 +64,82 @@ export function buildProgram(io: ProgramIo): Command {
       await decompressCommand(file, options)
     })
 
+  fileCommands(program, io)
+  keysCommands(program, io)
   return program
+}
+
+type Options = Record<string, unknown>
+
+/** put, get, ls, rm: clients of the gateway at PIPER_URL with PIPER_KEY. */
+function fileCommands(program: Command, io: ProgramIo): void {
+  addConfigOptions(
+    program
+      .command('put')
+      .description('upload FILE (or - for stdin) as NAME (default: its base name); prints the file')
+      .argument('<file>', 'file to upload, or - for stdin')
+      .argument('[name]', 'name to store it under'),
+  ).action(async (file: string, name: string | undefined, options: Options) => {
+    await putCommand(file, name, flagValues(options), io.stdout)
+  })
+
+  addConfigOptions(
+    program
+      .command('get')
+      .description('download NAME to stdout, or to a file with -o')
+      .argument('<name>', 'file name')
+      .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+      .option('-f, --force', 'overwrite the output file'),
+  ).action(async (name: string, options: Options) => {
+    await getCommand(name, options, flagValues(options))
+  })
+
+  addConfigOptions(
+    program
+      .command('ls')
+      .description('list files (size, created, name), optionally under a prefix')
+      .argument('[prefix]', 'only names that start with this'),
+  ).action(async (prefix: string | undefined, options: Options) => {
+    await lsCommand(prefix, flagValues(options), io.stdout)
+  })
+
+  addConfigOptions(
+    program.command('rm').description('delete a file').argument('<name>', 'file name'),
+  ).action(async (name: string, options: Options) => {
+    await rmCommand(name, flagValues(options))
+  })
+}
+
+/** keys create / ls / revoke: API keys in the metadata store (PIPER_META). */
+function keysCommands(program: Command, io: ProgramIo): void {
+  const keys = program
+    .command('keys')
+    .description(
+      'manage API keys (in the metadata store; the gateway requires them once one exists)',
+    )
+  addConfigOptions(
+    keys
+      .command('create')
+      .description('create an API key for CLIENT and print it (shown only once)')
+      .argument('<client>', 'client id, e.g. alice')
+      .option('--label <text>', 'a note to tell keys apart'),
+  ).action(async (client: string, options: Options) => {
+    await keysCreateCommand(client, options, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    keys.command('ls').description('list keys: client, fingerprint, created, label'),
+  ).action(async (options: Options) => {
+    await keysListCommand(flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    keys
+      .command('revoke')
+      .description('revoke the key of CLIENT with FINGERPRINT (from keys ls)')
+      .argument('<client>', 'client id')
+      .argument('<fingerprint>', 'hex prefix shown by keys ls'),
+  ).action(async (client: string, fingerprint: string, options: Options) => {
+    await keysRevokeCommand(client, fingerprint, flagValues(options))
+  })
 }
 
 /** A file-to-file codec command with the options compress and decompress share. */

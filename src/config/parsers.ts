@@ -5,7 +5,19 @@
  * source to it.
  */
 
+import { parseSize } from './size.ts'
+
 export type Parser<T> = (raw: unknown) => T
+
+/** A byte size (`1048576`, `64K`, `8M`, `1G`) from `min` to `max`. */
+export function byteSize(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : ''
+    const value = parseSize(text, 'the value')
+    if (value < min || value > max) throw new Error(`expected a size from ${min} to ${max} bytes`)
+    return value
+  }
+}
 
 export function integer(min: number, max: number): Parser<number> {
   return (raw) => {

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import {
   adapterUrl,
+  byteSize,
   integer,
   nonEmptyString,
   oneOf,
@@ -22,6 +23,8 @@ export interface PiperConfig {
   queueToken: string | undefined
   meta: string
   blobs: string
+  chunkSize: number
+  jsonBodyLimit: number
   url: string
   key: string | undefined
 }
@@ -122,6 +125,22 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'blob store adapter: file:DIR, s3://bucket or nodes://a,b,c',
     parse: adapterUrl({ local: ['file'], network: ['s3', 'nodes'] }),
     fallback: (c) => `file:${c.data}/blobs`,
+  }),
+  setting({
+    name: 'chunkSize',
+    flag: '--chunk-size',
+    env: 'PIPER_CHUNK_SIZE',
+    doc: 'bytes per content-addressed chunk of new uploads, e.g. 4M',
+    parse: byteSize(64 * 1024, 256 * 1024 * 1024),
+    fallback: () => 4 * 1024 * 1024,
+  }),
+  setting({
+    name: 'jsonBodyLimit',
+    flag: '--json-body-limit',
+    env: 'PIPER_JSON_BODY_LIMIT',
+    doc: 'largest JSON request body, e.g. of POST /files (413 beyond)',
+    parse: byteSize(1024, 1024 * 1024 * 1024),
+    fallback: () => 16 * 1024 * 1024,
   }),
   setting({
     name: 'url',

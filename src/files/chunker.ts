@@ -14,7 +14,7 @@ export interface Chunk extends ChunkInfo {
  * every piece in order (for the whole-file hash and size).
  */
 export async function* chunks(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   chunkSize: number,
   onBytes: (piece: Uint8Array) => void,
 ): AsyncGenerator<Chunk> {

@@ -46,7 +46,7 @@ export class FileService {
   async put(
     clientId: string,
     name: string,
-    body: AsyncIterable<Uint8Array>,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: PutOptions = {},
   ): Promise<FileRecord> {
     checkFileName(name)

@@ -1,3 +1,7 @@
+import { BlobError } from '../blobs/index.ts'
+import { FileError } from '../files/index.ts'
+import { MetaError } from '../meta/index.ts'
+
 /** An error with a stable code that the gateway answers with a given HTTP status. */
 export class HttpError extends Error {
   readonly code: string
@@ -11,7 +15,31 @@ export class HttpError extends Error {
   }
 }
 
-/** The one place codes map to statuses, so every route answers the same way. */
+/** The HTTP status of each module error code: the one place they are mapped. */
+const STATUS_OF_CODE: Record<string, number> = {
+  E_FILE_NAME: 400,
+  E_FILE_NOT_FOUND: 404,
+  E_RANGE: 416,
+  E_UPLOAD_TOO_LARGE: 413,
+  E_UPLOAD_ABORTED: 400,
+  E_META_UNAVAILABLE: 503,
+}
+
+/** Status, code and whether the message may be shown to the client. */
+export function describeError(error: unknown): { status: number; code: string; message: string } {
+  if (error instanceof HttpError) {
+    return { status: error.status, code: error.code, message: error.message }
+  }
+  if (error instanceof FileError || error instanceof MetaError || error instanceof BlobError) {
+    const status = STATUS_OF_CODE[error.code] ?? 500
+    // Storage internals stay in the log; the client learns only that storage failed.
+    if (status >= 500) return { status, code: error.code, message: 'storage is unavailable' }
+    return { status, code: error.code, message: error.message }
+  }
+  return { status: 500, code: 'E_INTERNAL', message: 'internal error' }
+}
+
+/** The HTTP status an error is answered with. */
 export function httpStatusOf(error: unknown): number {
-  return error instanceof HttpError ? error.status : 500
+  return describeError(error).status
 }

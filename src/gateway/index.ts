@@ -1,3 +1,11 @@
 /** The HTTP API: files, jobs, live status, health and metrics. */
-export { HttpError, httpStatusOf } from './errors.ts'
+export {
+  ClientResolver,
+  DEFAULT_CLIENT,
+  generateApiKey,
+  hashApiKey,
+  isLoopback,
+} from './api-keys.ts'
+export { describeError, HttpError, httpStatusOf } from './errors.ts'
+export { parseRange } from './http-range.ts'
 export { Gateway, type GatewayOptions } from './server.ts'

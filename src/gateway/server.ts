@@ -1,13 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { FileService } from '../files/index.ts'
+import type { MetaStore } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { HttpError, httpStatusOf } from './errors.ts'
+import { ClientResolver, isLoopback } from './api-keys.ts'
+import { describeError, HttpError } from './errors.ts'
+import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
+import { legacyRoutes } from './legacy-routes.ts'
+import { sendJson } from './respond.ts'
+import { Router } from './router.ts'
 
 export interface GatewayOptions {
   host: string
   port: number
   logger: Logger
+  /** The file API; without it the gateway serves health only. */
+  storage?: { files: FileService; meta: MetaStore; jsonBodyLimit: number }
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
 }
@@ -18,15 +27,26 @@ export class Gateway {
   readonly #options: GatewayOptions
   readonly #log: Logger
   readonly #server: Server
+  readonly #router = new Router()
   #draining = false
   #closing: Promise<void> | undefined
 
   constructor(options: GatewayOptions) {
     this.#options = options
     this.#log = options.logger.child({ component: 'gateway' })
-    this.#server = createServer((req, res) => this.#handle(req, res))
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res)
+    })
     // Keep-alive sockets of idle clients must not hold shutdown open.
     this.#server.keepAliveTimeout = 5_000
+    // Uploads of any size: no limit on how long a request body may take to arrive.
+    this.#server.requestTimeout = 0
+    const { storage } = options
+    if (storage) {
+      const clients = new ClientResolver(storage.meta, options.host)
+      fileRoutes(this.#router, storage.files, clients)
+      legacyRoutes(this.#router, storage.files, clients, storage.jsonBodyLimit)
+    }
   }
 
   /** The bound address (useful with port 0). */
@@ -42,7 +62,15 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
-    const { host, port } = this.#options
+    const { host, port, storage } = this.#options
+    if (storage && !isLoopback(host) && !(await storage.meta.hasApiKeys())) {
+      throw Object.assign(
+        new Error(
+          `refusing to listen on ${host} without API keys: anyone could read every file. Create one with \`piper keys create CLIENT\`, or listen on 127.0.0.1`,
+        ),
+        { code: 'E_NO_API_KEYS' },
+      )
+    }
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject)
       this.#server.listen({ host, port }, () => {
@@ -79,33 +107,46 @@ export class Gateway {
     this.#log.info('gateway closed')
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '/'
+    const url = new URL(target, 'http://gateway')
+    // The raw path, not url.pathname: WHATWG URL parsing removes `..` segments, and a file name
+    // with one must be refused, not silently turned into another name.
+    const query = target.indexOf('?')
+    const pathname = query < 0 ? target : target.slice(0, query)
+    const log = this.#log.child({ method: req.method, path: pathname })
     try {
-      const path = new URL(req.url ?? '/', 'http://gateway').pathname
-      const health = healthResponse(path, { draining: this.#draining })
+      const health = healthResponse(pathname, { draining: this.#draining })
       if (health) {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
-          throw new HttpError(405, 'E_METHOD', `${req.method} is not allowed on ${path}`)
+          throw new HttpError(405, 'E_METHOD', `${req.method} is not allowed on ${pathname}`)
         }
         sendJson(res, health.status, health.body)
         return
       }
-      throw new HttpError(404, 'E_NOT_FOUND', `no route for ${req.method} ${path}`)
+      const { handler, tail } = this.#router.match(req.method ?? 'GET', pathname)
+      await handler({ req, res, url, tail, log })
     } catch (error) {
-      const status = httpStatusOf(error)
-      if (status >= 500) this.#log.error({ err: error }, 'request failed')
-      const code = error instanceof HttpError ? error.code : 'E_INTERNAL'
-      const message = error instanceof HttpError ? error.message : 'internal error'
-      sendJson(res, status, { error: { code, message } })
+      this.#fail(req, res, error, log)
     }
   }
-}
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  })
-  res.end(res.req.method === 'HEAD' ? undefined : text)
+  #fail(req: IncomingMessage, res: ServerResponse, error: unknown, log: Logger): void {
+    const { status, code, message } = describeError(error)
+    if (req.destroyed && !req.complete) {
+      log.info({ code: (error as { code?: string }).code }, 'client went away mid-request')
+      return
+    }
+    if (status >= 500) log.error({ err: error }, 'request failed')
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const allow = (error as { allow?: string }).allow
+    // A body we did not read would be parsed as the next request: close the connection.
+    const headers: Record<string, string> = req.complete ? {} : { connection: 'close' }
+    if (allow) headers.allow = allow
+    if (status === 401) headers['www-authenticate'] = 'Bearer realm="piper"'
+    sendJson(res, status, { error: { code, message } }, headers)
+  }
 }

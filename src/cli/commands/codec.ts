@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os'
 import { CodecPool, compress, DEFAULT_CHUNK_SIZE, decompress } from '../../codec/index.ts'
+import { parseSize } from '../../config/index.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
-import { parseSize } from '../size.ts'
-import { progressReporter, resolveIo, runTransform } from './codec-files.ts'
+import { progressReporter } from '../progress.ts'
+import { resolveIo, runTransform } from './codec-files.ts'
 
 export interface CodecFlags {
   output?: string

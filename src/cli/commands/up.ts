@@ -1,9 +1,13 @@
 import { mkdir } from 'node:fs/promises'
-import { type FlagValues, loadConfig } from '../../config/index.ts'
+import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
+import { FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
+
+/** Start-up failures a user can fix, by error code, as one line each. */
+const LISTEN_CODES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'])
 
 /**
  * `piper up`: the whole of Piper in one process on the embedded defaults. Resolves once a
@@ -23,18 +27,31 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     })
   }
 
+  const blobs = blobStoreFor(config.blobs)
+  const meta = metaStoreFor(config.meta)
+  const files = new FileService({ blobs, meta, logger, chunkSize: config.chunkSize })
+  const gc = new GarbageCollector({ files, logger })
+  const gateway = new Gateway({
+    host: config.host,
+    port: config.port,
+    logger,
+    storage: { files, meta, jsonBodyLimit: config.jsonBodyLimit },
+  })
+
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
-  const gateway = new Gateway({ host: config.host, port: config.port, logger })
   try {
-    await supervisor.start([gateway])
+    await supervisor.start([blobs, meta, gc, gateway])
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const code = (error as NodeJS.ErrnoException).code ?? ''
+    if (LISTEN_CODES.has(code)) {
       throw new CliError(`cannot listen on ${config.host}:${config.port}: ${code}`, {
         code: 'E_LISTEN',
         cause: error,
       })
+    }
+    if (code.startsWith('E_')) {
+      throw new CliError((error as Error).message, { code, cause: error })
     }
     throw error
   }

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { rename, rm, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import type { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { type FlagValues, loadConfig } from '../../config/index.ts'
+import { CliError } from '../errors.ts'
+import { filePath, GatewayClient } from '../gateway-client.ts'
+import { progressReporter } from '../progress.ts'
+
+interface ApiFile {
+  name: string
+  size: number
+  sha256: string
+  chunks: number
+  created: string
+}
+
+function clientFor(flags: FlagValues): GatewayClient {
+  const { config } = loadConfig({ flags })
+  return new GatewayClient(config.url, config.key)
+}
+
+/** `piper put FILE [NAME]`: uploads a file (or stdin, `-`), prints the stored file as JSON. */
+export async function putCommand(
+  file: string,
+  name: string | undefined,
+  flags: FlagValues,
+  out: (text: string) => void,
+): Promise<void> {
+  const fromStdin = file === '-'
+  if (fromStdin && !name) throw new CliError('put - needs a NAME for what stdin holds')
+  const size = fromStdin ? undefined : await fileSize(file)
+  const body = fromStdin ? process.stdin : createReadStream(file)
+  const progress = progressReporter(size, 'uploading')
+  if (progress) {
+    let sent = 0
+    body.on('data', (piece: Buffer) => progress((sent += piece.length)))
+  }
+  const stored = await clientFor(flags).json<ApiFile>({
+    method: 'PUT',
+    path: filePath(name ?? basename(file)),
+    headers: {
+      'content-type': 'application/octet-stream',
+      ...(size === undefined ? {} : { 'content-length': size }),
+    },
+    body,
+  })
+  out(`${JSON.stringify(stored)}\n`)
+}
+
+/** `piper get NAME [-o FILE]`: downloads to FILE (atomically) or stdout. */
+export async function getCommand(
+  name: string,
+  options: { output?: string; force?: boolean },
+  flags: FlagValues,
+): Promise<void> {
+  const output = options.output === '-' ? undefined : options.output
+  if (
+    output !== undefined &&
+    !options.force &&
+    (await fileSize(output).catch(() => undefined)) !== undefined
+  ) {
+    throw new CliError(`${output} already exists; use --force to overwrite`)
+  }
+  const res = await clientFor(flags).send({ method: 'GET', path: filePath(name) })
+  const progress = progressReporter(Number(res.headers['content-length']), 'downloading')
+  if (progress) {
+    let received = 0
+    res.on('data', (piece: Buffer) => progress((received += piece.length)))
+  }
+  const complete = () => {
+    if (!res.complete) throw new CliError(`${name}: the download was cut off`)
+  }
+  if (output === undefined) {
+    await pipeline(res, process.stdout as Writable, { end: false })
+    complete()
+    return
+  }
+  const temporary = `${output}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    await pipeline(res, createWriteStream(temporary, { flags: 'wx' }))
+    complete()
+    await rename(temporary, output)
+  } catch (error) {
+    await rm(temporary, { force: true })
+    if (error instanceof CliError) throw error
+    throw new CliError(`${name}: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/** `piper ls [PREFIX]`: one line per file — size, creation time, name — every page. */
+export async function lsCommand(
+  prefix: string | undefined,
+  flags: FlagValues,
+  out: (text: string) => void,
+): Promise<void> {
+  const client = clientFor(flags)
+  let cursor: string | null = null
+  do {
+    const query = new URLSearchParams({ limit: '1000' })
+    if (prefix) query.set('prefix', prefix)
+    if (cursor) query.set('cursor', cursor)
+    const page: { files: ApiFile[]; next_cursor: string | null } = await client.json({
+      method: 'GET',
+      path: `/v1/files?${query}`,
+    })
+    for (const f of page.files) out(`${String(f.size).padStart(12)}  ${f.created}  ${f.name}\n`)
+    cursor = page.next_cursor
+  } while (cursor)
+}
+
+/** `piper rm NAME`. */
+export async function rmCommand(name: string, flags: FlagValues): Promise<void> {
+  const res = await clientFor(flags).send({ method: 'DELETE', path: filePath(name) })
+  res.resume()
+}
+
+async function fileSize(path: string): Promise<number> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, {
+      cause: error,
+    })
+  })
+  if (!info.isFile()) throw new CliError(`${path}: not a regular file`)
+  return info.size
+}

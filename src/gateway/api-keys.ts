@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
+import type { MetaStore } from '../meta/index.ts'
+import { HttpError } from './errors.ts'
+
+/** A new API key: 256 random bits, with a prefix that makes leaked keys easy to grep for. */
+export function generateApiKey(): string {
+  return `pk_${randomBytes(32).toString('base64url')}`
+}
+
+/** What is stored of a key: its sha256. The key itself is shown once, at creation. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex')
+}
+
+/** The client every request belongs to while no API keys exist (loopback only). */
+export const DEFAULT_CLIENT = 'default'
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true
+  const bare = host.replace(/^\[|\]$/g, '')
+  if (isIP(bare) === 4) return bare.startsWith('127.')
+  return bare === '::1'
+}
+
+/**
+ * Resolves the client of a request, in one place: with API keys configured, the client of the
+ * `Authorization: Bearer` key; without, the single client `default` — only while the gateway
+ * listens on loopback (a public gateway without keys refuses every request).
+ */
+export class ClientResolver {
+  readonly #meta: MetaStore
+  readonly #loopback: boolean
+
+  constructor(meta: MetaStore, host: string) {
+    this.#meta = meta
+    this.#loopback = isLoopback(host)
+  }
+
+  async resolve(req: IncomingMessage): Promise<string> {
+    if (!(await this.#meta.hasApiKeys())) {
+      if (this.#loopback) return DEFAULT_CLIENT
+      throw unauthorized(
+        'this gateway is not on loopback and has no API keys; create one with `piper keys create CLIENT`',
+      )
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
+    if (!match) throw unauthorized('missing "Authorization: Bearer <key>" header')
+    const client = await this.#meta.clientForKey(hashApiKey(match[1]!))
+    if (!client) throw unauthorized('unknown API key')
+    return client
+  }
+}
+
+function unauthorized(message: string): HttpError {
+  return new HttpError(401, 'E_UNAUTHORIZED', message)
+}

@@ -1,0 +1,123 @@
+import type { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ByteRange } from '../blobs/index.ts'
+import type { FileService } from '../files/index.ts'
+import type { FileRecord } from '../meta/index.ts'
+import type { ClientResolver } from './api-keys.ts'
+import { notModified, rangeApplies } from './conditional.ts'
+import { HttpError } from './errors.ts'
+import { fileJson, fileLocation } from './file-json.ts'
+import { parseRange } from './http-range.ts'
+import { uploadMultipart } from './multipart.ts'
+import { sendJson } from './respond.ts'
+import type { RequestContext, Router } from './router.ts'
+
+const MAX_PAGE = 1000
+
+/** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
+export function fileRoutes(router: Router, files: FileService, clients: ClientResolver): void {
+  router.on('PUT', '/v1/files/*', async ({ req, res, tail }) => {
+    const client = await clients.resolve(req)
+    const contentType = req.headers['content-type'] ?? 'application/octet-stream'
+    const file = await files.put(client, tail, req, { contentType })
+    sendJson(res, 201, fileJson(file), { location: fileLocation(file.name) })
+  })
+
+  router.on('POST', '/v1/files', async (ctx) => {
+    const client = await clients.resolve(ctx.req)
+    const stored = await uploadMultipart(ctx, files, client)
+    sendJson(ctx.res, 201, { files: stored.map(fileJson) })
+  })
+
+  router.on('GET', '/v1/files/*', async ({ req, res, tail, log }) => {
+    const client = await clients.resolve(req)
+    const file = await files.stat(client, tail)
+    const etag = `"${file.sha256}"`
+    const modified = new Date(file.created)
+    const headers = {
+      etag,
+      'last-modified': modified.toUTCString(),
+      'accept-ranges': 'bytes',
+      'cache-control': 'private, no-cache',
+    }
+    if (notModified(req.headers, etag, modified)) {
+      res.writeHead(304, headers).end()
+      return
+    }
+    const range = rangeApplies(req.headers, etag, modified)
+      ? parseRange(req.headers.range, file.size)
+      : undefined
+    if (range === 'unsatisfiable') {
+      res.setHeader('content-range', `bytes */${file.size}`)
+      throw new HttpError(416, 'E_RANGE', `the range is outside the file (${file.size} bytes)`)
+    }
+    const length = range ? range.end - range.start + 1 : file.size
+    res.writeHead(range ? 206 : 200, {
+      ...headers,
+      'content-type': file.contentType,
+      'content-length': length,
+      ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}` } : {}),
+    })
+    if (req.method === 'HEAD' || length === 0) {
+      res.end()
+      return
+    }
+    await streamFile(res, files, file, range, log)
+  })
+
+  router.on('DELETE', '/v1/files/*', async ({ req, res, tail }) => {
+    const client = await clients.resolve(req)
+    await files.delete(client, tail)
+    res.writeHead(204).end()
+  })
+
+  router.on('GET', '/v1/files', async ({ req, res, url }) => {
+    const client = await clients.resolve(req)
+    const limit = pageLimit(url.searchParams.get('limit'))
+    const cursor = url.searchParams.get('cursor')
+    const after = cursor === null ? undefined : decodeCursor(cursor)
+    const prefix = url.searchParams.get('prefix') ?? undefined
+    const page = await files.list(client, { prefix, after, limit: limit + 1 })
+    const more = page.length > limit
+    const shown = page.slice(0, limit)
+    sendJson(res, 200, {
+      files: shown.map(fileJson),
+      next_cursor: more ? Buffer.from(shown[shown.length - 1]!.name).toString('base64url') : null,
+    })
+  })
+}
+
+/** Writes the file's bytes with backpressure; a failure after the headers cuts the connection. */
+async function streamFile(
+  res: ServerResponse,
+  files: FileService,
+  file: FileRecord,
+  range: ByteRange | undefined,
+  log: RequestContext['log'],
+): Promise<void> {
+  try {
+    await pipeline(Readable.from(files.read(file, range), { objectMode: false }), res)
+  } catch (error) {
+    // The status line is gone: the only honest signal left is a short body (Content-Length).
+    if (!res.req.destroyed) log.error({ err: error, name: file.name }, 'download failed midway')
+    res.destroy()
+  }
+}
+
+function pageLimit(raw: string | null): number {
+  if (raw === null) return 100
+  const limit = Number(raw)
+  if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_PAGE) {
+    throw new HttpError(400, 'E_BAD_REQUEST', `limit must be a whole number from 1 to ${MAX_PAGE}`)
+  }
+  return limit
+}
+
+function decodeCursor(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (name === '' || Buffer.from(name).toString('base64url') !== cursor) {
+    throw new HttpError(400, 'E_BAD_REQUEST', 'cursor is not one this API returned')
+  }
+  return name
+}

@@ -1,0 +1,95 @@
+import type { IncomingMessage } from 'node:http'
+import type { FileService } from '../files/index.ts'
+import type { ClientResolver } from './api-keys.ts'
+import { HttpError } from './errors.ts'
+import { sendJson } from './respond.ts'
+import type { Router } from './router.ts'
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * The API of Piper's first design, for small files: `POST /files` with JSON
+ * `{"client_id", "name", "data"}` (data base64, as Go encodes []byte) and
+ * `GET /files?client_id=…&name=…` → `{"name", "data"}`. Same storage as `/v1/files`.
+ */
+export function legacyRoutes(
+  router: Router,
+  files: FileService,
+  clients: ClientResolver,
+  bodyLimit: number,
+): void {
+  router.on('POST', '/files', async ({ req, res }) => {
+    const client = await clients.resolve(req)
+    const body = await readJson(req, bodyLimit)
+    const clientId = requireString(body, 'client_id')
+    const name = requireString(body, 'name')
+    const data = requireString(body, 'data', true)
+    if (!BASE64.test(data)) throw badRequest('data must be standard base64 (RFC 4648 §4)')
+    checkClient(clientId, client)
+    const bytes = Buffer.from(data, 'base64')
+    const file = await files.put(client, name, [bytes], { contentType: 'application/octet-stream' })
+    sendJson(res, 200, { name: file.name, size: file.size, sha256: file.sha256 })
+  })
+
+  router.on('GET', '/files', async ({ req, res, url }) => {
+    const client = await clients.resolve(req)
+    const clientId = url.searchParams.get('client_id')
+    const name = url.searchParams.get('name')
+    if (!clientId) throw badRequest('the client_id parameter is required')
+    if (!name) throw badRequest('the name parameter is required')
+    checkClient(clientId, client)
+    const file = await files.stat(client, name)
+    if (file.size > bodyLimit) {
+      throw new HttpError(
+        413,
+        'E_TOO_LARGE',
+        `the file is ${file.size} bytes, over this API's ${bodyLimit}; use GET /v1/files/NAME`,
+      )
+    }
+    const parts: Uint8Array[] = []
+    for await (const part of files.read(file)) parts.push(part)
+    sendJson(res, 200, { name: file.name, data: Buffer.concat(parts).toString('base64') })
+  })
+}
+
+function checkClient(clientId: string, authenticated: string): void {
+  if (clientId !== authenticated) {
+    throw new HttpError(403, 'E_FORBIDDEN', 'client_id does not match the authenticated client')
+  }
+}
+
+function badRequest(message: string): HttpError {
+  return new HttpError(400, 'E_BAD_REQUEST', message)
+}
+
+function requireString(body: Record<string, unknown>, field: string, allowEmpty = false): string {
+  const value = body[field]
+  if (typeof value !== 'string' || (!allowEmpty && value === '')) {
+    throw badRequest(`${field} is required and must be a ${allowEmpty ? '' : 'non-empty '}string`)
+  }
+  return value
+}
+
+/** Reads a JSON object body of at most `limit` bytes: 413 beyond, 400 when not JSON. */
+async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'])
+  const tooLarge = () => new HttpError(413, 'E_TOO_LARGE', `the body is larger than ${limit} bytes`)
+  if (declared > limit) throw tooLarge()
+  const parts: Buffer[] = []
+  let size = 0
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length
+    if (size > limit) throw tooLarge()
+    parts.push(part)
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(Buffer.concat(parts).toString('utf8'))
+  } catch (error) {
+    throw new HttpError(400, 'E_BAD_REQUEST', `the body is not JSON: ${(error as Error).message}`)
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('the body must be a JSON object')
+  }
+  return body as Record<string, unknown>
+}

@@ -1,0 +1,74 @@
+import busboy from 'busboy'
+import type { FileService } from '../files/index.ts'
+import type { FileRecord } from '../meta/index.ts'
+import { HttpError } from './errors.ts'
+import type { RequestContext } from './router.ts'
+
+/**
+ * Stores each file part of a `multipart/form-data` body (RFC 7578), streaming, one after the
+ * other. A part is named by a preceding `name` field when there is one (it names the next file
+ * only), else by its filename. Parts stored before a failure stay stored; the error says which
+ * part failed.
+ */
+export async function uploadMultipart(
+  { req }: RequestContext,
+  files: FileService,
+  client: string,
+): Promise<FileRecord[]> {
+  if (!/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
+    throw new HttpError(
+      415,
+      'E_MEDIA_TYPE',
+      'POST /v1/files takes multipart/form-data (use PUT /v1/files/NAME for a raw body)',
+    )
+  }
+  let parser: busboy.Busboy
+  try {
+    parser = busboy({ headers: req.headers, limits: { fields: 100, fieldSize: 64 * 1024 } })
+  } catch (error) {
+    throw new HttpError(400, 'E_BAD_REQUEST', `bad multipart request: ${(error as Error).message}`)
+  }
+  const stored: FileRecord[] = []
+  let nextName: string | undefined
+  let failure: unknown
+  let work: Promise<void> = Promise.resolve()
+
+  parser.on('field', (field, value) => {
+    if (field === 'name') nextName = value
+  })
+  parser.on('file', (_field, stream, info) => {
+    const name = nextName ?? info.filename
+    nextName = undefined
+    work = work.then(async () => {
+      if (failure) {
+        stream.resume()
+        return
+      }
+      try {
+        if (!name)
+          throw new HttpError(
+            400,
+            'E_BAD_REQUEST',
+            'a file part has neither a name field nor a filename',
+          )
+        stored.push(await files.put(client, name, stream, { contentType: info.mimeType }))
+      } catch (error) {
+        failure = error
+        stream.resume()
+      }
+    })
+  })
+  const finished = new Promise<void>((resolve, reject) => {
+    parser.once('close', resolve)
+    parser.once('error', (error: Error) =>
+      reject(new HttpError(400, 'E_BAD_REQUEST', `bad multipart body: ${error.message}`)),
+    )
+    req.once('error', reject)
+  })
+  req.pipe(parser)
+  await finished
+  await work
+  if (failure) throw failure
+  if (stored.length === 0) throw new HttpError(400, 'E_BAD_REQUEST', 'the form has no file part')
+  return stored
+}
