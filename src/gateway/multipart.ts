@@ -39,6 +39,11 @@ export async function uploadMultipart(
   parser.on('file', (_field, stream, info) => {
     const name = nextName ?? info.filename
     nextName = undefined
+    // The part may fail (a truncated body) before its turn in `work` starts reading it: the
+    // reader then sees the stored error; an unhandled 'error' event would end the process.
+    stream.on('error', (error) => {
+      failure ??= new HttpError(400, 'E_BAD_REQUEST', `bad multipart body: ${error.message}`)
+    })
     work = work.then(async () => {
       if (failure) {
         stream.resume()

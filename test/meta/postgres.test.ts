@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, it } from 'node:test'
-import pg from 'pg'
 import { PostgresDriver, SqlMetaStore } from '../../src/meta/index.ts'
+import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
 import { POSTGRES, requireServer } from '../helpers/services.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test'
-const schemas: string[] = []
-
-after(async () => {
-  if (schemas.length === 0) return
-  const client = new pg.Client(BASE)
-  await client.connect()
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
-  await client.end()
-})
-
-/** A URL whose tables live in a schema of their own, dropped after the file's tests. */
-export function freshPostgresUrl(): string {
-  const schema = `piper_t_${randomBytes(6).toString('hex')}`
-  schemas.push(schema)
-  return `${BASE}?schema=${schema}`
-}
+after(dropTestSchemas)
 
 runMetaStoreContract('postgres', {
   create: async (t) => {

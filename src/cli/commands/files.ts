@@ -36,7 +36,10 @@ export async function putCommand(
   const progress = progressReporter(size, 'uploading')
   if (progress) {
     let sent = 0
-    body.on('data', (piece: Buffer) => progress((sent += piece.length)))
+    body.on('data', (piece: Buffer) => {
+      sent += piece.length
+      progress(sent)
+    })
   }
   const stored = await clientFor(flags).json<ApiFile>({
     method: 'PUT',
@@ -68,7 +71,10 @@ export async function getCommand(
   const progress = progressReporter(Number(res.headers['content-length']), 'downloading')
   if (progress) {
     let received = 0
-    res.on('data', (piece: Buffer) => progress((received += piece.length)))
+    res.on('data', (piece: Buffer) => {
+      received += piece.length
+      progress(received)
+    })
   }
   const complete = () => {
     if (!res.complete) throw new CliError(`${name}: the download was cut off`)

@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cleanEnv, PIPER_BIN } from './cli.ts'
+
+export interface RunningPiper {
+  url: string
+  data: string
+  child: ChildProcess
+  /** Everything the process wrote to stderr so far (errors, warnings). */
+  output: () => string
+  /** SIGTERM, then waits for the exit; the exit code. */
+  stop: () => Promise<number | null>
+}
+
+/** Starts `piper up --port 0` in a fresh data folder and waits for its URL. */
+export async function startPiper(
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningPiper> {
+  const data = await mkdtemp(join(tmpdir(), 'piper-e2e-'))
+  const child = spawn(
+    process.execPath,
+    [PIPER_BIN, 'up', '--port', '0', '--data', data, '--log-level', 'info', ...args],
+    { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+  })
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = ''
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d
+      for (const line of buffered.split('\n')) {
+        if (!line.includes('"piper is up"')) continue
+        resolve((JSON.parse(line) as { url: string }).url)
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1)
+    })
+    exited.then((code) => reject(new Error(`piper up exited with ${code}: ${stderr}`)))
+  })
+  return {
+    url,
+    data,
+    child,
+    output: () => stderr,
+    stop: async () => {
+      child.kill('SIGTERM')
+      return exited
+    },
+  }
+}

@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+
+const BASE = 'postgres://postgres@127.0.0.1:5432/test'
+const schemas: string[] = []
+
+/** A PostgreSQL URL whose tables live in a schema of their own (see `dropTestSchemas`). */
+export function freshPostgresUrl(): string {
+  const schema = `piper_t_${randomBytes(6).toString('hex')}`
+  schemas.push(schema)
+  return `${BASE}?schema=${schema}`
+}
+
+/** Drops every schema `freshPostgresUrl` handed out in this process. */
+export async function dropTestSchemas(): Promise<void> {
+  if (schemas.length === 0) return
+  const client = new pg.Client(BASE)
+  await client.connect()
+  for (const s of schemas.splice(0)) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`)
+  await client.end()
+}
