@@ -3,7 +3,6 @@ export type FileErrorCode =
   | 'E_FILE_NAME'
   | 'E_FILE_NOT_FOUND'
   | 'E_RANGE'
-  | 'E_UPLOAD_ABORTED'
   | 'E_UPLOAD_TOO_LARGE'
 
 /** A file operation refused or cut short; the gateway maps each code to one HTTP status. */

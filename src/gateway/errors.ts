@@ -21,7 +21,6 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_FILE_NOT_FOUND: 404,
   E_RANGE: 416,
   E_UPLOAD_TOO_LARGE: 413,
-  E_UPLOAD_ABORTED: 400,
   E_META_UNAVAILABLE: 503,
 }
 
