@@ -9,7 +9,7 @@ export { CodecError, type CodecErrorCode } from './errors.ts'
 export { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
 export { addHistogram, entropyBits, histogram } from './histogram.ts'
 export { codeCost, limitedCodeLengths } from './huffman-lengths.ts'
-export { CodecPool } from './pool.ts'
+export { type ChunkAnalysis, CodecPool } from './pool.ts'
 export {
   type CompressOptions,
   compress,

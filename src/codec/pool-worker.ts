@@ -1,13 +1,22 @@
+import { createHash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { decodeMember } from './decode-member.ts'
 import { encodeChunk } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
+import { histogram } from './histogram.ts'
 import type { PoolRequest, PoolResponse } from './pool.ts'
 
 // One codec task at a time; results are transferred, not copied, back to the pool.
 parentPort!.on('message', (request: PoolRequest) => {
   let response: PoolResponse
   try {
+    if (request.op === 'analyze') {
+      const sha256 = createHash('sha256').update(request.bytes).digest('hex')
+      const counts = histogram(request.bytes)
+      response = { id: request.id, result: { sha256, histogram: counts } }
+      parentPort!.postMessage(response, [counts.buffer as ArrayBuffer])
+      return
+    }
     const result =
       request.op === 'encode'
         ? encodeChunk(request.bytes, request.histogram)

@@ -6,9 +6,16 @@ import { CodecError, type CodecErrorCode } from './errors.ts'
 export type PoolRequest =
   | { id: number; op: 'encode'; bytes: Uint8Array; histogram: Uint32Array | undefined }
   | { id: number; op: 'decode'; bytes: Uint8Array; decode: DecodeOptions }
+  | { id: number; op: 'analyze'; bytes: Uint8Array }
+
+/** What `analyze` finds in a chunk: its sha256 (hex) and 256-entry byte-frequency table. */
+export interface ChunkAnalysis {
+  sha256: string
+  histogram: Uint32Array
+}
 
 export type PoolResponse =
-  | { id: number; result: Uint8Array }
+  | { id: number; result: Uint8Array | ChunkAnalysis }
   | {
       id: number
       error: {
@@ -21,7 +28,7 @@ export type PoolResponse =
 
 interface Pending {
   request: PoolRequest
-  resolve: (bytes: Uint8Array) => void
+  resolve: (result: Uint8Array | ChunkAnalysis) => void
   reject: (error: Error) => void
 }
 
@@ -46,11 +53,18 @@ export class CodecPool {
   }
 
   encode(bytes: Uint8Array, histogram?: Uint32Array): Promise<Uint8Array> {
-    return this.#submit({ id: this.#nextId++, op: 'encode', bytes, histogram })
+    return this.#submit({ id: this.#nextId++, op: 'encode', bytes, histogram }) as Promise<Uint8Array>
   }
 
   decode(bytes: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
-    return this.#submit({ id: this.#nextId++, op: 'decode', bytes, decode: options })
+    return this.#submit({ id: this.#nextId++, op: 'decode', bytes, decode: options }) as Promise<
+      Uint8Array
+    >
+  }
+
+  /** The chunk's sha256 and byte-frequency table, computed off the calling thread. */
+  analyze(bytes: Uint8Array): Promise<ChunkAnalysis> {
+    return this.#submit({ id: this.#nextId++, op: 'analyze', bytes }) as Promise<ChunkAnalysis>
   }
 
   /** Fails queued tasks, lets running ones finish, and stops the threads. Idempotent. */
@@ -63,7 +77,7 @@ export class CodecPool {
     await Promise.all(workers.map((w) => w.terminate()))
   }
 
-  #submit(request: PoolRequest): Promise<Uint8Array> {
+  #submit(request: PoolRequest): Promise<Uint8Array | ChunkAnalysis> {
     if (this.#closed) return Promise.reject(new Error('codec pool closed'))
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject })
@@ -78,11 +92,17 @@ export class CodecPool {
       this.#busy.set(worker, task)
       // A busy worker keeps the process alive until its result arrives; an idle one does not.
       worker.ref()
+      const { bytes } = task.request
+      if (bytes.buffer instanceof SharedArrayBuffer) {
+        // Shared memory crosses without a copy; the caller keeps it unchanged until we answer.
+        worker.postMessage(task.request)
+        continue
+      }
       // Cloning a view would copy its whole backing buffer (structured clone does), and
       // transferring the caller's would detach it: send an exact copy, transferred. (Not
       // .slice(): on a Buffer that is a view.)
-      const bytes = new Uint8Array(task.request.bytes)
-      worker.postMessage({ ...task.request, bytes }, [bytes.buffer])
+      const copy = new Uint8Array(bytes)
+      worker.postMessage({ ...task.request, bytes: copy }, [copy.buffer])
     }
   }
 

@@ -1,24 +1,20 @@
 import { createHash } from 'node:crypto'
-import { addHistogram } from '../codec/index.ts'
-import type { ChunkInfo } from '../meta/index.ts'
-
-/** A chunk cut from an upload, with what is computed on the way through. */
-export interface Chunk extends ChunkInfo {
-  bytes: Buffer
-}
+import { addHistogram, type ChunkAnalysis } from '../codec/index.ts'
 
 /**
  * Cuts a byte stream into chunks of exactly `chunkSize` bytes (the last may be shorter; an empty
- * stream gives none), computing each chunk's sha256 and byte-frequency table. Pulls from the
- * source only as the consumer pulls chunks, so backpressure reaches the sender. `onBytes` sees
- * every piece in order (for the whole-file hash and size).
+ * stream gives none), each in a buffer of its own from `take` (of at least `chunkSize` bytes;
+ * a fresh one by default). Pulls from the source only as the consumer
+ * pulls chunks, so backpressure reaches the sender. `onBytes` sees every piece in order (for
+ * the whole-file hash and size).
  */
-export async function* chunks(
+export async function* cutChunks(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   chunkSize: number,
   onBytes: (piece: Uint8Array) => void,
-): AsyncGenerator<Chunk> {
-  let buffer = Buffer.allocUnsafe(chunkSize)
+  take: () => Buffer = () => Buffer.allocUnsafe(chunkSize),
+): AsyncGenerator<Buffer> {
+  let buffer = take()
   let filled = 0
   for await (const piece of source) {
     onBytes(piece)
@@ -29,17 +25,18 @@ export async function* chunks(
       filled += n
       at += n
       if (filled === chunkSize) {
-        yield describe(buffer, chunkSize)
-        buffer = Buffer.allocUnsafe(chunkSize)
+        yield buffer.subarray(0, chunkSize)
+        buffer = take()
         filled = 0
       }
     }
   }
-  if (filled > 0) yield describe(buffer.subarray(0, filled), filled)
+  if (filled > 0) yield buffer.subarray(0, filled)
 }
 
-function describe(bytes: Buffer, size: number): Chunk {
-  const frequencies = new Uint32Array(256)
-  addHistogram(bytes, 0, size, frequencies)
-  return { bytes, size, frequencies, key: createHash('sha256').update(bytes).digest('hex') }
+/** A chunk's sha256 and byte-frequency table, on the calling thread. */
+export async function analyzeChunk(bytes: Uint8Array): Promise<ChunkAnalysis> {
+  const histogram = new Uint32Array(256)
+  addHistogram(bytes, 0, bytes.length, histogram)
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), histogram }
 }

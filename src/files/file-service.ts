@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
+import type { ChunkAnalysis } from '../codec/index.ts'
 import type { FileRecord, ListOptions, ManifestEntry, MetaStore } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { type Chunk, chunks } from './chunker.ts'
+import { ChunkBuffers } from './chunk-buffers.ts'
+import { analyzeChunk, cutChunks } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
 
@@ -12,8 +14,10 @@ export interface FileServiceOptions {
   logger: Logger
   /** Bytes per chunk of new uploads. */
   chunkSize: number
-  /** Chunks of one upload being stored at once; each holds `chunkSize` bytes of memory. */
+  /** Chunks of one upload being hashed and stored at once; each holds `chunkSize` bytes. */
   chunksInFlight?: number
+  /** Computes a chunk's sha256 and frequency table; pass a `CodecPool`'s to use its threads. */
+  analyze?: (bytes: Uint8Array) => Promise<ChunkAnalysis>
 }
 
 export interface PutOptions {
@@ -33,13 +37,17 @@ export class FileService {
   readonly #log: Logger
   readonly chunkSize: number
   readonly #inFlight: number
+  readonly #analyze: (bytes: Uint8Array) => Promise<ChunkAnalysis>
+  readonly #buffers: ChunkBuffers
 
   constructor(options: FileServiceOptions) {
     this.#blobs = options.blobs
     this.#meta = options.meta
     this.#log = options.logger.child({ component: 'files' })
     this.chunkSize = options.chunkSize
-    this.#inFlight = options.chunksInFlight ?? 2
+    this.#inFlight = options.chunksInFlight ?? 4
+    this.#analyze = options.analyze ?? analyzeChunk
+    this.#buffers = new ChunkBuffers(this.chunkSize, 2 * this.#inFlight)
   }
 
   /** Stores `body` as `name` for the client, replacing any file of that name, atomically. */
@@ -68,10 +76,13 @@ export class FileService {
         }
         fileHash.update(piece)
       }
-      for await (const chunk of chunks(body, this.chunkSize, onBytes)) {
-        const stored = this.#storeChunk(uploadId, seq++, chunk).catch((error: unknown) => {
-          failure ??= error
-        })
+      const buffers = this.#buffers
+      for await (const chunk of cutChunks(body, this.chunkSize, onBytes, () => buffers.take())) {
+        const stored = this.#storeChunk(uploadId, seq++, chunk)
+          .catch((error: unknown) => {
+            failure ??= error
+          })
+          .finally(() => buffers.give(chunk))
         pending.add(stored)
         stored.finally(() => pending.delete(stored))
         if (pending.size >= this.#inFlight) await Promise.race(pending)
@@ -175,10 +186,12 @@ export class FileService {
    * so a concurrent free of the same key (its last file deleted) cannot delete the blob between
    * our reference and our use of it.
    */
-  #storeChunk(uploadId: string, seq: number, chunk: Chunk): Promise<void> {
-    return this.#meta.withChunkLock(chunk.key, async () => {
-      await this.#meta.addUploadChunk(uploadId, seq, chunk)
-      await this.#blobs.put(chunk.key, chunk.bytes, { expectedSize: chunk.size })
+  async #storeChunk(uploadId: string, seq: number, bytes: Buffer): Promise<void> {
+    const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
+    const size = bytes.length
+    await this.#meta.withChunkLock(key, async () => {
+      await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies })
+      await this.#blobs.put(key, bytes, { expectedSize: size })
     })
   }
 

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { it } from 'node:test'
+import { after, it } from 'node:test'
 import fc from 'fast-check'
-import { histogram } from '../../src/codec/index.ts'
-import { chunks } from '../../src/files/index.ts'
+import { CodecPool, histogram } from '../../src/codec/index.ts'
+import { analyzeChunk, cutChunks } from '../../src/files/index.ts'
+
+const pool = new CodecPool(2)
+after(() => pool.close())
 
 async function* pieces(bytes: Uint8Array, cuts: number[]): AsyncIterable<Uint8Array> {
   let at = 0
@@ -14,7 +17,7 @@ async function* pieces(bytes: Uint8Array, cuts: number[]): AsyncIterable<Uint8Ar
   yield bytes.subarray(at)
 }
 
-it('property: chunks are exact slices with their hash and table, however the input is cut', async () => {
+it('property: chunks are exact slices however the input is cut', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.uint8Array({ maxLength: 3000 }),
@@ -22,22 +25,42 @@ it('property: chunks are exact slices with their hash and table, however the inp
       fc.integer({ min: 1, max: 700 }),
       async (bytes, cuts, chunkSize) => {
         let seen = 0
-        const out = []
-        for await (const c of chunks(pieces(bytes, cuts), chunkSize, (p) => {
+        const out: Buffer[] = []
+        for await (const c of cutChunks(pieces(bytes, cuts), chunkSize, (p) => {
           seen += p.length
         })) {
-          out.push({ ...c, bytes: Buffer.from(c.bytes) })
+          out.push(c)
         }
         assert.equal(seen, bytes.length)
         assert.equal(out.length, Math.ceil(bytes.length / chunkSize))
         for (const [i, c] of out.entries()) {
-          const expected = bytes.subarray(i * chunkSize, (i + 1) * chunkSize)
-          assert.deepEqual(new Uint8Array(c.bytes), expected)
-          assert.equal(c.size, expected.length)
-          assert.equal(c.key, createHash('sha256').update(expected).digest('hex'))
-          assert.deepEqual(c.frequencies, histogram(expected))
+          assert.deepEqual(new Uint8Array(c), bytes.subarray(i * chunkSize, (i + 1) * chunkSize))
         }
       },
     ),
   )
+})
+
+it('property: a chunk is analysed alike on this thread and in the pool', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), fc.nat({ max: 3 }), async (bytes, skip) => {
+      const view = Buffer.from(bytes).subarray(Math.min(skip, bytes.length))
+      const expected = {
+        sha256: createHash('sha256').update(view).digest('hex'),
+        histogram: histogram(view),
+      }
+      assert.deepEqual(await analyzeChunk(view), expected)
+      assert.deepEqual(await pool.analyze(view), expected)
+    }),
+    { numRuns: 50 },
+  )
+})
+
+it('the pool analyses chunks in shared memory without copying them, and they stay intact', async () => {
+  const shared = Buffer.from(new SharedArrayBuffer(4096))
+  for (let i = 0; i < shared.length; i++) shared[i] = (i * 31) & 255
+  const before = Buffer.from(shared)
+  const view = shared.subarray(5, 4000)
+  assert.deepEqual(await pool.analyze(view), await analyzeChunk(view))
+  assert.deepEqual(shared, before)
 })

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises'
+import { CodecPool } from '../../codec/index.ts'
 import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
 import { FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
@@ -29,7 +30,16 @@ export async function upCommand(flags: FlagValues): Promise<void> {
 
   const blobs = blobStoreFor(config.blobs)
   const meta = metaStoreFor(config.meta)
-  const files = new FileService({ blobs, meta, logger, chunkSize: config.chunkSize })
+  // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
+  const pool = new CodecPool(config.workers)
+  const threads = { name: 'codec-pool', start: async () => {}, close: () => pool.close() }
+  const files = new FileService({
+    blobs,
+    meta,
+    logger,
+    chunkSize: config.chunkSize,
+    analyze: (bytes) => pool.analyze(bytes),
+  })
   const gc = new GarbageCollector({ files, logger })
   const gateway = new Gateway({
     host: config.host,
@@ -41,7 +51,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
   try {
-    await supervisor.start([blobs, meta, gc, gateway])
+    await supervisor.start([threads, blobs, meta, gc, gateway])
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? ''
     if (LISTEN_CODES.has(code)) {
