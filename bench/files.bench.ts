@@ -29,7 +29,8 @@ function best(n: number, fn: () => number): number {
   return Math.min(...Array.from({ length: n }, fn))
 }
 
-const curlUp = (url: string) => timed('curl', ['-sSf', '-m', '600', '-o', '/dev/null', '-T', file, url])
+const curlUp = (url: string) =>
+  timed('curl', ['-sSf', '-m', '600', '-o', '/dev/null', '-T', file, url])
 const curlDown = (url: string) => timed('curl', ['-sSf', '-m', '600', '-o', '/dev/null', url])
 
 /** A minimal server in its own process: discards uploads, streams the file for downloads. */
@@ -42,7 +43,9 @@ async function minimalServer(): Promise<{ url: string; child: ChildProcess }> {
       fs.createReadStream(process.argv[1]).pipe(res)
     })
     server.listen(0, '127.0.0.1', () => console.log(server.address().port))`
-  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['-e', script, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const port = await new Promise<string>((resolve) =>
     child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())),
   )

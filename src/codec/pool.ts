@@ -53,13 +53,21 @@ export class CodecPool {
   }
 
   encode(bytes: Uint8Array, histogram?: Uint32Array): Promise<Uint8Array> {
-    return this.#submit({ id: this.#nextId++, op: 'encode', bytes, histogram }) as Promise<Uint8Array>
+    return this.#submit({
+      id: this.#nextId++,
+      op: 'encode',
+      bytes,
+      histogram,
+    }) as Promise<Uint8Array>
   }
 
   decode(bytes: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
-    return this.#submit({ id: this.#nextId++, op: 'decode', bytes, decode: options }) as Promise<
-      Uint8Array
-    >
+    return this.#submit({
+      id: this.#nextId++,
+      op: 'decode',
+      bytes,
+      decode: options,
+    }) as Promise<Uint8Array>
   }
 
   /** The chunk's sha256 and byte-frequency table, computed off the calling thread. */

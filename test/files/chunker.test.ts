@@ -43,15 +43,19 @@ it('property: chunks are exact slices however the input is cut', async () => {
 
 it('property: a chunk is analysed alike on this thread and in the pool', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), fc.nat({ max: 3 }), async (bytes, skip) => {
-      const view = Buffer.from(bytes).subarray(Math.min(skip, bytes.length))
-      const expected = {
-        sha256: createHash('sha256').update(view).digest('hex'),
-        histogram: histogram(view),
-      }
-      assert.deepEqual(await analyzeChunk(view), expected)
-      assert.deepEqual(await pool.analyze(view), expected)
-    }),
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 5000 }),
+      fc.nat({ max: 3 }),
+      async (bytes, skip) => {
+        const view = Buffer.from(bytes).subarray(Math.min(skip, bytes.length))
+        const expected = {
+          sha256: createHash('sha256').update(view).digest('hex'),
+          histogram: histogram(view),
+        }
+        assert.deepEqual(await analyzeChunk(view), expected)
+        assert.deepEqual(await pool.analyze(view), expected)
+      },
+    ),
     { numRuns: 50 },
   )
 })
