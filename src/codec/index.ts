@@ -3,6 +3,7 @@
  * blocks, sizes in FEXTRA), decoding of any gzip, and a worker-thread pool.
  */
 
+export { cutChunks } from './cut-chunks.ts'
 export { type DecodeOptions, decodeMember } from './decode-member.ts'
 export { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
 export { CodecError, type CodecErrorCode } from './errors.ts'

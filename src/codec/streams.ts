@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
+import { cutChunks } from './cut-chunks.ts'
 import { codecErrorFromZlib, decodeMember } from './decode-member.ts'
 import { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
@@ -42,7 +43,7 @@ export async function* compress(
   const inFlight: Promise<Uint8Array>[] = []
   const limit = pool ? pool.size * 2 : 1
   let any = false
-  for await (const chunk of rechunk(source, chunkSize)) {
+  for await (const chunk of cutChunks(source, chunkSize)) {
     any = true
     inFlight.push(pool ? pool.encode(chunk) : Promise.resolve(encodeChunk(chunk)))
     if (inFlight.length >= limit) yield await inFlight.shift()!
@@ -50,30 +51,6 @@ export async function* compress(
   // An empty input is still a valid gzip file: one member holding nothing.
   if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
   while (inFlight.length > 0) yield await inFlight.shift()!
-}
-
-/** Cuts a stream into pieces of exactly `size` bytes (the last may be shorter), each its own buffer. */
-async function* rechunk(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  size: number,
-): AsyncGenerator<Uint8Array> {
-  let chunk = new Uint8Array(size)
-  let filled = 0
-  for await (const piece of source) {
-    let offset = 0
-    while (offset < piece.length) {
-      const take = Math.min(size - filled, piece.length - offset)
-      chunk.set(piece.subarray(offset, offset + take), filled)
-      filled += take
-      offset += take
-      if (filled === size) {
-        yield chunk
-        chunk = new Uint8Array(size)
-        filled = 0
-      }
-    }
-  }
-  if (filled > 0) yield chunk.subarray(0, filled)
 }
 
 /**

@@ -1,39 +1,6 @@
 import { createHash } from 'node:crypto'
 import { addHistogram, type ChunkAnalysis } from '../codec/index.ts'
 
-/**
- * Cuts a byte stream into chunks of exactly `chunkSize` bytes (the last may be shorter; an empty
- * stream gives none), each in a buffer of its own from `take` (of at least `chunkSize` bytes;
- * a fresh one by default). Pulls from the source only as the consumer
- * pulls chunks, so backpressure reaches the sender. `onBytes` sees every piece in order (for
- * the whole-file hash and size).
- */
-export async function* cutChunks(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  chunkSize: number,
-  onBytes: (piece: Uint8Array) => void,
-  take: () => Buffer = () => Buffer.allocUnsafe(chunkSize),
-): AsyncGenerator<Buffer> {
-  let buffer = take()
-  let filled = 0
-  for await (const piece of source) {
-    onBytes(piece)
-    let at = 0
-    while (at < piece.length) {
-      const n = Math.min(chunkSize - filled, piece.length - at)
-      buffer.set(piece.subarray(at, at + n), filled)
-      filled += n
-      at += n
-      if (filled === chunkSize) {
-        yield buffer.subarray(0, chunkSize)
-        buffer = take()
-        filled = 0
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled)
-}
-
 /** A chunk's sha256 and byte-frequency table, on the calling thread. */
 export async function analyzeChunk(bytes: Uint8Array): Promise<ChunkAnalysis> {
   const histogram = new Uint32Array(256)

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
-import type { ChunkAnalysis } from '../codec/index.ts'
+import { type ChunkAnalysis, cutChunks } from '../codec/index.ts'
 import type { FileRecord, ListOptions, ManifestEntry, MetaStore } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
-import { analyzeChunk, cutChunks } from './chunker.ts'
+import { analyzeChunk } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
 
@@ -186,7 +186,7 @@ export class FileService {
    * so a concurrent free of the same key (its last file deleted) cannot delete the blob between
    * our reference and our use of it.
    */
-  async #storeChunk(uploadId: string, seq: number, bytes: Buffer): Promise<void> {
+  async #storeChunk(uploadId: string, seq: number, bytes: Uint8Array): Promise<void> {
     const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
     const size = bytes.length
     await this.#meta.withChunkLock(key, async () => {

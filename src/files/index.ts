@@ -1,5 +1,5 @@
 /** Files of clients as content-addressed chunks: streaming upload, ranged download, GC. */
-export { analyzeChunk, cutChunks } from './chunker.ts'
+export { analyzeChunk } from './chunker.ts'
 export { FileError, type FileErrorCode } from './errors.ts'
 export { checkFileName, MAX_NAME_BYTES } from './file-name.ts'
 export { FileService, type FileServiceOptions, type PutOptions } from './file-service.ts'

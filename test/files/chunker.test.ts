@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, it } from 'node:test'
 import fc from 'fast-check'
-import { CodecPool, histogram } from '../../src/codec/index.ts'
-import { analyzeChunk, cutChunks } from '../../src/files/index.ts'
+import { CodecPool, cutChunks, histogram } from '../../src/codec/index.ts'
+import { analyzeChunk } from '../../src/files/index.ts'
 
 const pool = new CodecPool(2)
 after(() => pool.close())
@@ -25,7 +25,7 @@ it('property: chunks are exact slices however the input is cut', async () => {
       fc.integer({ min: 1, max: 700 }),
       async (bytes, cuts, chunkSize) => {
         let seen = 0
-        const out: Buffer[] = []
+        const out: Uint8Array[] = []
         for await (const c of cutChunks(pieces(bytes, cuts), chunkSize, (p) => {
           seen += p.length
         })) {
