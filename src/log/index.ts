@@ -1,0 +1,5 @@
+/** Piper's storage engine: a segmented append-only log with an in-memory index and snapshots. */
+export { LogError, type LogErrorCode } from './errors.ts'
+export { type FsyncPolicy, parseFsyncPolicy } from './fsync-policy.ts'
+export { Log, type LogOptions } from './log.ts'
+export { decodeRecord, encodeRecord, type LogRecord, MAX_RECORD_BYTES } from './record.ts'

@@ -1,0 +1,302 @@
+import { mkdir, readdir } from 'node:fs/promises'
+import type { Logger } from '../telemetry/index.ts'
+import { LogError } from './errors.ts'
+import type { FsyncPolicy } from './fsync-policy.ts'
+import { encodeRecord, type LogRecord, MAX_RECORD_BYTES } from './record.ts'
+import { Segment } from './segment.ts'
+import { readSnapshot, writeSnapshot } from './snapshot.ts'
+
+export interface LogOptions {
+  dir: string
+  fsync: FsyncPolicy
+  logger: Logger
+  /** A segment rolls over once it holds this many bytes (default 64 MiB, at most 1 GiB). */
+  segmentBytes?: number
+  /** Snapshot the index every this many ms (default 60 s; 0 = only at close). */
+  snapshotEveryMs?: number
+}
+
+interface PendingAppend {
+  bytes: Uint8Array
+  offset: number
+  resolve: (offset: number) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * A segmented append-only log: one writer, records found by offset through an in-memory index.
+ *
+ * Appends made while a write is in progress are grouped into the next single write (and, with
+ * `fsync: always`, a single fsync), so throughput rises with concurrency instead of paying one
+ * fsync per record. Offsets are assigned in call order.
+ */
+export class Log {
+  readonly dir: string
+  readonly #options: Required<Omit<LogOptions, 'logger'>>
+  readonly #log: Logger
+  #segments: Segment[] = []
+  #next = 0
+  #pending: PendingAppend[] = []
+  #writing: Promise<void> | undefined
+  #dirty = false
+  #syncTimer: NodeJS.Timeout | undefined
+  #snapshotTimer: NodeJS.Timeout | undefined
+  #closed: Promise<void> | undefined
+
+  private constructor(options: LogOptions) {
+    this.dir = options.dir
+    this.#options = { segmentBytes: 64 << 20, snapshotEveryMs: 60_000, ...options }
+    this.#log = options.logger.child({ component: 'log', dir: options.dir })
+    if (this.#options.segmentBytes > 2 ** 30 || this.#options.segmentBytes < 1024) {
+      throw new LogError('E_LOG_CONFIG', 'segmentBytes must be from 1 KiB to 1 GiB')
+    }
+  }
+
+  /** Opens (creating or recovering) the log in `dir`. */
+  static async open(options: LogOptions): Promise<Log> {
+    const log = new Log(options)
+    await log.#recover()
+    log.#startTimers()
+    return log
+  }
+
+  /** The first offset still stored. */
+  get startOffset(): number {
+    return this.#segments[0]?.base ?? this.#next
+  }
+
+  /** The offset the next append gets. */
+  get nextOffset(): number {
+    return this.#next
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length
+  }
+
+  get bytes(): number {
+    return this.#segments.reduce((sum, s) => sum + s.size, 0)
+  }
+
+  /** Appends a record; resolves with its offset once durable per the fsync policy. */
+  append(payload: Uint8Array, headers: Record<string, string> = {}): Promise<number> {
+    if (this.#closed) return Promise.reject(new LogError('E_LOG_CLOSED', 'the log is closed'))
+    if (payload.length > MAX_RECORD_BYTES) {
+      return Promise.reject(
+        new LogError(
+          'E_LOG_RECORD',
+          `a record of ${payload.length} bytes is over ${MAX_RECORD_BYTES}`,
+        ),
+      )
+    }
+    const offset = this.#next++
+    const bytes = encodeRecord({ offset, timestamp: Date.now(), headers, payload })
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ bytes, offset, resolve, reject })
+      this.#writing ??= this.#writeLoop()
+    })
+  }
+
+  /** Records from `offset` on (or from the start, if it was deleted), within the limits. */
+  async read(offset: number, maxRecords = 100, maxBytes = 1 << 20): Promise<LogRecord[]> {
+    const from = Math.max(offset, this.startOffset)
+    const segment = this.#segmentOf(from)
+    if (!segment) return []
+    return segment.read(from, maxRecords, maxBytes)
+  }
+
+  /** Deletes sealed segments whose records are all below `offset` (e.g. all acknowledged). */
+  async deleteBefore(offset: number): Promise<number> {
+    return this.#deleteWhile((segment) => segment.nextOffset <= offset)
+  }
+
+  /** Deletes the oldest sealed segments while the log is over `maxBytes` or they are older than `maxAgeMs`. */
+  async applyRetention(limits: { maxBytes?: number; maxAgeMs?: number }): Promise<number> {
+    const now = Date.now()
+    let total = this.bytes
+    return this.#deleteWhile((s) => {
+      const tooBig = limits.maxBytes !== undefined && total > limits.maxBytes
+      const tooOld = limits.maxAgeMs !== undefined && now - s.lastAppend > limits.maxAgeMs
+      if (tooBig || tooOld) total -= s.size
+      return tooBig || tooOld
+    })
+  }
+
+  /** Writes the snapshot of the active segment's index now. */
+  async snapshot(): Promise<void> {
+    await this.#writing
+    const active = this.#active()
+    // Captured before the fsync, so the snapshot never covers bytes a power cut could lose.
+    const state = { base: active.base, size: active.size, positions: active.positions().slice() }
+    await active.sync()
+    await writeSnapshot(this.dir, state)
+  }
+
+  /** Finishes pending appends, fsyncs, snapshots and closes. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#syncTimer)
+    clearInterval(this.#snapshotTimer)
+    while (this.#writing) await this.#writing
+    if (this.#segments.length > 0) {
+      await this.#active().sync()
+      await this.snapshot()
+    }
+    for (const segment of this.#segments) await segment.close()
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending
+        this.#pending = []
+        try {
+          await this.#writeBatch(batch)
+          for (const p of batch) p.resolve(p.offset)
+        } catch (error) {
+          for (const p of batch) p.reject(error)
+          this.#log.error({ err: error }, 'append failed')
+        }
+      }
+    } finally {
+      this.#writing = undefined
+    }
+  }
+
+  async #writeBatch(batch: PendingAppend[]): Promise<void> {
+    let at = 0
+    while (at < batch.length) {
+      let segment = this.#active()
+      if (segment.size > 0 && segment.size + batch[at]!.bytes.length > this.#options.segmentBytes) {
+        segment = await this.#roll()
+      }
+      // Everything that fits in this segment goes in one write.
+      const group: PendingAppend[] = []
+      let size = segment.size
+      while (
+        at < batch.length &&
+        (group.length === 0 || size + batch[at]!.bytes.length <= this.#options.segmentBytes)
+      ) {
+        size += batch[at]!.bytes.length
+        group.push(batch[at++]!)
+      }
+      const bytes = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes))
+      await segment.append(
+        bytes,
+        group.map((p) => p.bytes.length),
+      )
+    }
+    if (this.#options.fsync.kind === 'always') await this.#active().sync()
+    else this.#dirty = true
+  }
+
+  async #roll(): Promise<Segment> {
+    const sealed = this.#active()
+    await sealed.sync()
+    await sealed.writeIndex()
+    const next = await Segment.create(this.dir, sealed.nextOffset)
+    this.#segments.push(next)
+    return next
+  }
+
+  #active(): Segment {
+    return this.#segments[this.#segments.length - 1]!
+  }
+
+  #segmentOf(offset: number): Segment | undefined {
+    let lo = 0
+    let hi = this.#segments.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.#segments[mid]!.base <= offset) lo = mid
+      else hi = mid - 1
+    }
+    const segment = this.#segments[lo]
+    return segment && offset < segment.nextOffset ? segment : undefined
+  }
+
+  async #deleteWhile(test: (segment: Segment) => boolean): Promise<number> {
+    let deleted = 0
+    // Never the active segment: it holds the next offset.
+    while (this.#segments.length > 1 && test(this.#segments[0]!)) {
+      await this.#segments.shift()!.remove()
+      deleted++
+    }
+    return deleted
+  }
+
+  async #recover(): Promise<void> {
+    await mkdir(this.dir, { recursive: true })
+    const bases = (await readdir(this.dir))
+      .filter((name) => /^\d{20}\.log$/.test(name))
+      .map((name) => Number(name.slice(0, 20)))
+      .sort((a, b) => a - b)
+    if (bases.length === 0) {
+      this.#segments = [await Segment.create(this.dir, 0)]
+      return
+    }
+    const snapshot = await readSnapshot(this.dir)
+    for (const [i, base] of bases.entries()) {
+      const segment = await Segment.open(this.dir, base)
+      this.#segments.push(segment)
+      const previous = this.#segments[i - 1]
+      if (previous && previous.nextOffset !== base) {
+        throw new LogError(
+          'E_LOG_CORRUPT',
+          `${segment.logPath} starts at offset ${base} but the segment before ends at ${previous.nextOffset - 1}; a segment is missing`,
+        )
+      }
+      const active = i === bases.length - 1
+      if (!active) {
+        if (!(await segment.loadIndex())) {
+          this.#log.warn(
+            { segment: segment.logPath },
+            'segment index missing or corrupt: rebuilding',
+          )
+          await segment.scan(false)
+          await segment.writeIndex()
+        }
+        continue
+      }
+      const fileSize = await segment.fileSize()
+      if (typeof snapshot !== 'string' && snapshot.base === base && snapshot.size <= fileSize) {
+        segment.adopt(snapshot.positions, snapshot.size)
+      } else if (typeof snapshot === 'string') {
+        this.#log.info({ reason: snapshot }, 'no usable snapshot: scanning the active segment')
+      }
+      const { cutBytes } = await segment.scan(true)
+      if (cutBytes > 0) {
+        this.#log.warn(
+          { segment: segment.logPath, cutBytes, keptRecords: segment.count },
+          `torn tail: cut ${cutBytes} bytes after the last whole record`,
+        )
+      }
+    }
+    this.#next = this.#active().nextOffset
+  }
+
+  #startTimers(): void {
+    const { fsync, snapshotEveryMs } = this.#options
+    if (fsync.kind === 'interval') {
+      this.#syncTimer = setInterval(() => {
+        if (!this.#dirty || this.#closed) return
+        this.#dirty = false
+        this.#active()
+          .sync()
+          .catch((error: unknown) => this.#log.error({ err: error }, 'fsync failed'))
+      }, fsync.ms)
+      this.#syncTimer.unref()
+    }
+    if (snapshotEveryMs > 0) {
+      this.#snapshotTimer = setInterval(() => {
+        if (this.#closed) return
+        this.snapshot().catch((error: unknown) => this.#log.warn({ err: error }, 'snapshot failed'))
+      }, snapshotEveryMs)
+      this.#snapshotTimer.unref()
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// A producer for the crash test: appends with fsync=always, 8 at a time, printing each offset
+// once its append resolved (confirmed). Killed with SIGKILL at a random moment by the test.
+import { Log } from '../../src/log/index.ts'
+import { createLogger } from '../../src/telemetry/index.ts'
+
+const dir = process.argv[2]!
+const log = await Log.open({
+  dir,
+  fsync: { kind: 'always' },
+  logger: createLogger({ level: 'silent' }),
+  segmentBytes: 64 * 1024,
+  snapshotEveryMs: 50,
+})
+const payloadOf = (n: number) => Buffer.from(`payload-${n}-`.repeat(1 + (n % 7)))
+async function producer(): Promise<void> {
+  for (;;) {
+    const expected = log.nextOffset
+    const offset = await log.append(payloadOf(expected), { n: String(expected) })
+    process.stdout.write(`${offset}\n`)
+  }
+}
+await Promise.all(Array.from({ length: 8 }, producer))

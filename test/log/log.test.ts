@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict'
+import { appendFile, mkdtemp, open, readdir, rm, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, it } from 'node:test'
+import { Log, type LogOptions, parseFsyncPolicy } from '../../src/log/index.ts'
+import { createLogger } from '../../src/telemetry/index.ts'
+
+const dirs: string[] = []
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
+
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-log-'))
+  dirs.push(dir)
+  return dir
+}
+
+/** Opens a log, collecting what it logs at warn level and above. */
+async function openLog(dir: string, options: Partial<LogOptions> = {}) {
+  const warnings: string[] = []
+  const logger = createLogger({
+    level: 'warn',
+    destination: { write: (line: string) => warnings.push(line) },
+  })
+  const log = await Log.open({
+    dir,
+    fsync: { kind: 'always' },
+    logger,
+    snapshotEveryMs: 0,
+    ...options,
+  })
+  return { log, warnings }
+}
+
+const text = (n: number) => Buffer.from(`message ${n}`)
+
+async function readAll(log: Log): Promise<string[]> {
+  const out: string[] = []
+  for (let offset = log.startOffset; offset < log.nextOffset; ) {
+    const records = await log.read(offset, 1000)
+    if (records.length === 0) break
+    for (const r of records) out.push(Buffer.from(r.payload).toString())
+    offset = records[records.length - 1]!.offset + 1
+  }
+  return out
+}
+
+it('appends concurrently with offsets in call order, reads by offset, across segments', async () => {
+  const { log } = await openLog(await freshDir(), { segmentBytes: 1024 })
+  const offsets = await Promise.all(
+    Array.from({ length: 300 }, (_, i) => log.append(text(i), { i: String(i) })),
+  )
+  assert.deepEqual(
+    offsets,
+    Array.from({ length: 300 }, (_, i) => i),
+  )
+  assert.ok(log.segmentCount > 5)
+  const [r] = await log.read(123, 1)
+  assert.equal(Buffer.from(r!.payload).toString(), 'message 123')
+  assert.deepEqual(r!.headers, { i: '123' })
+  assert.deepEqual(
+    await readAll(log),
+    Array.from({ length: 300 }, (_, i) => `message ${i}`),
+  )
+  assert.deepEqual(await log.read(300), [])
+  await log.close()
+  await log.close()
+  await assert.rejects(log.append(text(1)), { code: 'E_LOG_CLOSED' })
+})
+
+it('reopens where it left off, with and without the snapshot', async () => {
+  const dir = await freshDir()
+  const first = await openLog(dir, { segmentBytes: 4096 })
+  for (let i = 0; i < 200; i++) await first.log.append(text(i))
+  await first.log.close()
+  for (const dropSnapshot of [false, true]) {
+    if (dropSnapshot) await rm(join(dir, 'snapshot'), { force: true })
+    const again = await openLog(dir, { segmentBytes: 4096 })
+    assert.equal(again.log.nextOffset, 200)
+    assert.deepEqual(
+      await readAll(again.log),
+      Array.from({ length: 200 }, (_, i) => `message ${i}`),
+    )
+    assert.equal(await again.log.append(text(999)), 200)
+    await again.log.close()
+    await truncateLastRecord(dir)
+  }
+})
+
+/** Removes the record appended by the loop above, so each round starts equal. */
+async function truncateLastRecord(dir: string): Promise<void> {
+  const { log } = await openLog(dir, { segmentBytes: 4096 })
+  const last = (await log.read(log.nextOffset - 1))[0]!
+  await log.close()
+  const active = (await readdir(dir))
+    .filter((n) => n.endsWith('.log'))
+    .sort()
+    .pop()!
+  const handle = await open(join(dir, active), 'r+')
+  const size = (await handle.stat()).size
+  await handle.truncate(size - (28 + last.payload.length))
+  await handle.close()
+  await rm(join(dir, 'snapshot'))
+}
+
+it('replays only what follows the snapshot, and a tail appended after it', async () => {
+  const dir = await freshDir()
+  const { log } = await openLog(dir)
+  for (let i = 0; i < 50; i++) await log.append(text(i))
+  await log.snapshot()
+  for (let i = 50; i < 60; i++) await log.append(text(i))
+  // No close: the process "dies" here, with the snapshot 10 records behind.
+  const again = await openLog(dir)
+  assert.equal(again.log.nextOffset, 60)
+  assert.deepEqual((await readAll(again.log)).slice(-2), ['message 58', 'message 59'])
+  await again.log.close()
+  await log.close()
+})
+
+it('cuts a torn tail with a warning that counts the bytes, and keeps every whole record', async () => {
+  const dir = await freshDir()
+  const { log } = await openLog(dir)
+  for (let i = 0; i < 10; i++) await log.append(text(i))
+  await log.close()
+  await rm(join(dir, 'snapshot'))
+  const segment = join(dir, `${'0'.repeat(20)}.log`)
+  await appendFile(segment, Buffer.from([40, 0, 0, 0, 1, 2, 3]))
+  const again = await openLog(dir)
+  assert.equal(again.log.nextOffset, 10)
+  assert.ok(
+    again.warnings.some((w) => /torn tail: cut 7 bytes/.test(w)),
+    again.warnings.join(),
+  )
+  assert.equal(await again.log.append(text(10)), 10)
+  assert.deepEqual((await readAll(again.log)).length, 11)
+  await again.log.close()
+})
+
+it('refuses to start on corruption in the middle of a segment, naming the file and byte', async () => {
+  const dir = await freshDir()
+  const { log } = await openLog(dir)
+  for (let i = 0; i < 10; i++) await log.append(text(i))
+  await log.close()
+  await rm(join(dir, 'snapshot'))
+  const segment = join(dir, `${'0'.repeat(20)}.log`)
+  const handle = await open(segment, 'r+')
+  await handle.write(Buffer.from('XX'), 0, 2, 30) // inside the second record
+  await handle.close()
+  await assert.rejects(openLog(dir), {
+    code: 'E_LOG_CORRUPT',
+    message: /0{20}\.log: CRC mismatch at byte \d+ .*with data after it/,
+  })
+})
+
+it('rebuilds a corrupt or missing segment index, and ignores a corrupt snapshot', async () => {
+  const dir = await freshDir()
+  const { log } = await openLog(dir, { segmentBytes: 1024 })
+  for (let i = 0; i < 100; i++) await log.append(text(i))
+  await log.close()
+  const indexes = (await readdir(dir)).filter((n) => n.endsWith('.index')).sort()
+  await writeFile(join(dir, indexes[0]!), 'garbage')
+  await rm(join(dir, indexes[1]!))
+  await truncate(join(dir, 'snapshot'), 10)
+  const again = await openLog(dir, { segmentBytes: 1024 })
+  assert.deepEqual(
+    await readAll(again.log),
+    Array.from({ length: 100 }, (_, i) => `message ${i}`),
+  )
+  assert.ok(again.warnings.some((w) => /index missing or corrupt: rebuilding/.test(w)))
+  await again.log.close()
+})
+
+it('a missing segment in the middle stops start-up', async () => {
+  const dir = await freshDir()
+  const { log } = await openLog(dir, { segmentBytes: 1024 })
+  for (let i = 0; i < 100; i++) await log.append(text(i))
+  await log.close()
+  const logs = (await readdir(dir)).filter((n) => n.endsWith('.log')).sort()
+  await rm(join(dir, logs[1]!))
+  await assert.rejects(openLog(dir, { segmentBytes: 1024 }), {
+    code: 'E_LOG_CORRUPT',
+    message: /a segment is missing/,
+  })
+})
+
+it('deletes whole sealed segments below an offset, and by size', async () => {
+  const { log } = await openLog(await freshDir(), { segmentBytes: 1024 })
+  for (let i = 0; i < 200; i++) await log.append(text(i))
+  const segments = log.segmentCount
+  assert.ok((await log.deleteBefore(100)) > 0)
+  assert.ok(log.startOffset <= 100 && log.startOffset > 0)
+  assert.equal((await log.read(0, 1))[0]!.offset, log.startOffset)
+  await log.applyRetention({ maxBytes: 2048 })
+  assert.ok(log.bytes <= 2048 + 1024 && log.segmentCount < segments)
+  assert.equal(log.nextOffset, 200)
+  await log.close()
+})
+
+it('fsync policies parse, and bad ones say what is allowed', () => {
+  assert.deepEqual(parseFsyncPolicy('always'), { kind: 'always' })
+  assert.deepEqual(parseFsyncPolicy('interval:50'), { kind: 'interval', ms: 50 })
+  assert.throws(() => parseFsyncPolicy('sometimes'), {
+    code: 'E_LOG_CONFIG',
+    message: /interval:<ms>/,
+  })
+})
