@@ -34,6 +34,13 @@ async function openLog(dir: string, options: Partial<LogOptions> = {}) {
 
 const text = (n: number) => Buffer.from(`message ${n}`)
 
+/** Writes `count` messages to a new log in `dir` and closes it. */
+async function writeClosed(dir: string, count: number, segmentBytes?: number): Promise<void> {
+  const { log } = await openLog(dir, segmentBytes ? { segmentBytes } : {})
+  for (let i = 0; i < count; i++) await log.append(text(i))
+  await log.close()
+}
+
 async function readAll(log: Log): Promise<string[]> {
   const out: string[] = []
   for (let offset = log.startOffset; offset < log.nextOffset; ) {
@@ -119,9 +126,7 @@ it('replays only what follows the snapshot, and a tail appended after it', async
 
 it('cuts a torn tail with a warning that counts the bytes, and keeps every whole record', async () => {
   const dir = await freshDir()
-  const { log } = await openLog(dir)
-  for (let i = 0; i < 10; i++) await log.append(text(i))
-  await log.close()
+  await writeClosed(dir, 10)
   await rm(join(dir, 'snapshot'))
   const segment = join(dir, `${'0'.repeat(20)}.log`)
   await appendFile(segment, Buffer.from([40, 0, 0, 0, 1, 2, 3]))
@@ -138,9 +143,7 @@ it('cuts a torn tail with a warning that counts the bytes, and keeps every whole
 
 it('refuses to start on corruption in the middle of a segment, naming the file and byte', async () => {
   const dir = await freshDir()
-  const { log } = await openLog(dir)
-  for (let i = 0; i < 10; i++) await log.append(text(i))
-  await log.close()
+  await writeClosed(dir, 10)
   await rm(join(dir, 'snapshot'))
   const segment = join(dir, `${'0'.repeat(20)}.log`)
   const handle = await open(segment, 'r+')
@@ -154,9 +157,7 @@ it('refuses to start on corruption in the middle of a segment, naming the file a
 
 it('rebuilds a corrupt or missing segment index, and ignores a corrupt snapshot', async () => {
   const dir = await freshDir()
-  const { log } = await openLog(dir, { segmentBytes: 1024 })
-  for (let i = 0; i < 100; i++) await log.append(text(i))
-  await log.close()
+  await writeClosed(dir, 100, 1024)
   const indexes = (await readdir(dir)).filter((n) => n.endsWith('.index')).sort()
   await writeFile(join(dir, indexes[0]!), 'garbage')
   await rm(join(dir, indexes[1]!))
@@ -172,9 +173,7 @@ it('rebuilds a corrupt or missing segment index, and ignores a corrupt snapshot'
 
 it('a missing segment in the middle stops start-up', async () => {
   const dir = await freshDir()
-  const { log } = await openLog(dir, { segmentBytes: 1024 })
-  for (let i = 0; i < 100; i++) await log.append(text(i))
-  await log.close()
+  await writeClosed(dir, 100, 1024)
   const logs = (await readdir(dir)).filter((n) => n.endsWith('.log')).sort()
   await rm(join(dir, logs[1]!))
   await assert.rejects(openLog(dir, { segmentBytes: 1024 }), {
