@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
 import { type ChunkAnalysis, cutChunks } from '../codec/index.ts'
-import type { FileRecord, ListOptions, ManifestEntry, MetaStore } from '../meta/index.ts'
+import type { FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
@@ -112,10 +112,6 @@ export class FileService {
     const file = await this.#meta.getFile(clientId, checkFileName(name))
     if (!file) throw new FileError('E_FILE_NOT_FOUND', `no file named ${JSON.stringify(name)}`)
     return file
-  }
-
-  manifest(file: FileRecord): Promise<ManifestEntry[]> {
-    return this.#meta.manifest(file.id)
   }
 
   /** Streams the file's bytes, or the inclusive `range` of them, chunk after chunk. */

@@ -37,8 +37,3 @@ export function describeError(error: unknown): { status: number; code: string; m
   }
   return { status: 500, code: 'E_INTERNAL', message: 'internal error' }
 }
-
-/** The HTTP status an error is answered with. */
-export function httpStatusOf(error: unknown): number {
-  return describeError(error).status
-}

@@ -6,6 +6,6 @@ export {
   hashApiKey,
   isLoopback,
 } from './api-keys.ts'
-export { describeError, HttpError, httpStatusOf } from './errors.ts'
+export { describeError, HttpError } from './errors.ts'
 export { parseRange } from './http-range.ts'
 export { Gateway, type GatewayOptions } from './server.ts'

@@ -55,7 +55,12 @@ export class Log {
   /** Opens (creating or recovering) the log in `dir`. */
   static async open(options: LogOptions): Promise<Log> {
     const log = new Log(options)
-    await log.#recover()
+    try {
+      await log.#recover()
+    } catch (error) {
+      for (const segment of log.#segments) await segment.close()
+      throw error
+    }
     log.#startTimers()
     return log
   }

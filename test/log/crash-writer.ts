@@ -1,17 +1,10 @@
 // A producer for the crash test: appends with fsync=always, 8 at a time, printing each offset
 // once its append resolved (confirmed). Killed with SIGKILL at a random moment by the test.
 import { Log } from '../../src/log/index.ts'
-import { createLogger } from '../../src/telemetry/index.ts'
+import { crashLogOptions, crashPayload } from './crash-options.ts'
 
-const dir = process.argv[2]!
-const log = await Log.open({
-  dir,
-  fsync: { kind: 'always' },
-  logger: createLogger({ level: 'silent' }),
-  segmentBytes: 64 * 1024,
-  snapshotEveryMs: 50,
-})
-const payloadOf = (n: number) => Buffer.from(`payload-${n}-`.repeat(1 + (n % 7)))
+const log = await Log.open(crashLogOptions(process.argv[2]!, 50))
+const payloadOf = (n: number) => Buffer.from(crashPayload(n))
 async function producer(): Promise<void> {
   for (;;) {
     const expected = log.nextOffset

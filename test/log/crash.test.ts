@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Log } from '../../src/log/index.ts'
-import { createLogger } from '../../src/telemetry/index.ts'
+import { crashLogOptions, crashPayload } from './crash-options.ts'
 
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
 const dirs: string[] = []
@@ -40,13 +40,7 @@ it('kill -9 of a producer with fsync=always loses no confirmed record and leaves
     for (const offset of await runAndKill(dir, 300 + Math.floor(Math.random() * 500))) {
       confirmed.add(offset)
     }
-    const log = await Log.open({
-      dir,
-      fsync: { kind: 'always' },
-      logger: createLogger({ level: 'silent' }),
-      segmentBytes: 64 * 1024,
-      snapshotEveryMs: 0,
-    })
+    const log = await Log.open(crashLogOptions(dir, 0))
     const present = new Set<number>()
     for (let offset = 0; offset < log.nextOffset; ) {
       const records = await log.read(offset, 500)
@@ -54,7 +48,7 @@ it('kill -9 of a producer with fsync=always loses no confirmed record and leaves
         present.add(r.offset)
         const n = r.offset
         assert.equal(r.headers.n, String(n))
-        assert.equal(Buffer.from(r.payload).toString(), `payload-${n}-`.repeat(1 + (n % 7)))
+        assert.equal(Buffer.from(r.payload).toString(), crashPayload(n))
       }
       offset = records[records.length - 1]!.offset + 1
     }
