@@ -16,3 +16,8 @@ export function parseFsyncPolicy(text: string): FsyncPolicy {
     `invalid fsync policy "${text}": expected always, never or interval:<ms> (e.g. interval:100)`,
   )
 }
+
+/** The text form `parseFsyncPolicy` reads. */
+export function formatFsyncPolicy(policy: FsyncPolicy): string {
+  return policy.kind === 'interval' ? `interval:${policy.ms}` : policy.kind
+}

@@ -1,5 +1,6 @@
 /** Piper's storage engine: a segmented append-only log with an in-memory index and snapshots. */
+export { writeFileDurably } from './durable-file.ts'
 export { LogError, type LogErrorCode } from './errors.ts'
-export { type FsyncPolicy, parseFsyncPolicy } from './fsync-policy.ts'
+export { type FsyncPolicy, formatFsyncPolicy, parseFsyncPolicy } from './fsync-policy.ts'
 export { Log, type LogOptions } from './log.ts'
 export { decodeRecord, encodeRecord, type LogRecord, MAX_RECORD_BYTES } from './record.ts'

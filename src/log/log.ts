@@ -36,6 +36,7 @@ export class Log {
   readonly #log: Logger
   #segments: Segment[] = []
   #next = 0
+  #committed = 0
   #pending: PendingAppend[] = []
   #writing: Promise<void> | undefined
   #dirty = false
@@ -68,6 +69,23 @@ export class Log {
   /** The first offset still stored. */
   get startOffset(): number {
     return this.#segments[0]?.base ?? this.#next
+  }
+
+  /** Offsets below this one are confirmed (durable per the fsync policy); readers stop here. */
+  get committedOffset(): number {
+    return this.#committed
+  }
+
+  /** The fsync policy; a change applies from the next append. */
+  get fsync(): FsyncPolicy {
+    return this.#options.fsync
+  }
+
+  set fsync(policy: FsyncPolicy) {
+    this.#options.fsync = policy
+    clearInterval(this.#syncTimer)
+    this.#syncTimer = undefined
+    this.#startSyncTimer()
   }
 
   /** The offset the next append gets. */
@@ -161,6 +179,7 @@ export class Log {
         this.#pending = []
         try {
           await this.#writeBatch(batch)
+          this.#committed = batch[batch.length - 1]!.offset + 1
           for (const p of batch) p.resolve(p.offset)
         } catch (error) {
           for (const p of batch) p.reject(error)
@@ -282,10 +301,23 @@ export class Log {
       }
     }
     this.#next = this.#active().nextOffset
+    this.#committed = this.#next
   }
 
   #startTimers(): void {
-    const { fsync, snapshotEveryMs } = this.#options
+    this.#startSyncTimer()
+    const { snapshotEveryMs } = this.#options
+    if (snapshotEveryMs > 0) {
+      this.#snapshotTimer = setInterval(() => {
+        if (this.#closed) return
+        this.snapshot().catch((error: unknown) => this.#log.warn({ err: error }, 'snapshot failed'))
+      }, snapshotEveryMs)
+      this.#snapshotTimer.unref()
+    }
+  }
+
+  #startSyncTimer(): void {
+    const { fsync } = this.#options
     if (fsync.kind === 'interval') {
       this.#syncTimer = setInterval(() => {
         if (!this.#dirty || this.#closed) return
@@ -295,13 +327,6 @@ export class Log {
           .catch((error: unknown) => this.#log.error({ err: error }, 'fsync failed'))
       }, fsync.ms)
       this.#syncTimer.unref()
-    }
-    if (snapshotEveryMs > 0) {
-      this.#snapshotTimer = setInterval(() => {
-        if (this.#closed) return
-        this.snapshot().catch((error: unknown) => this.#log.warn({ err: error }, 'snapshot failed'))
-      }, snapshotEveryMs)
-      this.#snapshotTimer.unref()
     }
   }
 }

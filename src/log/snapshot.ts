@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
+import { writeFileDurably } from './durable-file.ts'
 
 const MAGIC = 0x4e534c50 // "PLSN"
 const VERSION = 1
@@ -29,9 +30,7 @@ export async function writeSnapshot(dir: string, snapshot: Snapshot): Promise<vo
   Buffer.from(snapshot.positions.buffer, snapshot.positions.byteOffset, count * 4).copy(body, 24)
   const crc = Buffer.alloc(4)
   crc.writeUInt32LE(crc32(body), 0)
-  const tmp = join(dir, 'snapshot.tmp')
-  await writeFile(tmp, Buffer.concat([body, crc]), { flush: true })
-  await rename(tmp, join(dir, 'snapshot'))
+  await writeFileDurably(join(dir, 'snapshot'), Buffer.concat([body, crc]))
 }
 
 /** The snapshot, or why it cannot be used (missing, corrupt, another version). */
