@@ -3,6 +3,7 @@ export { retryDelay } from './backoff.ts'
 export { EmbeddedQueue, type EmbeddedQueueOptions } from './embedded-queue.ts'
 export { QueueError, type QueueErrorCode } from './errors.ts'
 export { checkGroup, checkTopic, dlqTopic } from './names.ts'
+export { NatsQueue } from './nats-queue.ts'
 export {
   type Consumer,
   type ConsumerOptions,

@@ -71,7 +71,8 @@ export interface GroupStats {
   pending: number
   /** Every offset below this one is acknowledged. */
   ackFloor: number
-  consumers: number
+  /** Consumers connected to this group (where the adapter knows: not on NATS). */
+  consumers?: number
 }
 
 export interface TopicStats {

@@ -1,0 +1,285 @@
+import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Logger } from '../telemetry/index.ts'
+import { checkConsumerOptions } from './embedded-topic.ts'
+import { QueueError } from './errors.ts'
+import { checkGroup, checkTopic, dlqTopic } from './names.ts'
+import { NatsConsumer } from './nats-consumer.ts'
+import { streamOf, subjectOf, topicOfSubject } from './nats-names.ts'
+import {
+  type Consumer,
+  type ConsumerOptions,
+  DEFAULT_CONSUMER_OPTIONS,
+  DLQ_HEADERS,
+  IDEMPOTENCY_WINDOW_MS,
+  type PublishOptions,
+  type Queue,
+  type QueueMessage,
+  type TopicOptions,
+  type TopicStats,
+} from './queue.ts'
+import { SchemaCheck } from './schema.ts'
+
+type NatsModule = typeof import('@nats-io/transport-node')
+type JetStreamModule = typeof import('@nats-io/jetstream')
+
+/** How long a topic's stream settings (schema) are trusted before being read again. */
+const TOPIC_CACHE_MS = 10_000
+
+interface KnownTopic {
+  schema: SchemaCheck | undefined
+  at: number
+}
+
+/**
+ * The queue on NATS JetStream (`nats://host:port`): a stream per topic (file storage), a
+ * durable pull consumer per group. Dead letters, the delivery limit and backoff are Piper's, so
+ * they behave as in the other adapters: the server redelivers without limit, and a message
+ * past `maxDeliver` is published to `<topic>.dlq` and terminated when it next arrives.
+ * JetStream's own fsync is the server's `sync_interval`; a topic's `fsync` option is not used.
+ */
+export class NatsQueue implements Queue {
+  readonly url: string
+  readonly #logger: Logger
+  #nc: NatsConnection | undefined
+  #js: JetStreamClient | undefined
+  #jsm: JetStreamManager | undefined
+  #nats: NatsModule | undefined
+  #jetstream: JetStreamModule | undefined
+  readonly #topics = new Map<string, Promise<KnownTopic>>()
+  readonly #consumers = new Set<NatsConsumer>()
+  #closed: Promise<void> | undefined
+
+  constructor(url: string, logger: Logger) {
+    this.url = url
+    this.#logger = logger.child({ component: 'queue', adapter: 'nats' })
+  }
+
+  async start(): Promise<void> {
+    // The client is loaded only by deployments that use it.
+    this.#nats = await import('@nats-io/transport-node')
+    this.#jetstream = await import('@nats-io/jetstream')
+    const { hostname, port } = new URL(this.url)
+    try {
+      this.#nc = await this.#nats.connect({
+        servers: `${hostname || '127.0.0.1'}:${port || 4222}`,
+        name: 'piper',
+        maxReconnectAttempts: -1,
+      })
+    } catch (error) {
+      throw new QueueError('E_QUEUE_UNAVAILABLE', `NATS at ${this.url} is not answering`, {
+        cause: error,
+      })
+    }
+    this.#js = this.#jetstream.jetstream(this.#nc)
+    this.#jsm = await this.#jetstream.jetstreamManager(this.#nc)
+  }
+
+  async ensureTopic(topic: string, options: TopicOptions = {}): Promise<void> {
+    checkTopic(topic)
+    const jsm = this.#manager()
+    const config = this.#streamConfig(topic, options)
+    const info = await jsm.streams.info(streamOf(topic)).catch(notFoundAs(undefined))
+    if (info) await jsm.streams.update(streamOf(topic), { ...info.config, ...config })
+    else await jsm.streams.add(config)
+    this.#topics.delete(topic)
+  }
+
+  async publish(topic: string, payload: Uint8Array, options: PublishOptions = {}): Promise<number> {
+    const known = await this.#topic(topic)
+    known.schema?.check(topic, payload)
+    const nats = this.#nats!
+    const headers = nats.headers()
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value)
+    const key = options.idempotencyKey
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
+      throw new QueueError('E_QUEUE_ARGUMENT', 'an idempotency key is 1 to 256 characters')
+    }
+    const ack = await this.#client().publish(subjectOf(topic), payload, {
+      headers,
+      ...(key === undefined ? {} : { msgID: key }),
+    })
+    return ack.seq - 1
+  }
+
+  async consumer(topic: string, group: string, options: ConsumerOptions = {}): Promise<Consumer> {
+    checkGroup(group)
+    await this.#topic(topic)
+    const jsm = this.#manager()
+    const stream = streamOf(topic)
+    let info = await jsm.consumers.info(stream, group).catch(notFoundAs(undefined))
+    if (!info) {
+      const settings = checkConsumerOptions({ ...DEFAULT_CONSUMER_OPTIONS, ...options })
+      const { AckPolicy, DeliverPolicy } = this.#jetstream!
+      info = await jsm.consumers.add(stream, {
+        durable_name: group,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: this.#nats!.nanos(settings.ackWaitMs),
+        max_deliver: -1,
+        max_ack_pending: 10_000,
+        // In the description, not `metadata`: servers before 2.10 drop metadata.
+        description: JSON.stringify({ piper: settings }),
+      })
+    }
+    const settings = { ...DEFAULT_CONSUMER_OPTIONS, ...piperPart(info.config.description) }
+    const consumer = new NatsConsumer({
+      nc: this.#connection(),
+      topic,
+      stream,
+      group,
+      options: settings,
+      deadLetter: (message, reason) => this.#deadLetter(group, message, reason),
+      onClose: () => this.#consumers.delete(consumer),
+    })
+    this.#consumers.add(consumer)
+    return consumer
+  }
+
+  async stats(topic?: string): Promise<TopicStats[]> {
+    const jsm = this.#manager()
+    const topics: string[] = []
+    if (topic !== undefined) topics.push(checkTopic(topic))
+    else {
+      for await (const info of jsm.streams.list()) {
+        const name = topicOfSubject(info.config.subjects?.[0])
+        if (name !== undefined) topics.push(name)
+      }
+    }
+    const out: TopicStats[] = []
+    for (const name of topics.sort()) {
+      const info = await jsm.streams.info(streamOf(name)).catch(notFoundAs(undefined))
+      if (!info) continue
+      const groups = []
+      for await (const c of jsm.consumers.list(streamOf(name))) {
+        groups.push({
+          group: c.name,
+          lag: c.num_pending + c.num_ack_pending,
+          pending: c.num_ack_pending,
+          ackFloor: c.ack_floor.stream_seq,
+        })
+      }
+      out.push({
+        topic: name,
+        messages: info.state.messages,
+        firstOffset: info.state.first_seq - 1,
+        nextOffset: info.state.last_seq,
+        bytes: info.state.bytes,
+        groups: groups.sort((a, b) => a.group.localeCompare(b.group)),
+      })
+    }
+    return out
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<void> {
+    for (const consumer of [...this.#consumers]) await consumer.close()
+    await this.#nc?.drain().catch(() => this.#nc?.close())
+  }
+
+  #topic(topic: string): Promise<KnownTopic> {
+    if (this.#closed) return Promise.reject(new QueueError('E_QUEUE_CLOSED', 'the queue is closed'))
+    checkTopic(topic)
+    const cached = this.#topics.get(topic)
+    if (cached) {
+      return cached.then((known) => {
+        if (Date.now() - known.at < TOPIC_CACHE_MS) return known
+        this.#topics.delete(topic)
+        return this.#topic(topic)
+      })
+    }
+    const loading = this.#loadTopic(topic)
+    this.#topics.set(topic, loading)
+    loading.catch(() => this.#topics.delete(topic))
+    return loading
+  }
+
+  async #loadTopic(topic: string): Promise<KnownTopic> {
+    const jsm = this.#manager()
+    let info = await jsm.streams.info(streamOf(topic)).catch(notFoundAs(undefined))
+    if (!info) {
+      info = await jsm.streams
+        .add(this.#streamConfig(topic, {}))
+        .catch(async () => jsm.streams.info(streamOf(topic)))
+    }
+    const schema = piperPart(info.config.description).schema as object | undefined
+    return {
+      schema: schema ? new SchemaCheck(topic, schema) : undefined,
+      at: Date.now(),
+    }
+  }
+
+  #streamConfig(topic: string, options: TopicOptions): Partial<StreamConfig> & { name: string } {
+    const { StorageType, RetentionPolicy } = this.#jetstream!
+    const nanos = this.#nats!.nanos
+    if (options.schema) new SchemaCheck(topic, options.schema) // refuses an invalid schema now
+    return {
+      name: streamOf(topic),
+      subjects: [subjectOf(topic)],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      duplicate_window: nanos(IDEMPOTENCY_WINDOW_MS),
+      ...(options.maxBytes ? { max_bytes: options.maxBytes } : {}),
+      ...(options.maxAgeMs ? { max_age: nanos(options.maxAgeMs) } : {}),
+      ...(options.schema
+        ? { description: JSON.stringify({ piper: { schema: options.schema } }) }
+        : {}),
+    }
+  }
+
+  async #deadLetter(group: string, message: QueueMessage, reason: string): Promise<void> {
+    await this.publish(dlqTopic(message.topic), message.payload, {
+      headers: {
+        ...message.headers,
+        [DLQ_HEADERS.topic]: message.topic,
+        [DLQ_HEADERS.group]: group,
+        [DLQ_HEADERS.offset]: String(message.offset),
+        [DLQ_HEADERS.reason]: reason,
+        [DLQ_HEADERS.deliveries]: String(message.deliveries),
+      },
+    })
+    this.#logger.warn(
+      { topic: message.topic, group, offset: message.offset, reason },
+      'message dead-lettered',
+    )
+  }
+
+  #connection(): NatsConnection {
+    if (!this.#nc) throw new QueueError('E_QUEUE_CLOSED', 'the NATS queue is not started')
+    return this.#nc
+  }
+
+  #client(): JetStreamClient {
+    this.#connection()
+    return this.#js!
+  }
+
+  #manager(): JetStreamManager {
+    this.#connection()
+    return this.#jsm!
+  }
+}
+
+/** Piper's settings kept in a stream's or consumer's description (`{"piper": {…}}`). */
+function piperPart(description: string | undefined): Record<string, unknown> {
+  try {
+    return (JSON.parse(description ?? '{}') as { piper?: Record<string, unknown> }).piper ?? {}
+  } catch {
+    return {}
+  }
+}
+
+/** A `.catch` that turns JetStream's "not found" into `value` and rethrows anything else. */
+function notFoundAs<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    const code = (error as { api_error?: { err_code?: number } }).api_error?.err_code
+    const name = (error as Error).name
+    // 10059: stream not found, 10014: consumer not found.
+    if (code === 10059 || code === 10014 || /NotFound/.test(name)) return value
+    throw error
+  }
+}
