@@ -16,6 +16,8 @@ export interface NatsConsumerInit {
 }
 
 interface PullRequest {
+  /** The reply subject of this request alone, so late answers to older ones are told apart. */
+  inbox: string
   want: number
   got: Msg[]
   done: () => void
@@ -40,6 +42,7 @@ export class NatsConsumer implements Consumer {
   /** Why a message last failed (a nack), for the dead-letter reason when it comes back. */
   readonly #failures = new Map<number, string>()
   #request: PullRequest | undefined
+  #requests = 0
   /** Messages that arrived after their pull request ended; handed out by the next fetch. */
   #stray: Msg[] = []
   #fetching: Promise<unknown> = Promise.resolve()
@@ -48,7 +51,9 @@ export class NatsConsumer implements Consumer {
   constructor(init: NatsConsumerInit) {
     this.#init = init
     this.#inbox = `_INBOX.piper.${this.id}`
-    this.#sub = init.nc.subscribe(this.#inbox, { callback: (_error, msg) => this.#receive(msg) })
+    this.#sub = init.nc.subscribe(`${this.#inbox}.*`, {
+      callback: (_error, msg) => this.#receive(msg),
+    })
   }
 
   fetch(max: number, waitMs: number): Promise<QueueMessage[]> {
@@ -140,6 +145,7 @@ export class NatsConsumer implements Consumer {
   #pull(want: number, waitMs: number): Promise<Msg[]> {
     return new Promise((resolve) => {
       const request: PullRequest = {
+        inbox: `${this.#inbox}.${++this.#requests}`,
         want,
         got: [],
         done: () => {
@@ -155,17 +161,16 @@ export class NatsConsumer implements Consumer {
       nc.publish(
         `$JS.API.CONSUMER.MSG.NEXT.${stream}.${group}`,
         encoder.encode(JSON.stringify(body)),
-        {
-          reply: this.#inbox,
-        },
+        { reply: request.inbox },
       )
-      // The server ends the request itself; this only guards against a lost status message.
-      const safety = setTimeout(request.done, wait + 5_000)
+      // The server ends the request itself (408), but a 2.9 server sometimes drops a request
+      // whose expiry meets a redelivery: give up on it soon after and ask again.
+      const safety = setTimeout(request.done, wait + Math.min(1_000, 100 + wait / 4))
     })
   }
 
   #receive(msg: Msg): void {
-    const request = this.#request
+    const request = this.#request?.inbox === msg.subject ? this.#request : undefined
     const status = msg.headers?.code ?? 0
     if (!msg.reply?.startsWith('$JS.ACK.')) {
       // 404 no messages, 408 request expired, 409 limits: this pull request is over.
