@@ -170,13 +170,14 @@ export class NatsConsumer implements Consumer {
   }
 
   #receive(msg: Msg): void {
-    const request = this.#request?.inbox === msg.subject ? this.#request : undefined
+    const request = this.#request
     const status = msg.headers?.code ?? 0
     if (!msg.reply?.startsWith('$JS.ACK.')) {
-      // 404 no messages, 408 request expired, 409 limits: this pull request is over.
-      if (status >= 400) request?.done()
+      // 404 no messages, 408 request expired, 409 limits: that pull request is over.
+      if (status >= 400 && request?.inbox === msg.subject) request.done()
       return
     }
+    // A message is leased to this consumer whichever request it answers: the current one takes it.
     if (!request) {
       this.#stray.push(msg)
       return
