@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { isIP } from 'node:net'
 import type { MetaStore } from '../meta/index.ts'
+import { isLoopback } from '../net/index.ts'
 import { HttpError } from './errors.ts'
 
 /** A new API key: 256 random bits, with a prefix that makes leaked keys easy to grep for. */
@@ -16,14 +16,6 @@ export function hashApiKey(key: string): string {
 
 /** The client every request belongs to while no API keys exist (loopback only). */
 export const DEFAULT_CLIENT = 'default'
-
-/** Whether `host` only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true
-  const bare = host.replace(/^\[|\]$/g, '')
-  if (isIP(bare) === 4) return bare.startsWith('127.')
-  return bare === '::1'
-}
 
 /**
  * Resolves the client of a request, in one place: with API keys configured, the client of the

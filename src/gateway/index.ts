@@ -4,7 +4,6 @@ export {
   DEFAULT_CLIENT,
   generateApiKey,
   hashApiKey,
-  isLoopback,
 } from './api-keys.ts'
 export { describeError, HttpError } from './errors.ts'
 export { parseRange } from './http-range.ts'

@@ -19,3 +19,21 @@ export class QueueError extends Error {
     this.code = code
   }
 }
+
+/** An error a queue server reported, rebuilt with its code (queue, log or other Piper code). */
+export class RemoteQueueError extends Error {
+  readonly code: string
+
+  constructor(code: string, message: string) {
+    super(message)
+    this.name = 'RemoteQueueError'
+    this.code = code
+  }
+}
+
+/** The error a `{code, message}` from the wire stands for. */
+export function errorFromWire(body: { code?: unknown; message?: unknown }): Error {
+  const code = typeof body.code === 'string' ? body.code : 'E_INTERNAL'
+  const message = typeof body.message === 'string' ? body.message : 'queue server error'
+  return new RemoteQueueError(code, message)
+}

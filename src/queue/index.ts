@@ -1,7 +1,7 @@
 /** Piper's durable queue: the `Queue` port and its adapters. */
 export { retryDelay } from './backoff.ts'
 export { EmbeddedQueue, type EmbeddedQueueOptions } from './embedded-queue.ts'
-export { QueueError, type QueueErrorCode } from './errors.ts'
+export { errorFromWire, QueueError, type QueueErrorCode, RemoteQueueError } from './errors.ts'
 export { checkGroup, checkTopic, dlqTopic } from './names.ts'
 export { NatsQueue } from './nats-queue.ts'
 export {
@@ -17,3 +17,6 @@ export {
   type TopicOptions,
   type TopicStats,
 } from './queue.ts'
+export { PROTOCOL_VERSION } from './remote/protocol.ts'
+export { QueueServer, type QueueServerOptions } from './remote/queue-server.ts'
+export { RemoteQueue, type RemoteQueueOptions } from './remote/remote-queue.ts'

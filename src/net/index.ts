@@ -1,0 +1,2 @@
+/** Small network facts shared by the servers (gateway, queue server). */
+export { isLoopback } from './loopback.ts'

@@ -1,0 +1,46 @@
+import { createServer, type Server, Socket } from 'node:net'
+
+/** A TCP proxy to a port, whose connections a test can cut (a network failure, both ways). */
+export class TcpProxy {
+  readonly #server: Server
+  readonly #sockets = new Set<Socket>()
+
+  private constructor(server: Server) {
+    this.#server = server
+  }
+
+  static async start(targetPort: number): Promise<TcpProxy> {
+    const server = createServer()
+    const proxy = new TcpProxy(server)
+    server.on('connection', (client) => {
+      const upstream = new Socket()
+      proxy.#track(client)
+      proxy.#track(upstream)
+      upstream.connect(targetPort, '127.0.0.1')
+      client.pipe(upstream).pipe(client)
+      client.on('error', () => upstream.destroy())
+      upstream.on('error', () => client.destroy())
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return proxy
+  }
+
+  get port(): number {
+    return (this.#server.address() as { port: number }).port
+  }
+
+  /** Cuts every connection now (the proxy keeps accepting new ones). */
+  cut(): void {
+    for (const socket of this.#sockets) socket.destroy()
+  }
+
+  async close(): Promise<void> {
+    this.cut()
+    await new Promise((resolve) => this.#server.close(resolve))
+  }
+
+  #track(socket: Socket): void {
+    this.#sockets.add(socket)
+    socket.on('close', () => this.#sockets.delete(socket))
+  }
+}
