@@ -143,7 +143,8 @@ export class QueueServer {
     if (!connection.session) {
       if (head.op !== 'hello')
         throw new QueueError('E_QUEUE_PROTOCOL', 'the first frame is "hello"')
-      return this.#hello(connection, frame)
+      this.#hello(connection, frame)
+      return
     }
     const session = connection.session
     if (head.op === 'bye') {
@@ -157,7 +158,10 @@ export class QueueServer {
     const id = head.id
     // A request resent after a reconnect: answer again, or let the running one answer.
     const done = session.reply(id)
-    if (done) return session.send(done)
+    if (done) {
+      session.send(done)
+      return
+    }
     if (session.running.has(id)) return
     let credit = 0
     if (head.op === 'publish') {

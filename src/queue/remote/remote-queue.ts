@@ -75,8 +75,8 @@ export class RemoteQueue implements Queue {
       return Promise.reject(error)
     }
     return new Promise((resolve, reject) => {
-      let batch = this.#outgoing.get(topic)
-      if (!batch) this.#outgoing.set(topic, (batch = []))
+      const batch = this.#outgoing.get(topic) ?? []
+      this.#outgoing.set(topic, batch)
       batch.push({ payload, options, resolve, reject })
       if (!this.#flushing) {
         this.#flushing = true
