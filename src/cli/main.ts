@@ -35,6 +35,12 @@ export async function main(argv: readonly string[], io: ProgramIo = defaultIo): 
       io.stderr(`piper: ${error.message}\n`)
       return error.exitCode
     }
+    const code = (error as { code?: unknown })?.code
+    if (typeof code === 'string' && code.startsWith('E_')) {
+      // Piper's own errors carry a stable code and a message meant for the user.
+      io.stderr(`piper: ${(error as Error).message} (${code})\n`)
+      return EXIT_FAILURE
+    }
     io.stderr(`piper: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`)
     return EXIT_FAILURE
   }

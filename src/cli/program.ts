@@ -4,6 +4,14 @@ import { type CodecFlags, compressCommand, decompressCommand } from './commands/
 import { configCommand } from './commands/config.ts'
 import { getCommand, lsCommand, putCommand, rmCommand } from './commands/files.ts'
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts'
+import {
+  type ConsumeFlags,
+  type PublishFlags,
+  queueConsumeCommand,
+  queuePublishCommand,
+  queueServeCommand,
+  queueStatsCommand,
+} from './commands/queue.ts'
 import { upCommand } from './commands/up.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
 
@@ -66,6 +74,7 @@ export function buildProgram(io: ProgramIo): Command {
 
   fileCommands(program, io)
   keysCommands(program, io)
+  queueCommands(program, io)
   return program
 }
 
@@ -139,6 +148,66 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<fingerprint>', 'hex prefix shown by keys ls'),
   ).action(async (client: string, fingerprint: string, options: Options) => {
     await keysRevokeCommand(client, fingerprint, flagValues(options))
+  })
+}
+
+/** queue serve / publish / consume / stats, against PIPER_QUEUE (default: embedded in --data). */
+function queueCommands(program: Command, io: ProgramIo): void {
+  const queue = program
+    .command('queue')
+    .description('the durable queue: serve it, publish, consume, see depth and lag')
+  addConfigOptions(
+    queue
+      .command('serve')
+      .description(
+        'serve the embedded queue of --data over WebSocket (--port defaults to 7420 here)',
+      )
+      .option('--fsync <policy>', 'fsync of new topics: always, never or interval:MS', 'always'),
+  ).action(async (options: Options) => {
+    const flags = flagValues(options)
+    const { host, port, ...rest } = flags
+    await queueServeCommand(
+      { host: host ?? '127.0.0.1', port: port ?? '7420', fsync: options.fsync as string },
+      rest,
+    )
+  })
+  addConfigOptions(
+    queue
+      .command('publish')
+      .description('publish each line of stdin (or one --file) to TOPIC; prints confirmed offsets')
+      .argument('<topic>', 'topic, e.g. jobs.compress')
+      .option('--file <file>', 'publish this file as one message')
+      .option('--idempotency-key <key>', 'idempotency key (with --file)')
+      .option('--header <name=value...>', 'headers to add'),
+  ).action(async (topic: string, options: Options) => {
+    await queuePublishCommand(topic, options as PublishFlags, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    queue
+      .command('consume')
+      .description('print payloads of TOPIC as group G, one per line')
+      .argument('<topic>', 'topic')
+      .requiredOption('--group <group>', 'consumer group')
+      .option('--count <n>', 'stop after N messages (or when none came within --wait)')
+      .option('--wait <ms>', 'how long one fetch waits', '1000')
+      .option('--ack', 'acknowledge what is printed (default)', true)
+      .option('--no-ack', 'leave messages unacknowledged: they are delivered again'),
+  ).action(async (topic: string, options: Options) => {
+    await queueConsumeCommand(
+      topic,
+      options as unknown as ConsumeFlags,
+      flagValues(options),
+      io.stdout,
+    )
+  })
+  addConfigOptions(
+    queue
+      .command('stats')
+      .description('messages, segments, bytes and per-group lag of one topic or all')
+      .argument('[topic]', 'topic')
+      .option('--json', 'print JSON'),
+  ).action(async (topic: string | undefined, options: Options) => {
+    await queueStatsCommand(topic, options, flagValues(options), io.stdout)
   })
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { LogRecord } from '../log/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import type { ConsumerGroup } from './consumer-group.ts'
+import { lockDir } from './dir-lock.ts'
 import { EmbeddedTopic } from './embedded-topic.ts'
 import { QueueError } from './errors.ts'
 import { checkTopic, dlqTopic } from './names.ts'
@@ -34,6 +35,7 @@ export class EmbeddedQueue implements Queue {
   readonly #topics = new Map<string, Promise<EmbeddedTopic>>()
   readonly #consumers = new Set<EmbeddedConsumer>()
   #closed: Promise<void> | undefined
+  #unlock: (() => Promise<void>) | undefined
 
   constructor(options: EmbeddedQueueOptions) {
     this.dir = options.dir
@@ -43,6 +45,7 @@ export class EmbeddedQueue implements Queue {
 
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true })
+    this.#unlock = await lockDir(this.dir)
   }
 
   async ensureTopic(topic: string, options?: TopicOptions): Promise<void> {
@@ -76,6 +79,7 @@ export class EmbeddedQueue implements Queue {
     for (const consumer of [...this.#consumers]) await consumer.close()
     const topics = await Promise.allSettled(this.#topics.values())
     for (const topic of topics) if (topic.status === 'fulfilled') await topic.value.close()
+    await this.#unlock?.()
   }
 
   #topic(name: string, options?: TopicOptions): Promise<EmbeddedTopic> {
@@ -116,7 +120,7 @@ export class EmbeddedQueue implements Queue {
   async #storedTopics(): Promise<string[]> {
     const names = new Set(this.#topics.keys())
     for (const entry of await readdir(this.dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) names.add(entry.name)
+      if (entry.isDirectory() && /^[a-z0-9]/.test(entry.name)) names.add(entry.name)
     }
     return [...names].sort()
   }

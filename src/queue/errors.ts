@@ -8,6 +8,7 @@ export type QueueErrorCode =
   | 'E_QUEUE_AUTH'
   | 'E_QUEUE_UNAVAILABLE'
   | 'E_QUEUE_ARGUMENT'
+  | 'E_QUEUE_LOCKED'
 
 /** A queue operation refused or failed. */
 export class QueueError extends Error {

@@ -1,6 +1,12 @@
 import { mkdir } from 'node:fs/promises'
 import { CodecPool } from '../../codec/index.ts'
-import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
+import {
+  blobStoreFor,
+  type FlagValues,
+  loadConfig,
+  metaStoreFor,
+  queueFor,
+} from '../../config/index.ts'
 import { FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
@@ -28,6 +34,8 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     })
   }
 
+  const queue = queueFor(config.queue, { logger, token: config.queueToken })
+  const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
   const blobs = blobStoreFor(config.blobs)
   const meta = metaStoreFor(config.meta)
   // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
@@ -51,7 +59,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
   try {
-    await supervisor.start([threads, blobs, meta, gc, gateway])
+    await supervisor.start([threads, queueComponent, blobs, meta, gc, gateway])
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? ''
     if (LISTEN_CODES.has(code)) {
