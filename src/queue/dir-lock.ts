@@ -21,7 +21,7 @@ export async function lockDir(dir: string): Promise<() => Promise<void>> {
     if (owner > 0 && owner !== process.pid && isAlive(owner)) {
       throw new QueueError(
         'E_QUEUE_LOCKED',
-        `the queue in ${dir} is open in process ${owner} (piper up or piper queue serve); reach it through that process, e.g. PIPER_QUEUE=piper://127.0.0.1:7420`,
+        `the queue in ${dir} is in use by process ${owner} (piper up or piper queue serve): stop it or use another data folder; a served queue is reached with PIPER_QUEUE=piper://HOST:PORT`,
       )
     }
     await rm(path, { force: true })

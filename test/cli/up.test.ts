@@ -78,12 +78,25 @@ test('piper up refuses a port that is taken, with a message', async () => {
       '--port',
       port,
       '--data',
-      data,
+      join(data, 'second'),
       '--log-level',
       'silent',
     ])
     assert.equal(code, 1)
     assert.match(stderr, new RegExp(`piper: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`))
+  } finally {
+    first.child.kill('SIGTERM')
+    await once(first.child, 'exit')
+  }
+})
+
+test('a second piper up on the same data folder is refused: one process owns the queue', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'piper-up-'))
+  const first = await startPiper(['--data', data])
+  try {
+    const { code, stderr } = await runPiper(['up', '--port', '0', '--data', data])
+    assert.equal(code, 1)
+    assert.match(stderr, new RegExp(`queue in .* is in use by process ${first.child.pid}`))
   } finally {
     first.child.kill('SIGTERM')
     await once(first.child, 'exit')
