@@ -1,0 +1,283 @@
+/**
+ * `npm run bench -- queue`: Piper's queue (embedded, and `piper queue serve` in its own process)
+ * against NATS JetStream, Redis Streams and BullMQ, 1 KiB messages, all in one run:
+ * - batched publish (1000 in flight) and one-at-a-time awaited publish;
+ * - end to end: 1 producer → 2 consumers in other processes (fetch → ack);
+ * - publish-to-delivery latency at a steady 1000 msg/s (p50, p99);
+ * - the disk's own 1 KiB append + fdatasync rate, and the start-up time of a log of 10 million
+ *   messages (BENCH_STARTUP_MESSAGES) with and without its snapshot.
+ * BENCH_QUEUE_MESSAGES sets the messages per throughput run (default 20000).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, open, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { Log } from '../src/log/index.ts'
+import { createLogger } from '../src/telemetry/index.ts'
+import { printTable } from './lib/measure.ts'
+import { openPeer, type PeerKind, type PeerPlace } from './lib/queue-peers.ts'
+
+const N = Number(process.env.BENCH_QUEUE_MESSAGES ?? 20_000)
+const STARTUP_MESSAGES = Number(process.env.BENCH_STARTUP_MESSAGES ?? 10_000_000)
+const CONSUMER = fileURLToPath(new URL('./lib/queue-consumer.ts', import.meta.url))
+const PIPER = fileURLToPath(new URL('../bin/piper.ts', import.meta.url))
+const payload = randomBytes(1024)
+const logger = createLogger({ level: 'silent' })
+
+const SYSTEMS: { kind: PeerKind; label: string; fsync: string }[] = [
+  { kind: 'embedded', label: 'piper embedded', fsync: 'fsync before every confirm' },
+  { kind: 'serve', label: 'piper queue serve', fsync: 'fsync before every confirm' },
+  {
+    kind: 'nats',
+    label: 'NATS JetStream (file)',
+    fsync: 'server sync_interval (2 min): not before the ack',
+  },
+  {
+    kind: 'redis-streams',
+    label: 'Redis Streams',
+    fsync: "this machine's Redis keeps nothing on disk",
+  },
+  { kind: 'bullmq', label: 'BullMQ', fsync: "this machine's Redis keeps nothing on disk" },
+]
+
+let topics = 0
+const nextTopic = () => `bench.q${process.pid}-${topics++}`
+
+async function batched(kind: PeerKind, place: PeerPlace): Promise<number> {
+  const peer = await openPeer(kind, nextTopic(), place)
+  const start = performance.now()
+  let sent = 0
+  await Promise.all(
+    Array.from({ length: 1000 }, async () => {
+      while (sent < N) {
+        sent++
+        await peer.publish(payload)
+      }
+    }),
+  )
+  const rate = N / ((performance.now() - start) / 1000)
+  await peer.close()
+  return rate
+}
+
+async function oneAtATime(kind: PeerKind, place: PeerPlace): Promise<number> {
+  const peer = await openPeer(kind, nextTopic(), place)
+  const start = performance.now()
+  let n = 0
+  while (performance.now() - start < 2000) {
+    await peer.publish(payload)
+    n++
+  }
+  const rate = n / ((performance.now() - start) / 1000)
+  await peer.close()
+  return rate
+}
+
+/** Two consumers in other processes (in this one for the embedded queue, which is in-process). */
+async function endToEnd(kind: PeerKind, place: PeerPlace): Promise<number> {
+  const topic = nextTopic()
+  const peer = await openPeer(kind, topic, place)
+  let consumed = 0
+  const stops: (() => Promise<void>)[] = []
+  const children: ChildProcess[] = []
+  if (kind === 'embedded') {
+    for (let i = 0; i < 2; i++) stops.push(await peer.consume(() => consumed++))
+  } else {
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(process.execPath, [CONSUMER, kind, topic, place.serveUrl], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      children.push(child)
+      await new Promise<void>((resolve) => {
+        let ready = false
+        child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+          for (const line of text.split('\n')) {
+            if (line === 'ready' && !ready) {
+              ready = true
+              resolve()
+            } else if (/^\d+$/.test(line)) consumed += Number(line)
+          }
+        })
+      })
+    }
+  }
+  const start = performance.now()
+  let sent = 0
+  await Promise.all(
+    Array.from({ length: 1000 }, async () => {
+      while (sent < N) {
+        sent++
+        await peer.publish(payload)
+      }
+    }),
+  )
+  while (consumed < N) await sleep(2)
+  const rate = N / ((performance.now() - start) / 1000)
+  for (const stop of stops) await stop()
+  for (const child of children) {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+  }
+  await peer.close()
+  return rate
+}
+
+/** p50 and p99 publish-to-delivery at a steady 1000 msg/s for 3 s (consumer in this process). */
+async function latency(kind: PeerKind, place: PeerPlace): Promise<[number, number]> {
+  const peer = await openPeer(kind, nextTopic(), place)
+  const samples: number[] = []
+  const stop = await peer.consume((bytes) => {
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+    samples.push(performance.now() - view.readDoubleLE(0))
+  })
+  const start = performance.now()
+  for (let i = 0; i < 3000; i++) {
+    const due = start + i
+    const wait = due - performance.now()
+    if (wait > 1) await sleep(wait)
+    const message = Buffer.from(payload)
+    message.writeDoubleLE(performance.now(), 0)
+    void peer.publish(message)
+  }
+  while (samples.length < 3000 && performance.now() - start < 15_000) await sleep(5)
+  await stop()
+  await peer.close()
+  samples.sort((a, b) => a - b)
+  return [samples[Math.floor(samples.length * 0.5)]!, samples[Math.floor(samples.length * 0.99)]!]
+}
+
+async function diskFsyncRate(dir: string): Promise<number> {
+  const file = await open(join(dir, 'raw'), 'w')
+  const start = performance.now()
+  let n = 0
+  while (performance.now() - start < 2000) {
+    await file.write(payload)
+    await file.datasync()
+    n++
+  }
+  await file.close()
+  return n / ((performance.now() - start) / 1000)
+}
+
+/** Start-up of a log holding `count` small messages, with and without its snapshot. */
+async function startup(dir: string, count: number): Promise<[number, number]> {
+  const options = {
+    dir: join(dir, 'big'),
+    fsync: { kind: 'never' as const },
+    logger,
+    snapshotEveryMs: 0,
+  }
+  const log = await Log.open(options)
+  const small = Buffer.from('{"job":"0123456789"}')
+  for (let done = 0; done < count; done += 10_000) {
+    await Promise.all(
+      Array.from({ length: Math.min(10_000, count - done) }, () => log.append(small)),
+    )
+  }
+  await log.close()
+  const time = async () => {
+    const start = performance.now()
+    const reopened = await Log.open(options)
+    const ms = performance.now() - start
+    await reopened.close()
+    return ms
+  }
+  const withSnapshot = await time()
+  await rm(join(dir, 'big', 'snapshot'))
+  const t0 = performance.now()
+  const reopened = await Log.open(options)
+  const withoutSnapshot = performance.now() - t0
+  await reopened.close()
+  return [withSnapshot, withoutSnapshot]
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'piper-bench-queue-'))
+const port = await freePort()
+const server = spawn(
+  process.execPath,
+  [
+    PIPER,
+    'queue',
+    'serve',
+    '--data',
+    join(dir, 'served'),
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+  ],
+  { stdio: 'inherit' },
+)
+try {
+  await sleep(1500)
+  const place: PeerPlace = { dir: join(dir, 'embedded'), serveUrl: `piper://127.0.0.1:${port}` }
+  const disk = await diskFsyncRate(dir)
+  const results = new Map<
+    PeerKind,
+    { batched: number; single: number; e2e: number; p50: number; p99: number }
+  >()
+  for (const system of SYSTEMS) {
+    const row = {
+      batched: await batched(system.kind, place),
+      single: await oneAtATime(system.kind, place),
+      e2e: await endToEnd(system.kind, place),
+      p50: 0,
+      p99: 0,
+    }
+    ;[row.p50, row.p99] = await latency(system.kind, place)
+    results.set(system.kind, row)
+    console.error(`${system.label}: done`)
+  }
+  console.log(`1 KiB messages, ${N} per throughput run; 2 cores shared by everything here`)
+  printTable([
+    [
+      'system',
+      'batched pub/s',
+      'awaited pub/s',
+      'end-to-end/s',
+      'p50 ms',
+      'p99 ms',
+      'when it fsyncs',
+    ],
+    ...SYSTEMS.map((s) => {
+      const r = results.get(s.kind)!
+      return [s.label, r.batched, r.single, r.e2e, r.p50, r.p99, s.fsync]
+    }),
+    ['disk: 1 KiB write + fdatasync', '', disk, '', '', '', 'every write'],
+  ])
+  const get = (k: PeerKind) => results.get(k)!
+  const [withSnapshot, withoutSnapshot] = await startup(dir, STARTUP_MESSAGES)
+  console.log('\nratios (target in brackets)')
+  printTable([
+    ['measure', 'ratio', 'target'],
+    [
+      'serve batched publish / Redis Streams',
+      get('serve').batched / get('redis-streams').batched,
+      '≥ 1',
+    ],
+    ['serve end-to-end / NATS JetStream', get('serve').e2e / get('nats').e2e, '≥ 2'],
+    ['serve end-to-end / BullMQ', get('serve').e2e / get('bullmq').e2e, '≥ 4'],
+    ['embedded end-to-end / NATS JetStream', get('embedded').e2e / get('nats').e2e, '≥ 5'],
+    ['embedded awaited publish / disk fsync rate', get('embedded').single / disk, '≥ 0.8'],
+    ['serve p99 at 1000 msg/s (ms)', get('serve').p99, '< 2'],
+  ])
+  console.log(
+    `\nstart-up of a log of ${STARTUP_MESSAGES} messages: ${withSnapshot.toFixed(0)} ms with the snapshot (target < 1000), ${withoutSnapshot.toFixed(0)} ms without`,
+  )
+} finally {
+  server.kill('SIGTERM')
+  await new Promise((resolve) => server.once('exit', resolve))
+  await rm(dir, { recursive: true, force: true })
+}
