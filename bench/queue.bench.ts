@@ -11,15 +11,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Log } from '../src/log/index.ts'
 import { createLogger } from '../src/telemetry/index.ts'
+import { freePort } from '../test/helpers/ports.ts'
 import { printTable } from './lib/measure.ts'
-import { openPeer, type PeerKind, type PeerPlace } from './lib/queue-peers.ts'
+import { openPeer, type Peer, type PeerKind, type PeerPlace } from './lib/queue-peers.ts'
 
 const N = Number(process.env.BENCH_QUEUE_MESSAGES ?? 20_000)
 const STARTUP_MESSAGES = Number(process.env.BENCH_STARTUP_MESSAGES ?? 10_000_000)
@@ -47,9 +47,8 @@ const SYSTEMS: { kind: PeerKind; label: string; fsync: string }[] = [
 let topics = 0
 const nextTopic = () => `bench.q${process.pid}-${topics++}`
 
-async function batched(kind: PeerKind, place: PeerPlace): Promise<number> {
-  const peer = await openPeer(kind, nextTopic(), place)
-  const start = performance.now()
+/** Publishes N messages, 1000 in flight. */
+async function publishAll(peer: Peer): Promise<void> {
   let sent = 0
   await Promise.all(
     Array.from({ length: 1000 }, async () => {
@@ -59,6 +58,12 @@ async function batched(kind: PeerKind, place: PeerPlace): Promise<number> {
       }
     }),
   )
+}
+
+async function batched(kind: PeerKind, place: PeerPlace): Promise<number> {
+  const peer = await openPeer(kind, nextTopic(), place)
+  const start = performance.now()
+  await publishAll(peer)
   const rate = N / ((performance.now() - start) / 1000)
   await peer.close()
   return rate
@@ -106,15 +111,7 @@ async function endToEnd(kind: PeerKind, place: PeerPlace): Promise<number> {
     }
   }
   const start = performance.now()
-  let sent = 0
-  await Promise.all(
-    Array.from({ length: 1000 }, async () => {
-      while (sent < N) {
-        sent++
-        await peer.publish(payload)
-      }
-    }),
-  )
+  await publishAll(peer)
   while (consumed < N) await sleep(2)
   const rate = N / ((performance.now() - start) / 1000)
   for (const stop of stops) await stop()
@@ -193,14 +190,6 @@ async function startup(dir: string, count: number): Promise<[number, number]> {
   const withoutSnapshot = performance.now() - t0
   await reopened.close()
   return [withSnapshot, withoutSnapshot]
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'piper-bench-queue-'))

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
@@ -10,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { EmbeddedQueue, type Queue, type QueueMessage, RemoteQueue } from '../../src/queue/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
+import { freePort } from '../helpers/ports.ts'
 import { isListening } from '../helpers/services.ts'
 
 const CLIENT = fileURLToPath(new URL('./crash-client.ts', import.meta.url))
@@ -88,14 +88,6 @@ function collectConfirms(lines: string[], into: Map<number, string>): void {
     const [offset, id] = line.split(' ')
     into.set(Number(offset), id!)
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function serve(dir: string, port: number) {
