@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { Log, type LogRecord, writeFileDurably } from '../log/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ConsumerGroup } from './consumer-group.ts'
+import { checkConsumerOptions } from './consumer-options.ts'
 import { QueueError } from './errors.ts'
 import { GroupState } from './group-state.ts'
 import { IDEMPOTENCY_HEADER, IdempotencyWindow } from './idempotency.ts'
@@ -227,23 +228,6 @@ async function readGroupOptions(
   const settings = checkConsumerOptions({ ...DEFAULT_CONSUMER_OPTIONS, ...options })
   await writeFileDurably(path, `${JSON.stringify(settings, null, 2)}\n`)
   return settings
-}
-
-export function checkConsumerOptions(
-  options: Required<ConsumerOptions>,
-): Required<ConsumerOptions> {
-  for (const [name, value] of Object.entries(options)) {
-    if (
-      !Number.isSafeInteger(value) ||
-      value < (name === 'maxDeliver' || name === 'ackWaitMs' ? 1 : 0)
-    ) {
-      throw new QueueError(
-        'E_QUEUE_ARGUMENT',
-        `${name} must be an integer of at least ${name === 'maxDeliver' || name === 'ackWaitMs' ? 1 : 0}, not ${value}`,
-      )
-    }
-  }
-  return options
 }
 
 /** Headers are string to string; names are short and free of control characters. */

@@ -1,7 +1,7 @@
 import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../telemetry/index.ts'
-import { checkConsumerOptions } from './embedded-topic.ts'
+import { checkConsumerOptions } from './consumer-options.ts'
 import { QueueError } from './errors.ts'
 import { checkGroup, checkTopic, dlqTopic } from './names.ts'
 import { NatsConsumer } from './nats-consumer.ts'
