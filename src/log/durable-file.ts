@@ -1,4 +1,4 @@
-import { open, rename, writeFile } from 'node:fs/promises'
+import { open, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /**
@@ -15,5 +15,15 @@ export async function writeFileDurably(path: string, bytes: Uint8Array | string)
     await dir.sync()
   } finally {
     await dir.close()
+  }
+}
+
+/** The text of `path`, or undefined when it does not exist (other failures throw). */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
   }
 }

@@ -1,5 +1,5 @@
 /** Piper's storage engine: a segmented append-only log with an in-memory index and snapshots. */
-export { writeFileDurably } from './durable-file.ts'
+export { readTextIfExists, writeFileDurably } from './durable-file.ts'
 export { LogError, type LogErrorCode } from './errors.ts'
 export { type FsyncPolicy, formatFsyncPolicy, parseFsyncPolicy } from './fsync-policy.ts'
 export { Log, type LogOptions } from './log.ts'

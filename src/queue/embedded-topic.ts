@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Log, type LogRecord, writeFileDurably } from '../log/index.ts'
+import { Log, type LogRecord, readTextIfExists, writeFileDurably } from '../log/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ConsumerGroup } from './consumer-group.ts'
 import { checkConsumerOptions } from './consumer-options.ts'
@@ -220,11 +220,8 @@ async function readGroupOptions(
   options: ConsumerOptions,
 ): Promise<Required<ConsumerOptions>> {
   const path = join(dir, 'group.json')
-  try {
-    return { ...DEFAULT_CONSUMER_OPTIONS, ...JSON.parse(await readFile(path, 'utf8')) }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
+  const stored = await readTextIfExists(path)
+  if (stored !== undefined) return { ...DEFAULT_CONSUMER_OPTIONS, ...JSON.parse(stored) }
   const settings = checkConsumerOptions({ ...DEFAULT_CONSUMER_OPTIONS, ...options })
   await writeFileDurably(path, `${JSON.stringify(settings, null, 2)}\n`)
   return settings

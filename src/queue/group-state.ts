@@ -1,6 +1,11 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type FsyncPolicy, Log, LogError, writeFileDurably } from '../log/index.ts'
+import {
+  type FsyncPolicy,
+  Log,
+  LogError,
+  readTextIfExists,
+  writeFileDurably,
+} from '../log/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 
 const ACK = 1
@@ -199,13 +204,8 @@ function encode(kind: number, values: number[]): Uint8Array {
 }
 
 async function readSnapshot(dir: string): Promise<Snapshot | undefined> {
-  let text: string
-  try {
-    text = await readFile(join(dir, 'snapshot.json'), 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
+  const text = await readTextIfExists(join(dir, 'snapshot.json'))
+  if (text === undefined) return undefined
   try {
     const snapshot = JSON.parse(text) as Snapshot
     if (snapshot.version === 1) return snapshot

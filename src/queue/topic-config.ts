@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type FsyncPolicy,
   formatFsyncPolicy,
   parseFsyncPolicy,
+  readTextIfExists,
   writeFileDurably,
 } from '../log/index.ts'
 import { QueueError } from './errors.ts'
@@ -40,13 +40,8 @@ function positive(value: number, name: string): number {
 
 /** Reads `topic.json` in a topic's folder, or undefined if the topic was never configured. */
 export async function readTopicConfig(dir: string): Promise<TopicConfig | undefined> {
-  let text: string
-  try {
-    text = await readFile(join(dir, 'topic.json'), 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
+  const text = await readTextIfExists(join(dir, 'topic.json'))
+  if (text === undefined) return undefined
   const stored = JSON.parse(text) as Omit<TopicConfig, 'fsync'> & { fsync: string }
   return { ...stored, fsync: parseFsyncPolicy(stored.fsync) }
 }

@@ -83,6 +83,17 @@ function checkConfirmed(messages: QueueMessage[], confirmed: Map<number, string>
   }
 }
 
+/** Reopens the queue folder after the kill and checks every confirmed message of `topic`. */
+async function verifyReopened(dir: string, topic: string, confirmed: Map<number, string>) {
+  const queue = new EmbeddedQueue({ dir, logger })
+  await queue.start()
+  try {
+    checkConfirmed(await readAll(queue, topic), confirmed)
+  } finally {
+    await queue.close()
+  }
+}
+
 function collectConfirms(lines: string[], into: Map<number, string>): void {
   for (const line of lines) {
     const [offset, id] = line.split(' ')
@@ -117,10 +128,7 @@ it('kill -9 of an embedded producer (fsync=always) loses no confirmed message', 
     producer.child.kill('SIGKILL')
     await producer.exited
     collectConfirms(producer.lines(), confirmed)
-    const queue = new EmbeddedQueue({ dir, logger })
-    await queue.start()
-    checkConfirmed(await readAll(queue, 'crash.embedded'), confirmed)
-    await queue.close()
+    await verifyReopened(dir, 'crash.embedded', confirmed)
   }
 })
 
@@ -143,10 +151,7 @@ it('kill -9 of piper queue serve under load from several clients loses no confir
       await p.exited
       collectConfirms(p.lines(), confirmed)
     }
-    const queue = new EmbeddedQueue({ dir: join(dir, 'queue'), logger })
-    await queue.start()
-    checkConfirmed(await readAll(queue, 'crash.served'), confirmed)
-    await queue.close()
+    await verifyReopened(join(dir, 'queue'), 'crash.served', confirmed)
   }
 })
 
