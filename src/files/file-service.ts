@@ -78,7 +78,7 @@ export class FileService {
       }
       const buffers = this.#buffers
       for await (const chunk of cutChunks(body, this.chunkSize, onBytes, () => buffers.take())) {
-        const stored = this.#storeChunk(uploadId, seq++, chunk)
+        const stored = this.storeChunk(uploadId, seq++, chunk)
           .catch((error: unknown) => {
             failure ??= error
           })
@@ -100,7 +100,7 @@ export class FileService {
       return file
     } catch (error) {
       await Promise.allSettled(pending)
-      await this.#abort(uploadId).catch((abortError: unknown) => {
+      await this.abortUpload(uploadId).catch((abortError: unknown) => {
         log.warn({ err: abortError }, 'could not abort upload; garbage collection will')
       })
       throw error
@@ -154,7 +154,7 @@ export class FileService {
     let uploads = 0
     let chunksFreed = 0
     for (const id of await this.#meta.staleUploads(Date.now() - options.staleUploadMs)) {
-      chunksFreed += await this.#abort(id)
+      chunksFreed += await this.abortUpload(id)
       uploads++
     }
     for (let batch = await this.#meta.unreferencedChunks(500); batch.length > 0; ) {
@@ -178,24 +178,56 @@ export class FileService {
   }
 
   /**
-   * References the chunk for the upload, then stores it unless stored. Under the chunk's lock,
-   * so a concurrent free of the same key (its last file deleted) cannot delete the blob between
-   * our reference and our use of it.
+   * Starts an upload assembled piece by piece (a job's output): chunks arrive with
+   * `storeChunk` in any order, and the upload becomes a file only when committed.
    */
-  async #storeChunk(uploadId: string, seq: number, bytes: Uint8Array): Promise<void> {
+  beginUpload(clientId: string, name: string): Promise<string> {
+    return this.#meta.beginUpload(clientId, checkFileName(name))
+  }
+
+  /**
+   * References the chunk for the upload at `seq`, then stores it unless stored. Under the
+   * chunk's lock, so a concurrent free of the same key (its last file deleted) cannot delete
+   * the blob between our reference and our use of it. Storing the same bytes at the same
+   * position again changes nothing.
+   */
+  async storeChunk(
+    uploadId: string,
+    seq: number,
+    bytes: Uint8Array,
+    sourceSize?: number,
+  ): Promise<void> {
     const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
     const size = bytes.length
     await this.#meta.withChunkLock(key, async () => {
-      await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies })
+      await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies }, sourceSize)
       await this.#blobs.put(key, bytes, { expectedSize: size })
     })
   }
 
-  async #abort(uploadId: string): Promise<number> {
+  /** The size and sha256 of an assembled upload, reading its chunks in order. */
+  async uploadDigest(uploadId: string): Promise<{ size: number; sha256: string }> {
+    const hash = createHash('sha256')
+    let size = 0
+    for (const chunk of await this.#meta.uploadChunks(uploadId)) {
+      for await (const piece of await this.#blobs.get(chunk.key)) {
+        hash.update(piece)
+        size += piece.length
+      }
+    }
+    return { size, sha256: hash.digest('hex') }
+  }
+
+  /** Forgets the upload and frees the chunks only it used; the number freed. */
+  async abortUpload(uploadId: string): Promise<number> {
     return this.#free(await this.#meta.abortUpload(uploadId))
   }
 
   /** Deletes each chunk that is still unreferenced, row then blob, under its lock. */
+  async free(keys: readonly string[]): Promise<number> {
+    return this.#free(keys)
+  }
+
   async #free(keys: readonly string[]): Promise<number> {
     let freed = 0
     for (const key of keys) {

@@ -1,5 +1,6 @@
 import { BlobError } from '../blobs/index.ts'
 import { FileError } from '../files/index.ts'
+import { JobError } from '../jobs/index.ts'
 import { MetaError } from '../meta/index.ts'
 
 /** An error with a stable code that the gateway answers with a given HTTP status. */
@@ -22,6 +23,9 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_RANGE: 416,
   E_UPLOAD_TOO_LARGE: 413,
   E_META_UNAVAILABLE: 503,
+  E_JOB_REQUEST: 400,
+  E_JOB_NOT_FOUND: 404,
+  E_JOB_FINISHED: 409,
 }
 
 /** Status, code and whether the message may be shown to the client. */
@@ -29,7 +33,12 @@ export function describeError(error: unknown): { status: number; code: string; m
   if (error instanceof HttpError) {
     return { status: error.status, code: error.code, message: error.message }
   }
-  if (error instanceof FileError || error instanceof MetaError || error instanceof BlobError) {
+  if (
+    error instanceof FileError ||
+    error instanceof MetaError ||
+    error instanceof BlobError ||
+    error instanceof JobError
+  ) {
     const status = STATUS_OF_CODE[error.code] ?? 500
     // Storage internals stay in the log; the client learns only that storage failed.
     if (status >= 500) return { status, code: error.code, message: 'storage is unavailable' }

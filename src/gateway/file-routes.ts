@@ -3,25 +3,43 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ByteRange } from '../blobs/index.ts'
 import type { FileService } from '../files/index.ts'
+import { type JobService, parseJobRequest } from '../jobs/index.ts'
 import type { FileRecord } from '../meta/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { notModified, rangeApplies } from './conditional.ts'
 import { HttpError } from './errors.ts'
 import { fileJson, fileLocation } from './file-json.ts'
 import { parseRange } from './http-range.ts'
+import { jobJson } from './job-json.ts'
 import { uploadMultipart } from './multipart.ts'
+import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { RequestContext, Router } from './router.ts'
 
-const MAX_PAGE = 1000
-
 /** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
-export function fileRoutes(router: Router, files: FileService, clients: ClientResolver): void {
-  router.on('PUT', '/v1/files/*', async ({ req, res, tail }) => {
+export function fileRoutes(
+  router: Router,
+  files: FileService,
+  clients: ClientResolver,
+  jobs?: JobService,
+): void {
+  router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
     const client = await clients.resolve(req)
+    // `?then=compress`: the job starts when the upload completes, in the same request.
+    const then = url.searchParams.get('then')
+    const request = then === null ? undefined : parseJobRequest({ type: then, input: tail })
+    if (request && !jobs) throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
     const file = await files.put(client, tail, req, { contentType })
-    sendJson(res, 201, fileJson(file), { location: fileLocation(file.name) })
+    const job = request && (await jobs!.create(client, request)).job
+    sendJson(
+      res,
+      201,
+      { ...fileJson(file), ...(job ? { job: jobJson(job) } : {}) },
+      {
+        location: fileLocation(file.name),
+      },
+    )
   })
 
   router.on('POST', '/v1/files', async (ctx) => {
@@ -83,7 +101,7 @@ export function fileRoutes(router: Router, files: FileService, clients: ClientRe
     const shown = page.slice(0, limit)
     sendJson(res, 200, {
       files: shown.map(fileJson),
-      next_cursor: more ? Buffer.from(shown[shown.length - 1]!.name).toString('base64url') : null,
+      next_cursor: more ? encodeCursor(shown[shown.length - 1]!.name) : null,
     })
   })
 }
@@ -103,21 +121,4 @@ async function streamFile(
     if (!res.req.destroyed) log.error({ err: error, name: file.name }, 'download failed midway')
     res.destroy()
   }
-}
-
-function pageLimit(raw: string | null): number {
-  if (raw === null) return 100
-  const limit = Number(raw)
-  if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_PAGE) {
-    throw new HttpError(400, 'E_BAD_REQUEST', `limit must be a whole number from 1 to ${MAX_PAGE}`)
-  }
-  return limit
-}
-
-function decodeCursor(cursor: string): string {
-  const name = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (name === '' || Buffer.from(name).toString('base64url') !== cursor) {
-    throw new HttpError(400, 'E_BAD_REQUEST', 'cursor is not one this API returned')
-  }
-  return name
 }

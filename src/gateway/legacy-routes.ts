@@ -1,7 +1,7 @@
-import type { IncomingMessage } from 'node:http'
 import type { FileService } from '../files/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { HttpError } from './errors.ts'
+import { readJson } from './json-body.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
 
@@ -68,28 +68,4 @@ function requireString(body: Record<string, unknown>, field: string, allowEmpty 
     throw badRequest(`${field} is required and must be a ${allowEmpty ? '' : 'non-empty '}string`)
   }
   return value
-}
-
-/** Reads a JSON object body of at most `limit` bytes: 413 beyond, 400 when not JSON. */
-async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length'])
-  const tooLarge = () => new HttpError(413, 'E_TOO_LARGE', `the body is larger than ${limit} bytes`)
-  if (declared > limit) throw tooLarge()
-  const parts: Buffer[] = []
-  let size = 0
-  for await (const part of req as AsyncIterable<Buffer>) {
-    size += part.length
-    if (size > limit) throw tooLarge()
-    parts.push(part)
-  }
-  let body: unknown
-  try {
-    body = JSON.parse(Buffer.concat(parts).toString('utf8'))
-  } catch (error) {
-    throw new HttpError(400, 'E_BAD_REQUEST', `the body is not JSON: ${(error as Error).message}`)
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw badRequest('the body must be a JSON object')
-  }
-  return body as Record<string, unknown>
 }

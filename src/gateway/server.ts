@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FileService } from '../files/index.ts'
+import type { JobEventFeed, JobService } from '../jobs/index.ts'
 import type { MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -8,6 +9,7 @@ import { ClientResolver } from './api-keys.ts'
 import { describeError, HttpError } from './errors.ts'
 import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
+import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
@@ -18,6 +20,8 @@ export interface GatewayOptions {
   logger: Logger
   /** The file API; without it the gateway serves health only. */
   storage?: { files: FileService; meta: MetaStore; jsonBodyLimit: number }
+  /** The job API and live status; needs `storage`. */
+  jobs?: { service: JobService; feed: JobEventFeed }
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
 }
@@ -45,7 +49,8 @@ export class Gateway {
     const { storage } = options
     if (storage) {
       const clients = new ClientResolver(storage.meta, options.host)
-      fileRoutes(this.#router, storage.files, clients)
+      fileRoutes(this.#router, storage.files, clients, options.jobs?.service)
+      if (options.jobs) jobRoutes(this.#router, options.jobs.service, options.jobs.feed, clients)
       legacyRoutes(this.#router, storage.files, clients, storage.jsonBodyLimit)
     }
   }

@@ -1,5 +1,9 @@
 /** Stable codes of the metadata store's errors (listed in docs/errors.md). */
-export type MetaErrorCode = 'E_META_MIGRATION' | 'E_META_UNAVAILABLE' | 'E_UPLOAD_GONE'
+export type MetaErrorCode =
+  | 'E_META_MIGRATION'
+  | 'E_META_UNAVAILABLE'
+  | 'E_UPLOAD_CONFLICT'
+  | 'E_UPLOAD_GONE'
 
 /** A metadata operation that failed: the database is unreachable, too new, or state vanished. */
 export class MetaError extends Error {

@@ -7,12 +7,15 @@ export {
   type ChunkInfo,
   type FileRecord,
   JOB_STATES,
+  type JobEvent,
+  type JobEventQuery,
   type JobPatch,
   type JobRecord,
   type JobState,
   type ListOptions,
   type ManifestEntry,
   type NewJob,
+  type UploadProgress,
   type UploadSummary,
 } from './records.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'

@@ -1,12 +1,15 @@
 import type {
   ChunkInfo,
   FileRecord,
+  JobEvent,
+  JobEventQuery,
   JobPatch,
   JobRecord,
   JobState,
   ListOptions,
   ManifestEntry,
   NewJob,
+  UploadProgress,
   UploadSummary,
 } from './records.ts'
 
@@ -44,8 +47,21 @@ export interface MetaStore {
   ): Promise<{ file: FileRecord; released: string[] } | undefined>
 
   beginUpload(clientId: string, name: string): Promise<string>
-  /** References the chunk for the upload; `first` is true when no one referenced it before. */
-  addUploadChunk(uploadId: string, seq: number, chunk: ChunkInfo): Promise<{ first: boolean }>
+  /**
+   * References the chunk for the upload at position `seq`; `first` is true when no one
+   * referenced it before. Adding the same chunk at the same position again changes nothing
+   * (a redelivered job task); another chunk there is `E_UPLOAD_CONFLICT`. `sourceSize` is the
+   * input a job's output chunk came from, summed by `uploadProgress`.
+   */
+  addUploadChunk(
+    uploadId: string,
+    seq: number,
+    chunk: ChunkInfo,
+    sourceSize?: number,
+  ): Promise<{ first: boolean }>
+  uploadProgress(uploadId: string): Promise<UploadProgress>
+  /** The upload's chunks in order. */
+  uploadChunks(uploadId: string): Promise<{ key: string; size: number }[]>
   /** Makes the upload the file under its name, atomically replacing any previous one. */
   commitUpload(
     uploadId: string,
@@ -53,7 +69,10 @@ export interface MetaStore {
   ): Promise<{ file: FileRecord; released: string[] }>
   /** Forgets the upload; the chunk keys it left unreferenced. */
   abortUpload(uploadId: string): Promise<string[]>
-  /** Uploads that have not added a chunk since `before` (ms since the epoch). */
+  /**
+   * Uploads that have not added a chunk since `before` (ms since the epoch), except the
+   * output uploads of jobs still queued or running.
+   */
   staleUploads(before: number): Promise<string[]>
 
   /** Whether a chunk row exists (referenced or waiting to be freed). */
@@ -73,5 +92,26 @@ export interface MetaStore {
     options: { state?: JobState; after?: string; limit: number },
   ): Promise<JobRecord[]>
   /** Compare-and-set: applies the patch only if the job is still at `version`. */
+  /** A state change also records a `state` event, in the same transaction. */
   updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined>
+  /** Any client's job by id: for workers, whose tasks name the job. */
+  jobById(id: string): Promise<JobRecord | undefined>
+  /**
+   * In one transaction: the compare-and-set of the job at `version` and the commit of its
+   * output upload as a file. Undefined, and nothing changed, when the job moved on.
+   */
+  commitJobOutput(
+    jobId: string,
+    version: number,
+    summary: UploadSummary,
+    patch: JobPatch,
+  ): Promise<{ job: JobRecord; file: FileRecord; released: string[] } | undefined>
+  addJobEvent(event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>): Promise<void>
+  /** Events in id order; ids become visible in increasing order, so `after` never skips one. */
+  jobEvents(query: JobEventQuery): Promise<JobEvent[]>
+  /** The newest event's id (0 when there is none). */
+  lastJobEventId(): Promise<number>
+  /** The outbox: jobs created before `before` not yet marked published. */
+  unpublishedJobs(before: number, limit: number): Promise<JobRecord[]>
+  markJobPublished(id: string): Promise<void>
 }

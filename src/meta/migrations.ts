@@ -6,11 +6,23 @@ interface Types {
   bytes: string
   /** Names sort byte by byte (UTF-8 order) in both databases, so listings page stably. */
   name: string
+  /** An increasing integer key assigned at insert. */
+  serial: string
 }
 
 const TYPES: Record<SqlDriver['dialect'], Types> = {
-  sqlite: { bigint: 'INTEGER', bytes: 'BLOB', name: 'TEXT' },
-  postgres: { bigint: 'BIGINT', bytes: 'BYTEA', name: 'TEXT COLLATE "C"' },
+  sqlite: {
+    bigint: 'INTEGER',
+    bytes: 'BLOB',
+    name: 'TEXT',
+    serial: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  },
+  postgres: {
+    bigint: 'BIGINT',
+    bytes: 'BYTEA',
+    name: 'TEXT COLLATE "C"',
+    serial: 'BIGSERIAL PRIMARY KEY',
+  },
 }
 
 /** Versioned migrations, applied in order, each in its own transaction. Never edit one. */
@@ -75,6 +87,28 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           updated ${t.bigint} NOT NULL,
           UNIQUE (client_id, idempotency_key))`,
         'CREATE INDEX jobs_by_client ON jobs (client_id, id)',
+      ],
+    },
+    {
+      version: 2,
+      name: 'job execution: output uploads, outbox, events',
+      sql: (t) => [
+        // The upload that collects a running job's output chunks until the join commits it.
+        'ALTER TABLE jobs ADD COLUMN upload_id TEXT',
+        // The outbox flag: 0 until the job's first task is on the queue.
+        'ALTER TABLE jobs ADD COLUMN published INTEGER NOT NULL DEFAULT 0',
+        'CREATE INDEX jobs_unpublished ON jobs (created) WHERE published = 0',
+        // Bytes of input a job's output chunk came from, for progress.
+        `ALTER TABLE upload_chunks ADD COLUMN source_size ${t.bigint}`,
+        `CREATE TABLE job_events (
+          id ${t.serial},
+          client_id ${t.name} NOT NULL,
+          job_id TEXT NOT NULL,
+          type TEXT NOT NULL,
+          data TEXT NOT NULL,
+          created ${t.bigint} NOT NULL)`,
+        'CREATE INDEX job_events_by_client ON job_events (client_id, id)',
+        'CREATE INDEX job_events_by_job ON job_events (job_id, id)',
       ],
     },
   ]

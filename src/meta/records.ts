@@ -53,6 +53,10 @@ export interface JobRecord {
   result: Record<string, unknown> | null
   error: { code: string; message: string } | null
   idempotencyKey: string | null
+  /** The upload collecting the output's chunks while the job runs. */
+  uploadId: string | null
+  /** Whether the job's first task is on the queue (the outbox flag). */
+  published: boolean
   version: number
   created: number
   updated: number
@@ -62,4 +66,32 @@ export type NewJob = Pick<JobRecord, 'id' | 'clientId' | 'type' | 'input' | 'out
   idempotencyKey?: string
 }
 
-export type JobPatch = Partial<Pick<JobRecord, 'state' | 'output' | 'result' | 'error'>>
+export type JobPatch = Partial<
+  Pick<JobRecord, 'state' | 'output' | 'result' | 'error' | 'uploadId'>
+>
+
+/** A change of a job, in the order written; `id` increases across all jobs. */
+export interface JobEvent {
+  id: number
+  clientId: string
+  jobId: string
+  /** `state` on every state change (data: the job), `progress` as parts finish. */
+  type: 'state' | 'progress'
+  data: Record<string, unknown>
+  created: number
+}
+
+/** Which events to read: those after `after`, of one client and optionally one job. */
+export interface JobEventQuery {
+  after: number
+  clientId?: string
+  jobId?: string
+  limit: number
+}
+
+/** How far an upload has come: chunks stored, their bytes, and the input bytes they came from. */
+export interface UploadProgress {
+  chunks: number
+  bytes: number
+  sourceBytes: number
+}

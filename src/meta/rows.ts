@@ -29,6 +29,8 @@ export function jobFromRow(row: Row): JobRecord {
     result: row.result == null ? null : JSON.parse(String(row.result)),
     error: row.error == null ? null : JSON.parse(String(row.error)),
     idempotencyKey: row.idempotency_key == null ? null : String(row.idempotency_key),
+    uploadId: row.upload_id == null ? null : String(row.upload_id),
+    published: Number(row.published) === 1,
     version: Number(row.version),
     created: Number(row.created),
     updated: Number(row.updated),

@@ -1,7 +1,7 @@
-import type { JobPatch, JobRecord, JobState, NewJob } from './records.ts'
+import type { JobEvent, JobEventQuery, JobPatch, JobRecord, JobState, NewJob } from './records.ts'
 import { jobFromRow } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
-import type { SqlDriver } from './sql-driver.ts'
+import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 
 /** Job records on SQL: created once per idempotency key, changed only by compare-and-set. */
 export function createJob(
@@ -33,7 +33,9 @@ export function createJob(
         now,
       ],
     )
-    return { job: jobFromRow(rows[0]!), created: true }
+    const created = jobFromRow(rows[0]!)
+    await insertEvent(driver, tx, created.clientId, created.id, 'state', stateData(created))
+    return { job: created, created: true }
   })
 }
 
@@ -46,6 +48,11 @@ export async function getJob(
     clientId,
     id,
   ])
+  return rows[0] ? jobFromRow(rows[0]) : undefined
+}
+
+export async function jobById(driver: SqlDriver, id: string): Promise<JobRecord | undefined> {
+  const rows = await driver.all('SELECT * FROM jobs WHERE id = $1', [id])
   return rows[0] ? jobFromRow(rows[0]) : undefined
 }
 
@@ -62,16 +69,27 @@ export async function listJobs(
   return rows.map(jobFromRow)
 }
 
-export async function updateJob(
+export function updateJob(
   driver: SqlDriver,
   id: string,
   version: number,
   patch: JobPatch,
 ): Promise<JobRecord | undefined> {
-  const rows = await driver.all(
+  return driver.transaction((tx) => updateJobIn(driver, tx, id, version, patch))
+}
+
+/** The compare-and-set inside a transaction; a state change also records its event. */
+export async function updateJobIn(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  id: string,
+  version: number,
+  patch: JobPatch,
+): Promise<JobRecord | undefined> {
+  const rows = await tx.all(
     `UPDATE jobs SET state = COALESCE($3, state), output = COALESCE($4, output),
             result = COALESCE($5, result), error = COALESCE($6, error),
-            version = version + 1, updated = $7
+            upload_id = COALESCE($7, upload_id), version = version + 1, updated = $8
       WHERE id = $1 AND version = $2 RETURNING *`,
     [
       id,
@@ -80,8 +98,78 @@ export async function updateJob(
       patch.output ?? null,
       patch.result === undefined ? null : JSON.stringify(patch.result),
       patch.error === undefined ? null : JSON.stringify(patch.error),
+      patch.uploadId ?? null,
       Date.now(),
     ],
   )
-  return rows[0] ? jobFromRow(rows[0]) : undefined
+  if (!rows[0]) return undefined
+  const job = jobFromRow(rows[0])
+  if (patch.state !== undefined) {
+    await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
+  }
+  return job
+}
+
+export async function addJobEvent(
+  driver: SqlDriver,
+  event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>,
+): Promise<void> {
+  await driver.transaction((tx) =>
+    insertEvent(driver, tx, event.clientId, event.jobId, event.type, event.data),
+  )
+}
+
+export async function jobEvents(driver: SqlDriver, query: JobEventQuery): Promise<JobEvent[]> {
+  const rows = await driver.all(
+    `SELECT * FROM job_events WHERE id > $1 AND ($2 = '' OR client_id = $2)
+        AND ($3 = '' OR job_id = $3) ORDER BY id LIMIT $4`,
+    [query.after, query.clientId ?? '', query.jobId ?? '', query.limit],
+  )
+  return rows.map((row) => ({
+    id: Number(row.id),
+    clientId: String(row.client_id),
+    jobId: String(row.job_id),
+    type: String(row.type) as JobEvent['type'],
+    data: JSON.parse(String(row.data)),
+    created: Number(row.created),
+  }))
+}
+
+/** Jobs created before `before` whose first task may not be on the queue yet. */
+export async function unpublishedJobs(
+  driver: SqlDriver,
+  before: number,
+  limit: number,
+): Promise<JobRecord[]> {
+  const rows = await driver.all(
+    'SELECT * FROM jobs WHERE published = 0 AND created < $1 ORDER BY created LIMIT $2',
+    [before, limit],
+  )
+  return rows.map(jobFromRow)
+}
+
+export async function markJobPublished(driver: SqlDriver, id: string): Promise<void> {
+  await driver.run('UPDATE jobs SET published = 1 WHERE id = $1', [id])
+}
+
+/** What a state event carries: the parts of the job that change. */
+function stateData(job: JobRecord): Record<string, unknown> {
+  return { state: job.state, output: job.output, result: job.result, error: job.error }
+}
+
+async function insertEvent(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  clientId: string,
+  jobId: string,
+  type: JobEvent['type'],
+  data: Record<string, unknown>,
+): Promise<void> {
+  // Event ids must become visible in increasing order, or a reader polling `id > last` could
+  // pass over one still being committed: writers of events take turns.
+  await driver.lockInTransaction(tx, 'job-events')
+  await tx.run(
+    'INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ($1, $2, $3, $4, $5)',
+    [clientId, jobId, type, JSON.stringify(data), Date.now()],
+  )
 }

@@ -5,18 +5,32 @@ import { migrate } from './migrations.ts'
 import type {
   ChunkInfo,
   FileRecord,
+  JobEvent,
+  JobEventQuery,
   JobPatch,
   JobRecord,
   JobState,
   ListOptions,
   ManifestEntry,
   NewJob,
+  UploadProgress,
   UploadSummary,
 } from './records.ts'
 import { decodeFrequencies, encodeFrequencies, fileFromRow, prefixEnd } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
-import { createJob, getJob, listJobs, updateJob } from './sql-jobs.ts'
+import {
+  addJobEvent,
+  createJob,
+  getJob,
+  jobById,
+  jobEvents,
+  listJobs,
+  markJobPublished,
+  unpublishedJobs,
+  updateJob,
+  updateJobIn,
+} from './sql-jobs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
 export class SqlMetaStore implements MetaStore {
@@ -148,87 +162,82 @@ export class SqlMetaStore implements MetaStore {
     return id
   }
 
-  addUploadChunk(uploadId: string, seq: number, chunk: ChunkInfo): Promise<{ first: boolean }> {
+  addUploadChunk(
+    uploadId: string,
+    seq: number,
+    chunk: ChunkInfo,
+    sourceSize?: number,
+  ): Promise<{ first: boolean }> {
     return this.#driver.transaction(async (tx) => {
       const touched = await tx.run('UPDATE uploads SET touched = $1 WHERE id = $2', [
         Date.now(),
         uploadId,
       ])
       if (touched === 0) throw uploadGone(uploadId)
+      // A job's redelivered task stores its part again: the reference it holds is enough.
+      const existing = await tx.all(
+        'SELECT chunk_key FROM upload_chunks WHERE upload_id = $1 AND seq = $2',
+        [uploadId, seq],
+      )
+      if (existing[0]) {
+        if (String(existing[0].chunk_key) === chunk.key) return { first: false }
+        throw new MetaError(
+          'E_UPLOAD_CONFLICT',
+          `upload ${uploadId} already holds another chunk at position ${seq}`,
+        )
+      }
       const rows = await tx.all(
         `INSERT INTO chunks (key, size, frequencies, refs, created) VALUES ($1, $2, $3, 1, $4)
          ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`,
         [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()],
       )
-      await tx.run('INSERT INTO upload_chunks (upload_id, seq, chunk_key) VALUES ($1, $2, $3)', [
-        uploadId,
-        seq,
-        chunk.key,
-      ])
+      await tx.run(
+        'INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size) VALUES ($1, $2, $3, $4)',
+        [uploadId, seq, chunk.key, sourceSize ?? null],
+      )
       return { first: Number(rows[0]?.refs) === 1 }
     })
   }
 
-  commitUpload(uploadId: string, summary: UploadSummary) {
-    return this.#driver.transaction(async (tx) => {
-      const uploads = await tx.all('SELECT client_id, name FROM uploads WHERE id = $1', [uploadId])
-      if (!uploads[0]) throw uploadGone(uploadId)
-      const clientId = String(uploads[0].client_id)
-      const name = String(uploads[0].name)
-      // Two uploads of one name commit one after the other: the second replaces the first.
-      await this.#driver.lockInTransaction(tx, `file:${clientId}/${name}`)
-      const released: string[] = []
-      const previous = await tx.all('SELECT id FROM files WHERE client_id = $1 AND name = $2', [
-        clientId,
-        name,
-      ])
-      if (previous[0]) released.push(...(await dropFile(tx, String(previous[0].id))))
+  async uploadProgress(uploadId: string): Promise<UploadProgress> {
+    const rows = await this.#driver.all(
+      `SELECT COUNT(*) AS chunks, COALESCE(SUM(c.size), 0) AS bytes,
+              COALESCE(SUM(u.source_size), 0) AS source_bytes
+         FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1`,
+      [uploadId],
+    )
+    return {
+      chunks: Number(rows[0]?.chunks ?? 0),
+      bytes: Number(rows[0]?.bytes ?? 0),
+      sourceBytes: Number(rows[0]?.source_bytes ?? 0),
+    }
+  }
 
-      const chunks = await tx.all(
-        `SELECT u.seq, u.chunk_key, c.size FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key
-          WHERE u.upload_id = $1 ORDER BY u.seq`,
-        [uploadId],
-      )
-      const file: FileRecord = {
-        id: uploadId,
-        clientId,
-        name,
-        size: summary.size,
-        sha256: summary.sha256,
-        contentType: summary.contentType,
-        chunkCount: chunks.length,
-        created: Date.now(),
-      }
-      await tx.run(
-        `INSERT INTO files (id, client_id, name, size, sha256, content_type, chunk_count, created)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          file.id,
-          clientId,
-          name,
-          file.size,
-          file.sha256,
-          file.contentType,
-          file.chunkCount,
-          file.created,
-        ],
-      )
-      let offset = 0
-      for (const [i, chunk] of chunks.entries()) {
-        await tx.run(
-          'INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset) VALUES ($1, $2, $3, $4)',
-          [file.id, i, String(chunk.chunk_key), offset],
-        )
-        offset += Number(chunk.size)
-      }
-      if (offset !== summary.size) {
-        throw new Error(
-          `upload ${uploadId}: chunks hold ${offset} bytes, the body had ${summary.size}`,
-        )
-      }
-      // The upload's references become the file's: counts stay as they are.
-      await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
-      return { file, released }
+  async uploadChunks(uploadId: string): Promise<{ key: string; size: number }[]> {
+    const rows = await this.#driver.all(
+      `SELECT u.chunk_key, c.size FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key
+        WHERE u.upload_id = $1 ORDER BY u.seq`,
+      [uploadId],
+    )
+    return rows.map((r) => ({ key: String(r.chunk_key), size: Number(r.size) }))
+  }
+
+  commitUpload(uploadId: string, summary: UploadSummary) {
+    return this.#driver.transaction((tx) => commitUploadIn(this.#driver, tx, uploadId, summary))
+  }
+
+  commitJobOutput(jobId: string, version: number, summary: UploadSummary, patch: JobPatch) {
+    return this.#driver.transaction(async (tx) => {
+      const rows = await tx.all('SELECT upload_id FROM jobs WHERE id = $1 AND version = $2', [
+        jobId,
+        version,
+      ])
+      const uploadId = rows[0]?.upload_id
+      if (uploadId == null) return undefined
+      const job = await updateJobIn(this.#driver, tx, jobId, version, patch)
+      if (!job) return undefined
+      const committed = await commitUploadIn(this.#driver, tx, String(uploadId), summary)
+      return { job, ...committed }
     })
   }
 
@@ -246,7 +255,12 @@ export class SqlMetaStore implements MetaStore {
   }
 
   async staleUploads(before: number): Promise<string[]> {
-    const rows = await this.#driver.all('SELECT id FROM uploads WHERE touched < $1', [before])
+    // A running job's output upload waits on its tasks, however long the queue holds them.
+    const rows = await this.#driver.all(
+      `SELECT id FROM uploads WHERE touched < $1 AND id NOT IN
+        (SELECT upload_id FROM jobs WHERE upload_id IS NOT NULL AND state IN ('queued', 'running'))`,
+      [before],
+    )
     return rows.map((r) => String(r.id))
   }
 
@@ -282,6 +296,96 @@ export class SqlMetaStore implements MetaStore {
   updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined> {
     return updateJob(this.#driver, id, version, patch)
   }
+
+  jobById(id: string): Promise<JobRecord | undefined> {
+    return jobById(this.#driver, id)
+  }
+
+  addJobEvent(event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>): Promise<void> {
+    return addJobEvent(this.#driver, event)
+  }
+
+  jobEvents(query: JobEventQuery): Promise<JobEvent[]> {
+    return jobEvents(this.#driver, query)
+  }
+
+  async lastJobEventId(): Promise<number> {
+    const rows = await this.#driver.all('SELECT MAX(id) AS id FROM job_events')
+    return Number(rows[0]?.id ?? 0)
+  }
+
+  unpublishedJobs(before: number, limit: number): Promise<JobRecord[]> {
+    return unpublishedJobs(this.#driver, before, limit)
+  }
+
+  markJobPublished(id: string): Promise<void> {
+    return markJobPublished(this.#driver, id)
+  }
+}
+
+/** Makes the upload the file under its name, replacing any previous one, inside `tx`. */
+async function commitUploadIn(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  uploadId: string,
+  summary: UploadSummary,
+): Promise<{ file: FileRecord; released: string[] }> {
+  const uploads = await tx.all('SELECT client_id, name FROM uploads WHERE id = $1', [uploadId])
+  if (!uploads[0]) throw uploadGone(uploadId)
+  const clientId = String(uploads[0].client_id)
+  const name = String(uploads[0].name)
+  // Two uploads of one name commit one after the other: the second replaces the first.
+  await driver.lockInTransaction(tx, `file:${clientId}/${name}`)
+  const released: string[] = []
+  const previous = await tx.all('SELECT id FROM files WHERE client_id = $1 AND name = $2', [
+    clientId,
+    name,
+  ])
+  if (previous[0]) released.push(...(await dropFile(tx, String(previous[0].id))))
+
+  const chunks = await tx.all(
+    `SELECT u.seq, u.chunk_key, c.size FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key
+        WHERE u.upload_id = $1 ORDER BY u.seq`,
+    [uploadId],
+  )
+  const file: FileRecord = {
+    id: uploadId,
+    clientId,
+    name,
+    size: summary.size,
+    sha256: summary.sha256,
+    contentType: summary.contentType,
+    chunkCount: chunks.length,
+    created: Date.now(),
+  }
+  await tx.run(
+    `INSERT INTO files (id, client_id, name, size, sha256, content_type, chunk_count, created)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      file.id,
+      clientId,
+      name,
+      file.size,
+      file.sha256,
+      file.contentType,
+      file.chunkCount,
+      file.created,
+    ],
+  )
+  let offset = 0
+  for (const [i, chunk] of chunks.entries()) {
+    await tx.run(
+      'INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset) VALUES ($1, $2, $3, $4)',
+      [file.id, i, String(chunk.chunk_key), offset],
+    )
+    offset += Number(chunk.size)
+  }
+  if (offset !== summary.size) {
+    throw new Error(`upload ${uploadId}: chunks hold ${offset} bytes, the body had ${summary.size}`)
+  }
+  // The upload's references become the file's: counts stay as they are.
+  await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
+  return { file, released }
 }
 
 /** Deletes a file row and its manifest; the keys whose reference count reached zero. */

@@ -9,7 +9,9 @@ import {
 } from '../../config/index.ts'
 import { FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
+import { JobEventFeed, JobRunner, JobService } from '../../jobs/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
+import { jobWorkers } from '../../worker/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
 
@@ -49,17 +51,23 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     analyze: (bytes) => pool.analyze(bytes),
   })
   const gc = new GarbageCollector({ files, logger })
+  const feed = new JobEventFeed(meta)
+  const jobs = new JobService({ meta, queue, files, feed, logger })
+  const runner = new JobRunner({ meta, files, blobs, queue, pool, feed, logger })
+  // Two tasks per thread: one reading or storing while the other codes.
+  const workers = jobWorkers({ queue, runner, logger, concurrency: 2 * pool.size })
   const gateway = new Gateway({
     host: config.host,
     port: config.port,
     logger,
     storage: { files, meta, jsonBodyLimit: config.jsonBodyLimit },
+    jobs: { service: jobs, feed },
   })
 
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
   try {
-    await supervisor.start([threads, queueComponent, blobs, meta, gc, gateway])
+    await supervisor.start([threads, queueComponent, blobs, meta, jobs, ...workers, gc, gateway])
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? ''
     if (LISTEN_CODES.has(code)) {

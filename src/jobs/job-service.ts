@@ -1,0 +1,149 @@
+import type { FileService } from '../files/index.ts'
+import type { JobRecord, JobState, MetaStore } from '../meta/index.ts'
+import type { Queue } from '../queue/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { JobError } from './errors.ts'
+import type { JobEventFeed } from './event-feed.ts'
+import { isJobId, newJobId } from './job-id.ts'
+import type { JobRequest } from './job-request.ts'
+import { encodeTask, TASK_TOPIC, type Task, taskKey } from './tasks.ts'
+
+export interface JobServiceOptions {
+  meta: MetaStore
+  queue: Queue
+  files: FileService
+  feed: JobEventFeed
+  logger: Logger
+  /** How often the outbox is swept for jobs whose first task never reached the queue. */
+  sweepIntervalMs?: number
+}
+
+/** Where a test may kill the process: after the job record, before its publish. */
+const FAILPOINT = process.env.PIPER_FAILPOINT
+
+const TERMINAL: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled'])
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL.has(state)
+}
+
+/**
+ * Creating, reading and cancelling jobs. A new job is written to the metadata store first and
+ * then published; the `published` flag is the outbox, and `start()` (then every sweep) publishes
+ * whatever a crash left unpublished. Publishing twice is harmless: the queue drops a repeated
+ * task key, and the start task moves a job out of `queued` only once.
+ */
+export class JobService {
+  readonly name = 'jobs'
+  readonly #meta: MetaStore
+  readonly #queue: Queue
+  readonly #files: FileService
+  readonly #feed: JobEventFeed
+  readonly #log: Logger
+  readonly #sweepIntervalMs: number
+  #timer: NodeJS.Timeout | undefined
+  #sweeping: Promise<void> = Promise.resolve()
+
+  constructor(options: JobServiceOptions) {
+    this.#meta = options.meta
+    this.#queue = options.queue
+    this.#files = options.files
+    this.#feed = options.feed
+    this.#log = options.logger.child({ component: 'jobs' })
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000
+  }
+
+  async start(): Promise<void> {
+    await this.#queue.ensureTopic(TASK_TOPIC)
+    await this.#sweep(Date.now())
+    this.#timer = setInterval(() => {
+      this.#sweeping = this.#sweep(Date.now() - this.#sweepIntervalMs).catch((error: unknown) =>
+        this.#log.warn({ err: error }, 'outbox sweep failed; the next one retries'),
+      )
+    }, this.#sweepIntervalMs)
+    this.#timer.unref()
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#sweeping
+  }
+
+  /**
+   * Creates the job (or returns the one made with the same idempotency key) and queues it.
+   * `E_FILE_NOT_FOUND` when the input does not exist.
+   */
+  async create(
+    clientId: string,
+    request: JobRequest,
+    idempotencyKey?: string,
+  ): Promise<{ job: JobRecord; created: boolean }> {
+    await this.#files.stat(clientId, request.input)
+    const result = await this.#meta.createJob({
+      id: newJobId(),
+      clientId,
+      type: request.type,
+      input: request.input,
+      output: request.output,
+      params: { ...request.params },
+      idempotencyKey,
+    })
+    this.#feed.notify()
+    if (!result.created) return result
+    if (FAILPOINT === 'job-created') process.kill(process.pid, 'SIGKILL')
+    await this.#publish(result.job)
+    this.#log.info({ job: result.job.id, type: request.type, client: clientId }, 'job created')
+    return result
+  }
+
+  async get(clientId: string, id: string): Promise<JobRecord> {
+    const job = isJobId(id) ? await this.#meta.getJob(clientId, id) : undefined
+    if (!job) throw new JobError('E_JOB_NOT_FOUND', `no job ${JSON.stringify(id)}`)
+    return job
+  }
+
+  list(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
+    return this.#meta.listJobs(clientId, options)
+  }
+
+  /**
+   * Cancels a queued or running job and frees its partial output. Its tasks still on the queue
+   * find it cancelled and do nothing. `E_JOB_FINISHED` when it already ended.
+   */
+  async cancel(clientId: string, id: string): Promise<JobRecord> {
+    for (;;) {
+      const job = await this.get(clientId, id)
+      if (isTerminal(job.state)) {
+        throw new JobError('E_JOB_FINISHED', `job ${id} already ${job.state}`)
+      }
+      const cancelled = await this.#meta.updateJob(job.id, job.version, { state: 'cancelled' })
+      if (!cancelled) continue
+      this.#feed.notify()
+      if (cancelled.uploadId) {
+        await this.#files.abortUpload(cancelled.uploadId).catch((error: unknown) => {
+          this.#log.warn({ err: error, job: id }, 'could not free partial output; gc will')
+        })
+      }
+      this.#log.info({ job: id }, 'job cancelled')
+      return cancelled
+    }
+  }
+
+  async #publish(job: JobRecord): Promise<void> {
+    const task: Task = { kind: 'start', job: job.id }
+    await this.#queue.publish(TASK_TOPIC, encodeTask(task), { idempotencyKey: taskKey(task) })
+    await this.#meta.markJobPublished(job.id)
+  }
+
+  /** Publishes jobs created before `before` that are not marked published. */
+  async #sweep(before: number): Promise<void> {
+    for (;;) {
+      const jobs = await this.#meta.unpublishedJobs(before, 100)
+      for (const job of jobs) {
+        await this.#publish(job)
+        this.#log.warn({ job: job.id }, 'published a job a crash had left unpublished')
+      }
+      if (jobs.length < 100) return
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { JobError } from './errors.ts'
+
+/** The topic every job task travels on, and the group of the workers that run them. */
+export const TASK_TOPIC = 'jobs.tasks'
+export const WORKER_GROUP = 'workers'
+
+/**
+ * A job's work on the queue. `start` plans the job; `part` turns one input chunk into one
+ * output chunk; the last part to finish publishes `join`, which commits the output; `stream`
+ * runs a whole job in one pass (a gzip file whose members are not one per chunk).
+ */
+export type Task =
+  | { kind: 'start'; job: string }
+  | {
+      kind: 'part'
+      job: string
+      seq: number
+      total: number
+      key: string
+      size: number
+      /** The chunk's byte-frequency table from upload, base64 of 256 little-endian u32. */
+      frequencies?: string
+    }
+  | { kind: 'join'; job: string }
+  | { kind: 'stream'; job: string }
+
+/** The queue's idempotency key of a task: the same task published twice is stored once. */
+export function taskKey(task: Task): string {
+  return task.kind === 'part' ? `${task.job}:part:${task.seq}` : `${task.job}:${task.kind}`
+}
+
+export function encodeTask(task: Task): Uint8Array {
+  return Buffer.from(JSON.stringify(task))
+}
+
+const KINDS = new Set(['start', 'part', 'join', 'stream'])
+
+export function decodeTask(payload: Uint8Array): Task {
+  let task: unknown
+  try {
+    task = JSON.parse(Buffer.from(payload).toString('utf8'))
+  } catch (error) {
+    throw new JobError('E_JOB_TASK', 'a task message is not JSON', { cause: error })
+  }
+  const t = task as Partial<Record<string, unknown>>
+  if (typeof t?.job !== 'string' || !KINDS.has(t.kind as string)) {
+    throw new JobError('E_JOB_TASK', 'a task message names no job or kind')
+  }
+  if (
+    t.kind === 'part' &&
+    !(
+      Number.isSafeInteger(t.seq) &&
+      Number.isSafeInteger(t.total) &&
+      Number.isSafeInteger(t.size) &&
+      typeof t.key === 'string'
+    )
+  ) {
+    throw new JobError('E_JOB_TASK', `part task of job ${t.job} is malformed`)
+  }
+  return task as Task
+}
+
+/** A frequency table as a part task carries it. */
+export function frequenciesToBase64(table: Uint32Array): string {
+  const bytes = Buffer.alloc(1024)
+  for (let i = 0; i < 256; i++) bytes.writeUInt32LE(table[i] ?? 0, i * 4)
+  return bytes.toString('base64')
+}
+
+export function frequenciesFromBase64(text: string): Uint32Array | undefined {
+  const bytes = Buffer.from(text, 'base64')
+  if (bytes.length !== 1024) return undefined
+  const table = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) table[i] = bytes.readUInt32LE(i * 4)
+  return table
+}

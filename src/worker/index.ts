@@ -1,0 +1,4 @@
+/** The worker runtime: pulls tasks, runs them, extends leases, retries and dead-letters. */
+
+export { type JobWorkersOptions, jobWorkers } from './job-workers.ts'
+export { WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.ts'

@@ -1,0 +1,141 @@
+import type { Consumer, ConsumerOptions, Queue, QueueMessage } from '../queue/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+
+export interface WorkerRuntimeOptions<T> {
+  queue: Queue
+  topic: string
+  group: string
+  logger: Logger
+  /** Tasks run at once (the codec pool bounds the CPU work under them). */
+  concurrency: number
+  /** Turns a message into a task; a throw is permanent (the message is malformed). */
+  decode: (message: QueueMessage) => T
+  /** Runs a task; a throw retries it with backoff unless `isPermanent` says otherwise. */
+  handle: (task: T) => Promise<void>
+  /** Called once a task will not be retried (a permanent error, or the last delivery). */
+  giveUp: (task: T | undefined, error: unknown) => Promise<void>
+  isPermanent: (error: unknown) => boolean
+  consumer?: ConsumerOptions
+  /** How long `close()` lets running tasks finish before releasing their leases. */
+  drainTimeoutMs?: number
+}
+
+const DEFAULT_ACK_WAIT_MS = 30_000
+const DEFAULT_MAX_DELIVER = 5
+
+/**
+ * Pulls tasks from a queue group and runs up to `concurrency` at once. A running task's lease is
+ * extended every third of the ack wait, so long tasks are not redelivered under it. A failure
+ * is nacked (the queue backs off) until its last delivery, then given up and dead-lettered
+ * with the reason. `close()` stops fetching, lets running tasks finish (or, after the drain
+ * timeout, releases their leases to other workers) and leaves the group.
+ */
+export class WorkerRuntime<T> {
+  readonly name = 'workers'
+  readonly #o: WorkerRuntimeOptions<T>
+  readonly #log: Logger
+  readonly #running = new Set<Promise<void>>()
+  readonly #held = new Set<QueueMessage>()
+  #consumer: Consumer | undefined
+  #loop: Promise<void> | undefined
+  #closing: Promise<void> | undefined
+  #stopped = false
+
+  constructor(options: WorkerRuntimeOptions<T>) {
+    this.#o = options
+    this.#log = options.logger.child({ component: 'workers', topic: options.topic })
+  }
+
+  get ackWaitMs(): number {
+    return this.#o.consumer?.ackWaitMs ?? DEFAULT_ACK_WAIT_MS
+  }
+
+  get maxDeliver(): number {
+    return this.#o.consumer?.maxDeliver ?? DEFAULT_MAX_DELIVER
+  }
+
+  async start(): Promise<void> {
+    await this.#o.queue.ensureTopic(this.#o.topic)
+    this.#consumer = await this.#o.queue.consumer(this.#o.topic, this.#o.group, this.#o.consumer)
+    this.#loop = this.#pull(this.#consumer)
+    this.#log.info({ concurrency: this.#o.concurrency }, 'workers started')
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#stopped = true
+    await this.#loop
+    const drained = Promise.all(this.#running).then(() => true)
+    const timeout = new Promise<false>((resolve) =>
+      setTimeout(() => resolve(false), this.#o.drainTimeoutMs ?? 30_000).unref(),
+    )
+    if (!(await Promise.race([drained, timeout]))) {
+      this.#log.warn({ tasks: this.#held.size }, 'tasks still running: releasing their leases')
+      await Promise.allSettled([...this.#held].map((m) => this.#consumer?.nack(m, 0)))
+    }
+    await this.#consumer?.close()
+    this.#log.info('workers stopped')
+  }
+
+  async #pull(consumer: Consumer): Promise<void> {
+    while (!this.#stopped) {
+      const free = this.#o.concurrency - this.#running.size
+      if (free <= 0) {
+        await Promise.race(this.#running)
+        continue
+      }
+      let messages: QueueMessage[]
+      try {
+        messages = await consumer.fetch(free, 500)
+      } catch (error) {
+        if (this.#stopped) return
+        this.#log.warn({ err: error }, 'fetch failed; retrying')
+        await new Promise((resolve) => setTimeout(resolve, 1_000))
+        continue
+      }
+      for (const message of messages) {
+        const run = this.#run(consumer, message).finally(() => this.#running.delete(run))
+        this.#running.add(run)
+      }
+    }
+  }
+
+  async #run(consumer: Consumer, message: QueueMessage): Promise<void> {
+    this.#held.add(message)
+    const heartbeat = setInterval(() => {
+      consumer.inProgress(message).catch(() => {})
+    }, this.ackWaitMs / 3)
+    let task: T | undefined
+    try {
+      task = this.#o.decode(message)
+      await this.#o.handle(task)
+      await consumer.ack(message)
+    } catch (error) {
+      await this.#failed(consumer, message, task, error).catch((failure: unknown) =>
+        this.#log.error({ err: failure, offset: message.offset }, 'could not settle a task'),
+      )
+    } finally {
+      clearInterval(heartbeat)
+      this.#held.delete(message)
+    }
+  }
+
+  async #failed(consumer: Consumer, message: QueueMessage, task: T | undefined, error: unknown) {
+    const permanent = task === undefined || this.#o.isPermanent(error)
+    const last = message.deliveries >= this.maxDeliver
+    const log = this.#log.child({ offset: message.offset, deliveries: message.deliveries })
+    if (!permanent && !last) {
+      log.warn({ err: error }, 'task failed; it will be retried')
+      await consumer.nack(message)
+      return
+    }
+    log.warn({ err: error, permanent }, 'task failed for good')
+    await this.#o.giveUp(task, error)
+    const reason = (error as { code?: string }).code ?? 'E_INTERNAL'
+    await consumer.term(message, `${reason}: ${(error as Error).message ?? String(error)}`)
+  }
+}
