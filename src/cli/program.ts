@@ -3,6 +3,7 @@ import pkg from '../../package.json' with { type: 'json' }
 import { type CodecFlags, compressCommand, decompressCommand } from './commands/codec.ts'
 import { configCommand } from './commands/config.ts'
 import { getCommand, lsCommand, putCommand, rmCommand } from './commands/files.ts'
+import { cancelCommand, jobsCommand, watchCommand } from './commands/jobs.ts'
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts'
 import {
   type ConsumeFlags,
@@ -14,6 +15,7 @@ import {
 } from './commands/queue.ts'
 import { upCommand } from './commands/up.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
+import { CliError } from './errors.ts'
 
 export interface ProgramIo {
   stdout: (text: string) => void
@@ -73,6 +75,7 @@ export function buildProgram(io: ProgramIo): Command {
     })
 
   fileCommands(program, io)
+  jobCommands(program, io)
   keysCommands(program, io)
   queueCommands(program, io)
   return program
@@ -87,9 +90,15 @@ function fileCommands(program: Command, io: ProgramIo): void {
       .command('put')
       .description('upload FILE (or - for stdin) as NAME (default: its base name); prints the file')
       .argument('<file>', 'file to upload, or - for stdin')
-      .argument('[name]', 'name to store it under'),
+      .argument('[name]', 'name to store it under')
+      .option('--compress', 'then compress it to NAME.gz (a job; its id is in the output)')
+      .option('--decompress', 'then decompress it (a job; its id is in the output)'),
   ).action(async (file: string, name: string | undefined, options: Options) => {
-    await putCommand(file, name, flagValues(options), io.stdout)
+    if (options.compress && options.decompress) {
+      throw new CliError('choose one of --compress and --decompress')
+    }
+    const then = options.compress ? 'compress' : options.decompress ? 'decompress' : undefined
+    await putCommand(file, name, flagValues(options), io.stdout, then)
   })
 
   addConfigOptions(
@@ -116,6 +125,42 @@ function fileCommands(program: Command, io: ProgramIo): void {
     program.command('rm').description('delete a file').argument('<name>', 'file name'),
   ).action(async (name: string, options: Options) => {
     await rmCommand(name, flagValues(options))
+  })
+}
+
+/** jobs, watch, cancel: the job API of the gateway at PIPER_URL. */
+function jobCommands(program: Command, io: ProgramIo): void {
+  addConfigOptions(
+    program
+      .command('jobs')
+      .description('list jobs (id, state, type, input → output, figures or error), oldest first')
+      .option(
+        '--state <state>',
+        'only jobs in this state: queued, running, succeeded, failed, cancelled',
+      )
+      .option('--limit <n>', 'at most this many'),
+  ).action(async (options: Options) => {
+    await jobsCommand(options as { state?: string; limit?: string }, flagValues(options), io.stdout)
+  })
+
+  addConfigOptions(
+    program
+      .command('watch')
+      .description(
+        'follow a job live until it ends (progress bar on a terminal); exit 1 unless it succeeded',
+      )
+      .argument('<job>', 'job id'),
+  ).action(async (id: string, options: Options) => {
+    await watchCommand(id, flagValues(options), io.stdout)
+  })
+
+  addConfigOptions(
+    program
+      .command('cancel')
+      .description('cancel a queued or running job')
+      .argument('<job>', 'job id'),
+  ).action(async (id: string, options: Options) => {
+    await cancelCommand(id, flagValues(options), io.stdout)
   })
 }
 

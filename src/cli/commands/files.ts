@@ -28,6 +28,7 @@ export async function putCommand(
   name: string | undefined,
   flags: FlagValues,
   out: (text: string) => void,
+  then?: 'compress' | 'decompress',
 ): Promise<void> {
   const fromStdin = file === '-'
   if (fromStdin && !name) throw new CliError('put - needs a NAME for what stdin holds')
@@ -41,9 +42,9 @@ export async function putCommand(
       progress(sent)
     })
   }
-  const stored = await clientFor(flags).json<ApiFile>({
+  const stored = await clientFor(flags).json<ApiFile & { job?: { id: string } }>({
     method: 'PUT',
-    path: filePath(name ?? basename(file)),
+    path: filePath(name ?? basename(file)) + (then ? `?then=${then}` : ''),
     headers: {
       'content-type': 'application/octet-stream',
       ...(size === undefined ? {} : { 'content-length': size }),
@@ -51,6 +52,11 @@ export async function putCommand(
     body,
   })
   out(`${JSON.stringify(stored)}\n`)
+  if (stored.job && process.stderr.isTTY) {
+    process.stderr.write(
+      `${then} job ${stored.job.id} queued; follow it with: piper watch ${stored.job.id}\n`,
+    )
+  }
 }
 
 /** `piper get NAME [-o FILE]`: downloads to FILE (atomically) or stdout. */

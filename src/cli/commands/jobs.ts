@@ -1,0 +1,137 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type FlagValues, loadConfig } from '../../config/index.ts'
+import { CliError } from '../errors.ts'
+import { GatewayClient } from '../gateway-client.ts'
+import { readSse } from '../sse-reader.ts'
+
+/** A job as the API returns it. */
+export interface ApiJob {
+  id: string
+  type: string
+  state: string
+  input: string
+  output: string
+  created: string
+  result: { input_size: number; output_size: number; ratio: number; duration_ms: number } | null
+  error: { code: string; message: string } | null
+}
+
+interface Progress {
+  chunks_done: number
+  chunks_total: number
+  bytes_in: number
+  bytes_out: number
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
+
+function clientFor(flags: FlagValues): GatewayClient {
+  const { config } = loadConfig({ flags })
+  return new GatewayClient(config.url, config.key)
+}
+
+function jobPath(id: string): string {
+  return `/v1/jobs/${encodeURIComponent(id)}`
+}
+
+/** `piper jobs [--state S]`: one line per job, oldest first: id, state, type, input → output. */
+export async function jobsCommand(
+  options: { state?: string; limit?: string },
+  flags: FlagValues,
+  out: (text: string) => void,
+): Promise<void> {
+  const client = clientFor(flags)
+  const wanted = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit)
+  if (!(wanted > 0)) throw new CliError('--limit must be a positive number')
+  let shown = 0
+  let cursor: string | null = null
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(1000, wanted - shown)) })
+    if (options.state) query.set('state', options.state)
+    if (cursor) query.set('cursor', cursor)
+    const page: { jobs: ApiJob[]; next_cursor: string | null } = await client.json({
+      method: 'GET',
+      path: `/v1/jobs?${query}`,
+    })
+    for (const job of page.jobs) out(`${jobLine(job)}\n`)
+    shown += page.jobs.length
+    cursor = page.next_cursor
+  } while (cursor && shown < wanted)
+}
+
+/** `piper cancel JOB`: cancels a queued or running job. */
+export async function cancelCommand(id: string, flags: FlagValues, out: (text: string) => void) {
+  const job = await clientFor(flags).json<ApiJob>({ method: 'DELETE', path: jobPath(id) })
+  out(`${jobLine(job)}\n`)
+}
+
+/**
+ * `piper watch JOB`: follows the job's events until it ends, with a progress bar on a terminal
+ * and one line per state change otherwise; reconnects (resuming after the last event) when the
+ * stream drops. Exits non-zero unless the job succeeded.
+ */
+export async function watchCommand(id: string, flags: FlagValues, out: (text: string) => void) {
+  const client = clientFor(flags)
+  const tty = process.stderr.isTTY
+  let lastId: string | undefined
+  let final: ApiJob | undefined
+  for (let attempt = 0; final === undefined; attempt++) {
+    try {
+      const res = await client.send({
+        method: 'GET',
+        path: `${jobPath(id)}/events`,
+        headers: lastId === undefined ? {} : { 'last-event-id': lastId },
+      })
+      for await (const event of readSse(res)) {
+        lastId = event.id ?? lastId
+        attempt = 0
+        const data = JSON.parse(event.data) as Record<string, unknown>
+        if (event.event === 'progress') {
+          if (tty) process.stderr.write(`\r${progressBar(data as unknown as Progress)}`)
+          continue
+        }
+        if (tty) process.stderr.write('\r\x1b[K')
+        out(`${data.state}\n`)
+        if (TERMINAL.has(String(data.state))) break
+      }
+      const job = await client.json<ApiJob>({ method: 'GET', path: jobPath(id) })
+      if (TERMINAL.has(job.state)) final = job
+    } catch (error) {
+      // The API's own answer (no such job) is final; a dropped connection is retried.
+      if (error instanceof CliError && error.code !== 'E_CLI') throw error
+      if (attempt >= 5) throw error
+    }
+    if (final === undefined) await sleep(Math.min(5_000, 250 * 2 ** attempt))
+  }
+  out(`${jobLine(final)}\n`)
+  if (final.state !== 'succeeded') process.exitCode = 1
+}
+
+/** `job_… succeeded compress big.log → big.log.gz  1.0 GiB → 612 MiB (0.598) in 3.1 s` */
+export function jobLine(job: ApiJob): string {
+  const head = `${job.id}  ${job.state.padEnd(9)}  ${job.type} ${job.input} → ${job.output}`
+  if (job.result) {
+    const r = job.result
+    return `${head}  ${size(r.input_size)} → ${size(r.output_size)} (${r.ratio}) in ${(r.duration_ms / 1000).toFixed(1)} s`
+  }
+  if (job.error) return `${head}  ${job.error.code}: ${job.error.message}`
+  return head
+}
+
+function progressBar(p: Progress): string {
+  const width = 30
+  const fraction = p.chunks_total === 0 ? 1 : p.chunks_done / p.chunks_total
+  const filled = Math.round(fraction * width)
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%  ${p.chunks_done}/${p.chunks_total} chunks  ${size(p.bytes_in)} → ${size(p.bytes_out)}`
+}
+
+function size(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}
