@@ -1,16 +1,25 @@
-/** NATS stream of a topic: `.` is not allowed in stream names, and topics have no `_`. */
-export function streamOf(topic: string): string {
-  return topic.replaceAll('.', '_')
+/**
+ * NATS stream of a topic: `.` is not allowed in stream names, and topics have no `_`, so `__`
+ * separates a namespace (several Piper installations on one NATS) from the topic.
+ */
+export function streamOf(topic: string, namespace = ''): string {
+  const stream = topic.replaceAll('.', '_')
+  return namespace ? `${namespace}__${stream}` : stream
 }
 
 /** The one subject a topic's stream holds. */
-export function subjectOf(topic: string): string {
-  return `piper.${topic}`
+export function subjectOf(topic: string, namespace = ''): string {
+  return `${subjectRoot(namespace)}${topic}`
 }
 
-/** The topic of a stream's subject, or undefined for streams Piper did not make. */
-export function topicOfSubject(subject: string | undefined): string | undefined {
-  return subject?.startsWith('piper.') ? subject.slice('piper.'.length) : undefined
+/** The topic of a stream's subject, or undefined for streams of other namespaces or not Piper's. */
+export function topicOfSubject(subject: string | undefined, namespace = ''): string | undefined {
+  const root = subjectRoot(namespace)
+  return subject?.startsWith(root) ? subject.slice(root.length) : undefined
+}
+
+function subjectRoot(namespace: string): string {
+  return namespace ? `piperns.${namespace}.` : 'piper.'
 }
 
 /** What a JetStream ack subject says about a delivery. */

@@ -40,6 +40,8 @@ interface KnownTopic {
  */
 export class NatsQueue implements Queue {
   readonly url: string
+  /** Set by `?namespace=`: several Piper installations on one NATS keep to their own streams. */
+  readonly namespace: string
   readonly #logger: Logger
   #nc: NatsConnection | undefined
   #js: JetStreamClient | undefined
@@ -52,6 +54,14 @@ export class NatsQueue implements Queue {
 
   constructor(url: string, logger: Logger) {
     this.url = url
+    const namespace = new URL(url).searchParams.get('namespace') ?? ''
+    if (namespace && !/^[a-z0-9-]{1,64}$/.test(namespace)) {
+      throw new QueueError(
+        'E_QUEUE_ARGUMENT',
+        `namespace must be 1 to 64 of a-z, 0-9 and -; got ${JSON.stringify(namespace)}`,
+      )
+    }
+    this.namespace = namespace
     this.#logger = logger.child({ component: 'queue', adapter: 'nats' })
   }
 
@@ -79,8 +89,8 @@ export class NatsQueue implements Queue {
     checkTopic(topic)
     const jsm = this.#manager()
     const config = this.#streamConfig(topic, options)
-    const info = await jsm.streams.info(streamOf(topic)).catch(notFoundAs(undefined))
-    if (info) await jsm.streams.update(streamOf(topic), { ...info.config, ...config })
+    const info = await jsm.streams.info(streamOf(topic, this.namespace)).catch(notFoundAs(undefined))
+    if (info) await jsm.streams.update(streamOf(topic, this.namespace), { ...info.config, ...config })
     else await jsm.streams.add(config)
     this.#topics.delete(topic)
   }
@@ -95,7 +105,7 @@ export class NatsQueue implements Queue {
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
       throw new QueueError('E_QUEUE_ARGUMENT', 'an idempotency key is 1 to 256 characters')
     }
-    const ack = await this.#client().publish(subjectOf(topic), payload, {
+    const ack = await this.#client().publish(subjectOf(topic, this.namespace), payload, {
       headers,
       ...(key === undefined ? {} : { msgID: key }),
     })
@@ -106,7 +116,7 @@ export class NatsQueue implements Queue {
     checkGroup(group)
     await this.#topic(topic)
     const jsm = this.#manager()
-    const stream = streamOf(topic)
+    const stream = streamOf(topic, this.namespace)
     let info = await jsm.consumers.info(stream, group).catch(notFoundAs(undefined))
     if (!info) {
       const settings = checkConsumerOptions({ ...DEFAULT_CONSUMER_OPTIONS, ...options })
@@ -142,16 +152,16 @@ export class NatsQueue implements Queue {
     if (topic !== undefined) topics.push(checkTopic(topic))
     else {
       for await (const info of jsm.streams.list()) {
-        const name = topicOfSubject(info.config.subjects?.[0])
+        const name = topicOfSubject(info.config.subjects?.[0], this.namespace)
         if (name !== undefined) topics.push(name)
       }
     }
     const out: TopicStats[] = []
     for (const name of topics.sort()) {
-      const info = await jsm.streams.info(streamOf(name)).catch(notFoundAs(undefined))
+      const info = await jsm.streams.info(streamOf(name, this.namespace)).catch(notFoundAs(undefined))
       if (!info) continue
       const groups = []
-      for await (const c of jsm.consumers.list(streamOf(name))) {
+      for await (const c of jsm.consumers.list(streamOf(name, this.namespace))) {
         groups.push({
           group: c.name,
           lag: c.num_pending + c.num_ack_pending,
@@ -200,11 +210,11 @@ export class NatsQueue implements Queue {
 
   async #loadTopic(topic: string): Promise<KnownTopic> {
     const jsm = this.#manager()
-    let info = await jsm.streams.info(streamOf(topic)).catch(notFoundAs(undefined))
+    let info = await jsm.streams.info(streamOf(topic, this.namespace)).catch(notFoundAs(undefined))
     if (!info) {
       info = await jsm.streams
         .add(this.#streamConfig(topic, {}))
-        .catch(async () => jsm.streams.info(streamOf(topic)))
+        .catch(async () => jsm.streams.info(streamOf(topic, this.namespace)))
     }
     const schema = piperPart(info.config.description).schema as object | undefined
     return {
@@ -218,8 +228,8 @@ export class NatsQueue implements Queue {
     const nanos = this.#nats!.nanos
     if (options.schema) new SchemaCheck(topic, options.schema) // refuses an invalid schema now
     return {
-      name: streamOf(topic),
-      subjects: [subjectOf(topic)],
+      name: streamOf(topic, this.namespace),
+      subjects: [subjectOf(topic, this.namespace)],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       duplicate_window: nanos(IDEMPOTENCY_WINDOW_MS),

@@ -14,12 +14,13 @@ export interface RunningPiper {
   stop: () => Promise<number | null>
 }
 
-/** Starts `piper up --port 0` in a fresh data folder and waits for its URL. */
+/** Starts `piper up --port 0` in a data folder (a fresh one unless given) and waits for its URL. */
 export async function startPiper(
   args: readonly string[] = [],
   env: Record<string, string> = {},
+  dataDir?: string,
 ): Promise<RunningPiper> {
-  const data = await mkdtemp(join(tmpdir(), 'piper-e2e-'))
+  const data = dataDir ?? (await mkdtemp(join(tmpdir(), 'piper-e2e-')))
   const child = spawn(
     process.execPath,
     [PIPER_BIN, 'up', '--port', '0', '--data', data, '--log-level', 'info', ...args],
