@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { describe, it } from 'node:test'
+import { readSse } from '../../src/cli/sse-reader.ts'
+import { pipeThrough } from '../helpers/exec.ts'
+import { createJob, download, finished, jobEvents, putFile } from '../helpers/jobs-api.ts'
+import { startPiper } from '../helpers/piper-server.ts'
+
+const CORPUS = new URL('../../../shared/corpus/', import.meta.url)
+const ARGS = ['--chunk-size', '64K', '--workers', '2']
+
+/** Resolves once the job's first progress event arrives: it is running, part way through. */
+async function firstProgress(base: string, id: string): Promise<void> {
+  const res = await fetch(`${base}/v1/jobs/${id}/events`)
+  for await (const event of readSse(res.body!)) {
+    if (event.event === 'progress') {
+      await res.body!.cancel().catch(() => {})
+      return
+    }
+  }
+  assert.fail('the job ended before any progress')
+}
+
+describe('jobs survive kill -9 of piper up', () => {
+  it('a many-chunk job killed midway completes once after restart, output intact', async () => {
+    const bible = await readFile(new URL('bible.txt', CORPUS))
+    // 24 MB in 64 KiB chunks: 371 parts, so the kill lands while parts are running.
+    const input = Buffer.concat(Array.from({ length: 6 }, () => bible))
+    const first = await startPiper(ARGS)
+    await putFile(first.url, 'big.txt', input)
+    const job = await createJob(first.url, { type: 'compress', input: 'big.txt' })
+    await firstProgress(first.url, job.id)
+    first.child.kill('SIGKILL')
+    await new Promise((resolve) => first.child.once('exit', resolve))
+
+    const second = await startPiper(ARGS, {}, first.data)
+    try {
+      const done = await finished(second.url, job.id)
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+      const states = (await jobEvents(second.url, job.id))
+        .filter((e) => e.event === 'state')
+        .map((e) => e.json.state)
+      assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'each state once')
+      const gz = await download(second.url, 'big.txt.gz')
+      const restored = await pipeThrough('gzip', ['-dc'], gz)
+      assert.equal(restored.code, 0, restored.stderr)
+      assert.ok(restored.stdout.equals(input), 'gzip -d restores the input')
+      const head = await fetch(`${second.url}/v1/files?prefix=big.txt.gz`)
+      const listed = (await head.json()) as { files: { chunks: number }[] }
+      assert.equal(listed.files[0]?.chunks, Math.ceil(input.length / 65536), 'no part twice')
+    } finally {
+      assert.equal(await second.stop(), 0, second.output())
+    }
+  })
+
+  it('a job whose process died between its record and its publish still runs', async () => {
+    const first = await startPiper(ARGS, { PIPER_FAILPOINT: 'job-created' })
+    await putFile(first.url, 'in.txt', Buffer.from('the outbox keeps this job\n'.repeat(5000)))
+    const died = fetch(`${first.url}/v1/jobs`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'compress', input: 'in.txt' }),
+    })
+    await assert.rejects(died, 'the process is killed before it answers')
+    await new Promise((resolve) => first.child.once('exit', resolve))
+
+    const second = await startPiper(ARGS, {}, first.data)
+    try {
+      const listed = (await (await fetch(`${second.url}/v1/jobs`)).json()) as {
+        jobs: { id: string }[]
+      }
+      assert.equal(listed.jobs.length, 1, 'the job record was written')
+      const done = await finished(second.url, listed.jobs[0]!.id)
+      assert.equal(done.state, 'succeeded')
+      const gz = await download(second.url, 'in.txt.gz')
+      const restored = await pipeThrough('gzip', ['-dc'], gz)
+      assert.equal(restored.stdout.toString(), 'the outbox keeps this job\n'.repeat(5000))
+    } finally {
+      assert.equal(await second.stop(), 0, second.output())
+    }
+  })
+})
