@@ -13,9 +13,12 @@ export function isPermanentFailure(error: unknown): boolean {
   return error instanceof MetaError && error.code === 'E_UPLOAD_CONFLICT'
 }
 
-/** The error a dead-lettered task carried, from its `piper-dlq-reason` header (`CODE: message`). */
+/**
+ * The error a dead-lettered task carried, from its `piper-dlq-reason` header: `CODE: message`,
+ * after the queue's own prefix (`terminated: `), or the queue's reason when it has no code.
+ */
 export function errorFromDeadLetter(reason: string | undefined): JobError {
-  const match = /^(E_[A-Z0-9_]+): ?([\s\S]*)$/.exec(reason ?? '')
+  const match = /^(?:terminated: )?(E_[A-Z0-9_]+): ?([\s\S]*)$/.exec(reason ?? '')
   const error = new JobError('E_JOB_ATTEMPTS', match?.[2] || reason || 'the task was dead-lettered')
   if (match) Object.defineProperty(error, 'code', { value: match[1] })
   return error

@@ -185,6 +185,106 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         )
       }))
 
+    it('job output: a part stored again changes nothing; the join commits file and state at once', (t) =>
+      withStore(t, async (meta) => {
+        const { job } = await meta.createJob({
+          id: randomUUID(),
+          clientId: 'kim',
+          type: 'compress',
+          input: 'in',
+          output: 'out.gz',
+          params: {},
+        })
+        const uploadId = await meta.beginUpload('kim', 'out.gz')
+        const running = (await meta.updateJob(job.id, job.version, { state: 'running', uploadId }))!
+        assert.equal(running.uploadId, uploadId)
+        await meta.addUploadChunk(uploadId, 1, chunk('world'), 50)
+        await meta.addUploadChunk(uploadId, 0, chunk('hello '), 60)
+        assert.deepEqual(await meta.addUploadChunk(uploadId, 0, chunk('hello '), 60), {
+          first: false,
+        })
+        await assert.rejects(meta.addUploadChunk(uploadId, 0, chunk('other')), {
+          code: 'E_UPLOAD_CONFLICT',
+        })
+        assert.deepEqual(await meta.uploadProgress(uploadId), {
+          chunks: 2,
+          bytes: 11,
+          sourceBytes: 110,
+        })
+        assert.ok(
+          !(await meta.staleUploads(Date.now() + 1000)).includes(uploadId),
+          'a running job keeps its output upload',
+        )
+        const summary = { size: 11, sha256: 'ab'.repeat(32), contentType: 'application/gzip' }
+        const patch = { state: 'succeeded' as const, result: { ratio: 1 } }
+        assert.equal(await meta.commitJobOutput(job.id, job.version, summary, patch), undefined)
+        assert.equal(await meta.getFile('kim', 'out.gz'), undefined, 'nothing on a stale version')
+        const committed = await meta.commitJobOutput(job.id, running.version, summary, patch)
+        assert.equal(committed?.job.state, 'succeeded')
+        assert.equal(committed?.file.chunkCount, 2)
+        const manifest = await meta.manifest(committed!.file.id)
+        assert.deepEqual(
+          manifest.map((m) => m.key),
+          [chunk('hello ').key, chunk('world').key],
+        )
+        assert.equal(await meta.commitJobOutput(job.id, running.version, summary, patch), undefined)
+        const { released } = (await meta.deleteFile('kim', 'out.gz'))!
+        assert.deepEqual(released.sort(), [chunk('hello ').key, chunk('world').key].sort())
+      }))
+
+    it('job events: state changes in order, per job and per client; the outbox flag', (t) =>
+      withStore(t, async (meta) => {
+        const before = await meta.lastJobEventId()
+        const make = async (clientId: string) =>
+          (
+            await meta.createJob({
+              id: randomUUID(),
+              clientId,
+              type: 'compress',
+              input: 'in',
+              output: 'in.gz',
+              params: {},
+            })
+          ).job
+        const a = await make('liz')
+        const b = await make('max')
+        await meta.addJobEvent({ clientId: 'liz', jobId: a.id, type: 'progress', data: { n: 1 } })
+        await meta.updateJob(a.id, a.version, { state: 'cancelled' })
+        const liz = await meta.jobEvents({ after: before, clientId: 'liz', limit: 10 })
+        assert.deepEqual(
+          liz.map((e) => [e.jobId, e.type, e.data.state ?? e.data.n]),
+          [
+            [a.id, 'state', 'queued'],
+            [a.id, 'progress', 1],
+            [a.id, 'state', 'cancelled'],
+          ],
+        )
+        const ids = liz.map((e) => e.id)
+        assert.deepEqual(
+          ids,
+          [...ids].sort((x, y) => x - y),
+        )
+        const resumed = await meta.jobEvents({ after: ids[0]!, jobId: a.id, limit: 10 })
+        assert.deepEqual(
+          resumed.map((e) => e.id),
+          ids.slice(1),
+        )
+        assert.deepEqual(
+          (await meta.jobEvents({ after: before, jobId: b.id, limit: 10 })).map((e) => e.clientId),
+          ['max'],
+        )
+        assert.equal(await meta.lastJobEventId(), ids[2])
+
+        const unpublished = await meta.unpublishedJobs(Date.now() + 1000, 10)
+        assert.deepEqual(unpublished.map((j) => j.id).sort(), [a.id, b.id].sort())
+        await meta.markJobPublished(a.id)
+        assert.deepEqual(
+          (await meta.unpublishedJobs(Date.now() + 1000, 10)).map((j) => j.id),
+          [b.id],
+        )
+        assert.equal((await meta.jobById(a.id))?.published, true)
+      }))
+
     it('concurrent uploads of one name leave exactly one file and balanced counts', (t) =>
       withStore(t, async (meta) => {
         const results = await Promise.all(

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, it } from 'node:test'
+import { FsBlobStore } from '../../src/blobs/index.ts'
+import { CodecPool } from '../../src/codec/index.ts'
+import { FileService } from '../../src/files/index.ts'
+import {
+  decodeTask,
+  encodeTask,
+  JobEventFeed,
+  JobRunner,
+  JobService,
+  TASK_TOPIC,
+  type Task,
+} from '../../src/jobs/index.ts'
+import { SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
+import { DLQ_HEADERS, dlqTopic, EmbeddedQueue } from '../../src/queue/index.ts'
+import { createLogger } from '../../src/telemetry/index.ts'
+import { jobWorkers, WorkerRuntime } from '../../src/worker/index.ts'
+
+const dirs: string[] = []
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
+
+const logger = createLogger({ level: 'silent' })
+
+/** Piper's job machinery in this process, on real embedded engines in a temporary folder. */
+async function setup() {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-jobs-'))
+  dirs.push(dir)
+  const blobs = new FsBlobStore(join(dir, 'blobs'))
+  const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
+  const queue = new EmbeddedQueue({ dir: join(dir, 'queue'), logger })
+  const pool = new CodecPool(1)
+  await Promise.all([blobs.start(), meta.start(), queue.start()])
+  const files = new FileService({ blobs, meta, logger, chunkSize: 1000 })
+  const feed = new JobEventFeed(meta, { pollMs: 50 })
+  const jobs = new JobService({ meta, queue, files, feed, logger })
+  const runner = new JobRunner({ meta, files, blobs, queue, pool, feed, logger })
+  await jobs.start()
+  const close = async () => {
+    await jobs.close()
+    await queue.close()
+    await pool.close()
+    await meta.close()
+    await blobs.close()
+  }
+  return { blobs, meta, queue, files, feed, jobs, runner, close }
+}
+
+async function until<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const value = await check()
+    if (value !== undefined) return value
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  assert.fail(`timed out waiting for ${what}`)
+}
+
+it('a task that always throws fails its job after the configured deliveries, with the error', async () => {
+  const s = await setup()
+  try {
+    await s.files.put('ann', 'in.txt', [Buffer.from('x'.repeat(5000))])
+    const { job } = await s.jobs.create('ann', {
+      type: 'compress',
+      input: 'in.txt',
+      output: 'in.txt.gz',
+      params: {},
+    })
+    let attempts = 0
+    const runtime = new WorkerRuntime<Task>({
+      queue: s.queue,
+      topic: TASK_TOPIC,
+      group: 'workers',
+      logger,
+      concurrency: 2,
+      consumer: { maxDeliver: 3, backoffMs: 10, maxBackoffMs: 20 },
+      decode: (message) => decodeTask(message.payload),
+      handle: async () => {
+        attempts++
+        throw Object.assign(new Error('the disk is on fire'), { code: 'E_ON_FIRE' })
+      },
+      giveUp: (task, error) => s.runner.fail(task!, error),
+      isPermanent: () => false,
+    })
+    await runtime.start()
+    const failed = await until(async () => {
+      const now = await s.jobs.get('ann', job.id)
+      return now.state === 'failed' ? now : undefined
+    }, 'the job to fail')
+    await runtime.close()
+    assert.equal(attempts, 3)
+    assert.deepEqual(failed.error, { code: 'E_ON_FIRE', message: 'the disk is on fire' })
+    const dead = await s.queue.consumer(dlqTopic(TASK_TOPIC), 'inspect')
+    const [letter] = await dead.fetch(1, 1000)
+    assert.equal(decodeTask(letter!.payload).job, job.id)
+    assert.match(letter!.headers[DLQ_HEADERS.reason] ?? '', /E_ON_FIRE: the disk is on fire/)
+    await dead.close()
+  } finally {
+    await s.close()
+  }
+})
+
+it('a task dead-lettered without its worker saying so still fails its job', async () => {
+  const s = await setup()
+  try {
+    await s.files.put('bob', 'in.txt', [Buffer.from('y'.repeat(5000))])
+    const { job } = await s.jobs.create('bob', {
+      type: 'compress',
+      input: 'in.txt',
+      output: 'in.txt.gz',
+      params: {},
+    })
+    // As the queue moves a task whose worker crashed on its last delivery.
+    await s.queue.publish(dlqTopic(TASK_TOPIC), encodeTask({ kind: 'start', job: job.id }), {
+      headers: { [DLQ_HEADERS.reason]: 'E_LEASE: delivered 5 times without an ack' },
+    })
+    const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 1 })
+    // Only the dead-letter runtime: the task runtime would run the job.
+    await workers[1]!.start()
+    const failed = await until(async () => {
+      const now = await s.jobs.get('bob', job.id)
+      return now.state === 'failed' ? now : undefined
+    }, 'the job to fail')
+    await workers[1]!.close()
+    assert.deepEqual(failed.error, { code: 'E_LEASE', message: 'delivered 5 times without an ack' })
+  } finally {
+    await s.close()
+  }
+})
+
+it('a cancelled job never runs, leaves no output, and its events end with cancelled', async () => {
+  const s = await setup()
+  try {
+    await s.files.put('cy', 'in.txt', [Buffer.from('z'.repeat(50_000))])
+    const { job } = await s.jobs.create('cy', {
+      type: 'compress',
+      input: 'in.txt',
+      output: 'in.txt.gz',
+      params: {},
+    })
+    const cancelled = await s.jobs.cancel('cy', job.id)
+    assert.equal(cancelled.state, 'cancelled')
+    await assert.rejects(s.jobs.cancel('cy', job.id), { code: 'E_JOB_FINISHED' })
+    await assert.rejects(s.jobs.cancel('eve', job.id), { code: 'E_JOB_NOT_FOUND' })
+    const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 2 })
+    for (const w of workers) await w.start()
+    const stats = await until(async () => {
+      const [topic] = await s.queue.stats(TASK_TOPIC)
+      const group = topic?.groups.find((g) => g.group === 'workers')
+      return group && group.lag === 0 ? group : undefined
+    }, 'the start task to be consumed')
+    for (const w of workers) await w.close()
+    assert.equal(stats.lag, 0)
+    assert.equal((await s.jobs.get('cy', job.id)).state, 'cancelled')
+    await assert.rejects(s.files.stat('cy', 'in.txt.gz'), { code: 'E_FILE_NOT_FOUND' })
+    const events = []
+    for await (const e of s.feed.backlog({ clientId: 'cy', jobId: job.id, after: 0 }))
+      events.push(e)
+    assert.deepEqual(
+      events.map((e) => e.data.state),
+      ['queued', 'cancelled'],
+    )
+  } finally {
+    await s.close()
+  }
+})
+
+it('cancelling a running job frees the parts it had stored', async () => {
+  const s = await setup()
+  try {
+    const bytes = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`).join(''))
+    await s.files.put('dan', 'in.txt', [bytes])
+    const { job } = await s.jobs.create('dan', {
+      type: 'compress',
+      input: 'in.txt',
+      output: 'in.txt.gz',
+      params: {},
+    })
+    // Run the start task and a few parts by hand, as a worker would, then cancel.
+    await s.runner.run({ kind: 'start', job: job.id })
+    const consumer = await s.queue.consumer(TASK_TOPIC, 'by-hand')
+    const messages = await consumer.fetch(4, 1000)
+    for (const m of messages.slice(1)) await s.runner.run(decodeTask(m.payload))
+    const running = await s.meta.jobById(job.id)
+    assert.equal(running?.state, 'running')
+    assert.equal((await s.meta.uploadProgress(running!.uploadId!)).chunks, 3)
+    await s.jobs.cancel('dan', job.id)
+    assert.deepEqual(await s.meta.uploadChunks(running!.uploadId!), [])
+    assert.deepEqual(await s.meta.unreferencedChunks(10), [], 'parts freed, rows and blobs')
+    // A part still on the queue finds the job cancelled and stores nothing.
+    const [late] = await consumer.fetch(1, 1000)
+    await s.runner.run(decodeTask(late!.payload))
+    assert.deepEqual(await s.meta.uploadChunks(running!.uploadId!), [])
+    await consumer.close()
+  } finally {
+    await s.close()
+  }
+})
