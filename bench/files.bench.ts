@@ -6,24 +6,17 @@
  * (hashing, counting and dedup on), download ≥ 0.80, peak RSS < 200 MiB.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { mbPerSecond, printTable } from './lib/measure.ts'
+import { peakRssMiB, timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_FILE_SIZE ?? 1 << 30)
 const dir = await mkdtemp(join(tmpdir(), 'piper-bench-files-'))
 const file = join(dir, 'input.bin')
 spawnSync('sh', ['-c', `head -c ${SIZE} /dev/urandom > ${file}`], { stdio: 'inherit' })
-
-/** Wall time of a command, in ms; fails loudly when it fails. */
-function timed(command: string, args: string[]): number {
-  const start = performance.now()
-  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${run.status}`)
-  return performance.now() - start
-}
 
 function best(n: number, fn: () => number): number {
   return Math.min(...Array.from({ length: n }, fn))
@@ -50,11 +43,6 @@ async function minimalServer(): Promise<{ url: string; child: ChildProcess }> {
     child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())),
   )
   return { url: `http://127.0.0.1:${port}/`, child }
-}
-
-async function peakRssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024
 }
 
 try {

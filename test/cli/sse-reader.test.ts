@@ -5,7 +5,12 @@ import { readSse } from '../../src/cli/sse-reader.ts'
 
 async function parse(pieces: Uint8Array[]) {
   const events = []
-  for await (const event of readSse(pieces)) events.push(event)
+  for await (const event of readSse(
+    (async function* () {
+      yield* pieces
+    })(),
+  ))
+    events.push(event)
   return events
 }
 
