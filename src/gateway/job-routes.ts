@@ -18,6 +18,7 @@ export function jobRoutes(
   jobs: JobService,
   feed: JobEventFeed,
   clients: ClientResolver,
+  shutdown: AbortSignal,
 ): void {
   router.on('POST', '/v1/jobs', async ({ req, res }) => {
     const client = await clients.resolve(req)
@@ -55,7 +56,7 @@ export function jobRoutes(
     }
     if (rest !== 'events') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
     const job = await jobs.get(client, id)
-    const stream = new SseStream(req, res)
+    const stream = new SseStream(req, res, shutdown)
     const query = { clientId: client, jobId: job.id, after: lastEventId(req) ?? 0 }
     // A job that already ended: what follows `after`, then the end. Otherwise, until it ends.
     const events = isTerminal(job.state)
@@ -79,7 +80,7 @@ export function jobRoutes(
   router.on('GET', '/v1/events', async ({ req, res }) => {
     const client = await clients.resolve(req)
     const after = lastEventId(req) ?? (await feed.latest())
-    const stream = new SseStream(req, res)
+    const stream = new SseStream(req, res, shutdown)
     try {
       for await (const event of feed.subscribe({
         clientId: client,

@@ -35,6 +35,8 @@ export class Gateway {
   readonly #router = new Router()
   #draining = false
   #closing: Promise<void> | undefined
+  /** Aborted when the gateway closes: long-lived event streams end so the server can. */
+  readonly #shutdown = new AbortController()
 
   constructor(options: GatewayOptions) {
     this.#options = options
@@ -50,7 +52,10 @@ export class Gateway {
     if (storage) {
       const clients = new ClientResolver(storage.meta, options.host)
       fileRoutes(this.#router, storage.files, clients, options.jobs?.service)
-      if (options.jobs) jobRoutes(this.#router, options.jobs.service, options.jobs.feed, clients)
+      if (options.jobs) {
+        const { service, feed } = options.jobs
+        jobRoutes(this.#router, service, feed, clients, this.#shutdown.signal)
+      }
       legacyRoutes(this.#router, storage.files, clients, storage.jsonBodyLimit)
     }
   }
@@ -107,6 +112,7 @@ export class Gateway {
       this.#options.drainTimeoutMs ?? 10_000,
     )
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    this.#shutdown.abort()
     this.#server.closeIdleConnections()
     await closed
     clearTimeout(timer)

@@ -5,14 +5,15 @@ const HEARTBEAT_MS = 15_000
 /**
  * A Server-Sent Events response (HTML Living Standard §9.2): `send` writes one event with an
  * id, so a client that reconnects sends `Last-Event-ID` and resumes after it; a comment line
- * every 15 s keeps proxies from closing an idle stream. `signal` aborts when the client leaves.
+ * every 15 s keeps proxies from closing an idle stream. `signal` aborts when the client leaves
+ * or the server shuts down (the client then reconnects elsewhere, resuming).
  */
 export class SseStream {
   readonly #res: ServerResponse
   readonly #heartbeat: NodeJS.Timeout
   readonly #abort = new AbortController()
 
-  constructor(req: IncomingMessage, res: ServerResponse) {
+  constructor(req: IncomingMessage, res: ServerResponse, shutdown: AbortSignal) {
     this.#res = res
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -24,6 +25,8 @@ export class SseStream {
     const gone = () => this.#abort.abort()
     req.once('close', gone)
     res.once('close', gone)
+    if (shutdown.aborted) gone()
+    else shutdown.addEventListener('abort', gone, { once: true })
   }
 
   get signal(): AbortSignal {
