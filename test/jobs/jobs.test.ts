@@ -49,6 +49,21 @@ async function setup() {
   return { blobs, meta, queue, files, feed, jobs, runner, close }
 }
 
+/** Stores `bytes` as the client's `in.txt` and creates a job compressing it. */
+async function compressJob(s: Awaited<ReturnType<typeof setup>>, client: string, bytes: Buffer) {
+  await s.files.put(client, 'in.txt', [bytes])
+  const request = { type: 'compress' as const, input: 'in.txt', output: 'in.txt.gz', params: {} }
+  return (await s.jobs.create(client, request)).job
+}
+
+/** Polls until the client's job is failed; returns it. */
+async function failedJob(s: Awaited<ReturnType<typeof setup>>, client: string, id: string) {
+  return until(async () => {
+    const now = await s.jobs.get(client, id)
+    return now.state === 'failed' ? now : undefined
+  }, 'the job to fail')
+}
+
 async function until<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
   for (let i = 0; i < 400; i++) {
     const value = await check()
@@ -61,13 +76,7 @@ async function until<T>(check: () => Promise<T | undefined>, what: string): Prom
 it('a task that always throws fails its job after the configured deliveries, with the error', async () => {
   const s = await setup()
   try {
-    await s.files.put('ann', 'in.txt', [Buffer.from('x'.repeat(5000))])
-    const { job } = await s.jobs.create('ann', {
-      type: 'compress',
-      input: 'in.txt',
-      output: 'in.txt.gz',
-      params: {},
-    })
+    const job = await compressJob(s, 'ann', Buffer.from('x'.repeat(5000)))
     let attempts = 0
     const runtime = new WorkerRuntime<Task>({
       queue: s.queue,
@@ -85,10 +94,7 @@ it('a task that always throws fails its job after the configured deliveries, wit
       isPermanent: () => false,
     })
     await runtime.start()
-    const failed = await until(async () => {
-      const now = await s.jobs.get('ann', job.id)
-      return now.state === 'failed' ? now : undefined
-    }, 'the job to fail')
+    const failed = await failedJob(s, 'ann', job.id)
     await runtime.close()
     assert.equal(attempts, 3)
     assert.deepEqual(failed.error, { code: 'E_ON_FIRE', message: 'the disk is on fire' })
@@ -105,13 +111,7 @@ it('a task that always throws fails its job after the configured deliveries, wit
 it('a task dead-lettered without its worker saying so still fails its job', async () => {
   const s = await setup()
   try {
-    await s.files.put('bob', 'in.txt', [Buffer.from('y'.repeat(5000))])
-    const { job } = await s.jobs.create('bob', {
-      type: 'compress',
-      input: 'in.txt',
-      output: 'in.txt.gz',
-      params: {},
-    })
+    const job = await compressJob(s, 'bob', Buffer.from('y'.repeat(5000)))
     // As the queue moves a task whose worker crashed on its last delivery.
     await s.queue.publish(dlqTopic(TASK_TOPIC), encodeTask({ kind: 'start', job: job.id }), {
       headers: { [DLQ_HEADERS.reason]: 'E_LEASE: delivered 5 times without an ack' },
@@ -119,10 +119,7 @@ it('a task dead-lettered without its worker saying so still fails its job', asyn
     const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 1 })
     // Only the dead-letter runtime: the task runtime would run the job.
     await workers[1]!.start()
-    const failed = await until(async () => {
-      const now = await s.jobs.get('bob', job.id)
-      return now.state === 'failed' ? now : undefined
-    }, 'the job to fail')
+    const failed = await failedJob(s, 'bob', job.id)
     await workers[1]!.close()
     assert.deepEqual(failed.error, { code: 'E_LEASE', message: 'delivered 5 times without an ack' })
   } finally {
@@ -133,13 +130,7 @@ it('a task dead-lettered without its worker saying so still fails its job', asyn
 it('a cancelled job never runs, leaves no output, and its events end with cancelled', async () => {
   const s = await setup()
   try {
-    await s.files.put('cy', 'in.txt', [Buffer.from('z'.repeat(50_000))])
-    const { job } = await s.jobs.create('cy', {
-      type: 'compress',
-      input: 'in.txt',
-      output: 'in.txt.gz',
-      params: {},
-    })
+    const job = await compressJob(s, 'cy', Buffer.from('z'.repeat(50_000)))
     const cancelled = await s.jobs.cancel('cy', job.id)
     assert.equal(cancelled.state, 'cancelled')
     await assert.rejects(s.jobs.cancel('cy', job.id), { code: 'E_JOB_FINISHED' })
@@ -171,13 +162,7 @@ it('cancelling a running job frees the parts it had stored', async () => {
   const s = await setup()
   try {
     const bytes = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`).join(''))
-    await s.files.put('dan', 'in.txt', [bytes])
-    const { job } = await s.jobs.create('dan', {
-      type: 'compress',
-      input: 'in.txt',
-      output: 'in.txt.gz',
-      params: {},
-    })
+    const job = await compressJob(s, 'dan', bytes)
     // Run the start task and a few parts by hand, as a worker would, then cancel.
     await s.runner.run({ kind: 'start', job: job.id })
     const consumer = await s.queue.consumer(TASK_TOPIC, 'by-hand')
