@@ -89,8 +89,11 @@ export class NatsQueue implements Queue {
     checkTopic(topic)
     const jsm = this.#manager()
     const config = this.#streamConfig(topic, options)
-    const info = await jsm.streams.info(streamOf(topic, this.namespace)).catch(notFoundAs(undefined))
-    if (info) await jsm.streams.update(streamOf(topic, this.namespace), { ...info.config, ...config })
+    const info = await jsm.streams
+      .info(streamOf(topic, this.namespace))
+      .catch(notFoundAs(undefined))
+    if (info)
+      await jsm.streams.update(streamOf(topic, this.namespace), { ...info.config, ...config })
     else await jsm.streams.add(config)
     this.#topics.delete(topic)
   }
@@ -158,7 +161,9 @@ export class NatsQueue implements Queue {
     }
     const out: TopicStats[] = []
     for (const name of topics.sort()) {
-      const info = await jsm.streams.info(streamOf(name, this.namespace)).catch(notFoundAs(undefined))
+      const info = await jsm.streams
+        .info(streamOf(name, this.namespace))
+        .catch(notFoundAs(undefined))
       if (!info) continue
       const groups = []
       for await (const c of jsm.consumers.list(streamOf(name, this.namespace))) {
