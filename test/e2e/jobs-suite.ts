@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
 import { after, before, describe, it, type TestContext } from 'node:test'
+import { textLike } from '../codec/data.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { createJob, download, finished, getJob, jobEvents, putFile } from '../helpers/jobs-api.ts'
 import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
-
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url)
 
 export interface JobsSuiteOptions {
   /** Extra `piper up` flags choosing adapters; undefined skips (a server is absent). */
@@ -20,10 +18,11 @@ export function runJobsSuite(name: string, options: JobsSuiteOptions): void {
     let bible: Buffer
 
     before(async () => {
-      bible = await readFile(new URL('bible.txt', CORPUS))
+      // Text of 62 chunks of 64 KiB (the last one short), generated: no file outside the repo.
+      bible = Buffer.from(textLike(62 * 65536 - 1000))
       const args = await options.args()
       if (!args) return
-      // 64 KiB chunks: the 4 MB corpus file becomes 62 parts.
+      // 64 KiB chunks: the 4 MB text becomes 62 parts.
       piper = await startPiper(['--chunk-size', '64K', '--workers', '2', ...args])
       base = piper.url
     })
@@ -98,7 +97,7 @@ export function runJobsSuite(name: string, options: JobsSuiteOptions): void {
       assert.equal((await finished(base, parts.id)).state, 'succeeded')
       assert.ok((await download(base, 'd/bible.back')).equals(bible))
 
-      const world = await readFile(new URL('world192.txt', CORPUS))
+      const world = Buffer.from(textLike(2_500_000, 9))
       const gzip9 = await pipeThrough('gzip', ['-9', '-c'], world)
       await putFile(base, 'd/world.txt.gz', gzip9.stdout)
       const stream = await createJob(base, { type: 'decompress', input: 'd/world.txt.gz' })
