@@ -41,6 +41,12 @@ export class NatsConsumer implements Consumer {
   readonly #settled = new WeakSet<QueueMessage>()
   /** Why a message last failed (a nack), for the dead-letter reason when it comes back. */
   readonly #failures = new Map<number, string>()
+  /**
+   * The delivery count this consumer last handed out per offset. A 2.9 server that delivers to
+   * a pull request we had already given up on takes that delivery back and sends the message
+   * again with the same count: counting on from what we saw keeps `deliveries` increasing.
+   */
+  readonly #counted = new Map<number, number>()
   #request: PullRequest | undefined
   #requests = 0
   /** Messages that arrived after their pull request ended; handed out by the next fetch. */
@@ -82,6 +88,7 @@ export class NatsConsumer implements Consumer {
       })
     this.#settled.add(message)
     this.#failures.delete(message.offset)
+    this.#counted.delete(message.offset)
   }
 
   async nack(message: QueueMessage, delayMs?: number): Promise<void> {
@@ -189,6 +196,10 @@ export class NatsConsumer implements Consumer {
   /** The message as Piper's, or null when it has used up its deliveries (then dead-lettered). */
   async #admit(msg: Msg): Promise<QueueMessage | null> {
     const info = parseAckSubject(msg.reply!)!
+    const before = this.#counted.get(info.streamSequence - 1) ?? 0
+    if (info.deliveries <= before) info.deliveries = before + 1
+    if (this.#counted.size >= 10_000) this.#counted.clear()
+    this.#counted.set(info.streamSequence - 1, info.deliveries)
     const headers: Record<string, string> = {}
     for (const name of msg.headers?.keys() ?? []) headers[name] = msg.headers!.get(name)
     const offset = info.streamSequence - 1
@@ -223,6 +234,7 @@ export class NatsConsumer implements Consumer {
     await this.#init.deadLetter(message, reason)
     this.#settled.add(message)
     this.#failures.delete(message.offset)
+    this.#counted.delete(message.offset)
     // Plain +TERM: servers before 2.10.4 do not parse a reason after it (the DLQ has it).
     await this.#init.nc
       .request(reply, encoder.encode('+TERM'), { timeout: ACK_TIMEOUT_MS })
