@@ -96,7 +96,7 @@ export class FileService {
         contentType: options.contentType ?? 'application/octet-stream',
       })
       log.info({ client: clientId, name, size, chunks: file.chunkCount }, 'file stored')
-      await this.#free(released)
+      await this.free(released)
       return file
     } catch (error) {
       await Promise.allSettled(pending)
@@ -141,7 +141,7 @@ export class FileService {
   async delete(clientId: string, name: string): Promise<FileRecord> {
     const deleted = await this.#meta.deleteFile(clientId, checkFileName(name))
     if (!deleted) throw new FileError('E_FILE_NOT_FOUND', `no file named ${JSON.stringify(name)}`)
-    await this.#free(deleted.released)
+    await this.free(deleted.released)
     return deleted.file
   }
 
@@ -158,7 +158,7 @@ export class FileService {
       uploads++
     }
     for (let batch = await this.#meta.unreferencedChunks(500); batch.length > 0; ) {
-      chunksFreed += await this.#free(batch)
+      chunksFreed += await this.free(batch)
       const next = await this.#meta.unreferencedChunks(500)
       batch = next.some((key) => batch.includes(key)) ? [] : next
     }
@@ -220,15 +220,11 @@ export class FileService {
 
   /** Forgets the upload and frees the chunks only it used; the number freed. */
   async abortUpload(uploadId: string): Promise<number> {
-    return this.#free(await this.#meta.abortUpload(uploadId))
+    return this.free(await this.#meta.abortUpload(uploadId))
   }
 
   /** Deletes each chunk that is still unreferenced, row then blob, under its lock. */
   async free(keys: readonly string[]): Promise<number> {
-    return this.#free(keys)
-  }
-
-  async #free(keys: readonly string[]): Promise<number> {
     let freed = 0
     for (const key of keys) {
       await this.#meta.withChunkLock(key, async () => {

@@ -12,7 +12,8 @@ export {
   parseJobRequest,
 } from './job-request.ts'
 export { DEFAULT_MAX_OUTPUT_BYTES, JobRunner, type JobRunnerOptions } from './job-runner.ts'
-export { isTerminal, JobService, type JobServiceOptions } from './job-service.ts'
+export { JobService, type JobServiceOptions } from './job-service.ts'
+export { isTerminal } from './job-state.ts'
 export {
   decodeTask,
   encodeTask,

@@ -5,10 +5,11 @@ import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { piperMembers, readBlob } from './chunk-plan.ts'
+import { endJob } from './end-job.ts'
 import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
 import type { JobParams } from './job-request.ts'
-import { isTerminal } from './job-service.ts'
+import { isTerminal } from './job-state.ts'
 import {
   encodeTask,
   frequenciesFromBase64,
@@ -71,19 +72,13 @@ export class JobRunner {
       code: typeof code === 'string' && code.startsWith('E_') ? code : 'E_INTERNAL',
       message: error instanceof Error ? error.message : String(error),
     }
-    for (;;) {
-      const job = await this.#o.meta.jobById(task.job)
-      if (!job || isTerminal(job.state)) return
-      const failed = await this.#o.meta.updateJob(job.id, job.version, {
-        state: 'failed',
-        error: reason,
-      })
-      if (!failed) continue
-      this.#o.feed.notify()
-      this.#log.warn({ job: job.id, ...reason }, 'job failed')
-      if (failed.uploadId) await this.#o.files.abortUpload(failed.uploadId).catch(() => {})
-      return
-    }
+    const { meta, files, feed } = this.#o
+    const deps = { meta, files, feed, log: this.#log }
+    const { ended } = await endJob(deps, () => meta.jobById(task.job), {
+      state: 'failed',
+      error: reason,
+    })
+    if (ended) this.#log.warn({ job: task.job, ...reason }, 'job failed')
   }
 
   /** Plans the job: one part task per input chunk, or one stream task. */

@@ -2,6 +2,7 @@ import type { FileService } from '../files/index.ts'
 import type { JobRecord, JobState, MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
+import { endJob } from './end-job.ts'
 import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
 import { isJobId, newJobId } from './job-id.ts'
@@ -20,12 +21,6 @@ export interface JobServiceOptions {
 
 /** Where a test may kill the process: after the job record, before its publish. */
 const FAILPOINT = process.env.PIPER_FAILPOINT
-
-const TERMINAL: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled'])
-
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL.has(state)
-}
 
 /**
  * Creating, reading and cancelling jobs. A new job is written to the metadata store first and
@@ -111,22 +106,11 @@ export class JobService {
    * find it cancelled and do nothing. `E_JOB_FINISHED` when it already ended.
    */
   async cancel(clientId: string, id: string): Promise<JobRecord> {
-    for (;;) {
-      const job = await this.get(clientId, id)
-      if (isTerminal(job.state)) {
-        throw new JobError('E_JOB_FINISHED', `job ${id} already ${job.state}`)
-      }
-      const cancelled = await this.#meta.updateJob(job.id, job.version, { state: 'cancelled' })
-      if (!cancelled) continue
-      this.#feed.notify()
-      if (cancelled.uploadId) {
-        await this.#files.abortUpload(cancelled.uploadId).catch((error: unknown) => {
-          this.#log.warn({ err: error, job: id }, 'could not free partial output; gc will')
-        })
-      }
-      this.#log.info({ job: id }, 'job cancelled')
-      return cancelled
-    }
+    const deps = { meta: this.#meta, files: this.#files, feed: this.#feed, log: this.#log }
+    const { job, ended } = await endJob(deps, () => this.get(clientId, id), { state: 'cancelled' })
+    if (!ended) throw new JobError('E_JOB_FINISHED', `job ${id} already ${job!.state}`)
+    this.#log.info({ job: id }, 'job cancelled')
+    return job!
   }
 
   async #publish(job: JobRecord): Promise<void> {

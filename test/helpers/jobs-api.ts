@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict'
+import type { ApiJob } from '../../src/cli/commands/jobs.ts'
 import { readSse, type SseEvent } from '../../src/cli/sse-reader.ts'
 
-/** A job as the API returns it, loosely: each test reads the fields it checks. */
-export interface ApiJob {
-  id: string
-  type: string
-  state: string
-  input: string
-  output: string
-  result: Record<string, number> | null
-  error: { code: string; message: string } | null
-}
+export type { ApiJob }
 
 export async function putFile(base: string, name: string, bytes: Uint8Array, query = '') {
   const res = await fetch(`${base}/v1/files/${name}${query}`, { method: 'PUT', body: bytes })
