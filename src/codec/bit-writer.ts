@@ -1,17 +1,18 @@
 /**
  * Writes a DEFLATE bit stream (RFC 1951 §3.1.1: least-significant bit first) into a
- * preallocated buffer. Bits collect in a 32-bit accumulator that is stored a whole word at a
- * time, which is what makes the literal loop in `deflate-writer.ts` fast; that loop copies
- * `buf`, `cnt` and `pos` into locals and writes them back.
+ * preallocated buffer. After every write the whole 32-bit accumulator is stored at `pos` and
+ * `pos` advances past the bytes completed, so at most 7 bits stay pending and no write needs a
+ * branch to flush (the partial byte is stored again with the next write). The literal loop in
+ * `deflate-writer.ts` does the same with `buf`, `cnt` and `pos` in locals.
  */
 export class BitWriter {
   readonly bytes: Uint8Array
   readonly view: DataView
-  /** Byte position of the next 32-bit word. */
+  /** Byte position of the first pending bit. */
   pos: number
   /** Pending bits, the oldest in the least-significant position. */
   buf = 0
-  /** Number of pending bits, 0 to 31. */
+  /** Number of pending bits, 0 to 7. */
   cnt = 0
 
   /** `bytes` needs 4 bytes of slack past the last byte written. */
@@ -23,24 +24,20 @@ export class BitWriter {
 
   /** Appends the low `n` bits of `value` (n ≤ 24). */
   write(value: number, n: number): void {
-    this.buf |= value << this.cnt
-    this.cnt += n
-    if (this.cnt >= 32) {
-      this.view.setUint32(this.pos, this.buf, true)
-      this.pos += 4
-      this.cnt -= 32
-      this.buf = this.cnt === 0 ? 0 : value >>> (n - this.cnt)
-    }
+    const buf = this.buf | (value << this.cnt)
+    const cnt = this.cnt + n
+    this.view.setInt32(this.pos, buf, true)
+    const done = cnt & 24
+    this.pos += done >>> 3
+    this.buf = (buf >>> done) | 0
+    this.cnt = cnt & 7
   }
 
-  /** Pads with zero bits to a byte boundary and stores the pending bytes; returns the length. */
+  /** Pads with zero bits to a byte boundary (the partial byte is already stored). */
   alignToByte(): number {
-    while (this.cnt > 0) {
-      this.bytes[this.pos++] = this.buf & 0xff
-      this.buf >>>= 8
-      this.cnt = Math.max(0, this.cnt - 8)
-    }
+    if (this.cnt > 0) this.pos++
     this.buf = 0
+    this.cnt = 0
     return this.pos
   }
 

@@ -1,7 +1,9 @@
 import { crc32, gunzipSync, inflateRawSync } from 'node:zlib'
+import { encodeChunk } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
 import { parseMemberHeader, TRAILER_SIZE } from './gzip-member.ts'
 import { HasMatches, inflateLiterals } from './inflate.ts'
+import { warmUpSample } from './warm-up.ts'
 
 export interface DecodeOptions {
   /** Index of this member in its file, for error messages. */
@@ -14,6 +16,7 @@ export interface DecodeOptions {
 
 /** The output limit of `decodeMember` when none is given: the largest chunk Piper writes. */
 export const DEFAULT_MAX_OUTPUT = 1 << 30
+let warm = false
 
 /**
  * Decodes one complete gzip member. Piper's members (literal-only, sizes in FEXTRA) are decoded
@@ -21,6 +24,11 @@ export const DEFAULT_MAX_OUTPUT = 1 << 30
  * `node:zlib`, whose C inflate is faster on those. CRC32 and ISIZE are always verified.
  */
 export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Uint8Array {
+  if (!warm) {
+    // See warm-up.ts.
+    warm = true
+    decodeMember(encodeChunk(warmUpSample()))
+  }
   const member = options.member ?? 0
   const base = options.offset ?? 0
   const maxOutput = options.maxOutput ?? DEFAULT_MAX_OUTPUT
@@ -56,7 +64,8 @@ export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Ui
       { member, offset: base },
     )
   }
-  let out: Uint8Array = new Uint8Array(piper.isize)
+  // Slack: the decoder stores literals a 32-bit word at a time, two look-ups between checks.
+  let out: Uint8Array = new Uint8Array(piper.isize + 8)
   try {
     const { end, written } = inflateLiterals(data, header.size, out, member, base)
     if (end !== data.length) {

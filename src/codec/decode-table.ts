@@ -1,96 +1,164 @@
 import { CodecError } from './errors.ts'
 
-/** Bits indexed by the first-level look-up; longer codes take the slow path. */
-export const TABLE_BITS = 11
-const TABLE_SIZE = 1 << TABLE_BITS
+/**
+ * Decode tables for canonical Huffman codes (RFC 1951 §3.2.2), indexed by the next bits of the
+ * stream (least-significant bit first, so by bit-reversed codes). Codes longer than the root
+ * table's bits continue in subtables, as in zlib's inflate.
+ *
+ * A literal/length table decodes up to three literals per look-up when their codes fit in the
+ * root bits together, which is most look-ups on text: this is what makes the decoder faster than
+ * one symbol at a time. Entries are small integers:
+ * - literals: sym1 | sym2 << 8 | sym3 << 16 | bits << 24 | count << 28, count 1–3;
+ * - any other symbol (end-of-block, lengths): symbol | bits << 24 (count 0);
+ * - a long code's prefix: POINTER | subtable offset | subtable bits << 16; subtable entries are
+ *   symbol | total bits << 16;
+ * - 0: no code starts with these bits (only in the one-code case RFC 1951 allows).
+ */
+export const POINTER = 1 << 20
+export const COUNT_SHIFT = 28
+const MAX_BITS = 15
+const LITERAL_LIMIT = 256
 
-/** Entry kinds (bits 21–22 of an entry). */
-export const ONE_LITERAL = 1
-export const TWO_LITERALS = 2
-export const SLOW = 3
+export interface DecodeTable {
+  table: Int32Array
+  rootBits: number
+}
+
+/** Single-symbol entries (symbol | bits << 16) and subtables, before literals are grouped. */
+const scratch = new Int32Array((1 << 9) + 288 * (1 << (MAX_BITS - 9)))
+const tables = new Map<number, Int32Array>()
+/** Per root entry, the length of the literal code it starts with, or 32 for any other entry. */
+const literalBits = new Uint8Array(1 << 12)
+const NOT_LITERAL = 32
+const count = new Uint16Array(MAX_BITS + 1)
+const next = new Uint16Array(MAX_BITS + 2)
+/** REVERSED[c] is the 15-bit value `c` bit-reversed; a code of `len` bits reverses to REVERSED[c] >>> (15 - len). */
+const REVERSED = new Uint16Array(1 << MAX_BITS)
+for (let c = 1; c < REVERSED.length; c++)
+  REVERSED[c] = (REVERSED[c >>> 1]! >>> 1) | ((c & 1) << (MAX_BITS - 1))
 
 /**
- * A canonical Huffman decoder (RFC 1951 §3.2.2) for one alphabet: `count[len]` codes of each
- * length and `symbols` in canonical order, for the bit-by-bit slow path; and, for literal
- * alphabets, a first-level table of `TABLE_BITS` bits whose entries decode one or two
- * literals at once: sym1 | sym2 << 8 | bits << 16 | kind << 21.
+ * Builds the table of a literal/length code. The table is shared scratch, valid until the next
+ * call with the same `rootBits` (one block at a time) unless `keep` asks for a fresh one.
  */
-export interface HuffmanDecoder {
-  count: Uint16Array
-  symbols: Uint16Array
-  table: Int32Array | undefined
+export function literalTable(
+  lengths: Uint8Array,
+  rootBits: number,
+  at: { member: number; offset: number },
+  keep = false,
+): DecodeTable {
+  const used = singleTable(lengths, rootBits, scratch, 'literal/length', at, literalBits)
+  let table = keep ? undefined : tables.get(rootBits)
+  if (!table) {
+    table = new Int32Array(scratch.length)
+    if (!keep) tables.set(rootBits, table)
+  }
+  groupLiterals(table, rootBits)
+  table.set(scratch.subarray(1 << rootBits, used), 1 << rootBits)
+  return { table, rootBits }
+}
+
+/** Fills the root of `table` with up to three literals per entry from the single-symbol scratch. */
+function groupLiterals(table: Int32Array, rootBits: number): void {
+  const rootSize = 1 << rootBits
+  const bits = literalBits
+  for (let i = 0; i < rootSize; i++) {
+    const l1 = bits[i]!
+    if (l1 > rootBits) {
+      // Not a literal: kept as it is, but a direct symbol's length moves to bits 24–27.
+      const e = scratch[i]!
+      table[i] = e === 0 || (e & POINTER) !== 0 ? e : (e & 0xffff) | ((e >>> 16) << 24)
+      continue
+    }
+    // The bits after a code are the index shifted right; past the root bits they read as zero,
+    // so a following code counts only if it ends within the root bits.
+    const i2 = i >>> l1
+    const l2 = l1 + bits[i2]!
+    if (l2 > rootBits) {
+      table[i] = (scratch[i]! & 0xff) | (l1 << 24) | (1 << COUNT_SHIFT)
+      continue
+    }
+    const i3 = i2 >>> (l2 - l1)
+    const l3 = l2 + bits[i3]!
+    const pair = (scratch[i]! & 0xff) | ((scratch[i2]! & 0xff) << 8)
+    table[i] =
+      l3 > rootBits
+        ? pair | (l2 << 24) | (2 << COUNT_SHIFT)
+        : pair | ((scratch[i3]! & 0xff) << 16) | (l3 << 24) | (3 << COUNT_SHIFT)
+  }
 }
 
 /**
- * Builds a decoder from code lengths, rejecting over-subscribed codes and incomplete ones
- * (but for a single code of length 1, which RFC 1951 §3.2.7 allows for distances and which
- * zlib accepts everywhere). `what` and `at` label errors.
+ * A single-symbol table for the code-length code (§3.2.7), whose codes have at most 7 bits:
+ * entries symbol | bits << 16, indexed by the next 7 bits.
  */
-export function buildDecoder(
+export function codeLengthTable(
   lengths: Uint8Array,
-  withTable: boolean,
+  at: { member: number; offset: number },
+): Int32Array {
+  const table = new Int32Array(1 << 7)
+  singleTable(lengths, 7, table, 'code length', at)
+  return table
+}
+
+/**
+ * Fills `out` with single-symbol entries and subtables; returns the entries used. Rejects
+ * over-subscribed codes and incomplete ones, but for a single code of length 1, which RFC 1951
+ * §3.2.7 allows for distances and which zlib accepts everywhere.
+ */
+function singleTable(
+  lengths: Uint8Array,
+  rootBits: number,
+  out: Int32Array,
   what: string,
   at: { member: number; offset: number },
-): HuffmanDecoder {
-  const count = new Uint16Array(16)
-  for (let s = 0; s < lengths.length; s++) count[lengths[s]!]!++
-  count[0] = 0
+  literals?: Uint8Array,
+): number {
+  count.fill(0)
+  let maxLength = 0
+  for (let s = 0; s < lengths.length; s++) {
+    const len = lengths[s]!
+    count[len]!++
+    if (len > maxLength) maxLength = len
+  }
   let left = 1
-  for (let len = 1; len <= 15; len++) {
+  for (let len = 1; len <= MAX_BITS; len++) {
     left = (left << 1) - count[len]!
     if (left < 0) throw new CodecError('E_CORRUPT_DATA', `over-subscribed ${what} code`, at)
   }
-  const used = lengths.length - lengths.filter((l) => l === 0).length
-  if (left > 0 && !(used === 1 && count[1] === 1)) {
+  const codes = lengths.length - count[0]!
+  if (left > 0 && !(codes === 1 && count[1] === 1)) {
     throw new CodecError('E_CORRUPT_DATA', `incomplete ${what} code`, at)
   }
-  const offsets = new Uint16Array(16)
-  for (let len = 1; len < 15; len++) offsets[len + 1] = offsets[len]! + count[len]!
-  const symbols = new Uint16Array(lengths.length)
-  for (let s = 0; s < lengths.length; s++)
-    if (lengths[s] !== 0) symbols[offsets[lengths[s]!]!++] = s
-  const decoder: HuffmanDecoder = { count, symbols, table: undefined }
-  if (withTable) decoder.table = literalTable(lengths)
-  return decoder
-}
-
-function literalTable(lengths: Uint8Array): Int32Array {
-  // Single-symbol entries first: symbol | bits << 16, or 0 where the code is longer.
-  const single = new Int32Array(TABLE_SIZE)
-  const next = new Uint32Array(17)
-  const count = new Uint16Array(16)
-  for (let s = 0; s < lengths.length; s++) count[lengths[s]!]!++
-  count[0] = 0
-  let code = 0
-  for (let len = 1; len <= 15; len++) {
-    code = (code + count[len - 1]!) << 1
+  for (let len = 1, code = 0; len <= MAX_BITS; len++) {
+    code = (code + (len === 1 ? 0 : count[len - 1]!)) << 1
     next[len] = code
   }
+  const rootSize = 1 << rootBits
+  const subBits = maxLength - rootBits
+  out.fill(0, 0, rootSize)
+  literals?.fill(NOT_LITERAL, 0, rootSize)
+  let used = rootSize
   for (let s = 0; s < lengths.length; s++) {
     const len = lengths[s]!
-    if (len === 0 || len > TABLE_BITS) continue
-    let reversed = 0
-    for (let i = 0, c = next[len]!++; i < len; i++, c >>>= 1) reversed = (reversed << 1) | (c & 1)
-    for (let i = reversed; i < TABLE_SIZE; i += 1 << len) single[i] = s | (len << 16) | (1 << 24)
-  }
-  // Pair entries: a literal whose code leaves room for a second literal's whole code.
-  const table = new Int32Array(TABLE_SIZE)
-  for (let i = 0; i < TABLE_SIZE; i++) {
-    const first = single[i]!
-    const sym1 = first & 0xffff
-    const len1 = (first >>> 16) & 0xff
-    if (first === 0 || sym1 > 255) {
-      table[i] = SLOW << 21
+    if (len === 0) continue
+    const reversed = REVERSED[next[len]!++]! >>> (MAX_BITS - len)
+    const entry = s | (len << 16)
+    if (len <= rootBits) {
+      for (let i = reversed; i < rootSize; i += 1 << len) out[i] = entry
+      if (literals && s < LITERAL_LIMIT)
+        for (let i = reversed; i < rootSize; i += 1 << len) literals[i] = len
       continue
     }
-    const second = single[i >>> len1]!
-    const sym2 = second & 0xffff
-    const len2 = (second >>> 16) & 0xff
-    if (second !== 0 && sym2 <= 255 && len1 + len2 <= TABLE_BITS) {
-      table[i] = sym1 | (sym2 << 8) | ((len1 + len2) << 16) | (TWO_LITERALS << 21)
-    } else {
-      table[i] = sym1 | (len1 << 16) | (ONE_LITERAL << 21)
+    const prefix = reversed & (rootSize - 1)
+    if (out[prefix] === 0) {
+      out[prefix] = POINTER | used | (subBits << 16)
+      out.fill(0, used, used + (1 << subBits))
+      used += 1 << subBits
     }
+    const offset = out[prefix]! & 0xffff
+    for (let k = reversed >>> rootBits; k < 1 << subBits; k += 1 << (len - rootBits))
+      out[offset + k] = entry
   }
-  return table
+  return used
 }

@@ -3,7 +3,8 @@ import { type Block, FIXED_LITERAL_LENGTHS, MAX_STORED } from './block-plan.ts'
 import { canonicalCodes } from './canonical-codes.ts'
 import { writeDynamicHeader } from './dynamic-header.ts'
 
-const FIXED_CODES = canonicalCodes(FIXED_LITERAL_LENGTHS)
+const END_OF_BLOCK = 256
+const FIXED_TABLE = codeTable(FIXED_LITERAL_LENGTHS, canonicalCodes(FIXED_LITERAL_LENGTHS))
 
 /** Writes the planned blocks of `bytes` as one DEFLATE stream; the last block is final. */
 export function writeBlocks(w: BitWriter, bytes: Uint8Array, blocks: readonly Block[]): void {
@@ -15,47 +16,100 @@ export function writeBlocks(w: BitWriter, bytes: Uint8Array, blocks: readonly Bl
     } else if (block.kind === 'fixed') {
       w.write(final ? 1 : 0, 1)
       w.write(1, 2)
-      writeLiterals(w, bytes, block.start, block.end, FIXED_CODES, FIXED_LITERAL_LENGTHS)
+      writeLiterals(w, bytes, block.start, block.end, FIXED_TABLE)
     } else {
       writeDynamicHeader(w, block.header, final)
-      writeLiterals(w, bytes, block.start, block.end, canonicalCodes(block.lengths), block.lengths)
+      const table = codeTable(block.lengths, canonicalCodes(block.lengths))
+      writeLiterals(w, bytes, block.start, block.end, table)
     }
   }
 }
 
+/** Code and length of each literal/length symbol in one entry: code | length << 16. */
+function codeTable(lengths: Uint8Array, codes: Uint16Array): Int32Array {
+  const table = new Int32Array(lengths.length)
+  for (let s = 0; s < lengths.length; s++) table[s] = codes[s]! | (lengths[s]! << 16)
+  return table
+}
+
 /**
- * The hot loop: one table look-up per byte, the 32-bit accumulator stored a word at a time.
- * When a code straddles the word boundary, its high bits that did not fit start the next word.
+ * Writes the codes of `bytes[start, end)` and end-of-block. The aligned middle, read four bytes
+ * per load, goes to `writeWords`; the few bytes around it go one `write` at a time.
  */
 function writeLiterals(
   w: BitWriter,
   bytes: Uint8Array,
   start: number,
   end: number,
-  codes: Uint16Array,
-  lengths: Uint8Array,
+  table: Int32Array,
 ): void {
+  const head = Math.min(end, start + ((4 - ((bytes.byteOffset + start) & 3)) & 3))
+  const words = (end - head) >>> 2
+  writeCodes(w, bytes, start, head, table)
+  if (words > 0) writeWords(w, new Uint32Array(bytes.buffer, bytes.byteOffset + head, words), table)
+  writeCodes(w, bytes, head + 4 * words, end, table)
+  w.write(table[END_OF_BLOCK]! & 0xffff, table[END_OF_BLOCK]! >>> 16)
+}
+
+function writeCodes(
+  w: BitWriter,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  table: Int32Array,
+): void {
+  for (let i = start; i < end; i++) w.write(table[bytes[i]!]! & 0xffff, table[bytes[i]!]! >>> 16)
+}
+
+/**
+ * The hot loop: one table look-up per byte and, as in `BitWriter.write`, a 32-bit store after
+ * every code instead of a branch to flush (a mispredicted flush cost more than the store). The
+ * four steps per word are written out because a helper would have to return three values.
+ */
+function writeWords(w: BitWriter, input: Uint32Array, table: Int32Array): void {
   const view = w.view
   let buf = w.buf
   let cnt = w.cnt
   let pos = w.pos
-  for (let i = start; i < end; i++) {
-    const symbol = bytes[i]!
-    const code = codes[symbol]!
-    const len = lengths[symbol]!
-    buf |= code << cnt
-    cnt += len
-    if (cnt >= 32) {
-      view.setUint32(pos, buf, true)
-      pos += 4
-      cnt -= 32
-      buf = cnt === 0 ? 0 : code >> (len - cnt)
-    }
+  let done = 0
+  for (let k = 0; k < input.length; k++) {
+    const four = input[k]!
+    let e = table[four & 255]!
+    buf |= (e & 0xffff) << cnt
+    cnt += e >>> 16
+    view.setInt32(pos, buf, true)
+    done = cnt & 24
+    pos += done >>> 3
+    buf = (buf >>> done) | 0
+    cnt &= 7
+    e = table[(four >>> 8) & 255]!
+    buf |= (e & 0xffff) << cnt
+    cnt += e >>> 16
+    view.setInt32(pos, buf, true)
+    done = cnt & 24
+    pos += done >>> 3
+    buf = (buf >>> done) | 0
+    cnt &= 7
+    e = table[(four >>> 16) & 255]!
+    buf |= (e & 0xffff) << cnt
+    cnt += e >>> 16
+    view.setInt32(pos, buf, true)
+    done = cnt & 24
+    pos += done >>> 3
+    buf = (buf >>> done) | 0
+    cnt &= 7
+    e = table[four >>> 24]!
+    buf |= (e & 0xffff) << cnt
+    cnt += e >>> 16
+    view.setInt32(pos, buf, true)
+    done = cnt & 24
+    pos += done >>> 3
+    buf = (buf >>> done) | 0
+    cnt &= 7
   }
   w.buf = buf
   w.cnt = cnt
   w.pos = pos
-  w.write(codes[256]!, lengths[256]!)
 }
 
 /** Stored blocks (RFC 1951 §3.2.4): byte-aligned LEN, NLEN and the raw bytes, ≤ 65,535 each. */

@@ -7,7 +7,9 @@ export const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3
 
 /** Literal-only blocks send no distances; two 1-bit distance codes keep every decoder happy. */
 const DISTANCE_LENGTHS = [1, 1]
-const EXTRA_BITS: Record<number, number> = { 16: 2, 17: 3, 18: 7 }
+/** Extra bits after each code-length symbol: only the repeat codes 16, 17 and 18 have them. */
+const EXTRA_BITS = new Uint8Array(19)
+EXTRA_BITS.set([2, 3, 7], 16)
 
 /** The header of a dynamic-Huffman block whose literal/length alphabet is 0–256. */
 export interface DynamicHeader {
@@ -22,51 +24,59 @@ export interface DynamicHeader {
 
 /** Builds the header that sends `literalLengths` (257 entries: bytes and end-of-block). */
 export function dynamicHeader(literalLengths: Uint8Array): DynamicHeader {
-  const sequence = [...literalLengths, ...DISTANCE_LENGTHS]
-  const ops: number[] = []
-  for (let i = 0; i < sequence.length; ) {
-    const len = sequence[i]!
+  const total = literalLengths.length + DISTANCE_LENGTHS.length
+  const lengthAt = (i: number) =>
+    i < literalLengths.length ? literalLengths[i]! : DISTANCE_LENGTHS[i - literalLengths.length]!
+  // At most one op per length: symbol and extra-bits value, interleaved.
+  const ops = new Uint16Array(2 * total)
+  let n = 0
+  const op = (symbol: number, extra: number) => {
+    ops[n++] = symbol
+    ops[n++] = extra
+  }
+  for (let i = 0; i < total; ) {
+    const len = lengthAt(i)
     let run = 1
-    while (i + run < sequence.length && sequence[i + run] === len) run++
+    while (i + run < total && lengthAt(i + run) === len) run++
     i += run
     if (len === 0) {
       while (run >= 11) {
         const r = Math.min(run, 138)
-        ops.push(18, r - 11)
+        op(18, r - 11)
         run -= r
       }
       if (run >= 3) {
-        ops.push(17, run - 3)
+        op(17, run - 3)
         run = 0
       }
     } else {
-      ops.push(len, 0)
+      op(len, 0)
       run--
       while (run >= 3) {
         const r = Math.min(run, 6)
-        ops.push(16, r - 3)
+        op(16, r - 3)
         run -= r
       }
     }
-    for (; run > 0; run--) ops.push(len, 0)
+    for (; run > 0; run--) op(len, 0)
   }
 
   const freqs = new Uint32Array(19)
-  for (let i = 0; i < ops.length; i += 2) freqs[ops[i]!]!++
+  for (let i = 0; i < n; i += 2) freqs[ops[i]!]!++
   const codeLengthLengths = limitedCodeLengths(freqs, 7)
   let hclen = 19
   while (hclen > 4 && codeLengthLengths[CODE_LENGTH_ORDER[hclen - 1]!] === 0) hclen--
 
   let bits = 3 + 5 + 5 + 4 + 3 * hclen
-  for (let i = 0; i < ops.length; i += 2) {
+  for (let i = 0; i < n; i += 2) {
     const symbol = ops[i]!
-    bits += codeLengthLengths[symbol]! + (EXTRA_BITS[symbol] ?? 0)
+    bits += codeLengthLengths[symbol]! + EXTRA_BITS[symbol]!
   }
   return {
     hclen,
     codeLengthLengths,
     codeLengthCodes: canonicalCodes(codeLengthLengths, 7),
-    ops: Uint16Array.from(ops),
+    ops: ops.subarray(0, n),
     bits,
   }
 }
@@ -84,7 +94,7 @@ export function writeDynamicHeader(w: BitWriter, header: DynamicHeader, final: b
   for (let i = 0; i < ops.length; i += 2) {
     const symbol = ops[i]!
     w.write(codeLengthCodes[symbol]!, codeLengthLengths[symbol]!)
-    const extra = EXTRA_BITS[symbol]
-    if (extra !== undefined) w.write(ops[i + 1]!, extra)
+    const extra = EXTRA_BITS[symbol]!
+    if (extra > 0) w.write(ops[i + 1]!, extra)
   }
 }

@@ -4,9 +4,11 @@ import { planBlocks } from './block-plan.ts'
 import { writeBlocks } from './deflate-writer.ts'
 import { CodecError } from './errors.ts'
 import { PIPER_HEADER_SIZE, TRAILER_SIZE, writePiperHeader, writeTrailer } from './gzip-member.ts'
+import { warmUpSample } from './warm-up.ts'
 
 /** A member's sizes are stored in 32 bits, so one chunk is at most 1 GiB. */
 export const MAX_CHUNK_SIZE = 1 << 30
+let warm = false
 
 /**
  * Compresses one chunk into one complete gzip member: literal-only DEFLATE blocks (stored,
@@ -17,6 +19,11 @@ export const MAX_CHUNK_SIZE = 1 << 30
  * stored without a counting pass.
  */
 export function encodeChunk(bytes: Uint8Array, histogram?: Uint32Array): Uint8Array {
+  if (!warm) {
+    // See warm-up.ts.
+    warm = true
+    encodeChunk(warmUpSample())
+  }
   if (bytes.length > MAX_CHUNK_SIZE) {
     throw new CodecError(
       'E_CODEC_INPUT',

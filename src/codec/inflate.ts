@@ -1,23 +1,33 @@
 import { BitReader } from './bit-reader.ts'
 import { FIXED_LITERAL_LENGTHS } from './block-plan.ts'
-import { buildDecoder, type HuffmanDecoder, TABLE_BITS } from './decode-table.ts'
+import { codeLengthTable, type DecodeTable, literalTable } from './decode-table.ts'
 import { CODE_LENGTH_ORDER } from './dynamic-header.ts'
 
 /** Thrown when a block uses LZ77 matches; the caller hands the member to `node:zlib`. */
 export class HasMatches extends Error {}
 
-const TABLE_MASK = (1 << TABLE_BITS) - 1
-// Entry kinds of decode-table.ts, repeated as literals: imported bindings are not constant-folded
-// in the hot loop.
-const KIND_TWO_LITERALS = 2
-const KIND_SLOW = 3
-let fixedDecoder: HuffmanDecoder | undefined
+// Entry fields of decode-table.ts, repeated as literals: imported bindings are not
+// constant-folded in the hot loop.
+const POINTER = 1 << 20
+const ONE_LITERAL = 1 << 28
+const END_OF_BLOCK = 256
+
+/**
+ * Root bits of a block's table. A 12-bit table decodes two or three literals per look-up on
+ * text but costs 4,096 entries to build; after a short block (a file whose statistics shift
+ * often), the next table is made smaller.
+ */
+const LARGE_ROOT_BITS = 12
+const SMALL_ROOT_BITS = 11
+const SHORT_BLOCK = 32768
+let fixedTable: DecodeTable | undefined
 
 /**
  * Decodes a literal-only DEFLATE stream (RFC 1951: stored, fixed and dynamic blocks whose
- * literal/length symbols are bytes and end-of-block) from `src[start…]` into `out`. Returns the
- * offset just past the final block and the bytes written. `member` and `base` (absolute offset
- * of `src[0]`) label errors. Throws `HasMatches` at the first length code.
+ * literal/length symbols are bytes and end-of-block) from `src[start…]` into `out`, which must
+ * have 8 bytes of slack past the largest output allowed. Returns the offset just past the final
+ * block and the bytes written. `member` and `base` (absolute offset of `src[0]`) label errors.
+ * Throws `HasMatches` at the first length code.
  */
 export function inflateLiterals(
   src: Uint8Array,
@@ -27,17 +37,24 @@ export function inflateLiterals(
   base: number,
 ): { end: number; written: number } {
   const r = new BitReader(src, start, member, base)
+  const outView = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  const limit = out.length - 8
   let o = 0
+  let rootBits = LARGE_ROOT_BITS
   for (;;) {
     const final = r.bits(1)
     const type = r.bits(2)
+    const blockStart = o
     if (type === 0) {
-      o = copyStored(r, out, o)
+      o = copyStored(r, out, o, limit)
     } else if (type === 3) {
       throw r.corrupt('invalid block type 3')
+    } else if (type === 1) {
+      fixedTable ??= literalTable(FIXED_LITERAL_LENGTHS, LARGE_ROOT_BITS, r.at(), true)
+      o = decodeLiterals(r, fixedTable, out, outView, o, limit)
     } else {
-      fixedDecoder ??= buildDecoder(FIXED_LITERAL_LENGTHS, true, 'fixed', r.at())
-      o = decodeLiterals(r, type === 1 ? fixedDecoder : readDynamicHeader(r), out, o)
+      o = decodeLiterals(r, readDynamicHeader(r, rootBits), out, outView, o, limit)
+      rootBits = o - blockStart < SHORT_BLOCK ? SMALL_ROOT_BITS : LARGE_ROOT_BITS
     }
     if (final) break
   }
@@ -47,7 +64,7 @@ export function inflateLiterals(
 }
 
 /** Stored block (§3.2.4): LEN and its one's complement NLEN, byte-aligned, then raw bytes. */
-function copyStored(r: BitReader, out: Uint8Array, o: number): number {
+function copyStored(r: BitReader, out: Uint8Array, o: number, limit: number): number {
   r.alignToByte()
   const { src, p } = r
   if (p + 4 > src.length) throw r.truncated()
@@ -55,24 +72,27 @@ function copyStored(r: BitReader, out: Uint8Array, o: number): number {
   const nlen = src[p + 2]! | (src[p + 3]! << 8)
   if ((len ^ 0xffff) !== nlen) throw r.corrupt('stored block length does not match its complement')
   if (p + 4 + len > src.length) throw r.truncated()
-  if (o + len > out.length) throw r.corrupt('more data than the member header announced')
+  if (o + len > limit) throw r.corrupt('more data than the member header announced')
   out.set(src.subarray(p + 4, p + 4 + len), o)
   r.p = p + 4 + len
   return o + len
 }
 
 /** Dynamic block header (§3.2.7): the code-length code, then the run-length coded lengths. */
-function readDynamicHeader(r: BitReader): HuffmanDecoder {
+function readDynamicHeader(r: BitReader, rootBits: number): DecodeTable {
   const hlit = r.bits(5) + 257
   const hdist = r.bits(5) + 1
   const hclen = r.bits(4) + 4
   if (hlit > 286) throw r.corrupt(`${hlit} literal/length codes (at most 286)`)
   const clLengths = new Uint8Array(19)
   for (let i = 0; i < hclen; i++) clLengths[CODE_LENGTH_ORDER[i]!] = r.bits(3)
-  const cl = buildDecoder(clLengths, false, 'code length', r.at())
+  const cl = codeLengthTable(clLengths, r.at())
   const lengths = new Uint8Array(hlit + hdist)
   for (let i = 0; i < lengths.length; ) {
-    const symbol = slowSymbol(r, cl)
+    const entry = cl[r.peek() & 127]!
+    if (entry === 0) throw r.corrupt('invalid code length code')
+    r.skip(entry >>> 16)
+    const symbol = entry & 0xffff
     if (symbol < 16) {
       lengths[i++] = symbol
       continue
@@ -90,84 +110,134 @@ function readDynamicHeader(r: BitReader): HuffmanDecoder {
     lengths.fill(value, i, i + repeat)
     i += repeat
   }
-  if (lengths[256] === 0) throw r.corrupt('no code for end-of-block')
+  if (lengths[END_OF_BLOCK] === 0) throw r.corrupt('no code for end-of-block')
   // Only the literal/length code is needed to read literals; if a match ever appears, zlib
   // re-reads the block and checks the distance code.
-  return buildDecoder(lengths.subarray(0, hlit), true, 'literal/length', r.at())
+  return literalTable(lengths.subarray(0, hlit), rootBits, r.at())
 }
 
-/** Canonical decoding one bit at a time (as in zlib's puff.c), for long and rare codes. */
-function slowSymbol(r: BitReader, d: HuffmanDecoder): number {
-  let code = 0
-  let first = 0
-  let index = 0
-  for (let len = 1; len <= 15; len++) {
-    code |= r.bits(1)
-    const count = d.count[len]!
-    if (code - count < first) return d.symbols[index + (code - first)]!
-    index += count
-    first = (first + count) << 1
-    code <<= 1
-  }
-  throw r.corrupt('invalid Huffman code')
-}
-
-/** The hot loop: one table look-up decodes one or two literals. Returns the new output length. */
+/**
+ * The hot loop. A 32-bit bit buffer is refilled without branches (F. Giesen, "Reading bits in
+ * far too many ways", variant 4): OR in the next 4 bytes above the bits held, advance by the
+ * whole bytes that fit, and hold 24–31 bits, enough for two look-ups of up to 12 bits. Each
+ * look-up finds one to three literals and stores them with one 32-bit write (the 4th byte is
+ * overwritten by the next write or lands in the slack). The last bytes of the stream, where a
+ * 32-bit load would overrun, go to `decodeTail`. Returns the output length at the block's end.
+ */
 function decodeLiterals(
   r: BitReader,
-  literals: HuffmanDecoder,
+  decoder: DecodeTable,
   out: Uint8Array,
+  outView: DataView,
   o: number,
+  limit: number,
 ): number {
-  const table = literals.table!
-  const src = r.src
-  const srcEnd = src.length
-  const outEnd = out.length
-  let buf = r.buf
-  let cnt = r.cnt
+  const table = decoder.table
+  const rootBits = decoder.rootBits
+  const mask = (1 << rootBits) - 1
+  const view = r.view
+  const fastEnd = r.fastEnd
   let p = r.p
-  for (;;) {
-    // Refill two bytes at a time while below 16 bits: a look-up takes at most 11, and `buf`
-    // never holds more than 31, so it stays a positive small integer in V8.
-    if (cnt < 16) {
-      if (p + 1 < srcEnd) {
-        buf |= (src[p]! | (src[p + 1]! << 8)) << cnt
-        p += 2
-        cnt += 16
-      } else {
-        r.buf = buf
-        r.cnt = cnt
-        r.p = p
-        r.need(16)
-        buf = r.buf
-        cnt = r.cnt
-        p = r.p
-      }
-    }
-    const entry = table[buf & TABLE_MASK]!
-    const kind = entry >>> 21
-    if (kind !== KIND_SLOW) {
-      if (o + kind > outEnd) {
-        r.p = p
-        throw r.corrupt('more data than the member header announced')
-      }
-      out[o++] = entry & 0xff
-      if (kind === KIND_TWO_LITERALS) out[o++] = (entry >>> 8) & 0xff
-      const n = (entry >>> 16) & 0x1f
-      buf >>>= n
+  if (p > fastEnd) return decodeTail(r, decoder, out, o, limit)
+  // Invariant: `buf` holds `cnt` unread bits, and the byte at `p` starts at bit `cnt`.
+  let buf = (view.getUint32(p, true) >>> r.b) | 0
+  let cnt = 24 - r.b
+  p += 3
+  while (p <= fastEnd) {
+    buf |= view.getUint32(p, true) << cnt
+    p += (31 - cnt) >>> 3
+    cnt |= 24
+    let entry = table[buf & mask]!
+    if (entry >= ONE_LITERAL) {
+      outView.setUint32(o, entry, true)
+      o += entry >>> 28
+      let n = (entry >>> 24) & 15
+      buf = (buf >>> n) | 0
       cnt -= n
+      entry = table[buf & mask]!
+      // Anything but literals is read after the next refill, which gives long codes their bits.
+      if (entry < ONE_LITERAL) continue
+      outView.setUint32(o, entry, true)
+      o += entry >>> 28
+      n = (entry >>> 24) & 15
+      buf = (buf >>> n) | 0
+      cnt -= n
+      if (o > limit) break
       continue
     }
-    r.buf = buf
-    r.cnt = cnt
     r.p = p
-    const symbol = slowSymbol(r, literals)
-    buf = r.buf
-    cnt = r.cnt
-    p = r.p
-    if (symbol === 256) return o
-    if (symbol > 256) throw new HasMatches()
-    if (o >= outEnd) throw r.corrupt('more data than the member header announced')
+    const symbolBits = specialSymbol(r, table, entry, buf, rootBits)
+    buf = (buf >>> (symbolBits >>> 16)) | 0
+    cnt -= symbolBits >>> 16
+    const symbol = symbolBits & 0xffff
+    if (symbol < END_OF_BLOCK) {
+      out[o++] = symbol
+      if (o > limit) break
+      continue
+    }
+    if (symbol > END_OF_BLOCK) throw new HasMatches()
+    setPosition(r, p, cnt)
+    return o
+  }
+  setPosition(r, p, cnt)
+  if (o > limit) throw r.corrupt('more data than the member header announced')
+  return decodeTail(r, decoder, out, o, limit)
+}
+
+/** Back from a bit buffer to a byte and bit position: the unread bits end where `p` begins. */
+function setPosition(r: BitReader, p: number, cnt: number): void {
+  r.p = p - ((cnt + 7) >>> 3)
+  r.b = (8 - (cnt & 7)) & 7
+}
+
+/** Decodes the rest of a block, one look-up at a time, at the end of the stream. */
+function decodeTail(
+  r: BitReader,
+  { table, rootBits }: DecodeTable,
+  out: Uint8Array,
+  o: number,
+  limit: number,
+): number {
+  for (;;) {
+    const word = r.peek()
+    const entry = table[word & ((1 << rootBits) - 1)]!
+    if (entry >= ONE_LITERAL) {
+      out[o] = entry
+      out[o + 1] = entry >>> 8
+      out[o + 2] = entry >>> 16
+      o += entry >>> 28
+      r.skip((entry >>> 24) & 15)
+      if (o > limit) throw r.corrupt('more data than the member header announced')
+      continue
+    }
+    const symbolBits = specialSymbol(r, table, entry, word, rootBits)
+    r.skip(symbolBits >>> 16)
+    const symbol = symbolBits & 0xffff
+    if (symbol === END_OF_BLOCK) return o
+    if (symbol > END_OF_BLOCK) throw new HasMatches()
+    if (o >= limit) throw r.corrupt('more data than the member header announced')
     out[o++] = symbol
   }
+}
+
+/**
+ * A look-up that found no literal: end-of-block, a length code, or a code longer than the root
+ * bits, read from its subtable. Returns symbol | bits << 16.
+ */
+function specialSymbol(
+  r: BitReader,
+  table: Int32Array,
+  entry: number,
+  word: number,
+  rootBits: number,
+): number {
+  let symbolBits: number
+  if ((entry & POINTER) !== 0) {
+    const subMask = (1 << ((entry >>> 16) & 15)) - 1
+    symbolBits = table[(entry & 0xffff) + ((word >>> rootBits) & subMask)]!
+  } else {
+    symbolBits = (entry & 0xffff) | ((entry >>> 24) << 16)
+  }
+  if (symbolBits >>> 16 === 0) throw r.corrupt('invalid Huffman code')
+  return symbolBits
 }
