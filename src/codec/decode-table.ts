@@ -27,9 +27,9 @@ export interface DecodeTable {
 /** Single-symbol entries (symbol | bits << 16) and subtables, before literals are grouped. */
 const scratch = new Int32Array((1 << 9) + 288 * (1 << (MAX_BITS - 9)))
 const tables = new Map<number, Int32Array>()
-/** Per root entry, the length of the literal code it starts with, or 32 for any other entry. */
-const literalBits = new Uint8Array(1 << 12)
-const NOT_LITERAL = 32
+/** Per root entry, the literal its bits start with: symbol | bits << 8; bits 32 for any other entry. */
+const literalEntries = new Int32Array(1 << 12)
+const NOT_LITERAL = 32 << 8
 const count = new Uint16Array(MAX_BITS + 1)
 const next = new Uint16Array(MAX_BITS + 2)
 /** REVERSED[c] is the 15-bit value `c` bit-reversed; a code of `len` bits reverses to REVERSED[c] >>> (15 - len). */
@@ -47,7 +47,7 @@ export function literalTable(
   at: { member: number; offset: number },
   keep = false,
 ): DecodeTable {
-  const used = singleTable(lengths, rootBits, scratch, 'literal/length', at, literalBits)
+  const used = singleTable(lengths, rootBits, scratch, 'literal/length', at, literalEntries)
   let table = keep ? undefined : tables.get(rootBits)
   if (!table) {
     table = new Int32Array(scratch.length)
@@ -61,9 +61,10 @@ export function literalTable(
 /** Fills the root of `table` with up to three literals per entry from the single-symbol scratch. */
 function groupLiterals(table: Int32Array, rootBits: number): void {
   const rootSize = 1 << rootBits
-  const bits = literalBits
+  const literals = literalEntries
   for (let i = 0; i < rootSize; i++) {
-    const l1 = bits[i]!
+    const e1 = literals[i]!
+    const l1 = e1 >>> 8
     if (l1 > rootBits) {
       // Not a literal: kept as it is, but a direct symbol's length moves to bits 24–27.
       const e = scratch[i]!
@@ -73,18 +74,19 @@ function groupLiterals(table: Int32Array, rootBits: number): void {
     // The bits after a code are the index shifted right; past the root bits they read as zero,
     // so a following code counts only if it ends within the root bits.
     const i2 = i >>> l1
-    const l2 = l1 + bits[i2]!
+    const e2 = literals[i2]!
+    const l2 = l1 + (e2 >>> 8)
     if (l2 > rootBits) {
-      table[i] = (scratch[i]! & 0xff) | (l1 << 24) | (1 << COUNT_SHIFT)
+      table[i] = (e1 & 0xff) | (l1 << 24) | (1 << COUNT_SHIFT)
       continue
     }
-    const i3 = i2 >>> (l2 - l1)
-    const l3 = l2 + bits[i3]!
-    const pair = (scratch[i]! & 0xff) | ((scratch[i2]! & 0xff) << 8)
+    const e3 = literals[i2 >>> (e2 >>> 8)]!
+    const l3 = l2 + (e3 >>> 8)
+    const pair = (e1 & 0xff) | ((e2 & 0xff) << 8)
     table[i] =
       l3 > rootBits
         ? pair | (l2 << 24) | (2 << COUNT_SHIFT)
-        : pair | ((scratch[i3]! & 0xff) << 16) | (l3 << 24) | (3 << COUNT_SHIFT)
+        : pair | ((e3 & 0xff) << 16) | (l3 << 24) | (3 << COUNT_SHIFT)
   }
 }
 
@@ -112,7 +114,7 @@ function singleTable(
   out: Int32Array,
   what: string,
   at: { member: number; offset: number },
-  literals?: Uint8Array,
+  literals?: Int32Array,
 ): number {
   count.fill(0)
   let maxLength = 0
@@ -147,7 +149,7 @@ function singleTable(
     if (len <= rootBits) {
       for (let i = reversed; i < rootSize; i += 1 << len) out[i] = entry
       if (literals && s < LITERAL_LIMIT)
-        for (let i = reversed; i < rootSize; i += 1 << len) literals[i] = len
+        for (let i = reversed; i < rootSize; i += 1 << len) literals[i] = s | (len << 8)
       continue
     }
     const prefix = reversed & (rootSize - 1)
