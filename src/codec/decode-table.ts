@@ -27,9 +27,14 @@ export interface DecodeTable {
 /** Single-symbol entries (symbol | bits << 16) and subtables, before literals are grouped. */
 const scratch = new Int32Array((1 << 9) + 288 * (1 << (MAX_BITS - 9)))
 const tables = new Map<number, Int32Array>()
-/** Per root entry, the literal its bits start with: symbol | bits << 8; bits 32 for any other entry. */
-const literalEntries = new Int32Array(1 << 12)
-const NOT_LITERAL = 32 << 8
+/**
+ * The literals whose codes fit in the root, by increasing length: symbol | bits << 8 | reversed
+ * code << 12, gathered in symbol order into `gathered` and sorted by a counting pass.
+ */
+const gathered = new Int32Array(LITERAL_LIMIT)
+let gatheredCount = 0
+const literals = new Int32Array(LITERAL_LIMIT)
+const literalsOfLength = new Uint16Array(MAX_BITS + 2)
 const count = new Uint16Array(MAX_BITS + 1)
 const next = new Uint16Array(MAX_BITS + 2)
 /** REVERSED[c] is the 15-bit value `c` bit-reversed; a code of `len` bits reverses to REVERSED[c] >>> (15 - len). */
@@ -47,47 +52,56 @@ export function literalTable(
   at: { member: number; offset: number },
   keep = false,
 ): DecodeTable {
-  const used = singleTable(lengths, rootBits, scratch, 'literal/length', at, literalEntries)
+  const used = singleTable(lengths, rootBits, scratch, 'literal/length', at, true)
   let table = keep ? undefined : tables.get(rootBits)
   if (!table) {
     table = new Int32Array(scratch.length)
     if (!keep) tables.set(rootBits, table)
   }
-  groupLiterals(table, rootBits)
+  groupLiterals(table, rootBits, sortLiterals(rootBits))
   table.set(scratch.subarray(1 << rootBits, used), 1 << rootBits)
   return { table, rootBits }
 }
 
-/** Fills the root of `table` with up to three literals per entry from the single-symbol scratch. */
-function groupLiterals(table: Int32Array, rootBits: number): void {
+/**
+ * Fills the root of `table`: entries that start with a literal get up to three literals, the
+ * others are copied from the single-symbol scratch. Literal entries are written by enumerating
+ * the sequences of literals that fit in the root bits, shortest codes first, each sequence's
+ * entries with one strided fill: every entry is written at most three times, without the
+ * unpredictable branches of decoding each entry's bits.
+ */
+function groupLiterals(table: Int32Array, rootBits: number, count: number): void {
   const rootSize = 1 << rootBits
-  const literals = literalEntries
   for (let i = 0; i < rootSize; i++) {
-    const e1 = literals[i]!
-    const l1 = e1 >>> 8
-    if (l1 > rootBits) {
-      // Not a literal: kept as it is, but a direct symbol's length moves to bits 24–27.
-      const e = scratch[i]!
-      table[i] = e === 0 || (e & POINTER) !== 0 ? e : (e & 0xffff) | ((e >>> 16) << 24)
-      continue
-    }
-    // The bits after a code are the index shifted right; past the root bits they read as zero,
-    // so a following code counts only if it ends within the root bits.
-    const i2 = i >>> l1
-    const e2 = literals[i2]!
-    const l2 = l1 + (e2 >>> 8)
-    if (l2 > rootBits) {
-      table[i] = (e1 & 0xff) | (l1 << 24) | (1 << COUNT_SHIFT)
-      continue
-    }
-    const e3 = literals[i2 >>> (e2 >>> 8)]!
-    const l3 = l2 + (e3 >>> 8)
-    const pair = (e1 & 0xff) | ((e2 & 0xff) << 8)
-    table[i] =
-      l3 > rootBits
-        ? pair | (l2 << 24) | (2 << COUNT_SHIFT)
-        : pair | ((e3 & 0xff) << 16) | (l3 << 24) | (3 << COUNT_SHIFT)
+    const e = scratch[i]!
+    // A direct symbol's length moves to bits 24–27; literals are overwritten below.
+    table[i] = e === 0 || (e & POINTER) !== 0 ? e : (e & 0xffff) | ((e >>> 16) << 24)
   }
+  for (let a = 0; a < count; a++) {
+    const first = literals[a]!
+    const bits1 = (first >>> 8) & 15
+    const code1 = first >>> 12
+    fill(table, code1, 1 << bits1, rootSize, (first & 0xff) | (bits1 << 24) | (1 << COUNT_SHIFT))
+    for (let b = 0; b < count; b++) {
+      const second = literals[b]!
+      const bits2 = bits1 + ((second >>> 8) & 15)
+      if (bits2 > rootBits) break
+      const code2 = code1 | ((second >>> 12) << bits1)
+      const pair = (first & 0xff) | ((second & 0xff) << 8)
+      fill(table, code2, 1 << bits2, rootSize, pair | (bits2 << 24) | (2 << COUNT_SHIFT))
+      for (let c = 0; c < count; c++) {
+        const third = literals[c]!
+        const bits3 = bits2 + ((third >>> 8) & 15)
+        if (bits3 > rootBits) break
+        const triple = pair | ((third & 0xff) << 16) | (bits3 << 24) | (3 << COUNT_SHIFT)
+        fill(table, code2 | ((third >>> 12) << bits2), 1 << bits3, rootSize, triple)
+      }
+    }
+  }
+}
+
+function fill(table: Int32Array, from: number, step: number, end: number, entry: number): void {
+  for (let i = from; i < end; i += step) table[i] = entry
 }
 
 /**
@@ -114,7 +128,7 @@ function singleTable(
   out: Int32Array,
   what: string,
   at: { member: number; offset: number },
-  literals?: Int32Array,
+  gatherLiterals = false,
 ): number {
   count.fill(0)
   let maxLength = 0
@@ -139,7 +153,7 @@ function singleTable(
   const rootSize = 1 << rootBits
   const subBits = maxLength - rootBits
   out.fill(0, 0, rootSize)
-  literals?.fill(NOT_LITERAL, 0, rootSize)
+  gatheredCount = 0
   let used = rootSize
   for (let s = 0; s < lengths.length; s++) {
     const len = lengths[s]!
@@ -147,9 +161,10 @@ function singleTable(
     const reversed = REVERSED[next[len]!++]! >>> (MAX_BITS - len)
     const entry = s | (len << 16)
     if (len <= rootBits) {
-      for (let i = reversed; i < rootSize; i += 1 << len) out[i] = entry
-      if (literals && s < LITERAL_LIMIT)
-        for (let i = reversed; i < rootSize; i += 1 << len) literals[i] = s | (len << 8)
+      // Literals to be grouped are written by `groupLiterals`, not here.
+      if (gatherLiterals && s < LITERAL_LIMIT)
+        gathered[gatheredCount++] = s | (len << 8) | (reversed << 12)
+      else for (let i = reversed; i < rootSize; i += 1 << len) out[i] = entry
       continue
     }
     const prefix = reversed & (rootSize - 1)
@@ -163,4 +178,15 @@ function singleTable(
       out[offset + k] = entry
   }
   return used
+}
+
+/** Sorts the gathered literals by code length into `literals`; returns how many there are. */
+function sortLiterals(rootBits: number): number {
+  literalsOfLength.fill(0)
+  const n = gatheredCount
+  for (let k = 0; k < n; k++) literalsOfLength[((gathered[k]! >>> 8) & 15) + 1]!++
+  for (let len = 1; len <= rootBits + 1; len++) literalsOfLength[len]! += literalsOfLength[len - 1]!
+  for (let k = 0; k < n; k++)
+    literals[literalsOfLength[(gathered[k]! >>> 8) & 15]!++] = gathered[k]!
+  return n
 }
