@@ -26,8 +26,14 @@ export type PoolResponse =
       }
     }
 
+/** `transfer`: the caller gives its buffer up, so it crosses to the worker without a copy. */
+export interface HandOver {
+  transfer?: boolean
+}
+
 interface Pending {
   request: PoolRequest
+  transfer: boolean
   resolve: (result: Uint8Array | ChunkAnalysis) => void
   reject: (error: Error) => void
 }
@@ -52,22 +58,20 @@ export class CodecPool {
     for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
   }
 
-  encode(bytes: Uint8Array, histogram?: Uint32Array): Promise<Uint8Array> {
-    return this.#submit({
-      id: this.#nextId++,
-      op: 'encode',
-      bytes,
-      histogram,
-    }) as Promise<Uint8Array>
+  /** `encodeChunk` on a worker. With `transfer`, `bytes` is detached (when it spans its whole buffer). */
+  encode(bytes: Uint8Array, histogram?: Uint32Array, handOver: HandOver = {}): Promise<Uint8Array> {
+    const request: PoolRequest = { id: this.#nextId++, op: 'encode', bytes, histogram }
+    return this.#submit(request, handOver) as Promise<Uint8Array>
   }
 
-  decode(bytes: Uint8Array, options: DecodeOptions = {}): Promise<Uint8Array> {
-    return this.#submit({
-      id: this.#nextId++,
-      op: 'decode',
-      bytes,
-      decode: options,
-    }) as Promise<Uint8Array>
+  /** `decodeMember` on a worker. With `transfer`, `bytes` is detached (when it spans its whole buffer). */
+  decode(
+    bytes: Uint8Array,
+    options: DecodeOptions = {},
+    handOver: HandOver = {},
+  ): Promise<Uint8Array> {
+    const request: PoolRequest = { id: this.#nextId++, op: 'decode', bytes, decode: options }
+    return this.#submit(request, handOver) as Promise<Uint8Array>
   }
 
   /** The chunk's sha256 and byte-frequency table, computed off the calling thread. */
@@ -85,10 +89,10 @@ export class CodecPool {
     await Promise.all(workers.map((w) => w.terminate()))
   }
 
-  #submit(request: PoolRequest): Promise<Uint8Array | ChunkAnalysis> {
+  #submit(request: PoolRequest, handOver: HandOver = {}): Promise<Uint8Array | ChunkAnalysis> {
     if (this.#closed) return Promise.reject(new Error('codec pool closed'))
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject })
+      this.#queue.push({ request, transfer: handOver.transfer === true, resolve, reject })
       this.#dispatch()
     })
   }
@@ -107,10 +111,11 @@ export class CodecPool {
         continue
       }
       // Cloning a view would copy its whole backing buffer (structured clone does), and
-      // transferring the caller's would detach it: send an exact copy, transferred. (Not
-      // .slice(): on a Buffer that is a view.)
-      const copy = new Uint8Array(bytes)
-      worker.postMessage({ ...task.request, bytes: copy }, [copy.buffer])
+      // transferring the caller's would detach it: unless the caller gave it up, send an exact
+      // copy, transferred. (Not .slice(): on a Buffer that is a view.)
+      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      const copy = task.transfer && whole ? bytes : new Uint8Array(bytes)
+      worker.postMessage({ ...task.request, bytes: copy }, [copy.buffer as ArrayBuffer])
     }
   }
 

@@ -45,7 +45,12 @@ export async function* compress(
   let any = false
   for await (const chunk of cutChunks(source, chunkSize)) {
     any = true
-    inFlight.push(pool ? pool.encode(chunk) : Promise.resolve(encodeChunk(chunk)))
+    // Each chunk is a buffer of its own from cutChunks: the pool may take it.
+    inFlight.push(
+      pool
+        ? pool.encode(chunk, undefined, { transfer: true })
+        : Promise.resolve(encodeChunk(chunk)),
+    )
     if (inFlight.length >= limit) yield await inFlight.shift()!
   }
   // An empty input is still a valid gzip file: one member holding nothing.

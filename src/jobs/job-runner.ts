@@ -136,14 +136,17 @@ export class JobRunner {
   async #part(job: JobRecord, task: PartTask): Promise<void> {
     const { blobs, pool } = this.#o
     const input = await readBlob(blobs, task.key, task.size)
+    const inputSize = input.length
+    // The chunk was read into a buffer of its own: the pool takes it without a copy.
     const output =
       job.type === 'compress'
         ? await pool.encode(
             input,
             task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined,
+            { transfer: true },
           )
-        : await pool.decode(input, { member: task.seq })
-    await this.#storePart(job, task.seq, output, input.length)
+        : await pool.decode(input, { member: task.seq }, { transfer: true })
+    await this.#storePart(job, task.seq, output, inputSize)
     await this.#afterPart(job, task.total)
   }
 

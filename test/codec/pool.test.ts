@@ -25,6 +25,22 @@ test('a caller-owned buffer is neither detached nor changed by the pool', async 
   assert.deepEqual(await pool.decode(member), input.subarray(100, 5000))
 })
 
+test('a buffer handed over crosses without a copy; a view of part of one is still copied', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const input = mixed(10_000, 23)
+  const expected = encodeChunk(input)
+  const whole = new Uint8Array(input)
+  const member = await pool.encode(whole, undefined, { transfer: true })
+  assert.equal(whole.byteLength, 0, 'detached: it went to the worker')
+  assert.deepEqual(member, expected)
+  const part = new Uint8Array(input)
+  await pool.encode(part.subarray(1), undefined, { transfer: true })
+  assert.equal(part.byteLength, 10_000, 'a partial view is copied, so the rest stays usable')
+  const decoded = await pool.decode(new Uint8Array(member), {}, { transfer: true })
+  assert.deepEqual(decoded, input)
+})
+
 test('a decode error in a worker comes back as a CodecError with its code and place', async (t) => {
   const pool = new CodecPool(1)
   t.after(() => pool.close())
