@@ -166,17 +166,11 @@ export class JobRunner {
   /** Reports progress; the part that completes the set (seen after its commit) starts the join. */
   async #afterPart(job: JobRecord, total: number): Promise<void> {
     const { meta, feed } = this.#o
-    const progress = await meta.uploadProgress(job.uploadId!)
-    await meta.addJobEvent({
+    const progress = await meta.addProgressEvent({
       clientId: job.clientId,
       jobId: job.id,
-      type: 'progress',
-      data: {
-        chunksDone: progress.chunks,
-        chunksTotal: total,
-        bytesIn: progress.sourceBytes,
-        bytesOut: progress.bytes,
-      },
+      uploadId: job.uploadId!,
+      chunksTotal: total,
     })
     feed.notify()
     if (progress.chunks >= total) await this.#publish({ kind: 'join', job: job.id })

@@ -23,6 +23,14 @@ import type {
  * file, or aborting an upload, returns the keys whose count reached zero, which the caller frees
  * with `dropChunk` under `withChunkLock`.
  */
+/** What `addProgressEvent` needs: whose job, its output upload, and how many parts it has. */
+export interface ProgressEvent {
+  clientId: string
+  jobId: string
+  uploadId: string
+  chunksTotal: number
+}
+
 export interface MetaStore {
   readonly name: string
   start(): Promise<void>
@@ -107,6 +115,12 @@ export interface MetaStore {
     patch: JobPatch,
   ): Promise<{ job: JobRecord; file: FileRecord; released: string[] } | undefined>
   addJobEvent(event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>): Promise<void>
+  /**
+   * Adds a `progress` event with the progress of the job's output upload, read while holding
+   * the turn of event writers: parts finishing at once then report in order, and a job's
+   * progress never goes back. Returns the progress recorded.
+   */
+  addProgressEvent(event: ProgressEvent): Promise<UploadProgress>
   /** Events in id order; ids become visible in increasing order, so `after` never skips one. */
   jobEvents(query: JobEventQuery): Promise<JobEvent[]>
   /** The newest event's id (0 when there is none). */

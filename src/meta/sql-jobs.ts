@@ -1,7 +1,22 @@
-import type { JobEvent, JobEventQuery, JobPatch, JobRecord, JobState, NewJob } from './records.ts'
+import type { ProgressEvent } from './meta-store.ts'
+import type {
+  JobEvent,
+  JobEventQuery,
+  JobPatch,
+  JobRecord,
+  JobState,
+  NewJob,
+  UploadProgress,
+} from './records.ts'
 import { jobFromRow } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
+
+/**
+ * Event ids must become visible in increasing order, or a reader polling `id > last` could
+ * pass over one still being committed: writers of events take turns on this lock.
+ */
+const JOB_EVENTS_LOCK = 'job-events'
 
 /** Job records on SQL: created once per idempotency key, changed only by compare-and-set. */
 export function createJob(
@@ -119,6 +134,39 @@ export async function addJobEvent(
   )
 }
 
+/** See `MetaStore.addProgressEvent`. */
+export function addProgressEvent(driver: SqlDriver, event: ProgressEvent): Promise<UploadProgress> {
+  return driver.transaction(async (tx) => {
+    await driver.lockInTransaction(tx, JOB_EVENTS_LOCK)
+    const progress = await uploadProgressIn(tx, event.uploadId)
+    await insertEvent(driver, tx, event.clientId, event.jobId, 'progress', {
+      chunksDone: progress.chunks,
+      chunksTotal: event.chunksTotal,
+      bytesIn: progress.sourceBytes,
+      bytesOut: progress.bytes,
+    })
+    return progress
+  })
+}
+
+/** Chunks stored so far for an upload, their bytes, and the input bytes they came from. */
+export async function uploadProgressIn(
+  executor: SqlExecutor,
+  uploadId: string,
+): Promise<UploadProgress> {
+  const rows = await executor.all(
+    `SELECT COUNT(*) AS chunks, COALESCE(SUM(c.size), 0) AS bytes,
+            COALESCE(SUM(u.source_size), 0) AS source_bytes
+       FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1`,
+    [uploadId],
+  )
+  return {
+    chunks: Number(rows[0]?.chunks ?? 0),
+    bytes: Number(rows[0]?.bytes ?? 0),
+    sourceBytes: Number(rows[0]?.source_bytes ?? 0),
+  }
+}
+
 export async function jobEvents(driver: SqlDriver, query: JobEventQuery): Promise<JobEvent[]> {
   const rows = await driver.all(
     `SELECT * FROM job_events WHERE id > $1 AND ($2 = '' OR client_id = $2)
@@ -165,9 +213,7 @@ async function insertEvent(
   type: JobEvent['type'],
   data: Record<string, unknown>,
 ): Promise<void> {
-  // Event ids must become visible in increasing order, or a reader polling `id > last` could
-  // pass over one still being committed: writers of events take turns.
-  await driver.lockInTransaction(tx, 'job-events')
+  await driver.lockInTransaction(tx, JOB_EVENTS_LOCK)
   await tx.run(
     'INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ($1, $2, $3, $4, $5)',
     [clientId, jobId, type, JSON.stringify(data), Date.now()],

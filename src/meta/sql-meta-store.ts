@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { MetaError } from './errors.ts'
-import type { MetaStore } from './meta-store.ts'
+import type { MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type {
   ChunkInfo,
@@ -21,6 +21,7 @@ import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 import {
   addJobEvent,
+  addProgressEvent,
   createJob,
   getJob,
   jobById,
@@ -30,6 +31,7 @@ import {
   unpublishedJobs,
   updateJob,
   updateJobIn,
+  uploadProgressIn,
 } from './sql-jobs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
@@ -199,18 +201,8 @@ export class SqlMetaStore implements MetaStore {
     })
   }
 
-  async uploadProgress(uploadId: string): Promise<UploadProgress> {
-    const rows = await this.#driver.all(
-      `SELECT COUNT(*) AS chunks, COALESCE(SUM(c.size), 0) AS bytes,
-              COALESCE(SUM(u.source_size), 0) AS source_bytes
-         FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1`,
-      [uploadId],
-    )
-    return {
-      chunks: Number(rows[0]?.chunks ?? 0),
-      bytes: Number(rows[0]?.bytes ?? 0),
-      sourceBytes: Number(rows[0]?.source_bytes ?? 0),
-    }
+  uploadProgress(uploadId: string): Promise<UploadProgress> {
+    return uploadProgressIn(this.#driver, uploadId)
   }
 
   async uploadChunks(uploadId: string): Promise<{ key: string; size: number }[]> {
@@ -303,6 +295,10 @@ export class SqlMetaStore implements MetaStore {
 
   addJobEvent(event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>): Promise<void> {
     return addJobEvent(this.#driver, event)
+  }
+
+  addProgressEvent(event: ProgressEvent): Promise<UploadProgress> {
+    return addProgressEvent(this.#driver, event)
   }
 
   jobEvents(query: JobEventQuery): Promise<JobEvent[]> {

@@ -285,6 +285,44 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         assert.equal((await meta.jobById(a.id))?.published, true)
       }))
 
+    it('progress events of parts finishing at once never go back', (t) =>
+      withStore(t, async (meta) => {
+        const { job } = await meta.createJob({
+          id: randomUUID(),
+          clientId: 'ned',
+          type: 'compress',
+          input: 'in',
+          output: 'in.gz',
+          params: {},
+        })
+        const uploadId = await meta.beginUpload('ned', 'in.gz')
+        await meta.updateJob(job.id, job.version, { state: 'running', uploadId })
+        const parts = 12
+        const reported = await Promise.all(
+          Array.from({ length: parts }, async (_, seq) => {
+            await meta.addUploadChunk(uploadId, seq, chunk(`part ${seq}`), 100)
+            return meta.addProgressEvent({
+              clientId: 'ned',
+              jobId: job.id,
+              uploadId,
+              chunksTotal: parts,
+            })
+          }),
+        )
+        assert.ok(
+          reported.some((p) => p.chunks === parts),
+          'some part sees the set complete',
+        )
+        const events = await meta.jobEvents({ after: 0, jobId: job.id, limit: 100 })
+        const done = events.filter((e) => e.type === 'progress').map((e) => e.data.chunksDone)
+        assert.equal(done.length, parts)
+        assert.deepEqual(
+          done,
+          [...(done as number[])].sort((a, b) => a - b),
+        )
+        assert.equal(done.at(-1), parts)
+      }))
+
     it('concurrent uploads of one name leave exactly one file and balanced counts', (t) =>
       withStore(t, async (meta) => {
         const results = await Promise.all(
