@@ -20,7 +20,7 @@ export function canonicalCodes(lengths: ArrayLike<number>, maxBits = 15): Uint16
   return codes
 }
 
-export function reverseBits(value: number, bits: number): number {
+function reverseBits(value: number, bits: number): number {
   let out = 0
   for (let i = 0; i < bits; i++) {
     out = (out << 1) | (value & 1)

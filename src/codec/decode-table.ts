@@ -14,8 +14,8 @@ import { CodecError } from './errors.ts'
  *   symbol | total bits << 16;
  * - 0: no code starts with these bits (only in the one-code case RFC 1951 allows).
  */
-export const POINTER = 1 << 20
-export const COUNT_SHIFT = 28
+const POINTER = 1 << 20
+const COUNT_SHIFT = 28
 const MAX_BITS = 15
 const LITERAL_LIMIT = 256
 

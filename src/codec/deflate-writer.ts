@@ -2,6 +2,7 @@ import type { BitWriter } from './bit-writer.ts'
 import { type Block, FIXED_LITERAL_LENGTHS, MAX_STORED } from './block-plan.ts'
 import { canonicalCodes } from './canonical-codes.ts'
 import { writeDynamicHeader } from './dynamic-header.ts'
+import { firstAligned } from './word-align.ts'
 
 const END_OF_BLOCK = 256
 const FIXED_TABLE = codeTable(FIXED_LITERAL_LENGTHS, canonicalCodes(FIXED_LITERAL_LENGTHS))
@@ -43,7 +44,7 @@ function writeLiterals(
   end: number,
   table: Int32Array,
 ): void {
-  const head = Math.min(end, start + ((4 - ((bytes.byteOffset + start) & 3)) & 3))
+  const head = firstAligned(bytes, start, end)
   const words = (end - head) >>> 2
   writeCodes(w, bytes, start, head, table)
   if (words > 0) writeWords(w, new Uint32Array(bytes.buffer, bytes.byteOffset + head, words), table)
@@ -58,7 +59,10 @@ function writeCodes(
   end: number,
   table: Int32Array,
 ): void {
-  for (let i = start; i < end; i++) w.write(table[bytes[i]!]! & 0xffff, table[bytes[i]!]! >>> 16)
+  for (let i = start; i < end; i++) {
+    const entry = table[bytes[i]!]!
+    w.write(entry & 0xffff, entry >>> 16)
+  }
 }
 
 /**

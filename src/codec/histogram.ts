@@ -1,3 +1,5 @@
+import { firstAligned } from './word-align.ts'
+
 const EMPTY = new Uint32Array(0)
 /** Four interleaved tables, cleared before each use (allocating them cost more than counting). */
 const tables = new Uint32Array(1024)
@@ -15,7 +17,7 @@ export function addHistogram(
   out: Uint32Array,
 ): void {
   const t = tables.fill(0)
-  const i = Math.min(end, start + ((4 - ((bytes.byteOffset + start) & 3)) & 3))
+  const i = firstAligned(bytes, start, end)
   countBytes(t, bytes, start, i)
   const words = end > i ? (end - i) >>> 2 : 0
   // An unaligned offset is only possible when no words remain: the view must then not exist.
