@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
 import { type ChunkAnalysis, cutChunks } from '../codec/index.ts'
-import type { FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
+import type { AddChunkOptions, FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
@@ -24,6 +24,14 @@ export interface PutOptions {
   contentType?: string
   /** Refuse bodies longer than this with `E_UPLOAD_TOO_LARGE`. */
   maxBytes?: number
+}
+
+export interface StoreChunkOptions extends AddChunkOptions {
+  /**
+   * Called once the blob store has taken the bytes (written, not yet synced, or found stored
+   * already), after which the caller may reuse their buffer. Not called if storing fails first.
+   */
+  onTaken?: () => void
 }
 
 /**
@@ -62,6 +70,9 @@ export class FileService {
     const log = this.#log.child({ upload: uploadId })
     const fileHash = createHash('sha256')
     let size = 0
+    // Chunks whose buffers the blob store has not yet taken (they bound memory), and chunks not
+    // yet durable (a write is taken long before its fsync ends; they hold no buffer).
+    const holding = new Set<Promise<void>>()
     const pending = new Set<Promise<void>>()
     let failure: unknown
     try {
@@ -78,14 +89,24 @@ export class FileService {
       }
       const buffers = this.#buffers
       for await (const chunk of cutChunks(body, this.chunkSize, onBytes, () => buffers.take())) {
-        const stored = this.storeChunk(uploadId, seq++, chunk)
+        const taken = Promise.withResolvers<void>()
+        let given = false
+        const give = () => {
+          if (given) return
+          given = true
+          buffers.give(chunk)
+          taken.resolve()
+        }
+        // Durable with the commit below, which flushes the metadata log up to itself.
+        const stored = this.storeChunk(uploadId, seq++, chunk, { durable: false, onTaken: give })
           .catch((error: unknown) => {
             failure ??= error
           })
-          .finally(() => buffers.give(chunk))
-        pending.add(stored)
-        stored.finally(() => pending.delete(stored))
-        if (pending.size >= this.#inFlight) await Promise.race(pending)
+          .finally(give)
+        track(holding, taken.promise)
+        track(pending, stored)
+        if (holding.size >= this.#inFlight) await Promise.race(holding)
+        if (pending.size >= 4 * this.#inFlight) await Promise.race(pending)
         if (failure) throw failure
       }
       await Promise.all(pending)
@@ -189,19 +210,21 @@ export class FileService {
    * References the chunk for the upload at `seq`, then stores it unless stored. Under the
    * chunk's lock, so a concurrent free of the same key (its last file deleted) cannot delete
    * the blob between our reference and our use of it. Storing the same bytes at the same
-   * position again changes nothing.
+   * position again changes nothing. The blob is durable when this resolves; the reference is
+   * durable too unless `options.durable` is false.
    */
   async storeChunk(
     uploadId: string,
     seq: number,
     bytes: Uint8Array,
-    sourceSize?: number,
+    options: StoreChunkOptions = {},
   ): Promise<void> {
     const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
     const size = bytes.length
     await this.#meta.withChunkLock(key, async () => {
-      await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies }, sourceSize)
-      await this.#blobs.put(key, bytes, { expectedSize: size })
+      await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies }, options)
+      const source = options.onTaken ? handOver(bytes, options.onTaken) : bytes
+      await this.#blobs.put(key, source, { expectedSize: size })
     })
   }
 
@@ -236,4 +259,16 @@ export class FileService {
     }
     return freed
   }
+}
+
+/** `bytes` as a one-piece stream whose consumer, asking for more, says it is done with them. */
+async function* handOver(bytes: Uint8Array, onTaken: () => void): AsyncGenerator<Uint8Array> {
+  yield bytes
+  onTaken()
+}
+
+/** Keeps `promise` in `set` until it settles. */
+function track(set: Set<Promise<void>>, promise: Promise<void>): void {
+  set.add(promise)
+  promise.finally(() => set.delete(promise))
 }

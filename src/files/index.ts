@@ -2,5 +2,10 @@
 export { analyzeChunk } from './chunker.ts'
 export { FileError, type FileErrorCode } from './errors.ts'
 export { checkFileName, MAX_NAME_BYTES } from './file-name.ts'
-export { FileService, type FileServiceOptions, type PutOptions } from './file-service.ts'
+export {
+  FileService,
+  type FileServiceOptions,
+  type PutOptions,
+  type StoreChunkOptions,
+} from './file-service.ts'
 export { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.ts'

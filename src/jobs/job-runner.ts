@@ -152,7 +152,8 @@ export class JobRunner {
 
   async #storePart(job: JobRecord, seq: number, bytes: Uint8Array, sourceSize: number) {
     try {
-      await this.#o.files.storeChunk(job.uploadId!, seq, bytes, sourceSize)
+      // The progress event after it commits durably, and with it this row, before the ack.
+      await this.#o.files.storeChunk(job.uploadId!, seq, bytes, { sourceSize, durable: false })
     } catch (error) {
       // Cancelled under us: the upload was freed, and there is nothing left to do.
       if (error instanceof MetaError && error.code === 'E_UPLOAD_GONE') {

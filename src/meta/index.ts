@@ -1,6 +1,6 @@
 /** The metadata port and its SQLite and PostgreSQL adapters. */
 export { MetaError, type MetaErrorCode } from './errors.ts'
-export type { MetaStore, ProgressEvent } from './meta-store.ts'
+export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
 export { PostgresDriver } from './postgres-driver.ts'
 export {

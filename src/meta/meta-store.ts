@@ -23,6 +23,16 @@ import type {
  * file, or aborting an upload, returns the keys whose count reached zero, which the caller frees
  * with `dropChunk` under `withChunkLock`.
  */
+export interface AddChunkOptions {
+  /** The input a job's output chunk came from, summed by `uploadProgress`. */
+  sourceSize?: number
+  /**
+   * `false` records the chunk without waiting for the disk: an upload's chunks matter only once
+   * its commit (durable, and flushing what came before it) names them. Default `true`.
+   */
+  durable?: boolean
+}
+
 /** What `addProgressEvent` needs: whose job, its output upload, and how many parts it has. */
 export interface ProgressEvent {
   clientId: string
@@ -58,14 +68,13 @@ export interface MetaStore {
   /**
    * References the chunk for the upload at position `seq`; `first` is true when no one
    * referenced it before. Adding the same chunk at the same position again changes nothing
-   * (a redelivered job task); another chunk there is `E_UPLOAD_CONFLICT`. `sourceSize` is the
-   * input a job's output chunk came from, summed by `uploadProgress`.
+   * (a redelivered job task); another chunk there is `E_UPLOAD_CONFLICT`.
    */
   addUploadChunk(
     uploadId: string,
     seq: number,
     chunk: ChunkInfo,
-    sourceSize?: number,
+    options?: AddChunkOptions,
   ): Promise<{ first: boolean }>
   uploadProgress(uploadId: string): Promise<UploadProgress>
   /** The upload's chunks in order. */

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg'
 import { MetaError } from './errors.ts'
-import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
+import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
 
 /** SQLSTATEs after which a transaction is retried: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01'])
@@ -65,11 +65,16 @@ export class PostgresDriver implements SqlDriver {
     return (await this.#open().query(sql, params as SqlParam[])).rowCount ?? 0
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#open().connect()
       try {
         await client.query('BEGIN')
+        // An asynchronous commit: a later synchronous one flushes the WAL up to itself.
+        if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off')
         const result = await fn(executor(client))
         await client.query('COMMIT')
         return result

@@ -10,6 +10,16 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly SqlParam[]): Promise<number>
 }
 
+export interface TransactionOptions {
+  /**
+   * `false`: the commit returns before it reaches the disk. A crash of the process loses
+   * nothing, but a power loss may lose it; the next durable commit makes it durable too (both
+   * engines write one log in order). For rows that matter only once a later durable commit
+   * uses them, such as an upload's chunks before the upload commits. Default `true`.
+   */
+  durable?: boolean
+}
+
 /**
  * What separates SQLite from PostgreSQL for Piper: a connection, transactions, a lock per key
  * across processes, and the column types of the migrations.
@@ -18,7 +28,7 @@ export interface SqlDriver extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres'
   open(): Promise<void>
   /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>
   /**
    * Inside a transaction, waits for and holds until its end a lock on `key`, for writes that

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { MetaError } from './errors.ts'
-import type { MetaStore, ProgressEvent } from './meta-store.ts'
+import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type {
   ChunkInfo,
@@ -168,7 +168,7 @@ export class SqlMetaStore implements MetaStore {
     uploadId: string,
     seq: number,
     chunk: ChunkInfo,
-    sourceSize?: number,
+    options: AddChunkOptions = {},
   ): Promise<{ first: boolean }> {
     return this.#driver.transaction(async (tx) => {
       const touched = await tx.run('UPDATE uploads SET touched = $1 WHERE id = $2', [
@@ -195,10 +195,10 @@ export class SqlMetaStore implements MetaStore {
       )
       await tx.run(
         'INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size) VALUES ($1, $2, $3, $4)',
-        [uploadId, seq, chunk.key, sourceSize ?? null],
+        [uploadId, seq, chunk.key, options.sourceSize ?? null],
       )
       return { first: Number(rows[0]?.refs) === 1 }
-    })
+    }, options)
   }
 
   uploadProgress(uploadId: string): Promise<UploadProgress> {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { MetaError } from './errors.ts'
 import { KeyedMutex } from './keyed-mutex.ts'
-import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
+import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
 
 /**
  * SQLite through `node:sqlite`, one connection per process. Its calls are synchronous, so
@@ -52,17 +52,28 @@ export class SqliteDriver implements SqlDriver {
     return this.#serial(() => this.#direct.run(sql, params))
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     return this.#serial(async () => {
       const db = this.#open()
-      db.exec('BEGIN IMMEDIATE')
+      // With WAL, `synchronous = NORMAL` commits without syncing the log; the next FULL commit
+      // syncs the log file, and with it every frame before its own.
+      const lazy = options.durable === false
+      if (lazy) db.exec('PRAGMA synchronous = NORMAL')
       try {
-        const result = await fn(this.#direct)
-        db.exec('COMMIT')
-        return result
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK')
-        throw error
+        db.exec('BEGIN IMMEDIATE')
+        try {
+          const result = await fn(this.#direct)
+          db.exec('COMMIT')
+          return result
+        } catch (error) {
+          if (db.isTransaction) db.exec('ROLLBACK')
+          throw error
+        }
+      } finally {
+        if (lazy) db.exec('PRAGMA synchronous = FULL')
       }
     })
   }

@@ -134,3 +134,23 @@ it('concurrent uploads and deletes of shared content never lose a stored file', 
     assert.deepEqual(await collect(files.read(await files.stat('c', `f${i}`))), shared)
   }
 })
+
+it('hands a chunk buffer back once the blob store has taken it, new or already stored', async () => {
+  const { files, meta } = await setup()
+  const bytes = randomBytes(700)
+  for (const round of [1, 2]) {
+    const uploadId = await meta.beginUpload('c', `taken-${round}`)
+    let taken = 0
+    await files.storeChunk(uploadId, 0, bytes, { onTaken: () => taken++ })
+    assert.equal(taken, 1, `round ${round}`)
+    await meta.commitUpload(uploadId, { size: 700, sha256: '', contentType: 'x' })
+  }
+})
+
+it('an upload of many chunks reuses its buffers while earlier chunks still sync', async () => {
+  const { files } = await setup(100)
+  const bytes = randomBytes(100 * 64 + 17)
+  const file = await files.put('c', 'many.bin', from(bytes, 77))
+  assert.equal(file.chunkCount, 65)
+  assert.deepEqual(await collect(files.read(file)), bytes)
+})

@@ -198,11 +198,14 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         const uploadId = await meta.beginUpload('kim', 'out.gz')
         const running = (await meta.updateJob(job.id, job.version, { state: 'running', uploadId }))!
         assert.equal(running.uploadId, uploadId)
-        await meta.addUploadChunk(uploadId, 1, chunk('world'), 50)
-        await meta.addUploadChunk(uploadId, 0, chunk('hello '), 60)
-        assert.deepEqual(await meta.addUploadChunk(uploadId, 0, chunk('hello '), 60), {
-          first: false,
-        })
+        await meta.addUploadChunk(uploadId, 1, chunk('world'), { sourceSize: 50 })
+        await meta.addUploadChunk(uploadId, 0, chunk('hello '), { sourceSize: 60 })
+        assert.deepEqual(
+          await meta.addUploadChunk(uploadId, 0, chunk('hello '), { sourceSize: 60 }),
+          {
+            first: false,
+          },
+        )
         await assert.rejects(meta.addUploadChunk(uploadId, 0, chunk('other')), {
           code: 'E_UPLOAD_CONFLICT',
         })
@@ -300,7 +303,9 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         const parts = 12
         const reported = await Promise.all(
           Array.from({ length: parts }, async (_, seq) => {
-            await meta.addUploadChunk(uploadId, seq, chunk(`part ${seq}`), 100)
+            await meta.addUploadChunk(uploadId, seq, chunk(`part ${seq}`), {
+              sourceSize: 100,
+            })
             return meta.addProgressEvent({
               clientId: 'ned',
               jobId: job.id,

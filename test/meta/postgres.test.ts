@@ -31,3 +31,18 @@ it('postgres: an unreachable server is E_META_UNAVAILABLE naming where', async (
     message: /127\.0\.0\.1:1\/nowhere/,
   })
 })
+
+it('postgres: a commit that need not reach the disk is asynchronous for itself only', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return
+  const driver = new PostgresDriver(freshPostgresUrl())
+  await driver.open()
+  try {
+    const setting = async (tx: { all: typeof driver.all }) =>
+      String((await tx.all('SHOW synchronous_commit'))[0]?.synchronous_commit)
+    assert.equal(await driver.transaction(setting, { durable: false }), 'off')
+    assert.equal(await driver.transaction(setting), 'on')
+    assert.equal(await setting(driver), 'on')
+  } finally {
+    await driver.close()
+  }
+})

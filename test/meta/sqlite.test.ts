@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, it } from 'node:test'
 import { MIGRATIONS, SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
+import type { SqlExecutor } from '../../src/meta/sql-driver.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 
 const dirs: string[] = []
@@ -59,4 +60,41 @@ it('sqlite: an unusable path is E_META_UNAVAILABLE', async () => {
   await assert.rejects(new SqlMetaStore(new SqliteDriver(join(dir, '..'))).start(), {
     code: 'E_META_UNAVAILABLE',
   })
+})
+
+it('sqlite: a commit that need not reach the disk leaves the next ones durable, even after a rollback', async () => {
+  const driver = new SqliteDriver(await freshPath())
+  await driver.open()
+  try {
+    const level = async (on: SqlExecutor = driver) =>
+      Number((await on.all('PRAGMA synchronous'))[0]?.synchronous)
+    assert.equal(await level(), 2, 'FULL by default')
+    await driver.run('CREATE TABLE t (v INTEGER)')
+    const seen = await driver.transaction(
+      async (tx) => {
+        await tx.run('INSERT INTO t VALUES (1)')
+        return level(tx)
+      },
+      { durable: false },
+    )
+    assert.equal(seen, 1, 'NORMAL inside the lazy transaction')
+    assert.equal(await level(), 2)
+    await assert.rejects(
+      driver.transaction(
+        async (tx) => {
+          await tx.run('INSERT INTO t VALUES (2)')
+          throw new Error('boom')
+        },
+        { durable: false },
+      ),
+      /boom/,
+    )
+    assert.equal(await level(), 2)
+    assert.deepEqual(
+      (await driver.all('SELECT v FROM t')).map((r) => r.v),
+      [1],
+    )
+  } finally {
+    await driver.close()
+  }
 })
