@@ -23,7 +23,18 @@ export async function startPiper(
   const data = dataDir ?? (await mkdtemp(join(tmpdir(), 'piper-e2e-')))
   const child = spawn(
     process.execPath,
-    [PIPER_BIN, 'up', '--port', '0', '--data', data, '--log-level', 'info', ...args],
+    [
+      '--max-semi-space-size=1',
+      PIPER_BIN,
+      'up',
+      '--port',
+      '0',
+      '--data',
+      data,
+      '--log-level',
+      'info',
+      ...args,
+    ],
     { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let stderr = ''
