@@ -29,6 +29,11 @@ export interface BlobStore {
   ): Promise<PutResult>
   /** Streams the blob, or the inclusive `range` of it. Missing → `E_BLOB_NOT_FOUND`. */
   get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>>
+  /**
+   * The whole blob in one buffer of its own, which the caller may transfer or free: for blobs
+   * that fit in memory, such as chunks. Missing → `E_BLOB_NOT_FOUND`.
+   */
+  read(key: string): Promise<Uint8Array>
   /** The blob's size, or undefined when it is not stored. */
   stat(key: string): Promise<{ size: number } | undefined>
   /** Removes the blob; false when it was not there. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
+import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
 import { BlobError } from './errors.ts'
@@ -89,6 +89,29 @@ export class FsBlobStore implements BlobStore {
       end: range?.end,
       highWaterMark: 256 * 1024,
     })
+  }
+
+  async read(key: string): Promise<Uint8Array> {
+    let handle: FileHandle
+    try {
+      handle = await open(this.#path(key), 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+    }
+    try {
+      // Read straight into the buffer returned: no stream pieces left for the GC to find.
+      const bytes = new Uint8Array((await handle.stat()).size)
+      let at = 0
+      while (at < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at)
+        if (bytesRead === 0) break
+        at += bytesRead
+      }
+      return at === bytes.length ? bytes : bytes.subarray(0, at)
+    } finally {
+      await handle.close()
+    }
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {

@@ -3,6 +3,7 @@ import { parentPort } from 'node:worker_threads'
 import { decodeMember } from './decode-member.ts'
 import { encodeChunk } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
+import { freeNow } from './free-now.ts'
 import { histogram } from './histogram.ts'
 import type { PoolRequest, PoolResponse } from './pool.ts'
 
@@ -23,6 +24,8 @@ parentPort!.on('message', (request: PoolRequest) => {
         : decodeMember(request.bytes, request.decode)
     response = { id: request.id, result }
     parentPort!.postMessage(response, [result.buffer as ArrayBuffer])
+    // The input was copied or handed over to this thread: ours alone, and done with.
+    freeNow(request.bytes)
   } catch (error) {
     const e = error as Error
     response = {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
-import { type ChunkAnalysis, cutChunks } from '../codec/index.ts'
+import { type ChunkAnalysis, cutChunks, freeNow } from '../codec/index.ts'
 import type { AddChunkOptions, FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
@@ -233,10 +233,10 @@ export class FileService {
     const hash = createHash('sha256')
     let size = 0
     for (const chunk of await this.#meta.uploadChunks(uploadId)) {
-      for await (const piece of await this.#blobs.get(chunk.key)) {
-        hash.update(piece)
-        size += piece.length
-      }
+      const bytes = await this.#blobs.read(chunk.key)
+      hash.update(bytes)
+      size += bytes.length
+      freeNow(bytes)
     }
     return { size, sha256: hash.digest('hex') }
   }

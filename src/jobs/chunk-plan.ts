@@ -30,14 +30,3 @@ export async function piperMembers(
   }
   return { outputBytes }
 }
-
-/** A whole blob in one buffer (a chunk: at most the largest chunk size). */
-export async function readBlob(blobs: BlobStore, key: string, size: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(size)
-  let at = 0
-  for await (const piece of await blobs.get(key)) {
-    bytes.set(piece, at)
-    at += piece.length
-  }
-  return at === size ? bytes : bytes.subarray(0, at)
-}

@@ -1,10 +1,10 @@
 import type { BlobStore } from '../blobs/index.ts'
-import { type CodecPool, decompress } from '../codec/index.ts'
+import { type CodecPool, decompress, freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { piperMembers, readBlob } from './chunk-plan.ts'
+import { piperMembers } from './chunk-plan.ts'
 import { endJob } from './end-job.ts'
 import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
@@ -135,7 +135,7 @@ export class JobRunner {
 
   async #part(job: JobRecord, task: PartTask): Promise<void> {
     const { blobs, pool } = this.#o
-    const input = await readBlob(blobs, task.key, task.size)
+    const input = await blobs.read(task.key)
     const inputSize = input.length
     // The chunk was read into a buffer of its own: the pool takes it without a copy.
     const output =
@@ -147,6 +147,7 @@ export class JobRunner {
           )
         : await pool.decode(input, { member: task.seq }, { transfer: true })
     await this.#storePart(job, task.seq, output, inputSize)
+    freeNow(output)
     await this.#afterPart(job, task.total)
   }
 

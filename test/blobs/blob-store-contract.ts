@@ -39,6 +39,7 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
           size: bytes.length,
         })
         assert.deepEqual(await collect(await store.get(key)), bytes)
+        assert.deepEqual(Buffer.from(await store.read(key)), bytes)
         const part = await store.get(key, { start: 1000, end: 199_999 })
         assert.deepEqual(await collect(part), bytes.subarray(1000, 200_000))
         const last = await store.get(key, { start: bytes.length - 1, end: bytes.length - 1 })
@@ -52,6 +53,18 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
         await store.put(key, new Uint8Array(0))
         assert.deepEqual(await store.stat(key), { size: 0 })
         assert.equal((await collect(await store.get(key))).length, 0)
+        assert.equal((await store.read(key)).length, 0)
+      }))
+
+    it('reads each blob into a buffer of its own', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(5000)
+        const key = keyOf(bytes)
+        await store.put(key, bytes)
+        const [a, b] = [await store.read(key), await store.read(key)]
+        a.fill(0)
+        assert.deepEqual(Buffer.from(b), bytes, 'a change to one read shows in neither the other')
+        assert.deepEqual(Buffer.from(await store.read(key)), bytes, 'nor in the blob')
       }))
 
     it('a second put of a key is a no-op that reports created: false', () =>
@@ -84,6 +97,7 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
         await assert.rejects(store.put(key, failing()), /client went away/)
         assert.equal(await store.stat(key), undefined)
         await assert.rejects(store.get(key), { code: 'E_BLOB_NOT_FOUND' })
+        await assert.rejects(store.read(key), { code: 'E_BLOB_NOT_FOUND' })
       }))
 
     it('a source of the wrong size fails with E_BLOB_SIZE and stores nothing', () =>
