@@ -9,7 +9,8 @@ import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from '
  * SQLite through `node:sqlite`, one connection per process. Its calls are synchronous, so
  * transactions (which await between statements) are serialised by a queue: no other statement
  * can run inside an open transaction. WAL journaling with `synchronous=FULL` makes a commit
- * durable before it returns; `busy_timeout` waits out another process's write (e.g. `piper keys`).
+ * durable before it returns (unless the transaction asks for `durable: false`, which commits
+ * with NORMAL); `busy_timeout` waits out another process's write (e.g. `piper keys`).
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite'
