@@ -10,6 +10,8 @@ export interface RunningPiper {
   child: ChildProcess
   /** Everything the process wrote to stderr so far (errors, warnings). */
   output: () => string
+  /** The `msg` of every log line the process wrote to stdout so far. */
+  messages: () => string[]
   /** SIGTERM, then waits for the exit; the exit code. */
   stop: () => Promise<number | null>
 }
@@ -41,12 +43,14 @@ export async function startPiper(
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d
   })
+  let stdout = ''
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   )
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = ''
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
       buffered += d
       for (const line of buffered.split('\n')) {
         if (!line.includes('"piper is up"')) continue
@@ -61,6 +65,11 @@ export async function startPiper(
     data,
     child,
     output: () => stderr,
+    messages: () =>
+      stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg)),
     stop: async () => {
       child.kill('SIGTERM')
       return exited

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { readSse } from '../../src/cli/sse-reader.ts'
 import { textLike } from '../codec/data.ts'
 import { pipeThrough } from '../helpers/exec.ts'
@@ -48,6 +51,61 @@ describe('jobs survive kill -9 of piper up', () => {
       assert.equal(listed.files[0]?.chunks, Math.ceil(input.length / 65536), 'no part twice')
     } finally {
       assert.equal(await second.stop(), 0, second.output())
+    }
+  })
+
+  it('SIGTERM mid-job drains and exits 0; after restart the job completes once', async () => {
+    const input = Buffer.from(textLike(12_000_000, 6))
+    const first = await startPiper(ARGS)
+    await putFile(first.url, 'drain.txt', input)
+    const job = await createJob(first.url, { type: 'compress', input: 'drain.txt' })
+    await firstProgress(first.url, job.id)
+    assert.equal(await first.stop(), 0, first.output())
+
+    const second = await startPiper(ARGS, {}, first.data)
+    try {
+      const done = await finished(second.url, job.id)
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+      const states = (await jobEvents(second.url, job.id))
+        .filter((e) => e.event === 'state')
+        .map((e) => e.json.state)
+      assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'each state once')
+      const restored = await pipeThrough(
+        'gzip',
+        ['-dc'],
+        await download(second.url, 'drain.txt.gz'),
+      )
+      assert.ok(restored.stdout.equals(input), 'gzip -d restores the input')
+    } finally {
+      assert.equal(await second.stop(), 0, second.output())
+    }
+  })
+
+  it('a second SIGTERM while draining exits at once', async () => {
+    const first = await startPiper(ARGS)
+    // An upload that never ends keeps the gateway draining after the first signal. The server
+    // answers `Expect: 100-continue` once it has the request: from then on it is in flight.
+    const { hostname, port } = new URL(first.url)
+    const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    try {
+      socket.write(
+        `PUT /v1/files/stuck.bin HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: 1000000\r\n` +
+          'Expect: 100-continue\r\n\r\n',
+      )
+      const [reply] = (await once(socket, 'data')) as [Buffer]
+      assert.match(reply.toString(), /^HTTP\/1\.1 100 Continue/)
+      socket.write(Buffer.alloc(1000))
+
+      const exit = once(first.child, 'exit') as Promise<[number | null, string | null]>
+      first.child.kill('SIGTERM')
+      while (!first.messages().includes('shutting down')) await sleep(20)
+      first.child.kill('SIGTERM')
+      const [code] = await exit
+      assert.equal(code, 143, 'exits with 128 + SIGTERM at once, not after the drain')
+    } finally {
+      socket.destroy()
+      first.child.kill('SIGKILL')
     }
   })
 
