@@ -27,7 +27,10 @@ export interface BlobStore {
     source: Uint8Array | AsyncIterable<Uint8Array>,
     options?: { expectedSize?: number },
   ): Promise<PutResult>
-  /** Streams the blob, or the inclusive `range` of it. Missing → `E_BLOB_NOT_FOUND`. */
+  /**
+   * Streams the blob, or the inclusive `range` of it, in pieces that are buffers of their own
+   * (the consumer may keep, transfer or free each). Missing → `E_BLOB_NOT_FOUND`.
+   */
   get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>>
   /**
    * The whole blob in one buffer of its own, which the caller may transfer or free: for blobs

@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { ByteRange } from '../blobs/index.ts'
+import { freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import { type JobService, parseJobRequest } from '../jobs/index.ts'
 import type { FileRecord } from '../meta/index.ts'
@@ -115,10 +114,29 @@ async function streamFile(
   log: RequestContext['log'],
 ): Promise<void> {
   try {
-    await pipeline(Readable.from(files.read(file, range), { objectMode: false }), res)
+    for await (const piece of files.read(file, range)) {
+      if (res.destroyed) break
+      // Each piece is a buffer of its own: freed once the socket has it, not by a collection
+      // that V8 would only start after ~20 MB of them (a full one, with the heap to mark).
+      if (!res.write(piece, () => freeNow(piece))) await drained(res)
+    }
+    if (!res.destroyed) res.end()
   } catch (error) {
     // The status line is gone: the only honest signal left is a short body (Content-Length).
     if (!res.req.destroyed) log.error({ err: error, name: file.name }, 'download failed midway')
     res.destroy()
   }
+}
+
+/** Resolves when `res` can take more, or has closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }

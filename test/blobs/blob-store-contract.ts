@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { BlobError, type BlobStore } from '../../src/blobs/index.ts'
+import { freeNow } from '../../src/codec/index.ts'
 import { collect } from '../helpers/collect.ts'
 
 export interface BlobStoreContractOptions {
@@ -54,6 +55,20 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
         assert.deepEqual(await store.stat(key), { size: 0 })
         assert.equal((await collect(await store.get(key))).length, 0)
         assert.equal((await store.read(key)).length, 0)
+      }))
+
+    it('streams pieces that are buffers of their own, which a consumer may free', () =>
+      withStore(async (store) => {
+        const bytes = randomBytes(1_000_000)
+        const key = keyOf(bytes)
+        await store.put(key, bytes)
+        const pieces: Uint8Array[] = []
+        for await (const piece of await store.get(key)) pieces.push(piece)
+        assert.ok(pieces.length > 1, 'a megabyte comes in several pieces')
+        assert.equal(new Set(pieces.map((p) => p.buffer)).size, pieces.length)
+        assert.deepEqual(Buffer.concat(pieces), bytes)
+        for (const piece of pieces) freeNow(piece)
+        assert.deepEqual(await collect(await store.get(key)), bytes)
       }))
 
     it('reads each blob into a buffer of its own', () =>
