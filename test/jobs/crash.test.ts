@@ -7,7 +7,7 @@ import { readSse } from '../../src/cli/sse-reader.ts'
 import { textLike } from '../codec/data.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { createJob, download, finished, jobEvents, putFile } from '../helpers/jobs-api.ts'
-import { startPiper } from '../helpers/piper-server.ts'
+import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
 
 const ARGS = ['--chunk-size', '64K', '--workers', '2']
 
@@ -23,62 +23,56 @@ async function firstProgress(base: string, id: string): Promise<void> {
   assert.fail('the job ended before any progress')
 }
 
+/**
+ * Uploads `input`, starts compressing it, stops piper with `stop` once the job is part way
+ * through, restarts it on the same data: the job then succeeds with each state once, and its
+ * output is a gzip of the input with one part per chunk.
+ */
+async function interruptAndRestart(
+  input: Buffer,
+  name: string,
+  stop: (first: RunningPiper) => Promise<void>,
+): Promise<void> {
+  const first = await startPiper(ARGS)
+  await putFile(first.url, name, input)
+  const job = await createJob(first.url, { type: 'compress', input: name })
+  await firstProgress(first.url, job.id)
+  await stop(first)
+
+  const second = await startPiper(ARGS, {}, first.data)
+  try {
+    const done = await finished(second.url, job.id)
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+    const states = (await jobEvents(second.url, job.id))
+      .filter((e) => e.event === 'state')
+      .map((e) => e.json.state)
+    assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'each state once')
+    const restored = await pipeThrough('gzip', ['-dc'], await download(second.url, `${name}.gz`))
+    assert.equal(restored.code, 0, restored.stderr)
+    assert.ok(restored.stdout.equals(input), 'gzip -d restores the input')
+    const head = await fetch(`${second.url}/v1/files?prefix=${name}.gz`)
+    const listed = (await head.json()) as { files: { chunks: number }[] }
+    assert.equal(listed.files[0]?.chunks, Math.ceil(input.length / 65536), 'no part twice')
+  } finally {
+    assert.equal(await second.stop(), 0, second.output())
+  }
+}
+
 describe('jobs survive kill -9 of piper up', () => {
   it('a many-chunk job killed midway completes once after restart, output intact', async () => {
     // 24 MB in 64 KiB chunks: 367 parts, so the kill lands while parts are running.
     const input = Buffer.from(textLike(24_000_000, 5))
-    const first = await startPiper(ARGS)
-    await putFile(first.url, 'big.txt', input)
-    const job = await createJob(first.url, { type: 'compress', input: 'big.txt' })
-    await firstProgress(first.url, job.id)
-    first.child.kill('SIGKILL')
-    await new Promise((resolve) => first.child.once('exit', resolve))
-
-    const second = await startPiper(ARGS, {}, first.data)
-    try {
-      const done = await finished(second.url, job.id)
-      assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
-      const states = (await jobEvents(second.url, job.id))
-        .filter((e) => e.event === 'state')
-        .map((e) => e.json.state)
-      assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'each state once')
-      const gz = await download(second.url, 'big.txt.gz')
-      const restored = await pipeThrough('gzip', ['-dc'], gz)
-      assert.equal(restored.code, 0, restored.stderr)
-      assert.ok(restored.stdout.equals(input), 'gzip -d restores the input')
-      const head = await fetch(`${second.url}/v1/files?prefix=big.txt.gz`)
-      const listed = (await head.json()) as { files: { chunks: number }[] }
-      assert.equal(listed.files[0]?.chunks, Math.ceil(input.length / 65536), 'no part twice')
-    } finally {
-      assert.equal(await second.stop(), 0, second.output())
-    }
+    await interruptAndRestart(input, 'big.txt', async (first) => {
+      first.child.kill('SIGKILL')
+      await new Promise((resolve) => first.child.once('exit', resolve))
+    })
   })
 
   it('SIGTERM mid-job drains and exits 0; after restart the job completes once', async () => {
     const input = Buffer.from(textLike(12_000_000, 6))
-    const first = await startPiper(ARGS)
-    await putFile(first.url, 'drain.txt', input)
-    const job = await createJob(first.url, { type: 'compress', input: 'drain.txt' })
-    await firstProgress(first.url, job.id)
-    assert.equal(await first.stop(), 0, first.output())
-
-    const second = await startPiper(ARGS, {}, first.data)
-    try {
-      const done = await finished(second.url, job.id)
-      assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
-      const states = (await jobEvents(second.url, job.id))
-        .filter((e) => e.event === 'state')
-        .map((e) => e.json.state)
-      assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'each state once')
-      const restored = await pipeThrough(
-        'gzip',
-        ['-dc'],
-        await download(second.url, 'drain.txt.gz'),
-      )
-      assert.ok(restored.stdout.equals(input), 'gzip -d restores the input')
-    } finally {
-      assert.equal(await second.stop(), 0, second.output())
-    }
+    await interruptAndRestart(input, 'drain.txt', async (first) => {
+      assert.equal(await first.stop(), 0, first.output())
+    })
   })
 
   it('a second SIGTERM while draining exits at once', async () => {
