@@ -87,13 +87,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async read(key: string): Promise<Uint8Array> {
-    let handle: FileHandle
-    try {
-      handle = await open(this.#path(key), 'r')
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-      throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
-    }
+    const handle = await openBlob(key, this.#path(key))
     try {
       // Read straight into the buffer returned: no stream pieces left for the GC to find.
       const bytes = new Uint8Array((await handle.stat()).size)
@@ -192,6 +186,16 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
 
 async function* emptyIterable(): AsyncIterable<Uint8Array> {}
 
+/** Opens the blob's file for reading; a missing one is `E_BLOB_NOT_FOUND`. */
+async function openBlob(key: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+  }
+}
+
 /** Bytes per piece of `get`: few reads, and few buffers alive between writes. */
 const PIECE_SIZE = 256 * 1024
 
@@ -202,13 +206,7 @@ async function* readPieces(
   start: number,
   end: number,
 ): AsyncGenerator<Uint8Array> {
-  let handle: FileHandle
-  try {
-    handle = await open(path, 'r')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
-  }
+  const handle = await openBlob(key, path)
   try {
     for (let at = start; at <= end; ) {
       const piece = new Uint8Array(Math.min(PIECE_SIZE, end + 1 - at))

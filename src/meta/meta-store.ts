@@ -13,16 +13,7 @@ import type {
   UploadSummary,
 } from './records.ts'
 
-/**
- * The metadata port: clients and API keys, files and their manifests, chunk reference counts,
- * uploads in progress, and job records. Adapters apply their migrations in `start()`.
- *
- * Chunk lifetime: a chunk's `refs` counts the manifests and uploads in progress that use it.
- * An upload references each chunk as it arrives (`addUploadChunk`), so a chunk being uploaded is
- * never freed under it; committing moves those references to the file; deleting or replacing a
- * file, or aborting an upload, returns the keys whose count reached zero, which the caller frees
- * with `dropChunk` under `withChunkLock`.
- */
+/** How `addUploadChunk` records a chunk. */
 export interface AddChunkOptions {
   /** The input a job's output chunk came from, summed by `uploadProgress`. */
   sourceSize?: number
@@ -41,6 +32,16 @@ export interface ProgressEvent {
   chunksTotal: number
 }
 
+/**
+ * The metadata port: clients and API keys, files and their manifests, chunk reference counts,
+ * uploads in progress, and job records. Adapters apply their migrations in `start()`.
+ *
+ * Chunk lifetime: a chunk's `refs` counts the manifests and uploads in progress that use it.
+ * An upload references each chunk as it arrives (`addUploadChunk`), so a chunk being uploaded is
+ * never freed under it; committing moves those references to the file; deleting or replacing a
+ * file, or aborting an upload, returns the keys whose count reached zero, which the caller frees
+ * with `dropChunk` under `withChunkLock`.
+ */
 export interface MetaStore {
   readonly name: string
   start(): Promise<void>
