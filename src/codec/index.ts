@@ -15,6 +15,7 @@ export { type ChunkAnalysis, CodecPool } from './pool.ts'
 export {
   type CompressOptions,
   compress,
+  compressChunks,
   DEFAULT_CHUNK_SIZE,
   type DecompressOptions,
   decompress,

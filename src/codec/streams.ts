@@ -39,13 +39,25 @@ export async function* compress(
       `chunk size must be 1 to ${MAX_CHUNK_SIZE} bytes, got ${chunkSize}`,
     )
   }
+  // Each chunk is a buffer of its own from cutChunks: the pool may take it.
+  yield* compressChunks(cutChunks(source, chunkSize), options)
+}
+
+/**
+ * Compresses chunks, one member each, into a gzip file. Each chunk is handed over: with a pool,
+ * the thread that codes it takes its buffer without a copy (the caller must not reuse it).
+ * Chunks must be at most `MAX_CHUNK_SIZE` bytes.
+ */
+export async function* compressChunks(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: Pick<CompressOptions, 'pool'> = {},
+): AsyncGenerator<Uint8Array> {
   const { pool } = options
   const inFlight: Promise<Uint8Array>[] = []
   const limit = pool ? pool.size * 2 : 1
   let any = false
-  for await (const chunk of cutChunks(source, chunkSize)) {
+  for await (const chunk of chunks) {
     any = true
-    // Each chunk is a buffer of its own from cutChunks: the pool may take it.
     inFlight.push(
       pool
         ? pool.encode(chunk, undefined, { transfer: true })

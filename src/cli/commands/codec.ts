@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os'
-import { CodecPool, compress, DEFAULT_CHUNK_SIZE, decompress } from '../../codec/index.ts'
+import { CodecPool, compressChunks, DEFAULT_CHUNK_SIZE, decompress } from '../../codec/index.ts'
 import { parseSize } from '../../config/index.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
 import { progressReporter } from '../progress.ts'
-import { resolveIo, runTransform } from './codec-files.ts'
+import { inputChunks, inputPieces, resolveIo, writeOutput } from './codec-files.ts'
 
 export interface CodecFlags {
   output?: string
@@ -62,12 +62,10 @@ export async function compressCommand(file: string | undefined, flags: CodecFlag
       'compressed data not written to a terminal; use -o FILE, redirect, or --force',
     )
   }
+  const progress = progressReporter(io.input.size, 'compressing')
+  // The chunks and the members made of them are buffers of their own, handed on until written.
   await withPool(threads, (pool) =>
-    runTransform(
-      io,
-      (source) => compress(source, { chunkSize, pool }),
-      progressReporter(io.input.size, 'compressing'),
-    ),
+    writeOutput(io, compressChunks(inputChunks(io, chunkSize, progress), { pool }), true),
   )
 }
 
@@ -84,11 +82,8 @@ export async function decompressCommand(
     throw new CliError(`${path}: unknown suffix (expected .gz or .tgz); use -o OUT`)
   }
   const io = await resolveIo(file, flags.output, flags.force === true, derive)
+  const progress = progressReporter(io.input.size, 'decompressing')
   await withPool(threads, (pool) =>
-    runTransform(
-      io,
-      (source) => decompress(source, { pool, maxOutput }),
-      progressReporter(io.input.size, 'decompressing'),
-    ),
+    writeOutput(io, decompress(inputPieces(io, progress), { pool, maxOutput })),
   )
 }
