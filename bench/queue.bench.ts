@@ -24,7 +24,8 @@ import { openPeer, type Peer, type PeerKind, type PeerPlace } from './lib/queue-
 const N = Number(process.env.BENCH_QUEUE_MESSAGES ?? 20_000)
 const STARTUP_MESSAGES = Number(process.env.BENCH_STARTUP_MESSAGES ?? 10_000_000)
 const CONSUMER = fileURLToPath(new URL('./lib/queue-consumer.ts', import.meta.url))
-const PIPER = fileURLToPath(new URL('../bin/piper.ts', import.meta.url))
+// As users run it: `bin/piper.js`, with the V8 flag its shebang passes.
+const PIPER = fileURLToPath(new URL('../bin/piper.js', import.meta.url))
 const payload = randomBytes(1024)
 const logger = createLogger({ level: 'silent' })
 
@@ -197,6 +198,7 @@ const port = await freePort()
 const server = spawn(
   process.execPath,
   [
+    '--max-semi-space-size=1',
     PIPER,
     'queue',
     'serve',
