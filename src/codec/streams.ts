@@ -56,18 +56,24 @@ export async function* compressChunks(
   const inFlight: Promise<Uint8Array>[] = []
   const limit = pool ? pool.size * 2 : 1
   let any = false
-  for await (const chunk of chunks) {
-    any = true
-    inFlight.push(
-      pool
-        ? pool.encode(chunk, undefined, { transfer: true })
-        : Promise.resolve(encodeChunk(chunk)),
-    )
-    if (inFlight.length >= limit) yield await inFlight.shift()!
+  try {
+    for await (const chunk of chunks) {
+      any = true
+      inFlight.push(
+        pool
+          ? pool.encode(chunk, undefined, { transfer: true })
+          : Promise.resolve(encodeChunk(chunk)),
+      )
+      if (inFlight.length >= limit) yield await inFlight.shift()!
+    }
+    // An empty input is still a valid gzip file: one member holding nothing.
+    if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
+    while (inFlight.length > 0) yield await inFlight.shift()!
+  } finally {
+    // A consumer that stopped early (its write failed) leaves tasks behind: settle them so
+    // that a pool closed under them is not reported as an unhandled rejection.
+    for (const task of inFlight) task.catch(() => {})
   }
-  // An empty input is still a valid gzip file: one member holding nothing.
-  if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
-  while (inFlight.length > 0) yield await inFlight.shift()!
 }
 
 /**

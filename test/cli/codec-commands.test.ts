@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -115,4 +124,30 @@ test('--max-output stops a zip bomb', async () => {
   )
   assert.equal(result.code, 1)
   assert.match(result.stderr, /output exceeds the limit of 1048576 bytes/)
+})
+
+test('-o naming a pipe (or a device) writes into it instead of replacing it with a file', async () => {
+  const dir = workspace()
+  const input = mixed(200_000, 32)
+  writeFileSync(join(dir, 'data.bin'), input)
+  const fifo = join(dir, 'out.fifo')
+  execFileSync('mkfifo', [fifo])
+  // The reader is a process of its own, so that a regression (the pipe replaced, its reader
+  // left waiting) ends in a failure and a kill, not in a test that never ends.
+  const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const pieces: Buffer[] = []
+  reader.stdout.on('data', (piece: Buffer) => pieces.push(piece))
+  const readerDone = once(reader, 'exit')
+  // No --force: a pipe is not a file that would be overwritten.
+  try {
+    const compressed = await runPiper(['compress', join(dir, 'data.bin'), '-o', fifo])
+    assert.equal(compressed.code, 0, compressed.stderr)
+    assert.ok(statSync(fifo).isFIFO(), 'still a pipe')
+    await readerDone
+    const gz = Buffer.concat(pieces)
+    assert.ok((await pipeThrough('gzip', ['-dc'], gz)).stdout.equals(input))
+    assert.deepEqual(readdirSync(dir).sort(), ['data.bin', 'out.fifo'], 'no temporary file left')
+  } finally {
+    reader.kill()
+  }
 })

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { request } from 'node:http'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, it, type TestContext } from 'node:test'
@@ -199,6 +203,49 @@ export function runFilesSuite(name: string, options: FilesSuiteOptions): void {
       assert.equal((await fetch(`${url}/v1/files/cut.bin`)).status, 404)
       const listed = await json(fetch(`${url}/v1/files?prefix=cut`))
       assert.deepEqual(listed.files, [])
+    })
+
+    it('the CLI puts, lists, gets and removes files; -o keeps files and pipes safe', async (t) => {
+      if (!(await ready(t)) || !piper) return
+      const dir = mkdtempSync(join(tmpdir(), 'piper-files-cli-'))
+      const bytes = randomBytes(3 * CHUNK + 11)
+      writeFileSync(join(dir, 'in.bin'), bytes)
+      const cli = (...args: string[]) => runPiper(args, { env: cleanEnv({ PIPER_URL: url }) })
+
+      const put = await cli('put', join(dir, 'in.bin'), 'cli/in.bin')
+      assert.equal(put.code, 0, put.stderr)
+      assert.equal(JSON.parse(put.stdout).sha256, sha256(bytes))
+      const listed = await cli('ls', 'cli/')
+      assert.match(listed.stdout, /cli\/in\.bin/)
+
+      const out = join(dir, 'out.bin')
+      assert.equal((await cli('get', 'cli/in.bin', '-o', out)).code, 0)
+      assert.ok(readFileSync(out).equals(bytes))
+      const again = await cli('get', 'cli/in.bin', '-o', out)
+      assert.notEqual(again.code, 0)
+      assert.match(again.stderr, /already exists; use --force/)
+      assert.equal((await cli('get', 'cli/in.bin', '-o', out, '--force')).code, 0)
+
+      // A pipe is written into, not replaced by a file (as /dev/null would be).
+      const fifo = join(dir, 'out.fifo')
+      execFileSync('mkfifo', [fifo])
+      const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const pieces: Buffer[] = []
+      reader.stdout.on('data', (piece: Buffer) => pieces.push(piece))
+      const readerDone = once(reader, 'exit')
+      try {
+        assert.equal((await cli('get', 'cli/in.bin', '-o', fifo)).code, 0)
+        assert.ok(statSync(fifo).isFIFO(), 'still a pipe')
+        await readerDone
+        assert.ok(Buffer.concat(pieces).equals(bytes))
+      } finally {
+        reader.kill()
+      }
+
+      assert.equal((await cli('rm', 'cli/in.bin')).code, 0)
+      const gone = await cli('get', 'cli/in.bin')
+      assert.notEqual(gone.code, 0)
+      assert.match(gone.stderr, /no file named/)
     })
 
     it('a download cut off midway leaves the gateway serving, and the file whole', async (t) => {

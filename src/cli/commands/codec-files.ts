@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, rename, rm, stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CodecError, cutChunks, freeNow } from '../../codec/index.ts'
 import { CliError } from '../errors.ts'
+import { regularFileAt, writeAll, writeOutputFile } from '../output-file.ts'
 
 /** Where a codec command reads and writes: a path, or stdin/stdout for `-`. */
 export interface CodecIo {
@@ -37,7 +37,7 @@ export async function resolveIo(
     size = info.size
   }
   const outPath = output === '-' ? undefined : (output ?? (fromStdin ? undefined : derive(file)))
-  if (outPath !== undefined && !force && (await exists(outPath))) {
+  if (outPath !== undefined && !force && (await regularFileAt(outPath))) {
     throw new CliError(`${outPath} already exists; use --force to overwrite`)
   }
   return {
@@ -105,9 +105,8 @@ export async function* inputChunks(
 }
 
 /**
- * Writes `pieces` to the output. A file is written beside its final name and renamed at the
- * end, so a failure never leaves half a file under that name. With `owned`, each piece is a
- * buffer of its own, freed as soon as it is written.
+ * Writes `pieces` to the output: stdout, or a file replaced only once whole (`writeOutputFile`).
+ * With `owned`, each piece is a buffer of its own, freed as soon as it is written.
  */
 export async function writeOutput(
   io: CodecIo,
@@ -121,22 +120,14 @@ export async function writeOutput(
     })
     return
   }
-  const temporary = `${io.output.path}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    const handle = await open(temporary, 'wx')
-    try {
+    await writeOutputFile(io.output.path, async (handle) => {
       for await (const piece of pieces) {
-        for (let at = 0; at < piece.length; ) {
-          at += (await handle.write(piece, at, piece.length - at)).bytesWritten
-        }
+        await writeAll(handle, piece)
         if (owned) freeNow(piece)
       }
-    } finally {
-      await handle.close()
-    }
-    await rename(temporary, io.output.path)
+    })
   } catch (error) {
-    await rm(temporary, { force: true })
     throw describe(error, label)
   }
 }
@@ -146,13 +137,4 @@ function describe(error: unknown, label: string): Error {
     return new CliError(`${label}: ${error.message}`, { code: error.code, cause: error })
   if (error instanceof CliError) return error
   return new CliError(`${label}: ${(error as Error).message}`, { cause: error })
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch {
-    return false
-  }
 }

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm, stat } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { type FlagValues, loadConfig } from '../../config/index.ts'
 import { CliError } from '../errors.ts'
 import { filePath, GatewayClient } from '../gateway-client.ts'
+import { regularFileAt, writeAll, writeOutputFile } from '../output-file.ts'
 import { progressReporter } from '../progress.ts'
 
 interface ApiFile {
@@ -66,37 +66,26 @@ export async function getCommand(
   flags: FlagValues,
 ): Promise<void> {
   const output = options.output === '-' ? undefined : options.output
-  if (
-    output !== undefined &&
-    !options.force &&
-    (await fileSize(output).catch(() => undefined)) !== undefined
-  ) {
+  if (output !== undefined && !options.force && (await regularFileAt(output))) {
     throw new CliError(`${output} already exists; use --force to overwrite`)
   }
   const res = await clientFor(flags).send({ method: 'GET', path: filePath(name) })
   const progress = progressReporter(Number(res.headers['content-length']), 'downloading')
-  if (progress) {
-    let received = 0
-    res.on('data', (piece: Buffer) => {
-      received += piece.length
-      progress(received)
-    })
-  }
+  const body = counted(res, progress)
   const complete = () => {
     if (!res.complete) throw new CliError(`${name}: the download was cut off`)
   }
   if (output === undefined) {
-    await pipeline(res, process.stdout as Writable, { end: false })
+    await pipeline(body, process.stdout as Writable, { end: false })
     complete()
     return
   }
-  const temporary = `${output}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    await pipeline(res, createWriteStream(temporary, { flags: 'wx' }))
-    complete()
-    await rename(temporary, output)
+    await writeOutputFile(output, async (handle) => {
+      for await (const piece of body) await writeAll(handle, piece)
+      complete()
+    })
   } catch (error) {
-    await rm(temporary, { force: true })
     if (error instanceof CliError) throw error
     throw new CliError(`${name}: ${(error as Error).message}`, { cause: error })
   }
@@ -137,4 +126,17 @@ async function fileSize(path: string): Promise<number> {
   })
   if (!info.isFile()) throw new CliError(`${path}: not a regular file`)
   return info.size
+}
+
+/** `pieces`, reporting the bytes received so far to `progress`. */
+async function* counted(
+  pieces: AsyncIterable<Uint8Array>,
+  progress: ((done: number) => void) | undefined,
+): AsyncGenerator<Uint8Array> {
+  let received = 0
+  for await (const piece of pieces) {
+    received += piece.length
+    progress?.(received)
+    yield piece
+  }
 }
