@@ -1,14 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -16,6 +7,7 @@ import { gzipSync } from 'node:zlib'
 import { mixed } from '../codec/data.ts'
 import { PIPER_BIN, runPiper } from '../helpers/cli.ts'
 import { pipeThrough } from '../helpers/exec.ts'
+import { throughFifo } from '../helpers/fifo.ts'
 
 function workspace(): string {
   return mkdtempSync(join(tmpdir(), 'piper-codec-cli-'))
@@ -130,24 +122,11 @@ test('-o naming a pipe (or a device) writes into it instead of replacing it with
   const dir = workspace()
   const input = mixed(200_000, 32)
   writeFileSync(join(dir, 'data.bin'), input)
-  const fifo = join(dir, 'out.fifo')
-  execFileSync('mkfifo', [fifo])
-  // The reader is a process of its own, so that a regression (the pipe replaced, its reader
-  // left waiting) ends in a failure and a kill, not in a test that never ends.
-  const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const pieces: Buffer[] = []
-  reader.stdout.on('data', (piece: Buffer) => pieces.push(piece))
-  const readerDone = once(reader, 'exit')
   // No --force: a pipe is not a file that would be overwritten.
-  try {
+  const gz = await throughFifo(join(dir, 'out.fifo'), async (fifo) => {
     const compressed = await runPiper(['compress', join(dir, 'data.bin'), '-o', fifo])
     assert.equal(compressed.code, 0, compressed.stderr)
-    assert.ok(statSync(fifo).isFIFO(), 'still a pipe')
-    await readerDone
-    const gz = Buffer.concat(pieces)
-    assert.ok((await pipeThrough('gzip', ['-dc'], gz)).stdout.equals(input))
-    assert.deepEqual(readdirSync(dir).sort(), ['data.bin', 'out.fifo'], 'no temporary file left')
-  } finally {
-    reader.kill()
-  }
+  })
+  assert.ok((await pipeThrough('gzip', ['-dc'], gz)).stdout.equals(input))
+  assert.deepEqual(readdirSync(dir).sort(), ['data.bin', 'out.fifo'], 'no temporary file left')
 })

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -10,6 +8,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, it, type TestContext } from 'node:test'
 import { cleanEnv, runPiper } from '../helpers/cli.ts'
+import { throughFifo } from '../helpers/fifo.ts'
 import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
 
 const CHUNK = 64 * 1024
@@ -227,20 +226,10 @@ export function runFilesSuite(name: string, options: FilesSuiteOptions): void {
       assert.equal((await cli('get', 'cli/in.bin', '-o', out, '--force')).code, 0)
 
       // A pipe is written into, not replaced by a file (as /dev/null would be).
-      const fifo = join(dir, 'out.fifo')
-      execFileSync('mkfifo', [fifo])
-      const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] })
-      const pieces: Buffer[] = []
-      reader.stdout.on('data', (piece: Buffer) => pieces.push(piece))
-      const readerDone = once(reader, 'exit')
-      try {
+      const read = await throughFifo(join(dir, 'out.fifo'), async (fifo) => {
         assert.equal((await cli('get', 'cli/in.bin', '-o', fifo)).code, 0)
-        assert.ok(statSync(fifo).isFIFO(), 'still a pipe')
-        await readerDone
-        assert.ok(Buffer.concat(pieces).equals(bytes))
-      } finally {
-        reader.kill()
-      }
+      })
+      assert.ok(read.equals(bytes))
 
       assert.equal((await cli('rm', 'cli/in.bin')).code, 0)
       const gone = await cli('get', 'cli/in.bin')
