@@ -2,5 +2,5 @@
 export { readTextIfExists, writeFileDurably } from './durable-file.ts'
 export { LogError, type LogErrorCode } from './errors.ts'
 export { type FsyncPolicy, formatFsyncPolicy, parseFsyncPolicy } from './fsync-policy.ts'
-export { Log, type LogOptions } from './log.ts'
+export { type AppendOptions, Log, type LogOptions } from './log.ts'
 export { decodeRecord, encodeRecord, type LogRecord, MAX_RECORD_BYTES } from './record.ts'

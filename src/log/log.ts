@@ -2,7 +2,13 @@ import { mkdir, readdir } from 'node:fs/promises'
 import type { Logger } from '../telemetry/index.ts'
 import { LogError } from './errors.ts'
 import type { FsyncPolicy } from './fsync-policy.ts'
-import { encodeRecord, type LogRecord, MAX_RECORD_BYTES } from './record.ts'
+import {
+  encodeHeaders,
+  type LogRecord,
+  MAX_RECORD_BYTES,
+  RECORD_HEADER,
+  writeRecord,
+} from './record.ts'
 import { Segment } from './segment.ts'
 import { readSnapshot, writeSnapshot } from './snapshot.ts'
 
@@ -14,11 +20,29 @@ export interface LogOptions {
   segmentBytes?: number
   /** Snapshot the index every this many ms (default 60 s; 0 = only at close). */
   snapshotEveryMs?: number
+  /** The newest bytes of the active segment kept in memory for reads (default 1 MiB; 0 = none). */
+  tailCacheBytes?: number
 }
 
+/** Options of one append. */
+export interface AppendOptions {
+  headers?: Record<string, string>
+  /**
+   * `false`: resolve once written, without an fsync of its own; the next durable append's fsync
+   * (or close) covers it. For records whose loss in a crash is harmless (a delivery count).
+   */
+  durable?: boolean
+}
+
+/** A record waiting for the writer; encoded straight into the batch's one buffer. */
 interface PendingAppend {
-  bytes: Uint8Array
   offset: number
+  timestamp: number
+  headers: Uint8Array
+  payload: Uint8Array
+  /** Encoded size. */
+  size: number
+  durable: boolean
   resolve: (offset: number) => void
   reject: (error: unknown) => void
 }
@@ -46,7 +70,12 @@ export class Log {
 
   private constructor(options: LogOptions) {
     this.dir = options.dir
-    this.#options = { segmentBytes: 64 << 20, snapshotEveryMs: 60_000, ...options }
+    this.#options = {
+      segmentBytes: 64 << 20,
+      snapshotEveryMs: 60_000,
+      tailCacheBytes: 1 << 20,
+      ...options,
+    }
     this.#log = options.logger.child({ component: 'log', dir: options.dir })
     if (this.#options.segmentBytes > 2 ** 30 || this.#options.segmentBytes < 1024) {
       throw new LogError('E_LOG_CONFIG', 'segmentBytes must be from 1 KiB to 1 GiB')
@@ -101,21 +130,35 @@ export class Log {
     return this.#segments.reduce((sum, s) => sum + s.size, 0)
   }
 
-  /** Appends a record; resolves with its offset once durable per the fsync policy. */
-  append(payload: Uint8Array, headers: Record<string, string> = {}): Promise<number> {
+  /**
+   * Appends a record; resolves with its offset once durable per the fsync policy. The payload
+   * is read when the record is written: it must not change until the append resolves.
+   */
+  append(payload: Uint8Array, options: AppendOptions = {}): Promise<number> {
     if (this.#closed) return Promise.reject(new LogError('E_LOG_CLOSED', 'the log is closed'))
-    if (payload.length > MAX_RECORD_BYTES) {
+    const headers = encodeHeaders(options.headers ?? {})
+    if (payload.length + headers.length > MAX_RECORD_BYTES) {
       return Promise.reject(
         new LogError(
           'E_LOG_RECORD',
-          `a record of ${payload.length} bytes is over ${MAX_RECORD_BYTES}`,
+          `a record of ${payload.length + headers.length} bytes is over ${MAX_RECORD_BYTES}`,
         ),
       )
     }
     const offset = this.#next++
-    const bytes = encodeRecord({ offset, timestamp: Date.now(), headers, payload })
+    const size = RECORD_HEADER + headers.length + payload.length
+    const durable = options.durable ?? true
     return new Promise((resolve, reject) => {
-      this.#pending.push({ bytes, offset, resolve, reject })
+      this.#pending.push({
+        offset,
+        timestamp: Date.now(),
+        headers,
+        payload,
+        size,
+        durable,
+        resolve,
+        reject,
+      })
       this.#writing ??= this.#writeLoop()
     })
   }
@@ -178,8 +221,8 @@ export class Log {
         const batch = this.#pending
         this.#pending = []
         try {
-          await this.#writeBatch(batch)
-          this.#committed = batch[batch.length - 1]!.offset + 1
+          // Readers stop at the committed offset: it passes records only once they are durable.
+          if (await this.#writeBatch(batch)) this.#committed = batch[batch.length - 1]!.offset + 1
           for (const p of batch) p.resolve(p.offset)
         } catch (error) {
           for (const p of batch) p.reject(error)
@@ -191,38 +234,49 @@ export class Log {
     }
   }
 
-  async #writeBatch(batch: PendingAppend[]): Promise<void> {
+  /** Writes the batch; resolves whether it is durable per the policy now. */
+  async #writeBatch(batch: PendingAppend[]): Promise<boolean> {
     let at = 0
     while (at < batch.length) {
       let segment = this.#active()
-      if (segment.size > 0 && segment.size + batch[at]!.bytes.length > this.#options.segmentBytes) {
+      if (segment.size > 0 && segment.size + batch[at]!.size > this.#options.segmentBytes) {
         segment = await this.#roll()
       }
-      // Everything that fits in this segment goes in one write.
-      const group: PendingAppend[] = []
+      // Everything that fits in this segment goes in one write, encoded into one buffer.
+      const from = at
       let size = segment.size
       while (
         at < batch.length &&
-        (group.length === 0 || size + batch[at]!.bytes.length <= this.#options.segmentBytes)
+        (at === from || size + batch[at]!.size <= this.#options.segmentBytes)
       ) {
-        size += batch[at]!.bytes.length
-        group.push(batch[at++]!)
+        size += batch[at++]!.size
       }
-      const bytes = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes))
+      const group = batch.slice(from, at)
+      const bytes = Buffer.allocUnsafe(size - segment.size)
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
+      let end = 0
+      for (const p of group) end = writeRecord(view, bytes, end, p, p.headers)
       await segment.append(
         bytes,
-        group.map((p) => p.bytes.length),
+        group.map((p) => p.size),
       )
     }
-    if (this.#options.fsync.kind === 'always') await this.#active().sync()
-    else this.#dirty = true
+    if (this.#options.fsync.kind !== 'always') {
+      this.#dirty = true
+      return true
+    }
+    if (!batch.some((p) => p.durable)) return false
+    await this.#active().sync()
+    return true
   }
 
   async #roll(): Promise<Segment> {
     const sealed = this.#active()
     await sealed.sync()
     await sealed.writeIndex()
+    sealed.cacheTail(0)
     const next = await Segment.create(this.dir, sealed.nextOffset)
+    next.cacheTail(this.#options.tailCacheBytes)
     this.#segments.push(next)
     return next
   }
@@ -261,6 +315,7 @@ export class Log {
       .sort((a, b) => a - b)
     if (bases.length === 0) {
       this.#segments = [await Segment.create(this.dir, 0)]
+      this.#active().cacheTail(this.#options.tailCacheBytes)
       return
     }
     const snapshot = await readSnapshot(this.dir)
@@ -302,6 +357,7 @@ export class Log {
     }
     this.#next = this.#active().nextOffset
     this.#committed = this.#next
+    this.#active().cacheTail(this.#options.tailCacheBytes)
   }
 
   #startTimers(): void {

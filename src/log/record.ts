@@ -24,23 +24,40 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 const NO_HEADERS = new Uint8Array(0)
 
+/** A record's headers as stored: a JSON object of strings, or nothing when there are none. */
+export function encodeHeaders(headers: Record<string, string>): Uint8Array {
+  for (const _ in headers) return Buffer.from(JSON.stringify(headers))
+  return NO_HEADERS
+}
+
 /** The bytes of a record. */
 export function encodeRecord(record: LogRecord): Uint8Array {
-  const headers =
-    Object.keys(record.headers).length === 0
-      ? NO_HEADERS
-      : Buffer.from(JSON.stringify(record.headers))
-  const total = RECORD_HEADER + headers.length + record.payload.length
-  const out = new Uint8Array(total)
-  const view = new DataView(out.buffer)
-  view.setUint32(0, total - 4, true)
-  writeU64(view, 8, record.offset)
-  writeU64(view, 16, record.timestamp)
-  view.setUint32(24, headers.length, true)
-  out.set(headers, RECORD_HEADER)
-  out.set(record.payload, RECORD_HEADER + headers.length)
-  view.setUint32(4, crc32(out.subarray(8)), true)
+  const headers = encodeHeaders(record.headers)
+  const out = new Uint8Array(RECORD_HEADER + headers.length + record.payload.length)
+  writeRecord(new DataView(out.buffer), out, 0, record, headers)
   return out
+}
+
+/**
+ * Writes `record` (its headers already encoded) into `out` at `at`, where `view` views all of
+ * `out`; returns the position after it. Lets a batch of records go into one buffer.
+ */
+export function writeRecord(
+  view: DataView,
+  out: Uint8Array,
+  at: number,
+  record: Omit<LogRecord, 'headers'>,
+  headers: Uint8Array,
+): number {
+  const end = at + RECORD_HEADER + headers.length + record.payload.length
+  view.setUint32(at, end - at - 4, true)
+  writeU64(view, at + 8, record.offset)
+  writeU64(view, at + 16, record.timestamp)
+  view.setUint32(at + 24, headers.length, true)
+  out.set(headers, at + RECORD_HEADER)
+  out.set(record.payload, at + RECORD_HEADER + headers.length)
+  view.setUint32(at + 4, crc32(out.subarray(at + 8, end)), true)
+  return end
 }
 
 /** What `decodeRecord` found at a position. */

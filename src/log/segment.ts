@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { LogError } from './errors.ts'
 import { decodeRecord, type LogRecord } from './record.ts'
+import { TailCache } from './tail-cache.ts'
 
 /** `00000000000000001234.log`: a segment's files are named by their base offset. */
 export function segmentName(base: number, ext: 'log' | 'index'): string {
@@ -24,6 +25,8 @@ export class Segment {
   readonly logPath: string
   readonly indexPath: string
   #file: FileHandle
+  /** Empty until `cacheTail` gives it room: only the active segment of a log needs one. */
+  readonly #tail = new TailCache(0)
   #positions = new Uint32Array(1024)
   #count = 0
   size = 0
@@ -63,6 +66,7 @@ export class Segment {
   /** Appends encoded records (already carrying offsets `nextOffset…`) in one write. */
   async append(bytes: Uint8Array, sizes: readonly number[]): Promise<void> {
     await this.#file.write(bytes, 0, bytes.length, this.size)
+    this.#tail.add(this.size, bytes)
     for (const size of sizes) {
       this.#push(this.size)
       this.size += size
@@ -72,6 +76,11 @@ export class Segment {
 
   sync(): Promise<void> {
     return this.#file.sync()
+  }
+
+  /** Keeps up to `bytes` of what is appended from now on in memory for reads (0: none). */
+  cacheTail(bytes: number): void {
+    this.#tail.resize(bytes)
   }
 
   /** Records from `offset` on, up to `maxRecords` and about `maxBytes` (at least one). */
@@ -86,8 +95,11 @@ export class Segment {
       last++
     }
     const end = last + 1 < this.#count ? this.#positions[last + 1]! : this.size
-    const buffer = Buffer.allocUnsafe(end - start)
-    await this.#file.read(buffer, 0, buffer.length, start)
+    let buffer = this.#tail.read(start, end)
+    if (!buffer) {
+      buffer = Buffer.allocUnsafe(end - start)
+      await this.#file.read(buffer, 0, buffer.length, start)
+    }
     const records: LogRecord[] = []
     for (let pos = 0; pos < buffer.length; ) {
       const decoded = decodeRecord(buffer, pos)

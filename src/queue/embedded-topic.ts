@@ -169,7 +169,7 @@ export class EmbeddedTopic {
   }
 
   async #append(payload: Uint8Array, headers: Record<string, string>): Promise<number> {
-    const offset = await this.log.append(payload, headers)
+    const offset = await this.log.append(payload, { headers })
     for (const group of this.#groups.values())
       group.then(
         (g) => g.notify(),

@@ -54,6 +54,8 @@ export class GroupState {
       logger,
       segmentBytes: 1 << 20,
       snapshotEveryMs: 0,
+      // Read only when it is opened.
+      tailCacheBytes: 0,
     })
     const state = new GroupState(dir, log)
     try {
@@ -92,7 +94,7 @@ export class GroupState {
   delivered(offset: number, count: number): void {
     this.#deliveries.set(offset, count)
     const payload = encode(DELIVERY, [offset, count])
-    this.#log.append(payload).catch(() => {})
+    this.#log.append(payload, { durable: false }).catch(() => {})
   }
 
   /** Moves the floor up to `offset` (messages below it were deleted by retention). */

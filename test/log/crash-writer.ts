@@ -8,7 +8,7 @@ const payloadOf = (n: number) => Buffer.from(crashPayload(n))
 async function producer(): Promise<void> {
   for (;;) {
     const expected = log.nextOffset
-    const offset = await log.append(payloadOf(expected), { n: String(expected) })
+    const offset = await log.append(payloadOf(expected), { headers: { n: String(expected) } })
     process.stdout.write(`${offset}\n`)
   }
 }

@@ -55,7 +55,7 @@ async function readAll(log: Log): Promise<string[]> {
 it('appends concurrently with offsets in call order, reads by offset, across segments', async () => {
   const { log } = await openLog(await freshDir(), { segmentBytes: 1024 })
   const offsets = await Promise.all(
-    Array.from({ length: 300 }, (_, i) => log.append(text(i), { i: String(i) })),
+    Array.from({ length: 300 }, (_, i) => log.append(text(i), { headers: { i: String(i) } })),
   )
   assert.deepEqual(
     offsets,
@@ -73,6 +73,27 @@ it('appends concurrently with offsets in call order, reads by offset, across seg
   await log.close()
   await log.close()
   await assert.rejects(log.append(text(1)), { code: 'E_LOG_CLOSED' })
+})
+
+it('a durable: false append resolves when written and is committed by the next durable one', async () => {
+  const dir = await freshDir()
+  const { log } = await openLog(dir)
+  assert.equal(await log.append(text(0)), 0)
+  assert.equal(await log.append(text(1), { durable: false }), 1)
+  // Not fsynced yet, so readers that stop at the committed offset do not see it.
+  assert.equal(log.committedOffset, 1)
+  assert.equal(await log.append(text(2)), 2)
+  assert.equal(log.committedOffset, 3)
+  assert.equal(await log.append(text(3), { durable: false }), 3)
+  await log.close()
+  const reopened = await openLog(dir)
+  assert.deepEqual(await readAll(reopened.log), [
+    'message 0',
+    'message 1',
+    'message 2',
+    'message 3',
+  ])
+  await reopened.log.close()
 })
 
 it('reopens where it left off, with and without the snapshot', async () => {
