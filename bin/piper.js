@@ -8,12 +8,28 @@
 // those collections come rarely, and a 1 GiB upload held ~90 MiB of dead reads (a bare Node
 // server too); with 1 MiB, scavenges free them early: peak RSS 215 → 155 MiB, and less CPU.
 // V8 reads it only at start: `npm start` and the shebang pass it; so does the re-run below.
+//
+// `piper queue serve` is the exception: it holds each batch of published messages until its
+// fsync, so with 1 MiB they outlive scavenges and are copied and promoted. With V8's default,
+// the server used half the CPU per message (100k batched 1 KiB publishes: 1.5 → 0.8 CPU-s,
+// 66k → 90k msg/s), so it replaces itself (execve, same pid) by a Node without the flag.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import module from 'node:module'
 import { fileURLToPath } from 'node:url'
 
+const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1'
+const queueServe = process.argv[2] === 'queue' && process.argv[3] === 'serve'
 const major = Number(process.versions.node.split('.')[0])
+if (major >= 24 && queueServe && process.execArgv.includes(SMALL_YOUNG_GENERATION)) {
+  // Where execve is missing (Windows), the server runs on as it is.
+  process.execve?.(process.execPath, [
+    process.execPath,
+    ...process.execArgv.filter((flag) => flag !== SMALL_YOUNG_GENERATION),
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+  ])
+}
 if (major >= 24) {
   // Type stripping instantiates a WebAssembly compiler in every thread that loads TypeScript
   // (~20 MiB each); with the compile cache, later runs load the stripped code from disk instead.
@@ -33,7 +49,7 @@ if (major >= 24) {
   const child = spawn(
     node,
     [
-      '--max-semi-space-size=1',
+      ...(queueServe ? [] : [SMALL_YOUNG_GENERATION]),
       fileURLToPath(new URL('./piper.ts', import.meta.url)),
       ...process.argv.slice(2),
     ],
