@@ -53,12 +53,19 @@ function piperPeer(queue: Queue, topic: string): Peer {
     async consume(onMessage) {
       const consumer = await queue.consumer(topic, 'bench')
       let running = true
+      // Acks travel while the next fetch waits, as NATS's consume() acks without waiting.
+      const acking = new Set<Promise<unknown>>()
       const loop = (async () => {
         while (running) {
           const batch = await consumer.fetch(256, 100)
           for (const m of batch) onMessage(m.payload)
-          await Promise.all(batch.map((m) => consumer.ack(m)))
+          if (batch.length === 0) continue
+          const acked = Promise.all(batch.map((m) => consumer.ack(m)))
+          acking.add(acked)
+          void acked.finally(() => acking.delete(acked))
+          if (acking.size >= 4) await Promise.race(acking)
         }
+        await Promise.all(acking)
       })()
       return async () => {
         running = false
