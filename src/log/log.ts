@@ -71,10 +71,11 @@ export class Log {
   private constructor(options: LogOptions) {
     this.dir = options.dir
     this.#options = {
-      segmentBytes: 64 << 20,
-      snapshotEveryMs: 60_000,
-      tailCacheBytes: 1 << 20,
-      ...options,
+      dir: options.dir,
+      fsync: options.fsync,
+      segmentBytes: options.segmentBytes ?? 64 << 20,
+      snapshotEveryMs: options.snapshotEveryMs ?? 60_000,
+      tailCacheBytes: options.tailCacheBytes ?? 1 << 20,
     }
     this.#log = options.logger.child({ component: 'log', dir: options.dir })
     if (this.#options.segmentBytes > 2 ** 30 || this.#options.segmentBytes < 1024) {

@@ -52,8 +52,18 @@ async function readAll(log: Log): Promise<string[]> {
   return out
 }
 
-it('appends concurrently with offsets in call order, reads by offset, across segments', async () => {
-  const { log } = await openLog(await freshDir(), { segmentBytes: 1024 })
+for (const [tail, tailCacheBytes] of [
+  ['from the tail cache', undefined],
+  ['from the file', 0],
+  ['from both', 100],
+] as const) {
+  it(`appends concurrently with offsets in call order, reads by offset, across segments (${tail})`, async () => {
+    await appendsAndReads(tailCacheBytes)
+  })
+}
+
+async function appendsAndReads(tailCacheBytes: number | undefined): Promise<void> {
+  const { log } = await openLog(await freshDir(), { segmentBytes: 1024, tailCacheBytes })
   const offsets = await Promise.all(
     Array.from({ length: 300 }, (_, i) => log.append(text(i), { headers: { i: String(i) } })),
   )
@@ -73,7 +83,7 @@ it('appends concurrently with offsets in call order, reads by offset, across seg
   await log.close()
   await log.close()
   await assert.rejects(log.append(text(1)), { code: 'E_LOG_CLOSED' })
-})
+}
 
 it('a durable: false append resolves when written and is committed by the next durable one', async () => {
   const dir = await freshDir()
