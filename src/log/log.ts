@@ -81,6 +81,13 @@ export class Log {
     if (this.#options.segmentBytes > 2 ** 30 || this.#options.segmentBytes < 1024) {
       throw new LogError('E_LOG_CONFIG', 'segmentBytes must be from 1 KiB to 1 GiB')
     }
+    const { tailCacheBytes } = this.#options
+    if (!Number.isSafeInteger(tailCacheBytes) || tailCacheBytes < 0) {
+      throw new LogError(
+        'E_LOG_CONFIG',
+        'tailCacheBytes must be a whole number of bytes, 0 or more',
+      )
+    }
   }
 
   /** Opens (creating or recovering) the log in `dir`. */

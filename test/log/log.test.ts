@@ -234,3 +234,13 @@ it('fsync policies parse, and bad ones say what is allowed', () => {
     message: /interval:<ms>/,
   })
 })
+
+it('sizes out of range are configuration errors', async () => {
+  const dir = await freshDir()
+  await assert.rejects(openLog(dir, { segmentBytes: 10 }), { code: 'E_LOG_CONFIG' })
+  await assert.rejects(openLog(dir, { tailCacheBytes: -1 }), {
+    code: 'E_LOG_CONFIG',
+    message: /tailCacheBytes/,
+  })
+  await assert.rejects(openLog(dir, { tailCacheBytes: Number.NaN }), { code: 'E_LOG_CONFIG' })
+})
