@@ -15,12 +15,17 @@ export async function uploadMultipart(
   files: FileService,
   client: string,
 ): Promise<FileRecord[]> {
-  if (!/^multipart\/form-data\s*;/i.test(req.headers['content-type'] ?? '')) {
+  const contentType = req.headers['content-type'] ?? ''
+  if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) {
     throw new HttpError(
       415,
       'E_MEDIA_TYPE',
       'POST /v1/files takes multipart/form-data (use PUT /v1/files/NAME for a raw body)',
     )
+  }
+  if (!/;\s*boundary=/i.test(contentType)) {
+    // RFC 7578 §4.1 (via RFC 2046 §5.1.1): the parts are found by the boundary parameter.
+    throw new HttpError(400, 'E_BAD_REQUEST', 'multipart/form-data needs a boundary parameter')
   }
   let parser: busboy.Busboy
   try {

@@ -397,6 +397,16 @@ export function runFilesSuite(name: string, options: FilesSuiteOptions): void {
         assert.equal(res.status, status, `${method} ${path}: ${res.body}`)
         assert.match(JSON.parse(res.body).error.message, message, `${method} ${path}`)
       }
+      const noBoundary = await fetch(`${url}/v1/files`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data' },
+        body: 'abc',
+      })
+      assert.equal(noBoundary.status, 400)
+      assert.match(
+        ((await noBoundary.json()) as { error: { message: string } }).error.message,
+        /boundary/,
+      )
       const form = await fetch(`${url}/v1/files`, {
         method: 'POST',
         headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
