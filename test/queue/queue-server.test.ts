@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it, type TestContext } from 'node:test'
@@ -75,6 +78,24 @@ it('a wrong token is refused with E_QUEUE_AUTH', async (t) => {
   })
   await assert.rejects(queue.start(), { code: 'E_QUEUE_AUTH' })
   await queue.close()
+})
+
+it('a server that is not a queue server (an HTTP port, or nothing) is named in the error', async (t) => {
+  const http = createServer((_req, res) => res.writeHead(404).end())
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  t.after(() => http.close())
+  const { port } = http.address() as AddressInfo
+  const wrong = new RemoteQueue({ url: `piper://127.0.0.1:${port}`, logger })
+  await assert.rejects(wrong.start(), {
+    code: 'E_QUEUE_UNAVAILABLE',
+    message: /answered HTTP 404.*piper queue serve/,
+  })
+  await wrong.close()
+  http.close()
+  await once(http, 'close')
+  const nobody = new RemoteQueue({ url: `piper://127.0.0.1:${port}`, logger })
+  await assert.rejects(nobody.start(), { code: 'E_QUEUE_UNAVAILABLE', message: /ECONNREFUSED/ })
+  await nobody.close()
 })
 
 it('refuses to listen beyond loopback without a token', () => {

@@ -190,11 +190,7 @@ export class RemoteConnection {
       socket.on('error', (error) => {
         if (!welcomed) {
           reject(
-            new QueueError(
-              'E_QUEUE_UNAVAILABLE',
-              `the queue server at ${this.#url} is not answering`,
-              { cause: error },
-            ),
+            new QueueError('E_QUEUE_UNAVAILABLE', unreachable(this.#url, error), { cause: error }),
           )
         }
       })
@@ -255,4 +251,14 @@ export class RemoteConnection {
       }
     }
   }
+}
+
+/** Why the first connection failed, in words that point at the fix. */
+function unreachable(url: string, error: Error): string {
+  // ws reports an HTTP answer to its upgrade request as "Unexpected server response: <status>".
+  const status = /Unexpected server response: (\d+)/.exec(error.message)?.[1]
+  if (status) {
+    return `${url} answered HTTP ${status}, not a WebSocket upgrade: is it a \`piper queue serve\` (not the gateway's port)?`
+  }
+  return `the queue server at ${url} is not answering (${error.message})`
 }
