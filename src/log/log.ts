@@ -260,7 +260,8 @@ export class Log {
         size += batch[at++]!.size
       }
       const group = batch.slice(from, at)
-      const bytes = Buffer.allocUnsafe(size - segment.size)
+      // Not from Buffer's shared pool: the tail cache may keep it, and with it a whole slab.
+      const bytes = Buffer.allocUnsafeSlow(size - segment.size)
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
       let end = 0
       for (const p of group) end = writeRecord(view, bytes, end, p, p.headers)
