@@ -55,17 +55,26 @@ function piperPeer(queue: Queue, topic: string): Peer {
       let running = true
       // Acks travel while the next fetch waits, as NATS's consume() acks without waiting.
       const acking = new Set<Promise<unknown>>()
+      let ackFailure: unknown
       const loop = (async () => {
         while (running) {
+          if (ackFailure) throw ackFailure
           const batch = await consumer.fetch(256, 100)
           for (const m of batch) onMessage(m.payload)
           if (batch.length === 0) continue
           const acked = Promise.all(batch.map((m) => consumer.ack(m)))
           acking.add(acked)
-          void acked.finally(() => acking.delete(acked))
-          if (acking.size >= 4) await Promise.race(acking)
+          acked.then(
+            () => acking.delete(acked),
+            (error: unknown) => {
+              acking.delete(acked)
+              ackFailure ??= error
+            },
+          )
+          if (acking.size >= 4) await Promise.race(acking).catch(() => {})
         }
         await Promise.all(acking)
+        if (ackFailure) throw ackFailure
       })()
       return async () => {
         running = false
