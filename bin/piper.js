@@ -22,13 +22,16 @@ const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1'
 const queueServe = process.argv[2] === 'queue' && process.argv[3] === 'serve'
 const major = Number(process.versions.node.split('.')[0])
 if (major >= 24 && queueServe && process.execArgv.includes(SMALL_YOUNG_GENERATION)) {
-  // Where execve is missing (Windows), the server runs on as it is.
-  process.execve?.(process.execPath, [
-    process.execPath,
-    ...process.execArgv.filter((flag) => flag !== SMALL_YOUNG_GENERATION),
-    fileURLToPath(import.meta.url),
-    ...process.argv.slice(2),
-  ])
+  try {
+    process.execve?.(process.execPath, [
+      process.execPath,
+      ...process.execArgv.filter((flag) => flag !== SMALL_YOUNG_GENERATION),
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ])
+  } catch {
+    // Where execve is missing (Windows) or refused, the server runs on as it is: slower, not wrong.
+  }
 }
 if (major >= 24) {
   // Type stripping instantiates a WebAssembly compiler in every thread that loads TypeScript
