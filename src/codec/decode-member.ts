@@ -86,6 +86,7 @@ export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Ui
       member,
       base,
       maxOutput,
+      base + data.length,
     )
   }
   verifyTrailer(bytes, piper.memberSize - TRAILER_SIZE, out, member, base)
@@ -103,6 +104,7 @@ function zlibMember(
     member,
     base,
     maxOutput,
+    base + bytes.length,
   )
 }
 
@@ -111,11 +113,12 @@ function zlibInflate(
   member: number,
   base: number,
   maxOutput: number,
+  inputEnd: number,
 ): Uint8Array {
   try {
     return run()
   } catch (error) {
-    throw codecErrorFromZlib(error, member, base, maxOutput)
+    throw codecErrorFromZlib(error, member, base, maxOutput, inputEnd)
   }
 }
 
@@ -125,6 +128,7 @@ export function codecErrorFromZlib(
   member: number,
   base: number,
   maxOutput: number,
+  inputEnd?: number,
 ): CodecError {
   const e = error as NodeJS.ErrnoException
   const at = { member, offset: base, cause: error }
@@ -132,7 +136,11 @@ export function codecErrorFromZlib(
     return new CodecError('E_OUTPUT_LIMIT', `output exceeds the limit of ${maxOutput} bytes`, at)
   }
   if (e.code === 'Z_BUF_ERROR' || /unexpected end/.test(e.message)) {
-    return new CodecError('E_TRUNCATED', 'compressed data ends early', at)
+    // Where the input ran out says more than where the member began.
+    return new CodecError('E_TRUNCATED', 'compressed data ends early', {
+      ...at,
+      offset: inputEnd ?? base,
+    })
   }
   return new CodecError('E_CORRUPT_DATA', `invalid compressed data: ${e.message}`, at)
 }

@@ -134,7 +134,14 @@ async function* gunzipRest(
 ): AsyncGenerator<Uint8Array> {
   const base = reader.offset
   const gunzip = createGunzip()
-  const input = Readable.from(reader.rest())
+  let fed = 0
+  const counted = async function* () {
+    for await (const piece of reader.rest()) {
+      fed += piece.length
+      yield piece
+    }
+  }
+  const input = Readable.from(counted())
   input.on('error', (error) => gunzip.destroy(error))
   input.pipe(gunzip)
   let produced = 0
@@ -151,7 +158,7 @@ async function* gunzipRest(
     }
   } catch (error) {
     if (error instanceof CodecError) throw error
-    throw codecErrorFromZlib(error, member, base, maxOutput)
+    throw codecErrorFromZlib(error, member, base, maxOutput, base + fed)
   } finally {
     input.destroy()
     gunzip.destroy()

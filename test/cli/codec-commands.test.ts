@@ -81,6 +81,8 @@ test('corrupt input fails with the codec error and leaves no output file behind'
   const { code, stderr } = await runPiper(['decompress', join(dir, 'cut.gz')])
   assert.equal(code, 1)
   assert.match(stderr, /cut\.gz: compressed data ends early/)
+  // The byte named is where the input ran out.
+  assert.match(stderr, new RegExp(`byte ${gz.length - 100}\\b`))
   assert.deepEqual(readdirSync(dir), ['cut.gz'])
 })
 
