@@ -122,13 +122,13 @@ function zlibInflate(
   }
 }
 
-/** Maps `node:zlib` failures onto the codec's codes. */
+/** Maps `node:zlib` failures onto the codec's codes; `inputEnd` (absolute) is named when the input was cut short. */
 export function codecErrorFromZlib(
   error: unknown,
   member: number,
   base: number,
   maxOutput: number,
-  inputEnd?: number,
+  inputEnd: number,
 ): CodecError {
   const e = error as NodeJS.ErrnoException
   const at = { member, offset: base, cause: error }
@@ -139,7 +139,7 @@ export function codecErrorFromZlib(
     // Where the input ran out says more than where the member began.
     return new CodecError('E_TRUNCATED', 'compressed data ends early', {
       ...at,
-      offset: inputEnd ?? base,
+      offset: inputEnd,
     })
   }
   return new CodecError('E_CORRUPT_DATA', `invalid compressed data: ${e.message}`, at)

@@ -34,7 +34,8 @@ export class TailCache {
     // Only a contiguous run of the file's end is kept.
     if (last && last.start + last.bytes.length !== start) this.clear()
     if (bytes.length > this.#capacity) {
-      this.clear()
+      // With no room (a sealed segment, a group's state log) this runs on every append.
+      if (this.#pieces.length > 0) this.clear()
       return
     }
     this.#pieces.push({ start, bytes })
