@@ -122,7 +122,10 @@ function zlibInflate(
   }
 }
 
-/** Maps `node:zlib` failures onto the codec's codes; `inputEnd` (absolute) is named when the input was cut short. */
+/**
+ * Maps `node:zlib` failures onto the codec's codes; `inputEnd` (absolute) is the offset named
+ * when the input was cut short.
+ */
 export function codecErrorFromZlib(
   error: unknown,
   member: number,
