@@ -36,9 +36,15 @@ export class ByteQueue {
     return out
   }
 
-  /** Removes and returns the first `n` bytes (n ≤ length). */
-  take(n: number): Uint8Array {
-    const out = this.peek(n)
+  /**
+   * Removes and returns the first `n` bytes (n ≤ length). With `owned`, they come in a buffer
+   * of their own, exactly `n` long, that no one else holds (so it may be transferred); they are
+   * copied at most once either way.
+   */
+  take(n: number, owned = false): Uint8Array {
+    const first = this.#pieces[0]
+    const within = first !== undefined && first.length >= n
+    const out = within && owned ? new Uint8Array(first.subarray(0, n)) : this.peek(n)
     this.#drop(n)
     return out
   }

@@ -56,8 +56,11 @@ export class MemberReader {
     }
   }
 
-  /** Consumes the next `size` bytes: one whole member whose size its header gave. */
-  async takeMember(size: number, member: number): Promise<Uint8Array> {
+  /**
+   * Consumes the next `size` bytes: one whole member whose size its header gave. With `owned`,
+   * in a buffer of its own (see `ByteQueue.take`).
+   */
+  async takeMember(size: number, member: number, owned = false): Promise<Uint8Array> {
     await this.#fill(size)
     if (this.#queue.length < size) {
       throw new CodecError(
@@ -69,7 +72,7 @@ export class MemberReader {
         },
       )
     }
-    return this.#queue.take(size)
+    return this.#queue.take(size, owned)
   }
 
   /** Everything not yet consumed: the queued bytes, then the rest of the source. */

@@ -26,7 +26,7 @@ export interface DecompressOptions {
 
 /**
  * Compresses a byte stream into a gzip file of one member per `chunkSize` bytes. With a pool,
- * up to two chunks per thread are in flight; memory stays bounded whatever the input size.
+ * up to three chunks per thread are in flight; memory stays bounded whatever the input size.
  */
 export async function* compress(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -54,7 +54,7 @@ export async function* compressChunks(
 ): AsyncGenerator<Uint8Array> {
   const { pool } = options
   const inFlight: Promise<Uint8Array>[] = []
-  const limit = pool ? pool.size * 2 : 1
+  const limit = inFlightLimit(pool)
   let any = false
   try {
     for await (const chunk of chunks) {
@@ -89,7 +89,7 @@ export async function* decompress(
   const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER
   const reader = new MemberReader(source)
   const inFlight: Promise<Uint8Array>[] = []
-  const limit = pool ? pool.size * 2 : 1
+  const limit = inFlightLimit(pool)
   let promised = 0
   try {
     for (let member = 0; ; member++) {
@@ -110,10 +110,11 @@ export async function* decompress(
         )
       }
       const decode = { member, offset: reader.offset, maxOutput: piper.isize }
-      const bytes = await reader.takeMember(piper.memberSize, member)
+      // For a worker, the member's bytes are copied once, into a buffer it can be handed.
+      const bytes = await reader.takeMember(piper.memberSize, member, pool !== undefined)
       inFlight.push(
         pool
-          ? pool.decode(bytes, decode)
+          ? pool.decode(bytes, decode, { transfer: true })
           : Promise.resolve().then(() => decodeMember(bytes, decode)),
       )
       if (inFlight.length >= limit) yield await inFlight.shift()!
@@ -124,6 +125,15 @@ export async function* decompress(
     for (const task of inFlight) task.catch(() => {})
     await reader.close()
   }
+}
+
+/**
+ * Chunks a stream keeps in flight. Results are taken in order, so beyond what the pool's
+ * workers hold, one more per thread: a worker that finishes ahead of the oldest task still
+ * finds the next one waiting.
+ */
+function inFlightLimit(pool: CodecPool | undefined): number {
+  return pool ? pool.capacity + pool.size : 1
 }
 
 /** Streams the rest of the input through zlib's gunzip, counting output against the limit. */

@@ -2,6 +2,7 @@ import { type FileHandle, open, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { LogError } from './errors.ts'
+import { dataSync, writeAll } from './fd-io.ts'
 import { decodeRecord, type LogRecord } from './record.ts'
 import { TailCache } from './tail-cache.ts'
 
@@ -65,7 +66,7 @@ export class Segment {
 
   /** Appends encoded records (already carrying offsets `nextOffset…`) in one write. */
   async append(bytes: Uint8Array, sizes: readonly number[]): Promise<void> {
-    await this.#file.write(bytes, 0, bytes.length, this.size)
+    await writeAll(this.#file.fd, bytes, this.size)
     this.#tail.add(this.size, bytes)
     for (const size of sizes) {
       this.#push(this.size)
@@ -79,7 +80,7 @@ export class Segment {
    * read it back, and skips the modification time, which nothing needs after a crash.
    */
   sync(): Promise<void> {
-    return this.#file.datasync()
+    return dataSync(this.#file.fd)
   }
 
   /** Keeps up to `bytes` of what is appended from now on in memory for reads (0: none). */

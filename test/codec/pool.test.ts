@@ -75,6 +75,22 @@ test('compressing a stream keeps a bounded number of chunks in flight', async (t
     }
   }
   for await (const _member of compress(source(), { chunkSize, pool })) consumed += chunkSize
-  // Two chunks per thread in flight, plus the one being cut: memory does not grow with input.
-  assert.ok(maxAhead <= (2 * 2 + 2) * chunkSize, `read ${maxAhead} bytes ahead`)
+  // Three chunks per thread in flight, plus the one being cut: memory does not grow with input.
+  assert.ok(maxAhead <= (3 * 2 + 2) * chunkSize, `read ${maxAhead} bytes ahead`)
+})
+
+test('close lets the tasks already on a worker finish and fails the ones still waiting', async () => {
+  const pool = new CodecPool(1)
+  const members = Array.from({ length: 6 }, (_, i) => encodeChunk(mixed(200_000, 30 + i)))
+  const tasks = members.map((member) => pool.decode(member))
+  const settled = Promise.allSettled(tasks)
+  await pool.close()
+  const results = await settled
+  const done = results.filter((r) => r.status === 'fulfilled').length
+  // One worker holds two tasks (one running, one ready); the other four never left the queue.
+  assert.equal(done, 2)
+  for (const r of results.slice(2)) {
+    assert.equal(r.status, 'rejected')
+    assert.match(String((r as PromiseRejectedResult).reason), /codec pool closed/)
+  }
 })

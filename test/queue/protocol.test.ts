@@ -55,3 +55,13 @@ it('names what is wrong with a frame', () => {
     /1 bytes after/,
   )
 })
+
+it('a frame whose "received" is not an integer is E_QUEUE_PROTOCOL', () => {
+  for (const received of ['3', 1.5, -0.5, null]) {
+    assert.throws(() => decodeFrame(encodeFrame({ op: 'ack', id: 4, received })), {
+      code: 'E_QUEUE_PROTOCOL',
+      message: /"received" is not an integer/,
+    })
+  }
+  assert.equal(decodeFrame(encodeFrame({ op: 'ack', id: 4, received: 4 })).head.received, 4)
+})

@@ -14,6 +14,8 @@ export interface FrameHead {
   op: string
   /** Request id, unique within a session; replies carry the id they answer. */
   id?: number
+  /** On a request: every reply to a request below this id has arrived (the server forgets them). */
+  received?: number
   /** Byte lengths of the payloads that follow the JSON, in order. */
   sizes?: number[]
   [field: string]: unknown
@@ -60,6 +62,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     fail('no "op"')
   }
   if (head.id !== undefined && !Number.isSafeInteger(head.id)) fail('"id" is not an integer')
+  if (head.received !== undefined && !Number.isSafeInteger(head.received)) {
+    fail('"received" is not an integer')
+  }
   const sizes = head.sizes ?? []
   if (!Array.isArray(sizes) || sizes.some((s) => !Number.isSafeInteger(s) || s < 0)) {
     fail('"sizes" is not a list of lengths')

@@ -156,6 +156,7 @@ export class QueueServer {
     if (head.id === undefined)
       throw new QueueError('E_QUEUE_PROTOCOL', `"${head.op}" needs an "id"`)
     const id = head.id
+    if (head.received !== undefined) session.received(head.received)
     // A request resent after a reconnect: answer again, or let the running one answer.
     const done = session.reply(id)
     if (done) {

@@ -149,7 +149,9 @@ export class RemoteConnection {
     const pending = this.#pending.get(id)
     if (!pending || this.#socket?.readyState !== WebSocket.OPEN) return
     const { head, payloads } = pending.build()
-    this.#socket.send(encodeFrame({ ...head, id } as FrameHead, payloads))
+    // Requests are kept in id order: the first one still waiting bounds what has arrived.
+    const received = this.#pending.keys().next().value!
+    this.#socket.send(encodeFrame({ ...head, id, received } as FrameHead, payloads))
   }
 
   #connect(): Promise<void> {
