@@ -11,10 +11,14 @@ export function writeAll(fd: number, bytes: Uint8Array, position: number): Promi
   return new Promise((resolve, reject) => {
     let done = 0
     const next = (error: NodeJS.ErrnoException | null, written: number): void => {
-      if (error) return reject(error)
+      if (error) {
+        reject(error)
+        return
+      }
       done += written
-      if (done === bytes.length) return resolve()
-      write(fd, bytes, done, bytes.length - done, position + done, next)
+      if (done === bytes.length) resolve()
+      else if (written === 0) reject(new Error(`write at ${position + done} made no progress`))
+      else write(fd, bytes, done, bytes.length - done, position + done, next)
     }
     write(fd, bytes, 0, bytes.length, position, next)
   })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import fc from 'fast-check'
-import { decodeFrame, encodeFrame } from '../../src/queue/remote/protocol.ts'
+import { decodeFrame, encodeFrame, type FrameHead } from '../../src/queue/remote/protocol.ts'
 
 it('frames round-trip any head and payloads', () => {
   fc.assert(
@@ -58,7 +58,9 @@ it('names what is wrong with a frame', () => {
 
 it('a frame whose "received" is not an integer is E_QUEUE_PROTOCOL', () => {
   for (const received of ['3', 1.5, -0.5, null]) {
-    assert.throws(() => decodeFrame(encodeFrame({ op: 'ack', id: 4, received })), {
+    // A hostile client's head: not what FrameHead allows.
+    const head = { op: 'ack', id: 4, received } as unknown as FrameHead
+    assert.throws(() => decodeFrame(encodeFrame(head)), {
       code: 'E_QUEUE_PROTOCOL',
       message: /"received" is not an integer/,
     })
