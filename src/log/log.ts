@@ -244,6 +244,9 @@ export class Log {
 
   /** Writes the batch; resolves whether it is durable per the policy now. */
   async #writeBatch(batch: PendingAppend[]): Promise<boolean> {
+    const always = this.#options.fsync.kind === 'always'
+    // Under `always`, a batch holding a durable record is written durably, one segment at a time.
+    const durable = always && batch.some((p) => p.durable)
     let at = 0
     while (at < batch.length) {
       let segment = this.#active()
@@ -268,22 +271,18 @@ export class Log {
       await segment.append(
         bytes,
         group.map((p) => p.size),
+        durable,
       )
     }
-    if (this.#options.fsync.kind !== 'always') {
-      this.#dirty = true
-      return true
-    }
-    if (!batch.some((p) => p.durable)) return false
-    await this.#active().sync()
-    return true
+    if (!always) this.#dirty = true
+    return !always || durable
   }
 
   async #roll(): Promise<Segment> {
     const sealed = this.#active()
     await sealed.sync()
     await sealed.writeIndex()
-    sealed.cacheTail(0)
+    await sealed.seal()
     const next = await Segment.create(this.dir, sealed.nextOffset)
     next.cacheTail(this.#options.tailCacheBytes)
     this.#segments.push(next)

@@ -2,7 +2,7 @@ import { type FileHandle, open, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { LogError } from './errors.ts'
-import { dataSync, writeAll } from './fd-io.ts'
+import { closeFd, dataSync, HAS_O_DSYNC, openDataSync, writeAll } from './fd-io.ts'
 import { decodeRecord, type LogRecord } from './record.ts'
 import { TailCache } from './tail-cache.ts'
 
@@ -10,6 +10,12 @@ import { TailCache } from './tail-cache.ts'
 export function segmentName(base: number, ext: 'log' | 'index'): string {
   return `${String(base).padStart(20, '0')}.${ext}`
 }
+
+/**
+ * Unsynced bytes a segment keeps so the next durable append can write them again with its own,
+ * in one O_DSYNC write (a consumer group's delivery records before its next ack, say).
+ */
+const REWRITE_BYTES = 64 << 10
 
 /** What a scan of a segment's tail found after its last good record. */
 export interface ScanResult {
@@ -28,6 +34,16 @@ export class Segment {
   #file: FileHandle
   /** Empty until `cacheTail` gives it room: only the active segment of a log needs one. */
   readonly #tail = new TailCache(0)
+  /** The same file opened O_DSYNC, for durable appends; opened on the first one. */
+  #syncFd: Promise<number> | undefined
+  /**
+   * What was written since the last sync, in order, while it is small; `undefined` when that is
+   * unknown (a segment opened from disk) or too much to write again, so only fdatasync will do.
+   */
+  #unsynced: Uint8Array[] | undefined = []
+  #unsyncedBytes = 0
+  /** Appends so far, so a sync knows whether one came while it ran. */
+  #appends = 0
   #positions = new Uint32Array(1024)
   #count = 0
   size = 0
@@ -47,6 +63,8 @@ export class Segment {
 
   static async open(dir: string, base: number): Promise<Segment> {
     const segment = new Segment(dir, base, await open(join(dir, segmentName(base, 'log')), 'r+'))
+    // Whatever is in the file may be in the page cache only (the last run may have crashed).
+    segment.#unsynced = undefined
     const info = await segment.#file.stat()
     segment.lastAppend = info.mtimeMs
     return segment
@@ -64,9 +82,30 @@ export class Segment {
     return (await this.#file.stat()).size
   }
 
-  /** Appends encoded records (already carrying offsets `nextOffset…`) in one write. */
-  async append(bytes: Uint8Array, sizes: readonly number[]): Promise<void> {
-    await writeAll(this.#file.fd, bytes, this.size)
+  /**
+   * Appends encoded records (already carrying offsets `nextOffset…`) in one write. A `durable`
+   * append resolves once it and everything before it is on disk.
+   */
+  async append(bytes: Uint8Array, sizes: readonly number[], durable = false): Promise<void> {
+    this.#appends++
+    if (durable && this.#unsynced && HAS_O_DSYNC) {
+      // One O_DSYNC write from the end of the last sync: it syncs only the range it writes.
+      const start = this.size - this.#unsyncedBytes
+      const out = this.#unsyncedBytes > 0 ? Buffer.concat([...this.#unsynced, bytes]) : bytes
+      await writeAll(await this.#openSyncFd(), out, start)
+      this.#synced()
+    } else {
+      await writeAll(this.#file.fd, bytes, this.size)
+      if (durable) {
+        await dataSync(this.#file.fd)
+        this.#synced()
+      } else if (this.#unsynced && this.#unsyncedBytes + bytes.length <= REWRITE_BYTES) {
+        this.#unsynced.push(bytes)
+        this.#unsyncedBytes += bytes.length
+      } else {
+        this.#unsynced = undefined
+      }
+    }
     this.#tail.add(this.size, bytes)
     for (const size of sizes) {
       this.#push(this.size)
@@ -79,8 +118,19 @@ export class Segment {
    * Makes what was appended durable: fdatasync flushes the data and the file size needed to
    * read it back, and skips the modification time, which nothing needs after a crash.
    */
-  sync(): Promise<void> {
-    return dataSync(this.#file.fd)
+  async sync(): Promise<void> {
+    const appends = this.#appends
+    await dataSync(this.#file.fd)
+    // An append made while fdatasync ran may not be covered by it.
+    if (this.#appends === appends) this.#synced()
+  }
+
+  /** Done with appends: releases what only they need. */
+  async seal(): Promise<void> {
+    this.#tail.resize(0)
+    const fd = this.#syncFd
+    this.#syncFd = undefined
+    if (fd) await closeFd(await fd).catch(() => {})
   }
 
   /** Keeps up to `bytes` of what is appended from now on in memory for reads (0: none). */
@@ -208,6 +258,7 @@ export class Segment {
   }
 
   async close(): Promise<void> {
+    await this.seal()
     await this.#file.close().catch(() => {})
   }
 
@@ -215,6 +266,23 @@ export class Segment {
     await this.close()
     await rm(this.logPath, { force: true })
     await rm(this.indexPath, { force: true })
+  }
+
+  #synced(): void {
+    this.#unsynced = []
+    this.#unsyncedBytes = 0
+  }
+
+  #openSyncFd(): Promise<number> {
+    if (!this.#syncFd) {
+      const opening = openDataSync(this.logPath)
+      // A failed open fails its append; the next durable append tries again.
+      opening.catch(() => {
+        if (this.#syncFd === opening) this.#syncFd = undefined
+      })
+      this.#syncFd = opening
+    }
+    return this.#syncFd
   }
 
   #push(position: number): void {

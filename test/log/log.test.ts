@@ -244,3 +244,59 @@ it('sizes out of range are configuration errors', async () => {
   })
   await assert.rejects(openLog(dir, { tailCacheBytes: Number.NaN }), { code: 'E_LOG_CONFIG' })
 })
+
+/** The open-file flags (octal, from /proc) of this process's descriptors of `path`. */
+async function openFlags(path: string): Promise<number[]> {
+  const { readlink, readFile } = await import('node:fs/promises')
+  const flags: number[] = []
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
+    if (target !== path) continue
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '')
+    const match = /^flags:\s+([0-7]+)/m.exec(info)
+    if (match) flags.push(Number.parseInt(match[1]!, 8))
+  }
+  return flags
+}
+
+it('under fsync=always, writes durable appends through an O_DSYNC descriptor, and not under never', async (t) => {
+  if (process.platform !== 'linux') return t.skip('reads /proc (Linux only)')
+  const { constants } = await import('node:fs')
+  for (const kind of ['always', 'never'] as const) {
+    const dir = await freshDir()
+    const { log } = await openLog(dir, { fsync: { kind } })
+    await log.append(text(0))
+    const segment = join(dir, (await readdir(dir)).find((name) => name.endsWith('.log'))!)
+    const dsync = (await openFlags(segment)).some((f) => (f & constants.O_DSYNC) !== 0)
+    assert.equal(dsync, kind === 'always', `${kind}: O_DSYNC descriptor open`)
+    await log.close()
+    assert.deepEqual(await openFlags(segment), [], `${kind}: closed with the log`)
+  }
+})
+
+it('a durable append after non-durable ones writes them again with it, byte for byte', async () => {
+  for (const [label, filler] of [
+    ['a few small records', 10],
+    // Over the 64 KiB the segment keeps for writing again: the durable append falls back to fdatasync.
+    ['more than it keeps', 100],
+  ] as const) {
+    const dir = await freshDir()
+    const { log } = await openLog(dir)
+    const expected: string[] = []
+    for (let round = 0; round < 3; round++) {
+      const quiet = Array.from({ length: filler }, (_, i) => {
+        const body = `r${round} quiet ${i} ${'x'.repeat(1000)}`
+        expected.push(body)
+        return log.append(Buffer.from(body), { durable: false })
+      })
+      await Promise.all(quiet)
+      expected.push(`r${round} durable`)
+      await log.append(Buffer.from(`r${round} durable`))
+    }
+    await log.close()
+    const { log: reopened, warnings } = await openLog(dir)
+    assert.deepEqual(await readAll(reopened), expected, label)
+    assert.deepEqual(warnings, [], label)
+    await reopened.close()
+  }
+})
