@@ -4,7 +4,8 @@
  * - batched publish (1000 in flight) and one-at-a-time awaited publish;
  * - end to end: 1 producer → 2 consumers in other processes (fetch → ack);
  * - publish-to-delivery latency at a steady 1000 msg/s (p50, p99);
- * - the disk's own 1 KiB write + fdatasync: its rate, and its p50/p99 at the latency run's pace;
+ * - the floors under those latencies: the disk's own 1 KiB write + fdatasync (its rate, and its
+ *   p50/p99 at the latency run's pace) and a bare WebSocket echo between two processes;
  * - the start-up time of a log of 10 million messages (BENCH_STARTUP_MESSAGES) with and without
  *   its snapshot.
  * BENCH_QUEUE_MESSAGES sets the messages per throughput run (default 20000).
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { WebSocket } from 'ws'
 import { Log } from '../src/log/index.ts'
 import { createLogger } from '../src/telemetry/index.ts'
 import { freePort } from '../test/helpers/ports.ts'
@@ -25,6 +27,7 @@ import { openPeer, type Peer, type PeerKind, type PeerPlace } from './lib/queue-
 const N = Number(process.env.BENCH_QUEUE_MESSAGES ?? 20_000)
 const STARTUP_MESSAGES = Number(process.env.BENCH_STARTUP_MESSAGES ?? 10_000_000)
 const CONSUMER = fileURLToPath(new URL('./lib/queue-consumer.ts', import.meta.url))
+const ECHO = fileURLToPath(new URL('./lib/ws-echo.ts', import.meta.url))
 // As users run it: `bin/piper.js`, with the V8 flag its shebang passes.
 const PIPER = fileURLToPath(new URL('../bin/piper.js', import.meta.url))
 const payload = randomBytes(1024)
@@ -181,6 +184,40 @@ async function diskLatency(dir: string): Promise<[number, number]> {
   return percentiles(samples)
 }
 
+/**
+ * The floor under the served latency that is not Piper's: a bare WebSocket echo between this
+ * process and another, 1 KiB at the latency run's pace, p50 and p99.
+ */
+async function echoLatency(): Promise<[number, number]> {
+  const child = spawn(process.execPath, [ECHO], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()))
+      child.once('error', reject)
+    })
+    const socket = new WebSocket(`ws://127.0.0.1:${port}`)
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve)
+      socket.once('error', reject)
+    })
+    const samples: number[] = []
+    socket.on('message', (data: Buffer) => samples.push(performance.now() - data.readDoubleLE(0)))
+    const start = performance.now()
+    for (let i = 0; i < 3000; i++) {
+      const wait = start + i - performance.now()
+      if (wait > 1) await sleep(wait)
+      const message = Buffer.from(payload)
+      message.writeDoubleLE(performance.now(), 0)
+      socket.send(message)
+    }
+    while (samples.length < 3000 && performance.now() - start < 15_000) await sleep(5)
+    socket.close()
+    return percentiles(samples)
+  } finally {
+    child.kill('SIGTERM')
+  }
+}
+
 function percentiles(samples: number[]): [number, number] {
   samples.sort((a, b) => a - b)
   return [samples[Math.floor(samples.length * 0.5)]!, samples[Math.floor(samples.length * 0.99)]!]
@@ -241,6 +278,7 @@ try {
   const place: PeerPlace = { dir: join(dir, 'embedded'), serveUrl: `piper://127.0.0.1:${port}` }
   const disk = await diskFsyncRate(dir)
   const [diskP50, diskP99] = await diskLatency(dir)
+  const [echoP50, echoP99] = await echoLatency()
   const results = new Map<
     PeerKind,
     { batched: number; single: number; e2e: number; p50: number; p99: number }
@@ -273,6 +311,7 @@ try {
       return [s.label, r.batched, r.single, r.e2e, r.p50, r.p99, s.fsync]
     }),
     ['disk: 1 KiB write + fdatasync', '', disk, '', diskP50, diskP99, 'every write'],
+    ['ws echo, two processes', '', '', '', echoP50, echoP99, 'no disk'],
   ])
   const get = (k: PeerKind) => results.get(k)!
   const [withSnapshot, withoutSnapshot] = await startup(dir, STARTUP_MESSAGES)
@@ -289,7 +328,8 @@ try {
     ['embedded end-to-end / NATS JetStream', get('embedded').e2e / get('nats').e2e, '≥ 5'],
     ['embedded awaited publish / disk fsync rate', get('embedded').single / disk, '≥ 0.8'],
     ['serve p99 at 1000 msg/s (ms)', get('serve').p99, '< 2'],
-    ['disk write + fdatasync p99 at 1000/s (ms): the floor under that', diskP99, ''],
+    ['  floors: disk write + fdatasync p99 at 1000/s (ms)', diskP99, ''],
+    ['  floors: ws echo between two processes p99 (ms)', echoP99, ''],
   ])
   console.log(
     `\nstart-up of a log of ${STARTUP_MESSAGES} messages: ${withSnapshot.toFixed(0)} ms with the snapshot (target < 1000), ${withoutSnapshot.toFixed(0)} ms without`,
