@@ -1,7 +1,7 @@
 import { close, constants, fdatasync, open, write } from 'node:fs'
 
 /*
- * The append path's two calls, on the callback API. A `fs/promises` call allocates a fresh
+ * The append path's calls, on the callback API. A `fs/promises` call allocates a fresh
  * ArrayBuffer of stat fields per request; at one write and one fdatasync per message those were
  * a large share of the ArrayBuffers a served queue made, and full collections sweep them all.
  */
