@@ -5,7 +5,8 @@
  * - end to end: 1 producer → 2 consumers in other processes (fetch → ack);
  * - publish-to-delivery latency at a steady 1000 msg/s (p50, p99);
  * - the floors under those latencies: the disk's own 1 KiB write + fdatasync (its rate, and its
- *   p50/p99 at the latency run's pace) and a bare WebSocket echo between two processes;
+ *   p50/p99 at the latency run's pace), a bare WebSocket echo between two processes, and the
+ *   same echo with an O_DSYNC write of each message before its reply;
  * - the start-up time of a log of 10 million messages (BENCH_STARTUP_MESSAGES) with and without
  *   its snapshot.
  * BENCH_QUEUE_MESSAGES sets the messages per throughput run (default 20000).
@@ -185,11 +186,13 @@ async function diskLatency(dir: string): Promise<[number, number]> {
 }
 
 /**
- * The floor under the served latency that is not Piper's: a bare WebSocket echo between this
- * process and another, 1 KiB at the latency run's pace, p50 and p99.
+ * The floors under the served latency that are not Piper's: a bare WebSocket echo between this
+ * process and another, 1 KiB at the latency run's pace, p50 and p99; with `syncFile`, the echo
+ * writes each message there through an O_DSYNC descriptor first.
  */
-async function echoLatency(): Promise<[number, number]> {
-  const child = spawn(process.execPath, [ECHO], { stdio: ['ignore', 'pipe', 'inherit'] })
+async function echoLatency(syncFile?: string): Promise<[number, number]> {
+  const args = syncFile ? [ECHO, syncFile] : [ECHO]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   try {
     const port = await new Promise<string>((resolve, reject) => {
       child.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()))
@@ -279,6 +282,7 @@ try {
   const disk = await diskFsyncRate(dir)
   const [diskP50, diskP99] = await diskLatency(dir)
   const [echoP50, echoP99] = await echoLatency()
+  const [syncEchoP50, syncEchoP99] = await echoLatency(join(dir, 'echo-sync'))
   const results = new Map<
     PeerKind,
     { batched: number; single: number; e2e: number; p50: number; p99: number }
@@ -312,6 +316,7 @@ try {
     }),
     ['disk: 1 KiB write + fdatasync', '', disk, '', diskP50, diskP99, 'every write'],
     ['ws echo, two processes', '', '', '', echoP50, echoP99, 'no disk'],
+    ['ws echo after an O_DSYNC write', '', '', '', syncEchoP50, syncEchoP99, 'every message'],
   ])
   const get = (k: PeerKind) => results.get(k)!
   const [withSnapshot, withoutSnapshot] = await startup(dir, STARTUP_MESSAGES)
@@ -330,6 +335,7 @@ try {
     ['serve p99 at 1000 msg/s (ms)', get('serve').p99, '< 2'],
     ['  floors: disk write + fdatasync p99 at 1000/s (ms)', diskP99, ''],
     ['  floors: ws echo between two processes p99 (ms)', echoP99, ''],
+    ['  floors: ws echo after an O_DSYNC write p99 (ms)', syncEchoP99, ''],
   ])
   console.log(
     `\nstart-up of a log of ${STARTUP_MESSAGES} messages: ${withSnapshot.toFixed(0)} ms with the snapshot (target < 1000), ${withoutSnapshot.toFixed(0)} ms without`,
