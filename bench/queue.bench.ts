@@ -197,6 +197,7 @@ async function echoLatency(syncFile?: string): Promise<[number, number]> {
     const port = await new Promise<string>((resolve, reject) => {
       child.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()))
       child.once('error', reject)
+      child.once('exit', (code) => reject(new Error(`the echo process exited with ${code}`)))
     })
     const socket = new WebSocket(`ws://127.0.0.1:${port}`)
     await new Promise((resolve, reject) => {

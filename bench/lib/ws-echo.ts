@@ -21,7 +21,11 @@ const server: WebSocketServer = new WebSocketServer({ host: '127.0.0.1', port: 0
 server.on('connection', (socket) => {
   socket.on('message', (data: Buffer, isBinary) => {
     if (fd === undefined) return socket.send(data, { binary: isBinary })
-    write(fd, data, 0, data.length, position, () => socket.send(data, { binary: isBinary }))
+    write(fd, data, 0, data.length, position, (error) => {
+      // A floor measured past a failed write would be a wrong floor: stop loudly.
+      if (error) throw error
+      socket.send(data, { binary: isBinary })
+    })
     position += data.length
   })
 })

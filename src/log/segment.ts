@@ -130,7 +130,8 @@ export class Segment {
     this.#tail.resize(0)
     const fd = this.#syncFd
     this.#syncFd = undefined
-    if (fd) await closeFd(await fd).catch(() => {})
+    // An open that failed has nothing to close.
+    if (fd) await fd.then(closeFd).catch(() => {})
   }
 
   /** Keeps up to `bytes` of what is appended from now on in memory for reads (0: none). */

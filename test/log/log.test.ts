@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict'
-import { appendFile, mkdtemp, open, readdir, rm, truncate, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import {
+  appendFile,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  truncate,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
@@ -247,7 +258,6 @@ it('sizes out of range are configuration errors', async () => {
 
 /** The open-file flags (octal, from /proc) of this process's descriptors of `path`. */
 async function openFlags(path: string): Promise<number[]> {
-  const { readlink, readFile } = await import('node:fs/promises')
   const flags: number[] = []
   for (const fd of await readdir('/proc/self/fd')) {
     const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
@@ -261,7 +271,6 @@ async function openFlags(path: string): Promise<number[]> {
 
 it('under fsync=always, writes durable appends through an O_DSYNC descriptor, and not under never', async (t) => {
   if (process.platform !== 'linux') return t.skip('reads /proc (Linux only)')
-  const { constants } = await import('node:fs')
   for (const kind of ['always', 'never'] as const) {
     const dir = await freshDir()
     const { log } = await openLog(dir, { fsync: { kind } })
