@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- queue`: Piper's queue (embedded, and `piper queue serve` in its own process)
  * against NATS JetStream, Redis Streams and BullMQ, 1 KiB messages, all in one run:
- * - batched publish (1000 in flight) and one-at-a-time awaited publish;
+ * - batched publish (1000 in flight, after an untimed warm-up of N/4 for every system) and
+ *   one-at-a-time awaited publish;
  * - end to end: 1 producer → 2 consumers in other processes (fetch → ack);
  * - publish-to-delivery latency at a steady 1000 msg/s (p50, p99);
  * - the floors under those latencies: the disk's own 1 KiB write + fdatasync (its rate, and its
@@ -53,17 +54,28 @@ const SYSTEMS: { kind: PeerKind; label: string; fsync: string }[] = [
 let topics = 0
 const nextTopic = () => `bench.q${process.pid}-${topics++}`
 
-/** Publishes N messages, 1000 in flight. */
-async function publishAll(peer: Peer): Promise<void> {
+/** Publishes `count` messages, 1000 in flight. */
+async function publishAll(peer: Peer, count = N): Promise<void> {
   let sent = 0
   await Promise.all(
     Array.from({ length: 1000 }, async () => {
-      while (sent < N) {
+      while (sent < count) {
         sent++
         await peer.publish(payload)
       }
     }),
   )
+}
+
+/**
+ * Untimed publishes before a system's first measurement. Redis and NATS have served all day,
+ * while `piper queue serve` starts for this run and the clients load with it: measured cold,
+ * the served queue's first batched run came out 30-40% under its later ones.
+ */
+async function warmUp(kind: PeerKind, place: PeerPlace): Promise<void> {
+  const peer = await openPeer(kind, nextTopic(), place)
+  await publishAll(peer, N / 4)
+  await peer.close()
 }
 
 async function batched(kind: PeerKind, place: PeerPlace): Promise<number> {
@@ -289,6 +301,7 @@ try {
     { batched: number; single: number; e2e: number; p50: number; p99: number }
   >()
   for (const system of SYSTEMS) {
+    await warmUp(system.kind, place)
     const row = {
       batched: await batched(system.kind, place),
       single: await oneAtATime(system.kind, place),
