@@ -141,24 +141,46 @@ async function endToEnd(kind: PeerKind, place: PeerPlace): Promise<number> {
   return rate
 }
 
+/** The latency runs' pace: 1000 a second for 3 s. */
+const PACED = 3000
+
+/** Calls `each` at the latency runs' pace, awaiting what it returns. */
+async function paced(each: (i: number) => unknown): Promise<void> {
+  const start = performance.now()
+  for (let i = 0; i < PACED; i++) {
+    const wait = start + i - performance.now()
+    if (wait > 1) await sleep(wait)
+    await each(i)
+  }
+}
+
+/**
+ * Sends a copy of the payload stamped with the time at the latency runs' pace; resolves once
+ * every sample is in (or after 15 s). The receiver pushes `age(message)` into `samples`.
+ */
+async function stamped(send: (message: Buffer) => void, samples: number[]): Promise<void> {
+  const start = performance.now()
+  await paced(() => {
+    const message = Buffer.from(payload)
+    message.writeDoubleLE(performance.now(), 0)
+    send(message)
+  })
+  while (samples.length < PACED && performance.now() - start < 15_000) await sleep(5)
+}
+
+/** Milliseconds since a stamped message was sent. */
+function age(bytes: Uint8Array): number {
+  return (
+    performance.now() - Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readDoubleLE(0)
+  )
+}
+
 /** p50 and p99 publish-to-delivery at a steady 1000 msg/s for 3 s (consumer in this process). */
 async function latency(kind: PeerKind, place: PeerPlace): Promise<[number, number]> {
   const peer = await openPeer(kind, nextTopic(), place)
   const samples: number[] = []
-  const stop = await peer.consume((bytes) => {
-    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-    samples.push(performance.now() - view.readDoubleLE(0))
-  })
-  const start = performance.now()
-  for (let i = 0; i < 3000; i++) {
-    const due = start + i
-    const wait = due - performance.now()
-    if (wait > 1) await sleep(wait)
-    const message = Buffer.from(payload)
-    message.writeDoubleLE(performance.now(), 0)
-    void peer.publish(message)
-  }
-  while (samples.length < 3000 && performance.now() - start < 15_000) await sleep(5)
+  const stop = await peer.consume((bytes) => samples.push(age(bytes)))
+  await stamped((message) => void peer.publish(message), samples)
   await stop()
   await peer.close()
   return percentiles(samples)
@@ -184,15 +206,12 @@ async function diskFsyncRate(dir: string): Promise<number> {
 async function diskLatency(dir: string): Promise<[number, number]> {
   const file = await open(join(dir, 'raw-paced'), 'w')
   const samples: number[] = []
-  const start = performance.now()
-  for (let i = 0; i < 3000; i++) {
-    const wait = start + i - performance.now()
-    if (wait > 1) await sleep(wait)
+  await paced(async (i) => {
     const t0 = performance.now()
     await file.write(payload, 0, payload.length, i * payload.length)
     await file.datasync()
     samples.push(performance.now() - t0)
-  }
+  })
   await file.close()
   return percentiles(samples)
 }
@@ -217,16 +236,8 @@ async function echoLatency(syncFile?: string): Promise<[number, number]> {
       socket.once('error', reject)
     })
     const samples: number[] = []
-    socket.on('message', (data: Buffer) => samples.push(performance.now() - data.readDoubleLE(0)))
-    const start = performance.now()
-    for (let i = 0; i < 3000; i++) {
-      const wait = start + i - performance.now()
-      if (wait > 1) await sleep(wait)
-      const message = Buffer.from(payload)
-      message.writeDoubleLE(performance.now(), 0)
-      socket.send(message)
-    }
-    while (samples.length < 3000 && performance.now() - start < 15_000) await sleep(5)
+    socket.on('message', (data: Buffer) => samples.push(age(data)))
+    await stamped((message) => socket.send(message), samples)
     socket.close()
     return percentiles(samples)
   } finally {
