@@ -37,14 +37,24 @@ export class ByteQueue {
   }
 
   /**
-   * Removes and returns the first `n` bytes (n ≤ length). With `owned`, they come in a buffer
-   * of their own, exactly `n` long, that no one else holds (so it may be transferred); they are
-   * copied at most once either way.
+   * Removes and returns the first `n` bytes (n ≤ length). With `into`, they are copied into
+   * the `n`-byte buffer it gives (one that no one else holds, so it may be transferred);
+   * without, they come as a view when they lie in one piece. Copied at most once either way.
    */
-  take(n: number, owned = false): Uint8Array {
-    const first = this.#pieces[0]
-    const within = first !== undefined && first.length >= n
-    const out = within && owned ? new Uint8Array(first.subarray(0, n)) : this.peek(n)
+  take(n: number, into?: (n: number) => Uint8Array): Uint8Array {
+    if (!into) {
+      const out = this.peek(n)
+      this.#drop(n)
+      return out
+    }
+    const out = into(n)
+    let filled = 0
+    for (const piece of this.#pieces) {
+      if (filled === n) break
+      const take = Math.min(piece.length, n - filled)
+      out.set(piece.subarray(0, take), filled)
+      filled += take
+    }
     this.#drop(n)
     return out
   }

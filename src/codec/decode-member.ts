@@ -3,6 +3,7 @@ import { encodeChunk } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
 import { parseMemberHeader, TRAILER_SIZE } from './gzip-member.ts'
 import { HasMatches, inflateLiterals } from './inflate.ts'
+import type { Allocate } from './spare-buffers.ts'
 import { warmUpSample } from './warm-up.ts'
 
 export interface DecodeOptions {
@@ -18,12 +19,19 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_OUTPUT = 1 << 30
 let warm = false
 
+const fresh: Allocate = (n) => new Uint8Array(n)
+
 /**
  * Decodes one complete gzip member. Piper's members (literal-only, sizes in FEXTRA) are decoded
- * by Piper's table-driven decoder; members with LZ77 matches or without Piper's subfield go to
- * `node:zlib`, whose C inflate is faster on those. CRC32 and ISIZE are always verified.
+ * by Piper's table-driven decoder into memory from `allocate`; members with LZ77 matches or
+ * without Piper's subfield go to `node:zlib`, whose C inflate is faster on those. CRC32 and
+ * ISIZE are always verified.
  */
-export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Uint8Array {
+export function decodeMember(
+  bytes: Uint8Array,
+  options: DecodeOptions = {},
+  allocate: Allocate = fresh,
+): Uint8Array {
   if (!warm) {
     // See warm-up.ts.
     warm = true
@@ -65,7 +73,7 @@ export function decodeMember(bytes: Uint8Array, options: DecodeOptions = {}): Ui
     )
   }
   // Slack: the decoder stores literals a 32-bit word at a time, two look-ups between checks.
-  let out: Uint8Array = new Uint8Array(piper.isize + 8)
+  let out: Uint8Array = allocate(piper.isize + 8)
   try {
     const { end, written } = inflateLiterals(data, header.size, out, member, base)
     if (end !== data.length) {

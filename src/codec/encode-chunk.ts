@@ -4,6 +4,7 @@ import { planBlocks } from './block-plan.ts'
 import { writeBlocks } from './deflate-writer.ts'
 import { CodecError } from './errors.ts'
 import { PIPER_HEADER_SIZE, TRAILER_SIZE, writePiperHeader, writeTrailer } from './gzip-member.ts'
+import type { Allocate } from './spare-buffers.ts'
 import { warmUpSample } from './warm-up.ts'
 
 /** A member's sizes are stored in 32 bits, so one chunk is at most 1 GiB. */
@@ -16,9 +17,14 @@ let warm = false
  * giving the member's size and the chunk's size.
  *
  * `histogram`, the chunk's byte frequencies if already known, lets an incompressible chunk be
- * stored without a counting pass.
+ * stored without a counting pass. The member is written into memory from `allocate` (every
+ * byte of it is written: the memory need not be zeroed).
  */
-export function encodeChunk(bytes: Uint8Array, histogram?: Uint32Array): Uint8Array {
+export function encodeChunk(
+  bytes: Uint8Array,
+  histogram?: Uint32Array,
+  allocate: Allocate = (n) => new Uint8Array(n),
+): Uint8Array {
   if (!warm) {
     // See warm-up.ts.
     warm = true
@@ -35,7 +41,7 @@ export function encodeChunk(bytes: Uint8Array, histogram?: Uint32Array): Uint8Ar
   for (const block of blocks) bits += block.bits
   // Planned bits are exact but for stored-block padding, already counted at its worst.
   const capacity = PIPER_HEADER_SIZE + Math.ceil(bits / 8) + 8 * blocks.length + TRAILER_SIZE + 8
-  const out = new Uint8Array(capacity)
+  const out = allocate(capacity)
   const w = new BitWriter(out, PIPER_HEADER_SIZE)
   writeBlocks(w, bytes, blocks)
   const end = w.alignToByte()

@@ -57,10 +57,14 @@ export class MemberReader {
   }
 
   /**
-   * Consumes the next `size` bytes: one whole member whose size its header gave. With `owned`,
-   * in a buffer of its own (see `ByteQueue.take`).
+   * Consumes the next `size` bytes: one whole member whose size its header gave. With `into`,
+   * copied into the buffer it gives (see `ByteQueue.take`).
    */
-  async takeMember(size: number, member: number, owned = false): Promise<Uint8Array> {
+  async takeMember(
+    size: number,
+    member: number,
+    into?: (n: number) => Uint8Array,
+  ): Promise<Uint8Array> {
     await this.#fill(size)
     if (this.#queue.length < size) {
       throw new CodecError(
@@ -72,7 +76,7 @@ export class MemberReader {
         },
       )
     }
-    return this.#queue.take(size, owned)
+    return this.#queue.take(size, into)
   }
 
   /** Everything not yet consumed: the queued bytes, then the rest of the source. */

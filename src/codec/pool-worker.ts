@@ -6,29 +6,56 @@ import { CodecError } from './errors.ts'
 import { freeNow } from './free-now.ts'
 import { histogram } from './histogram.ts'
 import type { PoolRequest, PoolResponse } from './pool.ts'
+import { SpareBuffers, spareSize } from './spare-buffers.ts'
 
-// One codec task at a time; results are transferred, not copied, back to the pool.
+/** Memory the pool sent along with tasks, for results; dropped after a second without work. */
+const spares = new SpareBuffers(2, Number.POSITIVE_INFINITY)
+const idleTrim = setTimeout(() => spares.clear(), 1000).unref()
+let reused: ArrayBuffer | undefined
+
+/** A result's memory: a spare when one is large enough, else fresh (in steps that reuse well). */
+function allocate(n: number): Uint8Array {
+  reused = spares.take(n)
+  return new Uint8Array(reused ?? new ArrayBuffer(spareSize(n)), 0, n)
+}
+
+// One codec task at a time; results are transferred, not copied, back to the pool, and so is
+// an input buffer the pool lent.
 parentPort!.on('message', (request: PoolRequest) => {
-  let response: PoolResponse
+  idleTrim.refresh()
+  if (request.spare) spares.keep(request.spare)
+  reused = undefined
+  const lent = request.lent ? (request.bytes.buffer as ArrayBuffer) : undefined
+  const answer = (response: PoolResponse, transfer: ArrayBuffer[] = []) => {
+    if (lent) {
+      response.lent = lent
+      transfer.push(lent)
+    }
+    parentPort!.postMessage(response, transfer)
+  }
   try {
     if (request.op === 'analyze') {
       const sha256 = createHash('sha256').update(request.bytes).digest('hex')
       const counts = histogram(request.bytes)
-      response = { id: request.id, result: { sha256, histogram: counts } }
-      parentPort!.postMessage(response, [counts.buffer as ArrayBuffer])
+      answer({ id: request.id, result: { sha256, histogram: counts } }, [
+        counts.buffer as ArrayBuffer,
+      ])
       return
     }
     const result =
       request.op === 'encode'
-        ? encodeChunk(request.bytes, request.histogram)
-        : decodeMember(request.bytes, request.decode)
-    response = { id: request.id, result }
-    parentPort!.postMessage(response, [result.buffer as ArrayBuffer])
-    // The input was copied or handed over to this thread: ours alone, and done with.
-    freeNow(request.bytes)
+        ? encodeChunk(request.bytes, request.histogram, allocate)
+        : decodeMember(request.bytes, request.decode, allocate)
+    if (result.buffer === reused) {
+      // Past the result, reused memory still holds an earlier one: it goes with the buffer.
+      new Uint8Array(reused, result.byteOffset + result.byteLength).fill(0)
+    }
+    answer({ id: request.id, result }, [result.buffer as ArrayBuffer])
+    // An input handed over to this thread is ours alone, and done with.
+    if (!lent) freeNow(request.bytes)
   } catch (error) {
     const e = error as Error
-    response = {
+    answer({
       id: request.id,
       error:
         error instanceof CodecError
@@ -39,7 +66,6 @@ parentPort!.on('message', (request: PoolRequest) => {
               member: undefined,
               offset: undefined,
             },
-    }
-    parentPort!.postMessage(response)
+    })
   }
 })

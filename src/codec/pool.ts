@@ -2,11 +2,17 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { DecodeOptions } from './decode-member.ts'
 import { CodecError, type CodecErrorCode } from './errors.ts'
+import { SpareBuffers, spareSize } from './spare-buffers.ts'
 
-export type PoolRequest =
+/**
+ * `lent`: `bytes` lies in a buffer the pool lent, which the worker sends back with its answer.
+ * `spare`: memory a caller gave back, for the worker to write results into.
+ */
+export type PoolRequest = (
   | { id: number; op: 'encode'; bytes: Uint8Array; histogram: Uint32Array | undefined }
   | { id: number; op: 'decode'; bytes: Uint8Array; decode: DecodeOptions }
   | { id: number; op: 'analyze'; bytes: Uint8Array }
+) & { lent?: boolean; spare?: ArrayBuffer }
 
 /** What `analyze` finds in a chunk: its sha256 (hex) and 256-entry byte-frequency table. */
 export interface ChunkAnalysis {
@@ -14,7 +20,7 @@ export interface ChunkAnalysis {
   histogram: Uint32Array
 }
 
-export type PoolResponse =
+export type PoolResponse = (
   | { id: number; result: Uint8Array | ChunkAnalysis }
   | {
       id: number
@@ -25,6 +31,7 @@ export type PoolResponse =
         offset: number | undefined
       }
     }
+) & { lent?: ArrayBuffer }
 
 /** `transfer`: the caller gives its buffer up, so it crosses to the worker without a copy. */
 export interface HandOver {
@@ -46,6 +53,10 @@ interface Pending {
  * to be scheduled (with as many workers as cores, workers sat idle a tenth of a decode).
  */
 const TASKS_PER_WORKER = 2
+/** Spares larger than this are not kept (chunks are 1-4 MiB by default, 1 GiB at most). */
+const MAX_SPARE = 16 << 20
+/** Spares are dropped after the pool has posted nothing for this long. */
+const IDLE_TRIM_MS = 1000
 
 /**
  * A fixed set of worker threads running `encodeChunk` and `decodeMember`. Tasks queue when all
@@ -57,6 +68,14 @@ export class CodecPool {
   /** Every live worker, with the tasks posted to it in the order it answers them. */
   readonly #posted = new Map<Worker, Pending[]>()
   readonly #queue: Pending[] = []
+  /** Input buffers lent to tasks and back from them: a copy into them touches no fresh memory. */
+  readonly #inputSpares: SpareBuffers
+  /** Results callers gave back (`recycle`), sent on to the workers to write results into. */
+  readonly #outputSpares: SpareBuffers
+  readonly #lent = new WeakSet<ArrayBuffer>()
+  readonly #results = new WeakSet<ArrayBuffer>()
+  /** Drops the spares once the pool has been idle a while: memory is kept only while in use. */
+  readonly #idleTrim: NodeJS.Timeout
   #nextId = 0
   #closed = false
   #drained: Promise<void> | undefined
@@ -65,12 +84,42 @@ export class CodecPool {
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`pool size must be ≥ 1, got ${size}`)
     this.size = size
+    // Inputs: as many as a stream keeps in flight. Outputs: one is sent on with each task.
+    this.#inputSpares = new SpareBuffers(this.capacity + size, MAX_SPARE)
+    this.#outputSpares = new SpareBuffers(size + 1, MAX_SPARE)
+    this.#idleTrim = setTimeout(() => {
+      this.#inputSpares.clear()
+      this.#outputSpares.clear()
+    }, IDLE_TRIM_MS)
+    this.#idleTrim.unref()
     for (let i = 0; i < size; i++) this.#spawn()
   }
 
   /** Tasks the workers run or hold ready at once; more wait on the calling thread. */
   get capacity(): number {
     return this.size * TASKS_PER_WORKER
+  }
+
+  /**
+   * A buffer of exactly `n` bytes for a task's input, from memory the pool keeps: fill it and
+   * hand it over with `{ transfer: true }`; it comes back to the pool when the task ends.
+   */
+  borrow(n: number): Uint8Array {
+    const buffer = this.#inputSpares.take(n) ?? new ArrayBuffer(spareSize(n))
+    this.#lent.add(buffer)
+    return new Uint8Array(buffer, 0, n)
+  }
+
+  /**
+   * Gives back a result of `encode` or `decode` that the caller is done with (it must hold no
+   * other view of it): its memory is written with a later result instead of fresh memory.
+   * Anything else is left to the garbage collector.
+   */
+  recycle(bytes: Uint8Array): void {
+    const buffer = bytes.buffer
+    if (buffer instanceof ArrayBuffer && this.#results.delete(buffer) && !this.#closed) {
+      this.#outputSpares.keep(buffer)
+    }
   }
 
   /** `encodeChunk` on a worker. With `transfer`, `bytes` is detached (when it spans its whole buffer). */
@@ -102,6 +151,9 @@ export class CodecPool {
     if (this.#drained) return this.#drained
     this.#closed = true
     for (const task of this.#queue.splice(0)) task.reject(new Error('codec pool closed'))
+    clearTimeout(this.#idleTrim)
+    this.#inputSpares.clear()
+    this.#outputSpares.clear()
     const settled = [...this.#posted.values()].flat().map((task) => task.done.catch(() => {}))
     this.#drained = Promise.all(settled).then(async () => {
       const workers = [...this.#posted.keys()]
@@ -138,6 +190,7 @@ export class CodecPool {
       if (!worker) return
       const task = this.#queue.shift()!
       this.#posted.get(worker)!.push(task)
+      this.#idleTrim.refresh()
       // A busy worker keeps the process alive until its result arrives; an idle one does not.
       worker.ref()
       this.#post(worker, task)
@@ -145,18 +198,35 @@ export class CodecPool {
   }
 
   #post(worker: Worker, task: Pending): void {
-    const { bytes } = task.request
+    const request = { ...task.request }
+    const transfer: ArrayBuffer[] = []
+    const spare = request.op === 'analyze' ? undefined : this.#outputSpares.takeLargest()
+    if (spare) {
+      request.spare = spare
+      transfer.push(spare)
+    }
+    const { bytes } = request
     if (bytes.buffer instanceof SharedArrayBuffer) {
       // Shared memory crosses without a copy; the caller keeps it unchanged until we answer.
-      worker.postMessage(task.request)
-      return
+    } else if (task.transfer && this.#lent.has(bytes.buffer as ArrayBuffer)) {
+      request.lent = true
+      transfer.push(bytes.buffer as ArrayBuffer)
+    } else if (
+      task.transfer &&
+      bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength
+    ) {
+      transfer.push(bytes.buffer as ArrayBuffer)
+    } else {
+      // Cloning a view would copy its whole backing buffer (structured clone does), and
+      // transferring the caller's would detach it: send a copy, in a lent buffer.
+      const copy = this.borrow(bytes.byteLength)
+      copy.set(bytes)
+      request.bytes = copy
+      request.lent = true
+      transfer.push(copy.buffer as ArrayBuffer)
     }
-    // Cloning a view would copy its whole backing buffer (structured clone does), and
-    // transferring the caller's would detach it: unless the caller gave it up, send an exact
-    // copy, transferred. (Not .slice(): on a Buffer that is a view.)
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    const copy = task.transfer && whole ? bytes : new Uint8Array(bytes)
-    worker.postMessage({ ...task.request, bytes: copy }, [copy.buffer as ArrayBuffer])
+    worker.postMessage(request, transfer)
   }
 
   #spawn(): void {
@@ -165,6 +235,13 @@ export class CodecPool {
     this.#posted.set(worker, [])
     let failure: Error | undefined
     worker.on('message', (response: PoolResponse) => {
+      if (response.lent) {
+        this.#lent.delete(response.lent)
+        if (!this.#closed) this.#inputSpares.keep(response.lent)
+      }
+      if ('result' in response && response.result instanceof Uint8Array) {
+        this.#results.add(response.result.buffer as ArrayBuffer)
+      }
       const tasks = this.#posted.get(worker)
       // A worker answers its tasks in the order they were posted.
       const task = tasks?.shift()

@@ -110,8 +110,12 @@ export async function* decompress(
         )
       }
       const decode = { member, offset: reader.offset, maxOutput: piper.isize }
-      // For a worker, the member's bytes are copied once, into a buffer it can be handed.
-      const bytes = await reader.takeMember(piper.memberSize, member, pool !== undefined)
+      // For a worker, the member's bytes are copied once, into a buffer the pool lends.
+      const bytes = await reader.takeMember(
+        piper.memberSize,
+        member,
+        pool && ((n) => pool.borrow(n)),
+      )
       inFlight.push(
         pool
           ? pool.decode(bytes, decode, { transfer: true })

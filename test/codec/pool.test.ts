@@ -94,3 +94,48 @@ test('close lets the tasks already on a worker finish and fails the ones still w
     assert.match(String((r as PromiseRejectedResult).reason), /codec pool closed/)
   }
 })
+
+test('a result given back is written over by a later one, which shows none of its bytes', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const large = mixed(300_000, 40)
+  const small = mixed(50_000, 41)
+  const first = await pool.decode(encodeChunk(large))
+  assert.deepEqual(first, large)
+  pool.recycle(first)
+  // The next task carries the memory to the worker: the caller's view of it is gone.
+  const second = await pool.decode(encodeChunk(small))
+  assert.equal(first.byteLength, 0, 'the given-back buffer went to the worker')
+  assert.deepEqual(second, small)
+  const past = new Uint8Array(second.buffer, second.byteOffset + second.byteLength)
+  assert.ok(past.length > 0 && past.every((b) => b === 0), 'no stale bytes past the result')
+  // Encoding into the memory of a decoded result gives the same member as fresh memory.
+  pool.recycle(second)
+  assert.deepEqual(await pool.encode(large), encodeChunk(large))
+})
+
+test('recycle leaves alone what the pool did not produce', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const input = mixed(100_000, 42)
+  const member = encodeChunk(input)
+  const own = new Uint8Array(input)
+  pool.recycle(own)
+  pool.recycle(member)
+  assert.deepEqual(await pool.decode(member), input)
+  assert.equal(own.byteLength, input.length, 'still the caller’s')
+  assert.equal(member.byteLength > 0, true)
+})
+
+test('a buffer borrowed from the pool goes to a worker and serves again', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  for (let i = 0; i < 4; i++) {
+    const input = mixed(200_000 + i, 43 + i)
+    const member = encodeChunk(input)
+    const lent = pool.borrow(member.length)
+    lent.set(member)
+    assert.deepEqual(await pool.decode(lent, {}, { transfer: true }), input)
+    assert.equal(lent.byteLength, 0, 'handed over without a copy')
+  }
+})

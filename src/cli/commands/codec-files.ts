@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { CodecError, cutChunks, freeNow } from '../../codec/index.ts'
+import { CodecError, cutChunks } from '../../codec/index.ts'
 import { CliError } from '../errors.ts'
 import { regularFileAt, writeAll, writeOutputFile } from '../output-file.ts'
 
@@ -67,13 +67,15 @@ export async function* inputPieces(
 
 /**
  * The input in chunks of `chunkSize` bytes (the last may be shorter), each a buffer of its own
- * that the consumer may hand over. A file is read straight into them: no read pieces are left
- * for the garbage collector, which would otherwise run a full collection every ~20 MB.
+ * (from `allocate`) that the consumer may hand over. A file is read straight into them: no
+ * read pieces are left for the garbage collector, which would otherwise run a full collection
+ * every ~20 MB.
  */
 export async function* inputChunks(
   io: CodecIo,
   chunkSize: number,
   onProgress?: (bytesIn: number) => void,
+  allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): AsyncGenerator<Uint8Array> {
   if (io.input.path === undefined) {
     yield* cutChunks(inputPieces(io, onProgress), chunkSize)
@@ -84,7 +86,7 @@ export async function* inputChunks(
     for (let bytesIn = 0; ; ) {
       // The last chunk of a small file need not take a whole chunk's memory.
       const left = (io.input.size ?? chunkSize) - bytesIn
-      const chunk = new Uint8Array(left > 0 && left < chunkSize ? left : chunkSize)
+      const chunk = allocate(left > 0 && left < chunkSize ? left : chunkSize)
       let filled = 0
       while (filled < chunk.length) {
         const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, bytesIn)
@@ -106,12 +108,12 @@ export async function* inputChunks(
 
 /**
  * Writes `pieces` to the output: stdout, or a file replaced only once whole (`writeOutputFile`).
- * With `owned`, each piece is a buffer of its own, freed as soon as it is written.
+ * `written` is given each piece once it is in the file (to free or reuse its memory).
  */
 export async function writeOutput(
   io: CodecIo,
   pieces: AsyncIterable<Uint8Array>,
-  owned = false,
+  written?: (piece: Uint8Array) => void,
 ): Promise<void> {
   const label = io.input.path ?? 'stdin'
   if (io.output.path === undefined) {
@@ -124,7 +126,7 @@ export async function writeOutput(
     await writeOutputFile(io.output.path, async (handle) => {
       for await (const piece of pieces) {
         await writeAll(handle, piece)
-        if (owned) freeNow(piece)
+        written?.(piece)
       }
     })
   } catch (error) {

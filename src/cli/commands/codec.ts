@@ -1,5 +1,11 @@
 import { availableParallelism } from 'node:os'
-import { CodecPool, compressChunks, DEFAULT_CHUNK_SIZE, decompress } from '../../codec/index.ts'
+import {
+  CodecPool,
+  compressChunks,
+  DEFAULT_CHUNK_SIZE,
+  decompress,
+  freeNow,
+} from '../../codec/index.ts'
 import { parseSize } from '../../config/index.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
 import { progressReporter } from '../progress.ts'
@@ -17,13 +23,23 @@ function usage(message: string): CliError {
   return new CliError(message, { code: 'E_USAGE', exitCode: EXIT_USAGE })
 }
 
-function threadCount(flags: CodecFlags): number {
-  if (flags.threads === undefined) return availableParallelism()
+/** `--threads`, checked; `undefined` when not given. */
+function requestedThreads(flags: CodecFlags): number | undefined {
+  if (flags.threads === undefined) return undefined
   const threads = Number(flags.threads)
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw usage(`--threads must be a whole number from 1 to 256, got "${flags.threads}"`)
   }
   return threads
+}
+
+/**
+ * The threads to run: as asked, else one per core; but one for an input of one chunk at most,
+ * which has nothing to run in parallel (starting the pool's threads costs ~150 ms here).
+ */
+function threadCount(asked: number | undefined, inputSize: number | undefined, chunk: number) {
+  if (asked !== undefined) return asked
+  return inputSize !== undefined && inputSize <= chunk ? 1 : availableParallelism()
 }
 
 function size(text: string | undefined, flag: string, fallback: number): number {
@@ -50,7 +66,7 @@ async function withPool(
 
 /** `piper compress [FILE|-]`: FILE → FILE.gz (kept), or stdin → stdout. */
 export async function compressCommand(file: string | undefined, flags: CodecFlags): Promise<void> {
-  const threads = threadCount(flags)
+  const asked = requestedThreads(flags)
   const chunkSize = size(flags.chunkSize, '--chunk-size', DEFAULT_CHUNK_SIZE)
   if (chunkSize < 1 || chunkSize > 1 << 30) throw usage('--chunk-size must be from 1 byte to 1G')
   if (file?.endsWith('.gz') && flags.output === undefined && !flags.force) {
@@ -62,11 +78,17 @@ export async function compressCommand(file: string | undefined, flags: CodecFlag
       'compressed data not written to a terminal; use -o FILE, redirect, or --force',
     )
   }
+  const threads = threadCount(asked, io.input.size, chunkSize)
   const progress = progressReporter(io.input.size, 'compressing')
   // The chunks and the members made of them are buffers of their own, handed on until written.
-  await withPool(threads, (pool) =>
-    writeOutput(io, compressChunks(inputChunks(io, chunkSize, progress), { pool }), true),
-  )
+  // With a pool, both are memory it keeps for reuse: chunks are read into buffers it lends, and
+  // members go back to it once written.
+  await withPool(threads, (pool) => {
+    const chunks = inputChunks(io, chunkSize, progress, pool && ((n) => pool.borrow(n)))
+    return writeOutput(io, compressChunks(chunks, { pool }), (member) =>
+      pool ? pool.recycle(member) : freeNow(member),
+    )
+  })
 }
 
 /** `piper decompress [FILE.gz|-]`: FILE.gz → FILE (kept), or stdin → stdout. */
@@ -74,7 +96,7 @@ export async function decompressCommand(
   file: string | undefined,
   flags: CodecFlags,
 ): Promise<void> {
-  const threads = threadCount(flags)
+  const asked = requestedThreads(flags)
   const maxOutput = size(flags.maxOutput, '--max-output', Number.MAX_SAFE_INTEGER)
   const derive = (path: string): string => {
     if (path.endsWith('.gz') && path.length > 3) return path.slice(0, -3)
@@ -82,8 +104,13 @@ export async function decompressCommand(
     throw new CliError(`${path}: unknown suffix (expected .gz or .tgz); use -o OUT`)
   }
   const io = await resolveIo(file, flags.output, flags.force === true, derive)
+  // A compressed file of one default chunk's size holds about one member.
+  const threads = threadCount(asked, io.input.size, DEFAULT_CHUNK_SIZE)
   const progress = progressReporter(io.input.size, 'decompressing')
+  // What the pool decoded is reused once written; zlib's pieces are left alone.
   await withPool(threads, (pool) =>
-    writeOutput(io, decompress(inputPieces(io, progress), { pool, maxOutput })),
+    writeOutput(io, decompress(inputPieces(io, progress), { pool, maxOutput }), (piece) =>
+      pool?.recycle(piece),
+    ),
   )
 }
