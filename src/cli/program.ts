@@ -1,21 +1,21 @@
 import { Command } from 'commander'
 import pkg from '../../package.json' with { type: 'json' }
-import { type CodecFlags, compressCommand, decompressCommand } from './commands/codec.ts'
-import { configCommand } from './commands/config.ts'
-import { getCommand, lsCommand, putCommand, rmCommand } from './commands/files.ts'
-import { cancelCommand, jobsCommand, watchCommand } from './commands/jobs.ts'
-import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts'
-import {
-  type ConsumeFlags,
-  type PublishFlags,
-  queueConsumeCommand,
-  queuePublishCommand,
-  queueServeCommand,
-  queueStatsCommand,
-} from './commands/queue.ts'
-import { upCommand } from './commands/up.ts'
+import type { CodecFlags } from './commands/codec.ts'
+import type { ConsumeFlags, PublishFlags } from './commands/queue.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
 import { CliError } from './errors.ts'
+
+// Each command's module loads when the command runs, with what it needs: `piper compress` does
+// not load the gateway, the queue or their libraries, and `piper --version` loads none.
+const load = {
+  codec: () => import('./commands/codec.ts'),
+  config: () => import('./commands/config.ts'),
+  files: () => import('./commands/files.ts'),
+  jobs: () => import('./commands/jobs.ts'),
+  keys: () => import('./commands/keys.ts'),
+  queue: () => import('./commands/queue.ts'),
+  up: () => import('./commands/up.ts'),
+}
 
 export interface ProgramIo {
   stdout: (text: string) => void
@@ -41,14 +41,15 @@ export function buildProgram(io: ProgramIo): Command {
       .command('up')
       .description('run gateway, queue, storage and workers in one process (data in one folder)'),
   ).action(async (options: Record<string, unknown>) => {
-    await upCommand(flagValues(options))
+    await (await load.up()).upCommand(flagValues(options))
   })
 
   addConfigOptions(
     program
       .command('config')
       .description('print the effective configuration as JSON (secrets masked)'),
-  ).action((options: Record<string, unknown>) => {
+  ).action(async (options: Record<string, unknown>) => {
+    const { configCommand } = await load.config()
     configCommand(flagValues(options), io.stdout)
   })
 
@@ -60,7 +61,7 @@ export function buildProgram(io: ProgramIo): Command {
   )
     .option('--chunk-size <size>', 'bytes per gzip member, e.g. 1M (default 1M)')
     .action(async (file: string | undefined, options: CodecFlags) => {
-      await compressCommand(file, options)
+      await (await load.codec()).compressCommand(file, options)
     })
 
   codecCommand(
@@ -71,7 +72,7 @@ export function buildProgram(io: ProgramIo): Command {
   )
     .option('--max-output <size>', 'refuse to write more than this, e.g. 10G (default: no limit)')
     .action(async (file: string | undefined, options: CodecFlags) => {
-      await decompressCommand(file, options)
+      await (await load.codec()).decompressCommand(file, options)
     })
 
   fileCommands(program, io)
@@ -98,7 +99,7 @@ function fileCommands(program: Command, io: ProgramIo): void {
       throw new CliError('choose one of --compress and --decompress')
     }
     const then = options.compress ? 'compress' : options.decompress ? 'decompress' : undefined
-    await putCommand(file, name, flagValues(options), io.stdout, then)
+    await (await load.files()).putCommand(file, name, flagValues(options), io.stdout, then)
   })
 
   addConfigOptions(
@@ -109,7 +110,7 @@ function fileCommands(program: Command, io: ProgramIo): void {
       .option('-o, --output <file>', 'write here (atomically) instead of stdout')
       .option('-f, --force', 'overwrite the output file'),
   ).action(async (name: string, options: Options) => {
-    await getCommand(name, options, flagValues(options))
+    await (await load.files()).getCommand(name, options, flagValues(options))
   })
 
   addConfigOptions(
@@ -118,13 +119,13 @@ function fileCommands(program: Command, io: ProgramIo): void {
       .description('list files (size, created, name), optionally under a prefix')
       .argument('[prefix]', 'only names that start with this'),
   ).action(async (prefix: string | undefined, options: Options) => {
-    await lsCommand(prefix, flagValues(options), io.stdout)
+    await (await load.files()).lsCommand(prefix, flagValues(options), io.stdout)
   })
 
   addConfigOptions(
     program.command('rm').description('delete a file').argument('<name>', 'file name'),
   ).action(async (name: string, options: Options) => {
-    await rmCommand(name, flagValues(options))
+    await (await load.files()).rmCommand(name, flagValues(options))
   })
 }
 
@@ -140,7 +141,11 @@ function jobCommands(program: Command, io: ProgramIo): void {
       )
       .option('--limit <n>', 'at most this many'),
   ).action(async (options: Options) => {
-    await jobsCommand(options as { state?: string; limit?: string }, flagValues(options), io.stdout)
+    await (await load.jobs()).jobsCommand(
+      options as { state?: string; limit?: string },
+      flagValues(options),
+      io.stdout,
+    )
   })
 
   addConfigOptions(
@@ -151,7 +156,7 @@ function jobCommands(program: Command, io: ProgramIo): void {
       )
       .argument('<job>', 'job id'),
   ).action(async (id: string, options: Options) => {
-    await watchCommand(id, flagValues(options), io.stdout)
+    await (await load.jobs()).watchCommand(id, flagValues(options), io.stdout)
   })
 
   addConfigOptions(
@@ -160,7 +165,7 @@ function jobCommands(program: Command, io: ProgramIo): void {
       .description('cancel a queued or running job')
       .argument('<job>', 'job id'),
   ).action(async (id: string, options: Options) => {
-    await cancelCommand(id, flagValues(options), io.stdout)
+    await (await load.jobs()).cancelCommand(id, flagValues(options), io.stdout)
   })
 }
 
@@ -178,12 +183,12 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<client>', 'client id, e.g. alice')
       .option('--label <text>', 'a note to tell keys apart'),
   ).action(async (client: string, options: Options) => {
-    await keysCreateCommand(client, options, flagValues(options), io.stdout)
+    await (await load.keys()).keysCreateCommand(client, options, flagValues(options), io.stdout)
   })
   addConfigOptions(
     keys.command('ls').description('list keys: client, fingerprint, created, label'),
   ).action(async (options: Options) => {
-    await keysListCommand(flagValues(options), io.stdout)
+    await (await load.keys()).keysListCommand(flagValues(options), io.stdout)
   })
   addConfigOptions(
     keys
@@ -192,7 +197,7 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<client>', 'client id')
       .argument('<fingerprint>', 'hex prefix shown by keys ls'),
   ).action(async (client: string, fingerprint: string, options: Options) => {
-    await keysRevokeCommand(client, fingerprint, flagValues(options))
+    await (await load.keys()).keysRevokeCommand(client, fingerprint, flagValues(options))
   })
 }
 
@@ -211,7 +216,7 @@ function queueCommands(program: Command, io: ProgramIo): void {
   ).action(async (options: Options) => {
     const flags = flagValues(options)
     const { host, port, ...rest } = flags
-    await queueServeCommand(
+    await (await load.queue()).queueServeCommand(
       { host: host ?? '127.0.0.1', port: port ?? '7420', fsync: options.fsync as string },
       rest,
     )
@@ -225,7 +230,12 @@ function queueCommands(program: Command, io: ProgramIo): void {
       .option('--idempotency-key <key>', 'idempotency key (with --file)')
       .option('--header <name=value...>', 'headers to add'),
   ).action(async (topic: string, options: Options) => {
-    await queuePublishCommand(topic, options as PublishFlags, flagValues(options), io.stdout)
+    await (await load.queue()).queuePublishCommand(
+      topic,
+      options as PublishFlags,
+      flagValues(options),
+      io.stdout,
+    )
   })
   addConfigOptions(
     queue
@@ -238,7 +248,7 @@ function queueCommands(program: Command, io: ProgramIo): void {
       .option('--ack', 'acknowledge what is printed (default)', true)
       .option('--no-ack', 'leave messages unacknowledged: they are delivered again'),
   ).action(async (topic: string, options: Options) => {
-    await queueConsumeCommand(
+    await (await load.queue()).queueConsumeCommand(
       topic,
       options as unknown as ConsumeFlags,
       flagValues(options),
@@ -252,7 +262,7 @@ function queueCommands(program: Command, io: ProgramIo): void {
       .argument('[topic]', 'topic')
       .option('--json', 'print JSON'),
   ).action(async (topic: string | undefined, options: Options) => {
-    await queueStatsCommand(topic, options, flagValues(options), io.stdout)
+    await (await load.queue()).queueStatsCommand(topic, options, flagValues(options), io.stdout)
   })
 }
 
@@ -263,6 +273,9 @@ function codecCommand(program: Command, name: string, description: string, force
     .description(description)
     .argument('[file]', `file to ${name}, or - for stdin`)
     .option('-o, --output <file>', 'write here instead (- for stdout)')
-    .option('--threads <n>', 'threads to use (default: one per core)')
+    .option(
+      '--threads <n>',
+      'threads to use (default: one per core; one for an input of one chunk)',
+    )
     .option('-f, --force', force)
 }

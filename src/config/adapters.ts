@@ -1,6 +1,8 @@
-import { type BlobStore, FsBlobStore } from '../blobs/index.ts'
-import { type MetaStore, PostgresDriver, SqliteDriver, SqlMetaStore } from '../meta/index.ts'
-import { EmbeddedQueue, NatsQueue, type Queue, RemoteQueue } from '../queue/index.ts'
+// Adapters load when one is picked: a command that needs none (`piper compress`, `piper
+// --version`) does not load the queue, the stores and their libraries (~200 ms of start-up).
+import type { BlobStore } from '../blobs/index.ts'
+import type { MetaStore } from '../meta/index.ts'
+import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ConfigError } from './errors.ts'
 
@@ -10,8 +12,11 @@ function localPath(url: string): string {
 }
 
 /** The blob store a `PIPER_BLOBS` URL names (not started). */
-export function blobStoreFor(url: string): BlobStore {
-  if (url.startsWith('file:')) return new FsBlobStore(localPath(url))
+export async function blobStoreFor(url: string): Promise<BlobStore> {
+  if (url.startsWith('file:')) {
+    const { FsBlobStore } = await import('../blobs/index.ts')
+    return new FsBlobStore(localPath(url))
+  }
   throw new ConfigError(
     `blob store ${url.split(':')[0]}: is not available in this version of Piper (use file:DIR)`,
     { setting: 'blobs' },
@@ -19,22 +24,31 @@ export function blobStoreFor(url: string): BlobStore {
 }
 
 /** The metadata store a `PIPER_META` URL names (not started; PostgreSQL's driver loads then). */
-export function metaStoreFor(url: string): MetaStore {
-  if (url.startsWith('sqlite:')) return new SqlMetaStore(new SqliteDriver(localPath(url)))
-  if (url.startsWith('postgres:') || url.startsWith('postgresql:')) {
-    return new SqlMetaStore(new PostgresDriver(url))
+export async function metaStoreFor(url: string): Promise<MetaStore> {
+  const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
+  if (url.startsWith('sqlite:') || postgres) {
+    const { PostgresDriver, SqliteDriver, SqlMetaStore } = await import('../meta/index.ts')
+    return new SqlMetaStore(postgres ? new PostgresDriver(url) : new SqliteDriver(localPath(url)))
   }
   throw new ConfigError(`unknown metadata store ${url}`, { setting: 'meta' })
 }
 
 /** The queue a `PIPER_QUEUE` URL names (not started; the NATS client loads then). */
-export function queueFor(url: string, options: { logger: Logger; token?: string }): Queue {
+export async function queueFor(
+  url: string,
+  options: { logger: Logger; token?: string },
+): Promise<Queue> {
   if (url.startsWith('embedded:')) {
+    const { EmbeddedQueue } = await import('../queue/index.ts')
     return new EmbeddedQueue({ dir: localPath(url), logger: options.logger })
   }
   if (url.startsWith('piper:')) {
+    const { RemoteQueue } = await import('../queue/index.ts')
     return new RemoteQueue({ url, token: options.token, logger: options.logger })
   }
-  if (url.startsWith('nats:')) return new NatsQueue(url, options.logger)
+  if (url.startsWith('nats:')) {
+    const { NatsQueue } = await import('../queue/index.ts')
+    return new NatsQueue(url, options.logger)
+  }
   throw new ConfigError(`unknown queue ${url}`, { setting: 'queue' })
 }

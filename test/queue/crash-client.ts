@@ -7,7 +7,7 @@ import { queueFor } from '../../src/config/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
 
 const [mode, url, topic, name] = process.argv.slice(2) as [string, string, string, string]
-const queue = queueFor(url, {
+const queue = await queueFor(url, {
   logger: createLogger({ level: 'silent' }),
   token: process.env.PIPER_QUEUE_TOKEN,
 })

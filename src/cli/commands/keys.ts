@@ -7,7 +7,7 @@ const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 async function withMeta<T>(flags: FlagValues, fn: (meta: MetaStore) => Promise<T>): Promise<T> {
   const { config } = loadConfig({ flags })
-  const meta = metaStoreFor(config.meta)
+  const meta = await metaStoreFor(config.meta)
   await meta.start()
   try {
     return await fn(meta)

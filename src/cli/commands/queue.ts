@@ -18,7 +18,7 @@ type Out = (text: string) => void
 async function withQueue<T>(flags: FlagValues, fn: (queue: Queue) => Promise<T>): Promise<T> {
   const { config } = loadConfig({ flags })
   const logger = createLogger({ level: flags.logLevel ? config.logLevel : 'warn' })
-  const queue = queueFor(config.queue, { logger, token: config.queueToken })
+  const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   await queue.start()
   try {
     return await fn(queue)

@@ -36,10 +36,10 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     })
   }
 
-  const queue = queueFor(config.queue, { logger, token: config.queueToken })
+  const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
-  const blobs = blobStoreFor(config.blobs)
-  const meta = metaStoreFor(config.meta)
+  const blobs = await blobStoreFor(config.blobs)
+  const meta = await metaStoreFor(config.meta)
   // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
   const pool = new CodecPool(config.workers)
   const threads = { name: 'codec-pool', start: async () => {}, close: () => pool.close() }
