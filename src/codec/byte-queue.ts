@@ -23,14 +23,7 @@ export class ByteQueue {
     n = Math.min(n, this.#length)
     const first = this.#pieces[0]
     if (first && first.length >= n) return first.subarray(0, n)
-    const out = new Uint8Array(n)
-    let filled = 0
-    for (const piece of this.#pieces) {
-      if (filled === n) break
-      const take = Math.min(piece.length, n - filled)
-      out.set(piece.subarray(0, take), filled)
-      filled += take
-    }
+    const out = this.#copyInto(new Uint8Array(n))
     // Keep the joined bytes so that the next peek does not copy them again.
     this.#pieces.splice(0, this.#pieces.length, out, ...this.#rest(n))
     return out
@@ -42,19 +35,7 @@ export class ByteQueue {
    * without, they come as a view when they lie in one piece. Copied at most once either way.
    */
   take(n: number, into?: (n: number) => Uint8Array): Uint8Array {
-    if (!into) {
-      const out = this.peek(n)
-      this.#drop(n)
-      return out
-    }
-    const out = into(n)
-    let filled = 0
-    for (const piece of this.#pieces) {
-      if (filled === n) break
-      const take = Math.min(piece.length, n - filled)
-      out.set(piece.subarray(0, take), filled)
-      filled += take
-    }
+    const out = into ? this.#copyInto(into(n)) : this.peek(n)
     this.#drop(n)
     return out
   }
@@ -65,6 +46,18 @@ export class ByteQueue {
     this.consumed += this.#length
     this.#length = 0
     return pieces
+  }
+
+  /** Fills `out` with the first `out.length` queued bytes (there must be as many). */
+  #copyInto(out: Uint8Array): Uint8Array {
+    let filled = 0
+    for (const piece of this.#pieces) {
+      if (filled === out.length) break
+      const take = Math.min(piece.length, out.length - filled)
+      out.set(piece.subarray(0, take), filled)
+      filled += take
+    }
+    return out
   }
 
   #rest(from: number): Uint8Array[] {

@@ -119,6 +119,7 @@ export class CodecPool {
     const buffer = bytes.buffer
     if (buffer instanceof ArrayBuffer && this.#results.delete(buffer) && !this.#closed) {
       this.#outputSpares.keep(buffer)
+      this.#idleTrim.refresh()
     }
   }
 
