@@ -1,21 +1,33 @@
+import type { FileHandle } from 'node:fs/promises'
 import { ByteQueue } from './byte-queue.ts'
 import { CodecError } from './errors.ts'
 import { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
 
 /** A gzip header longer than this (huge FNAME/FCOMMENT/FEXTRA) is refused. */
 const MAX_HEADER = 1 << 20
+/** From a file: the least read for a header, and the pieces of what goes to zlib. */
+const HEADER_READ = 16 * 1024
+const REST_READ = 1 << 20
+
+/** What a gzip stream is read from: pieces as they come, or a file read by position. */
+export type GzipSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | FileHandle
 
 /**
- * Reads a gzip stream member by member from an async source, holding only what the current
- * member needs. Offsets it reports are absolute in the compressed input.
+ * Reads a gzip stream member by member, holding only what the current member needs. Offsets it
+ * reports are absolute in the compressed input. From a file (an open `FileHandle`, which the
+ * caller closes), a member is read by position straight into the buffer it is taken into.
  */
 export class MemberReader {
   readonly #queue = new ByteQueue()
-  readonly #iterator: AsyncIterator<Uint8Array>
+  readonly #iterator: AsyncIterator<Uint8Array> | undefined
+  readonly #file: FileHandle | undefined
+  /** From a file: where the next read starts (past what the queue holds). */
+  #filePosition = 0
   #ended = false
 
-  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
-    this.#iterator = toAsync(source)[Symbol.asyncIterator]()
+  constructor(source: GzipSource) {
+    if (isFileHandle(source)) this.#file = source
+    else this.#iterator = toAsync(source)[Symbol.asyncIterator]()
   }
 
   /** Absolute offset of the next unread byte. */
@@ -65,6 +77,9 @@ export class MemberReader {
     member: number,
     into?: (n: number) => Uint8Array,
   ): Promise<Uint8Array> {
+    if (this.#file && this.#queue.length < size) {
+      return this.#readMember(this.#file, size, member, into?.(size) ?? new Uint8Array(size))
+    }
     await this.#fill(size)
     if (this.#queue.length < size) {
       throw new CodecError(
@@ -82,21 +97,62 @@ export class MemberReader {
   /** Everything not yet consumed: the queued bytes, then the rest of the source. */
   async *rest(): AsyncGenerator<Uint8Array> {
     yield* this.#queue.takeAll()
-    for (let next = await this.#iterator.next(); !next.done; next = await this.#iterator.next())
-      yield next.value
+    for (let next = await this.#next(REST_READ); next; next = await this.#next(REST_READ))
+      yield next
     this.#ended = true
   }
 
+  /** Ends reading; a file stays open for its caller to close. */
   async close(): Promise<void> {
-    await this.#iterator.return?.()
+    await this.#iterator?.return?.()
   }
 
   async #fill(n: number): Promise<void> {
     while (!this.#ended && this.#queue.length < n) {
-      const next = await this.#iterator.next()
-      if (next.done) this.#ended = true
-      else this.#queue.push(next.value)
+      const next = await this.#next(Math.max(n - this.#queue.length, HEADER_READ))
+      if (next) this.#queue.push(next)
+      else this.#ended = true
     }
+  }
+
+  /** The next piece of the source (from a file, up to `size` bytes); none at its end. */
+  async #next(size: number): Promise<Uint8Array | undefined> {
+    if (!this.#file) {
+      const next = await this.#iterator!.next()
+      return next.done ? undefined : next.value
+    }
+    const piece = new Uint8Array(size)
+    const { bytesRead } = await this.#file.read(piece, 0, size, this.#filePosition)
+    this.#filePosition += bytesRead
+    return bytesRead === 0 ? undefined : piece.subarray(0, bytesRead)
+  }
+
+  /** A member from a file: the bytes queued (its header), then the rest read into `out`. */
+  async #readMember(
+    file: FileHandle,
+    size: number,
+    member: number,
+    out: Uint8Array,
+  ): Promise<Uint8Array> {
+    const start = this.offset
+    const queued = this.#queue.length
+    this.#queue.take(queued, () => out.subarray(0, queued))
+    let filled = queued
+    while (filled < size) {
+      const { bytesRead } = await file.read(out, filled, size - filled, this.#filePosition)
+      if (bytesRead === 0) break
+      filled += bytesRead
+      this.#filePosition += bytesRead
+    }
+    this.#queue.consumed += filled - queued
+    if (filled < size) {
+      this.#ended = true
+      throw new CodecError('E_TRUNCATED', `member of ${size} bytes ends after ${filled}`, {
+        member,
+        offset: start + filled,
+      })
+    }
+    return out
   }
 
   /** True when all that is left is zero bytes (padding some tools add after the last member). */
@@ -109,6 +165,10 @@ export class MemberReader {
       await this.#fill(this.#queue.length + 64 * 1024)
     }
   }
+}
+
+function isFileHandle(source: GzipSource): source is FileHandle {
+  return typeof (source as FileHandle).read === 'function' && 'fd' in source
 }
 
 async function* toAsync(

@@ -4,7 +4,7 @@ import { cutChunks } from './cut-chunks.ts'
 import { codecErrorFromZlib, decodeMember } from './decode-member.ts'
 import { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
-import { MemberReader } from './member-reader.ts'
+import { type GzipSource, MemberReader } from './member-reader.ts'
 import type { CodecPool } from './pool.ts'
 
 /** 1 MiB: big enough that per-member overhead (~35 bytes) is lost in the noise. */
@@ -22,6 +22,8 @@ export interface DecompressOptions {
   pool?: CodecPool
   /** Total output allowed (E_OUTPUT_LIMIT past it); unlimited by default. */
   maxOutput?: number
+  /** Told how many input bytes are consumed, as they are. */
+  onProgress?: (bytesIn: number) => void
 }
 
 /**
@@ -77,15 +79,17 @@ export async function* compressChunks(
 }
 
 /**
- * Decompresses any gzip stream. Piper's members (sizes in FEXTRA) are decoded whole, in
- * parallel on the pool; from the first member without them, the rest of the input streams
- * through `node:zlib`. Every member's CRC32 and ISIZE are checked; errors are `CodecError`s.
+ * Decompresses any gzip stream, from pieces or from an open file (read by position: each member
+ * straight into the buffer it is decoded from). Piper's members (sizes in FEXTRA) are decoded
+ * whole, in parallel on the pool; from the first member without them, the rest of the input
+ * streams through `node:zlib`. Every member's CRC32 and ISIZE are checked; errors are
+ * `CodecError`s.
  */
 export async function* decompress(
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  source: GzipSource,
   options: DecompressOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const { pool } = options
+  const { pool, onProgress } = options
   const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER
   const reader = new MemberReader(source)
   const inFlight: Promise<Uint8Array>[] = []
@@ -98,7 +102,7 @@ export async function* decompress(
       const piper = header.piper
       if (!piper || piper.memberSize > MAX_BUFFERED_MEMBER) {
         while (inFlight.length > 0) yield await inFlight.shift()!
-        yield* gunzipRest(reader, member, maxOutput - promised)
+        yield* gunzipRest(reader, member, maxOutput - promised, onProgress)
         return
       }
       promised += piper.isize
@@ -116,6 +120,7 @@ export async function* decompress(
         member,
         pool && ((n) => pool.borrow(n)),
       )
+      onProgress?.(reader.offset)
       inFlight.push(
         pool
           ? pool.decode(bytes, decode, { transfer: true })
@@ -145,6 +150,7 @@ async function* gunzipRest(
   reader: MemberReader,
   member: number,
   maxOutput: number,
+  onProgress: ((bytesIn: number) => void) | undefined,
 ): AsyncGenerator<Uint8Array> {
   const base = reader.offset
   const gunzip = createGunzip()
@@ -152,6 +158,7 @@ async function* gunzipRest(
   const counted = async function* () {
     for await (const piece of reader.rest()) {
       fed += piece.length
+      onProgress?.(base + fed)
       yield piece
     }
   }

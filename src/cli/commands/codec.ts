@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import {
   CodecPool,
@@ -91,6 +92,12 @@ export async function compressCommand(file: string | undefined, flags: CodecFlag
   })
 }
 
+function cannotRead(path: string): (error: Error) => never {
+  return (error) => {
+    throw new CliError(`${path}: ${error.message}`, { cause: error })
+  }
+}
+
 /** `piper decompress [FILE.gz|-]`: FILE.gz → FILE (kept), or stdin → stdout. */
 export async function decompressCommand(
   file: string | undefined,
@@ -107,10 +114,18 @@ export async function decompressCommand(
   // A compressed file of one default chunk's size holds about one member.
   const threads = threadCount(asked, io.input.size, DEFAULT_CHUNK_SIZE)
   const progress = progressReporter(io.input.size, 'decompressing')
-  // What the pool decoded is reused once written; zlib's pieces are left alone.
-  await withPool(threads, (pool) =>
-    writeOutput(io, decompress(inputPieces(io, progress), { pool, maxOutput }), (piece) =>
-      pool?.recycle(piece),
-    ),
-  )
+  // A file is read by position, each member straight into a buffer the pool lends; what the
+  // pool decoded is reused once written (zlib's pieces are left alone).
+  const path = io.input.path
+  const handle = path === undefined ? undefined : await open(path, 'r').catch(cannotRead(path))
+  try {
+    await withPool(threads, (pool) => {
+      const pieces = handle
+        ? decompress(handle, { pool, maxOutput, onProgress: progress })
+        : decompress(inputPieces(io, progress), { pool, maxOutput })
+      return writeOutput(io, pieces, (piece) => pool?.recycle(piece))
+    })
+  } finally {
+    await handle?.close()
+  }
 }
