@@ -1,5 +1,5 @@
 import type { BlobStore } from '../blobs/index.ts'
-import { type CodecPool, decompress } from '../codec/index.ts'
+import { type CodecPool, decompress, freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
@@ -147,8 +147,7 @@ export class JobRunner {
           )
         : await pool.decode(input, { member: task.seq }, { transfer: true })
     await this.#storePart(job, task.seq, output, inputSize)
-    // Stored: its memory takes a later part's output.
-    pool.recycle(output)
+    freeNow(output)
     await this.#afterPart(job, task.total)
   }
 
