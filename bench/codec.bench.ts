@@ -1,10 +1,12 @@
 /**
  * `npm run bench -- codec`: Piper's Huffman codec against zlib's Huffman-only mode (C),
  * `pigz -H` (C, parallel) and pako (pure JavaScript), in one run, on the corpus plus generated
- * text, real source code and a real binary. Prints sizes, speeds and the issue's target ratios.
+ * text, real source code and a real binary. Prints sizes, speeds, the floor under the decode
+ * columns (first writes to fresh memory, one thread and two) and the issue's target ratios.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { constants, gunzipSync, gzipSync } from 'node:zlib'
 import * as pako from 'pako'
 import { CodecPool, compress, decompress, entropyBits, histogram } from '../src/codec/index.ts'
@@ -164,6 +166,19 @@ const zlib = 'zlib -H (C)'
 const ratio = (a: number, b: number) => a / b
 const perFile = (f: (input: Input) => number) => Math.min(...inputs.map(f))
 const r = (input: Input, tool: string) => results.get(input.name)!.get(tool)!
+
+// The floor under every decode column: outputs are kept, so each is written to memory the
+// process has not used before, which some VMs back only on first touch (docs/architecture.md).
+const FRESH = fileURLToPath(new URL('./lib/fresh-memory.ts', import.meta.url))
+const freshRate = (threads: number) =>
+  Number(execFileSync(process.execPath, [FRESH, String(threads), '64'], { encoding: 'utf8' }))
+const [freshOne, freshTwo] = [freshRate(1), freshRate(2)]
+console.log('\nfloor: first writes to fresh memory (64 MiB, a process each), MB/s')
+printTable([
+  ['threads', 'MB/s', 'vs 1 thread'],
+  ['1', freshOne, 1],
+  ['2', freshTwo, freshTwo / freshOne],
+])
 
 console.log('\ntargets (ratios measured in this run)')
 const rows: [string, number, number][] = [
