@@ -23,7 +23,7 @@ export class ByteQueue {
     n = Math.min(n, this.#length)
     const first = this.#pieces[0]
     if (first && first.length >= n) return first.subarray(0, n)
-    const out = this.#copyInto(new Uint8Array(n))
+    const out = this.#copyInto(new Uint8Array(n), n)
     // Keep the joined bytes so that the next peek does not copy them again.
     this.#pieces.splice(0, this.#pieces.length, out, ...this.#rest(n))
     return out
@@ -35,7 +35,7 @@ export class ByteQueue {
    * without, they come as a view when they lie in one piece. Copied at most once either way.
    */
   take(n: number, into?: (n: number) => Uint8Array): Uint8Array {
-    const out = into ? this.#copyInto(into(n)) : this.peek(n)
+    const out = into ? this.#copyInto(into(n), n) : this.peek(n)
     this.#drop(n)
     return out
   }
@@ -48,12 +48,12 @@ export class ByteQueue {
     return pieces
   }
 
-  /** Fills `out` with the first `out.length` queued bytes (there must be as many). */
-  #copyInto(out: Uint8Array): Uint8Array {
+  /** Copies the first `n` queued bytes (there must be as many) to the start of `out`. */
+  #copyInto(out: Uint8Array, n: number): Uint8Array {
     let filled = 0
     for (const piece of this.#pieces) {
-      if (filled === out.length) break
-      const take = Math.min(piece.length, out.length - filled)
+      if (filled === n) break
+      const take = Math.min(piece.length, n - filled)
       out.set(piece.subarray(0, take), filled)
       filled += take
     }
