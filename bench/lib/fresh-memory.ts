@@ -2,8 +2,8 @@
  * The floor under a decoder's output on this machine: how fast memory the process has not used
  * yet can be written for the first time, by one thread and by two at once. A decoder writes
  * each output byte once; where the host backs guest memory on first touch (seen on a 2-core VM
- * here: ~220-370 MB/s, no faster with two threads), a benchmark that keeps every output is
- * bounded by it, on one thread or two.
+ * here: 262-345 MB/s on one thread, only 1.2-1.7× that on two), a benchmark that keeps every
+ * output is bounded by it, on one thread or two.
  */
 import { Worker } from 'node:worker_threads'
 

@@ -3,7 +3,7 @@ import { encodeChunk } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
 import { parseMemberHeader, TRAILER_SIZE } from './gzip-member.ts'
 import { HasMatches, inflateLiterals } from './inflate.ts'
-import type { Allocate } from './spare-buffers.ts'
+import { type Allocate, freshMemory } from './spare-buffers.ts'
 import { warmUpSample } from './warm-up.ts'
 
 export interface DecodeOptions {
@@ -19,8 +19,6 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_OUTPUT = 1 << 30
 let warm = false
 
-const fresh: Allocate = (n) => new Uint8Array(n)
-
 /**
  * Decodes one complete gzip member. Piper's members (literal-only, sizes in FEXTRA) are decoded
  * by Piper's table-driven decoder into memory from `allocate`; members with LZ77 matches or
@@ -30,7 +28,7 @@ const fresh: Allocate = (n) => new Uint8Array(n)
 export function decodeMember(
   bytes: Uint8Array,
   options: DecodeOptions = {},
-  allocate: Allocate = fresh,
+  allocate: Allocate = freshMemory,
 ): Uint8Array {
   if (!warm) {
     // See warm-up.ts.

@@ -4,7 +4,7 @@ import { planBlocks } from './block-plan.ts'
 import { writeBlocks } from './deflate-writer.ts'
 import { CodecError } from './errors.ts'
 import { PIPER_HEADER_SIZE, TRAILER_SIZE, writePiperHeader, writeTrailer } from './gzip-member.ts'
-import type { Allocate } from './spare-buffers.ts'
+import { type Allocate, freshMemory } from './spare-buffers.ts'
 import { warmUpSample } from './warm-up.ts'
 
 /** A member's sizes are stored in 32 bits, so one chunk is at most 1 GiB. */
@@ -23,7 +23,7 @@ let warm = false
 export function encodeChunk(
   bytes: Uint8Array,
   histogram?: Uint32Array,
-  allocate: Allocate = (n) => new Uint8Array(n),
+  allocate: Allocate = freshMemory,
 ): Uint8Array {
   if (!warm) {
     // See warm-up.ts.

@@ -12,6 +12,7 @@ export { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
 export { addHistogram, entropyBits, histogram } from './histogram.ts'
 export { codeCost, limitedCodeLengths } from './huffman-lengths.ts'
 export { type ChunkAnalysis, CodecPool } from './pool.ts'
+export type { Allocate } from './spare-buffers.ts'
 export {
   type CompressOptions,
   compress,

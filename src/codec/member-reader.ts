@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { ByteQueue } from './byte-queue.ts'
 import { CodecError } from './errors.ts'
 import { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
+import { type Allocate, freshMemory } from './spare-buffers.ts'
 
 /** A gzip header longer than this (huge FNAME/FCOMMENT/FEXTRA) is refused. */
 const MAX_HEADER = 1 << 20
@@ -72,13 +73,9 @@ export class MemberReader {
    * Consumes the next `size` bytes: one whole member whose size its header gave. With `into`,
    * copied into the buffer it gives (see `ByteQueue.take`).
    */
-  async takeMember(
-    size: number,
-    member: number,
-    into?: (n: number) => Uint8Array,
-  ): Promise<Uint8Array> {
+  async takeMember(size: number, member: number, into?: Allocate): Promise<Uint8Array> {
     if (this.#file && this.#queue.length < size) {
-      return this.#readMember(this.#file, size, member, into?.(size) ?? new Uint8Array(size))
+      return this.#readMember(this.#file, size, member, (into ?? freshMemory)(size))
     }
     await this.#fill(size)
     if (this.#queue.length < size) {

@@ -1,6 +1,9 @@
 /** Memory for a codec result of `n` bytes (see `decodeMember` and `encodeChunk`). */
 export type Allocate = (n: number) => Uint8Array
 
+/** The default: fresh, zeroed memory. */
+export const freshMemory: Allocate = (n) => new Uint8Array(n)
+
 /**
  * Memory kept for reuse by the codec pool: the input buffers it lends and the results callers
  * give back. Why not allocate each time: memory the process has not touched yet costs a page

@@ -38,17 +38,15 @@ export async function queueFor(
   url: string,
   options: { logger: Logger; token?: string },
 ): Promise<Queue> {
+  if (!['embedded:', 'piper:', 'nats:'].some((scheme) => url.startsWith(scheme))) {
+    throw new ConfigError(`unknown queue ${url}`, { setting: 'queue' })
+  }
+  const { EmbeddedQueue, NatsQueue, RemoteQueue } = await import('../queue/index.ts')
   if (url.startsWith('embedded:')) {
-    const { EmbeddedQueue } = await import('../queue/index.ts')
     return new EmbeddedQueue({ dir: localPath(url), logger: options.logger })
   }
   if (url.startsWith('piper:')) {
-    const { RemoteQueue } = await import('../queue/index.ts')
     return new RemoteQueue({ url, token: options.token, logger: options.logger })
   }
-  if (url.startsWith('nats:')) {
-    const { NatsQueue } = await import('../queue/index.ts')
-    return new NatsQueue(url, options.logger)
-  }
-  throw new ConfigError(`unknown queue ${url}`, { setting: 'queue' })
+  return new NatsQueue(url, options.logger)
 }
