@@ -58,24 +58,31 @@ export async function* compressChunks(
   const inFlight: Promise<Uint8Array>[] = []
   const limit = inFlightLimit(pool)
   let any = false
-  try {
-    for await (const chunk of chunks) {
-      any = true
-      inFlight.push(
+  for await (const chunk of chunks) {
+    any = true
+    inFlight.push(
+      handled(
         pool
           ? pool.encode(chunk, undefined, { transfer: true })
           : Promise.resolve(encodeChunk(chunk)),
-      )
-      if (inFlight.length >= limit) yield await inFlight.shift()!
-    }
-    // An empty input is still a valid gzip file: one member holding nothing.
-    if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
-    while (inFlight.length > 0) yield await inFlight.shift()!
-  } finally {
-    // A consumer that stopped early (its write failed) leaves tasks behind: settle them so
-    // that a pool closed under them is not reported as an unhandled rejection.
-    for (const task of inFlight) task.catch(() => {})
+      ),
+    )
+    if (inFlight.length >= limit) yield await inFlight.shift()!
   }
+  // An empty input is still a valid gzip file: one member holding nothing.
+  if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
+  while (inFlight.length > 0) yield await inFlight.shift()!
+}
+
+/**
+ * A task whose failure is marked handled now and raised when it is awaited, in order. Between
+ * the two, the stream may wait on its source (a file read, stdin) or its consumer (a write, or
+ * one that stopped early), and a failure unobserved across that wait would be reported as an
+ * unhandled rejection, which ends the process.
+ */
+function handled<T>(task: Promise<T>): Promise<T> {
+  task.catch(() => {})
+  return task
 }
 
 /**
@@ -122,16 +129,16 @@ export async function* decompress(
       )
       onProgress?.(reader.offset)
       inFlight.push(
-        pool
-          ? pool.decode(bytes, decode, { transfer: true })
-          : Promise.resolve().then(() => decodeMember(bytes, decode)),
+        handled(
+          pool
+            ? pool.decode(bytes, decode, { transfer: true })
+            : Promise.resolve().then(() => decodeMember(bytes, decode)),
+        ),
       )
       if (inFlight.length >= limit) yield await inFlight.shift()!
     }
     while (inFlight.length > 0) yield await inFlight.shift()!
   } finally {
-    // Settle abandoned tasks so their rejections are not reported as unhandled.
-    for (const task of inFlight) task.catch(() => {})
     await reader.close()
   }
 }

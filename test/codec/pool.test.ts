@@ -139,3 +139,22 @@ test('a buffer borrowed from the pool goes to a worker and serves again', async 
     assert.equal(lent.byteLength, 0, 'handed over without a copy')
   }
 })
+
+test('a member that fails while the stream waits on its source fails the stream, not the process', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const corrupt = Buffer.from(encodeChunk(mixed(50_000, 44)))
+  corrupt[corrupt.length - 8]! ^= 1
+  // The next member comes late, as from a disk or stdin: the worker's answer arrives first.
+  async function* slowSource(): AsyncGenerator<Uint8Array> {
+    yield corrupt
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    yield encodeChunk(mixed(50_000, 45))
+  }
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => unhandled.push(reason)
+  process.on('unhandledRejection', onUnhandled)
+  t.after(() => process.off('unhandledRejection', onUnhandled))
+  await assert.rejects(collect(decompress(slowSource(), { pool })), { code: 'E_CHECKSUM' })
+  assert.deepEqual(unhandled, [])
+})
