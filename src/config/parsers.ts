@@ -56,6 +56,47 @@ export function optionalSecret(minLength: number): Parser<string | undefined> {
   }
 }
 
+/**
+ * A comma-separated list (or, from a config file, a JSON array of strings), each item checked
+ * by `item`; empty means none.
+ */
+export function list(item: Parser<string>): Parser<string[]> {
+  return (raw) => {
+    const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined
+    if (!items) throw new Error('expected a comma-separated list')
+    return items
+      .map((i) => (typeof i === 'string' ? i.trim() : i))
+      .filter((i) => i !== '')
+      .map(item)
+  }
+}
+
+/** A host name or IP address as a browser sends it in `Host` (no port), lowercased. */
+export function hostName(raw: unknown): string {
+  const host = typeof raw === 'string' ? raw.trim().toLowerCase() : ''
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/.test(host)) {
+    throw new Error(
+      `expected host names without ports (e.g. files.example.com), got ${JSON.stringify(raw)}`,
+    )
+  }
+  return host
+}
+
+/** A web origin, `scheme://host[:port]`, as browsers send it in `Origin` (RFC 6454 §6.2). */
+export function webOrigin(raw: unknown): string {
+  const text = typeof raw === 'string' ? raw.trim().replace(/\/$/, '') : ''
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== text) {
+    throw new Error(
+      `expected origins like https://app.example.com (scheme, host, port only), got ${JSON.stringify(raw)}`,
+    )
+  }
+  return url.origin
+}
+
 const SCHEME = /^([a-z][a-z0-9+.-]*):(.*)$/i
 
 /**

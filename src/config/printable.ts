@@ -19,6 +19,7 @@ export function printableConfig(loaded: LoadedConfig): Record<string, PrintableS
     if (raw === undefined) value = null
     else if (s.secret) value = '****'
     else if (typeof raw === 'string') value = maskUrlPassword(raw)
+    else if (Array.isArray(raw)) value = raw.join(',')
     else value = raw
     out[s.name] = { value, source: loaded.sources[s.name], env: s.env, flag: s.flag }
   }

@@ -2,11 +2,14 @@ import { availableParallelism } from 'node:os'
 import {
   adapterUrl,
   byteSize,
+  hostName,
   integer,
+  list,
   nonEmptyString,
   oneOf,
   optionalSecret,
   type Parser,
+  webOrigin,
 } from './parsers.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -25,6 +28,12 @@ export interface PiperConfig {
   blobs: string
   chunkSize: number
   jsonBodyLimit: number
+  publicHosts: string[]
+  corsOrigins: string[]
+  maxConnections: number
+  headersTimeoutMs: number
+  idleTimeoutMs: number
+  maxDecompressOutput: number
   url: string
   key: string | undefined
 }
@@ -141,6 +150,54 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'largest JSON request body, e.g. of POST /files (413 beyond)',
     parse: byteSize(1024, 1024 * 1024 * 1024),
     fallback: () => 16 * 1024 * 1024,
+  }),
+  setting({
+    name: 'publicHosts',
+    flag: '--public-hosts',
+    env: 'PIPER_PUBLIC_HOSTS',
+    doc: 'host names the gateway answers to (the Host header; others get 421), comma-separated; default: loopback names while it listens on loopback, any name otherwise',
+    parse: list(hostName),
+    fallback: () => [],
+  }),
+  setting({
+    name: 'corsOrigins',
+    flag: '--cors-origins',
+    env: 'PIPER_CORS_ORIGINS',
+    doc: 'web origins allowed to call the API from a browser (CORS), comma-separated; default none',
+    parse: list(webOrigin),
+    fallback: () => [],
+  }),
+  setting({
+    name: 'maxConnections',
+    flag: '--max-connections',
+    env: 'PIPER_MAX_CONNECTIONS',
+    doc: 'open connections the gateway accepts at once; more are closed at once',
+    parse: integer(1, 1_000_000),
+    fallback: () => 1024,
+  }),
+  setting({
+    name: 'headersTimeoutMs',
+    flag: '--headers-timeout-ms',
+    env: 'PIPER_HEADERS_TIMEOUT_MS',
+    doc: 'time a client has to send a request line and headers (408 after)',
+    parse: integer(1000, 600_000),
+    fallback: () => 30_000,
+  }),
+  setting({
+    name: 'idleTimeoutMs',
+    flag: '--idle-timeout-ms',
+    env: 'PIPER_IDLE_TIMEOUT_MS',
+    doc: 'a connection on which no byte moves either way for this long is closed (uploads and downloads of any length keep going while bytes flow)',
+    parse: integer(1000, 3_600_000),
+    fallback: () => 120_000,
+  }),
+  setting({
+    name: 'maxDecompressOutput',
+    flag: '--max-decompress-output',
+    env: 'PIPER_MAX_DECOMPRESS_OUTPUT',
+    doc: 'largest output a decompress job may write; a job asking for more is a 400',
+    parse: byteSize(1024, 2 ** 50),
+    fallback: () => 64 * 1024 ** 3,
   }),
   setting({
     name: 'url',

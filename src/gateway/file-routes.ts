@@ -72,6 +72,7 @@ export function fileRoutes(
     const length = range ? range.end - range.start + 1 : file.size
     res.writeHead(range ? 206 : 200, {
       ...headers,
+      ...downloadHeaders(file),
       'content-type': file.contentType,
       'content-length': length,
       ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}` } : {}),
@@ -103,6 +104,32 @@ export function fileRoutes(
       next_cursor: more ? encodeCursor(shown[shown.length - 1]!.name) : null,
     })
   })
+}
+
+/**
+ * Media types a browser would run or render with the gateway's origin: HTML, SVG, XML, scripts
+ * (and any type it might sniff as one: nosniff is sent on every answer).
+ */
+const ACTIVE_TYPE =
+  /^\s*(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z]+\/[a-z0-9.+-]*\+xml|text\/javascript|application\/(x-)?javascript|application\/ecmascript|text\/ecmascript|application\/wasm|text\/xsl|multipart\/x-mixed-replace)\s*(;|$)/i
+
+/**
+ * Headers that keep a stored file from acting as a page of the gateway (stored XSS): a sandbox
+ * CSP (no script, no same-origin access, even if opened), and an attachment disposition for
+ * active types, so a browser saves the file instead of rendering it.
+ */
+function downloadHeaders(file: FileRecord): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-security-policy': "sandbox; default-src 'none'",
+  }
+  if (ACTIVE_TYPE.test(file.contentType)) {
+    const base = file.name.slice(file.name.lastIndexOf('/') + 1)
+    // RFC 6266 §4.3: an ASCII fallback, and the exact name in RFC 8187 encoding.
+    const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, '_')
+    headers['content-disposition'] =
+      `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`
+  }
+  return headers
 }
 
 /** Writes the file's bytes with backpressure; a failure after the headers cuts the connection. */

@@ -6,11 +6,13 @@ import type { MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
+import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
 import { describeError, HttpError } from './errors.ts'
 import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
 import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
+import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
 
@@ -24,6 +26,25 @@ export interface GatewayOptions {
   jobs?: { service: JobService; feed: JobEventFeed }
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
+  /** Host names and CORS origins (see `BrowserGuard`); default: loopback names, no CORS. */
+  browser?: Omit<BrowserPolicy, 'listenHost'>
+  limits?: Partial<ConnectionLimits>
+}
+
+/** What one client connection may cost (docs/security.md). */
+export interface ConnectionLimits {
+  /** Connections open at once; the next is closed as it arrives. */
+  maxConnections: number
+  /** Time to send the request line and headers (408 after). */
+  headersTimeoutMs: number
+  /** A connection on which no byte moves for this long is closed. */
+  idleTimeoutMs: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 1024,
+  headersTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
 }
 
 /** The HTTP API. `start()` listens; `close()` stops accepting, drains and is idempotent. */
@@ -33,6 +54,7 @@ export class Gateway {
   readonly #log: Logger
   readonly #server: Server
   readonly #router = new Router()
+  readonly #guard: BrowserGuard
   #draining = false
   #closing: Promise<void> | undefined
   /** Aborted when the gateway closes: long-lived event streams end so the server can. */
@@ -41,13 +63,43 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.#options = options
     this.#log = options.logger.child({ component: 'gateway' })
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res)
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits }
+    this.#guard = new BrowserGuard({
+      listenHost: options.host,
+      publicHosts: options.browser?.publicHosts ?? [],
+      corsOrigins: options.browser?.corsOrigins ?? [],
     })
+    this.#server = createServer(
+      {
+        // Uploads of any size: no limit on how long a whole request may take, only on its
+        // headers and on silence (`timeout` below).
+        requestTimeout: 0,
+        headersTimeout: limits.headersTimeoutMs,
+        connectionsCheckingInterval: Math.min(30_000, Math.max(250, limits.headersTimeoutMs / 4)),
+      },
+      (req, res) => this.#handle(req, res),
+    )
     // Keep-alive sockets of idle clients must not hold shutdown open.
     this.#server.keepAliveTimeout = 5_000
-    // Uploads of any size: no limit on how long a request body may take to arrive.
-    this.#server.requestTimeout = 0
+    this.#server.timeout = limits.idleTimeoutMs
+    this.#server.maxConnections = limits.maxConnections
+    // A request Node's parser refuses (bad request line, huge headers, a header timeout) never
+    // reaches a handler: answer it here, with the error format of every other answer.
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      this.#log.debug({ code: error.code, err: error }, 'unparseable request')
+      if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+        socket.destroy()
+        return
+      }
+      const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? DEFAULT_CLIENT_ERROR
+      const body = JSON.stringify({
+        error: { code: status === 408 ? 'E_TIMEOUT' : 'E_BAD_REQUEST', message },
+      })
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      )
+    })
     const { storage } = options
     if (storage) {
       const clients = new ClientResolver(storage.meta, options.host)
@@ -119,15 +171,33 @@ export class Gateway {
     this.#log.info('gateway closed')
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const target = req.url ?? '/'
-    const url = new URL(target, 'http://gateway')
-    // The raw path, not url.pathname: WHATWG URL parsing removes `..` segments, and a file name
-    // with one must be refused, not silently turned into another name.
-    const query = target.indexOf('?')
-    const pathname = query < 0 ? target : target.slice(0, query)
-    const log = this.#log.child({ method: req.method, path: pathname })
+  /** Every request ends in an answer or a closed connection; no error escapes to the process. */
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    this.#serve(req, res).catch((error: unknown) => {
+      // Last resort: #serve answers its own errors, so this is a bug in answering one.
+      this.#log.error({ err: error, method: req.method }, 'request handler failed')
+      if (!res.headersSent) {
+        try {
+          sendJson(
+            res,
+            500,
+            { error: { code: 'E_INTERNAL', message: 'internal error' } },
+            { connection: 'close' },
+          )
+          return
+        } catch {}
+      }
+      res.destroy()
+    })
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('x-content-type-options', 'nosniff')
+    let log = this.#log.child({ method: req.method })
     try {
+      const { url, pathname } = parseRequestTarget(req.url)
+      log = this.#log.child({ method: req.method, path: pathname })
+      if (this.#guard.check(req, res)) return
       const health = healthResponse(pathname, { draining: this.#draining })
       if (health) {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -162,3 +232,19 @@ export class Gateway {
     sendJson(res, status, { error: { code, message } }, headers)
   }
 }
+
+/** Node's parser errors (`clientError`) as status, reason phrase and message. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'Request Header Fields Too Large',
+    'the request headers are too large',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request headers took too long to arrive'],
+  HPE_URI_TOO_LONG: [414, 'URI Too Long', 'the request target is too long'],
+}
+const DEFAULT_CLIENT_ERROR: [number, string, string] = [
+  400,
+  'Bad Request',
+  'the request is not valid HTTP/1.1',
+]

@@ -20,8 +20,14 @@ export class SseStream {
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
     })
-    res.write('retry: 2000\n\n')
-    this.#heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS)
+    if (req.method === 'HEAD') {
+      // The headers are the whole answer; a stream that never writes would never send them.
+      res.end()
+      this.#abort.abort()
+    } else res.write('retry: 2000\n\n')
+    this.#heartbeat = setInterval(() => {
+      if (!res.writableEnded) res.write(': keep-alive\n\n')
+    }, HEARTBEAT_MS)
     const gone = () => this.#abort.abort()
     req.once('close', gone)
     res.once('close', gone)
@@ -35,6 +41,7 @@ export class SseStream {
 
   /** Writes one event; waits for the socket to drain when its buffer is full. */
   async send(id: number, event: string, data: unknown): Promise<void> {
+    if (this.signal.aborted) return
     const ok = this.#res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
     if (!ok && !this.signal.aborted) {
       await new Promise<void>((resolve) => {
@@ -52,7 +59,7 @@ export class SseStream {
   end(): void {
     clearInterval(this.#heartbeat)
     this.#abort.abort()
-    this.#res.end()
+    if (!this.#res.writableEnded) this.#res.end()
   }
 }
 

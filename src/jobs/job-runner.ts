@@ -27,6 +27,8 @@ export interface JobRunnerOptions {
   pool: CodecPool
   feed: JobEventFeed
   logger: Logger
+  /** The server's cap on a decompress job's output, whatever its params ask (default 64 GiB). */
+  maxDecompressOutput?: number
 }
 
 /** A decompress job's output limit when its params set none: a guard against gzip bombs. */
@@ -89,7 +91,7 @@ export class JobRunner {
     let parts = job.type === 'compress'
     if (job.type === 'decompress') {
       const members = await piperMembers(blobs, manifest)
-      const limit = (job.params as JobParams).maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
+      const limit = this.#outputLimit(job)
       if (members && members.outputBytes > limit) {
         throw new JobError('E_JOB_REQUEST', `the output would exceed ${limit} bytes`)
       }
@@ -194,11 +196,17 @@ export class JobRunner {
     this.#log.info({ job: job.id, ...committed.job.result }, 'job succeeded')
   }
 
+  /** A decompress job's output limit: its own, held to the server's maximum. */
+  #outputLimit(job: JobRecord): number {
+    const server = this.#o.maxDecompressOutput ?? DEFAULT_MAX_OUTPUT_BYTES
+    return Math.min((job.params as JobParams).maxOutputBytes ?? server, server)
+  }
+
   /** A whole decompression in one pass: gzip that is not one Piper member per chunk. */
   async #stream(job: JobRecord): Promise<void> {
     const { files, pool, meta } = this.#o
     const input = await files.stat(job.clientId, job.input)
-    const maxOutput = (job.params as JobParams).maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
+    const maxOutput = this.#outputLimit(job)
     const output = decompress(files.read(input), { pool, maxOutput })
     const file = await files.put(job.clientId, job.output, this.#untilCancelled(job, output), {
       contentType: contentTypeOf(job),

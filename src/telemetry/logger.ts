@@ -6,9 +6,9 @@ export type { Logger }
 
 export interface LoggerOptions {
   level: LogLevel
-  /** Human-readable lines instead of JSON; defaults to whether stdout is a terminal. */
+  /** Human-readable lines instead of JSON; defaults to whether stderr is a terminal. */
   pretty?: boolean
-  /** Where lines go; defaults to stdout. */
+  /** Where lines go; defaults to stderr: stdout is for a command's data. */
   destination?: DestinationStream
 }
 
@@ -17,17 +17,18 @@ export interface LoggerOptions {
  * per request or job, the job, upload and trace ids.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const usePretty = options.pretty ?? process.stdout.isTTY === true
+  const usePretty = options.pretty ?? process.stderr.isTTY === true
   const destination =
     options.destination ??
     (usePretty
       ? pretty({
           colorize: true,
           sync: true,
+          destination: 2,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',
         })
-      : pino.destination({ dest: 1, sync: true }))
+      : pino.destination({ dest: 2, sync: true }))
   return pino(
     {
       level: options.level,

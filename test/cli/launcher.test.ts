@@ -21,14 +21,14 @@ async function launch(args: string[], msg: string) {
     env: cleanEnv(),
   })
   let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-  })
   const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffered = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    // Log lines are JSON on stderr.
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
       buffered += chunk
       for (const text of buffered.split('\n').slice(0, -1)) {
+        if (!text.startsWith('{')) continue
         const parsed = JSON.parse(text) as Record<string, unknown>
         if (parsed.msg === msg) resolve(parsed)
       }

@@ -14,24 +14,31 @@ interface LogLine {
 }
 
 /** Starts `piper up` on a free port and resolves once it logs that it is up. */
-async function startPiper(
-  args: string[],
-): Promise<{ child: ChildProcessWithoutNullStreams; url: string; lines: LogLine[] }> {
+async function startPiper(args: string[]): Promise<{
+  child: ChildProcessWithoutNullStreams
+  url: string
+  lines: LogLine[]
+  stdout: () => string
+}> {
   const child = spawn(process.execPath, [PIPER_BIN, 'up', '--port', '0', ...args], {
     env: cleanEnv(),
   })
   const lines: LogLine[] = []
   let buffered = ''
   let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
   })
+  // Log lines go to stderr, JSON when it is not a terminal; stdout stays for data.
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
       buffered += chunk
       let newline = buffered.indexOf('\n')
       while (newline >= 0) {
-        const line = JSON.parse(buffered.slice(0, newline)) as LogLine
+        const text = buffered.slice(0, newline)
+        const line = (text.startsWith('{') ? JSON.parse(text) : { msg: text }) as LogLine
         lines.push(line)
         if (line.msg === 'piper is up' && line.url) resolve(line.url)
         buffered = buffered.slice(newline + 1)
@@ -40,12 +47,12 @@ async function startPiper(
     })
     child.once('exit', (code) => reject(new Error(`piper up exited with ${code}: ${stderr}`)))
   })
-  return { child, url, lines }
+  return { child, url, lines, stdout: () => stdout }
 }
 
-test('piper up serves /healthz and stops cleanly on SIGTERM', async () => {
+test('piper up serves /healthz and stops cleanly on SIGTERM, logging to stderr only', async () => {
   const data = join(mkdtempSync(join(tmpdir(), 'piper-up-')), 'data')
-  const { child, url, lines } = await startPiper(['--data', data])
+  const { child, url, lines, stdout } = await startPiper(['--data', data])
   assert.ok(existsSync(data), 'the data folder is created')
 
   const health = await fetch(`${url}/healthz`)
@@ -66,6 +73,7 @@ test('piper up serves /healthz and stops cleanly on SIGTERM', async () => {
   assert.ok(drain > messages.indexOf('shutting down'), 'drains after the signal')
   assert.ok(messages.indexOf('gateway closed') > drain, 'closes after draining')
   assert.equal(messages.at(-1), 'stopped')
+  assert.equal(stdout(), '', 'stdout is for data: no log line goes there')
 })
 
 test('piper up refuses a port that is taken, with a message', async () => {

@@ -327,7 +327,7 @@ export function runFilesSuite(name: string, options: FilesSuiteOptions): void {
         fetch(`${url}/files`, {
           method: 'POST',
           body: typeof body === 'string' ? body : JSON.stringify(body),
-          headers,
+          headers: { 'content-type': 'application/json', ...headers },
         })
       const ok = await post({
         client_id: 'default',
@@ -350,6 +350,12 @@ export function runFilesSuite(name: string, options: FilesSuiteOptions): void {
         ['{"client_id": ', 400, /not JSON/],
         ['[1, 2]', 400, /JSON object/],
       ]
+      // A body not declared JSON is refused: a web page can send text/plain anywhere.
+      const plain = await post(
+        { client_id: 'default', name: 'x', data: '' },
+        { 'content-type': 'text/plain' },
+      )
+      assert.equal((await errorOf(plain)).status, 415)
       for (const [body, status, message] of bad) {
         const res = await post(body)
         const error = await errorOf(res)

@@ -8,9 +8,9 @@ export interface RunningPiper {
   url: string
   data: string
   child: ChildProcess
-  /** Everything the process wrote to stderr so far (errors, warnings). */
+  /** Everything the process wrote to stderr so far (its log lines). */
   output: () => string
-  /** The `msg` of every log line the process wrote to stdout so far. */
+  /** The `msg` of every log line the process wrote so far. */
   messages: () => string[]
   /** SIGTERM, then waits for the exit; the exit code. */
   stop: () => Promise<number | null>
@@ -39,18 +39,15 @@ export async function startPiper(
     ],
     { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
   )
+  // Logs are JSON lines on stderr (stdout is for data); `piper is up` carries the URL.
   let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-  })
-  let stdout = ''
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   )
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = ''
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
       buffered += d
       for (const line of buffered.split('\n')) {
         if (!line.includes('"piper is up"')) continue
@@ -66,7 +63,7 @@ export async function startPiper(
     child,
     output: () => stderr,
     messages: () =>
-      stdout
+      stderr
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg)),

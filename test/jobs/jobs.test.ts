@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { FsBlobStore } from '../../src/blobs/index.ts'
 import { CodecPool } from '../../src/codec/index.ts'
 import { FileService } from '../../src/files/index.ts'
@@ -26,7 +27,7 @@ after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))
 const logger = createLogger({ level: 'silent' })
 
 /** Piper's job machinery in this process, on real embedded engines in a temporary folder. */
-async function setup() {
+async function setup(runnerOptions: { maxDecompressOutput?: number } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'piper-jobs-'))
   dirs.push(dir)
   const blobs = new FsBlobStore(join(dir, 'blobs'))
@@ -37,7 +38,7 @@ async function setup() {
   const files = new FileService({ blobs, meta, logger, chunkSize: 1000 })
   const feed = new JobEventFeed(meta, { pollMs: 50 })
   const jobs = new JobService({ meta, queue, files, feed, logger })
-  const runner = new JobRunner({ meta, files, blobs, queue, pool, feed, logger })
+  const runner = new JobRunner({ meta, files, blobs, queue, pool, feed, logger, ...runnerOptions })
   await jobs.start()
   const close = async () => {
     await jobs.close()
@@ -180,6 +181,28 @@ it('cancelling a running job frees the parts it had stored', async () => {
     assert.deepEqual(await s.meta.uploadChunks(running!.uploadId!), [])
     await consumer.close()
   } finally {
+    await s.close()
+  }
+})
+
+it('a decompress job is held to the server maximum, whatever its params ask', async () => {
+  const s = await setup({ maxDecompressOutput: 10_000 })
+  const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 1 })
+  try {
+    for (const w of workers) await w.start()
+    await s.files.put('eve', 'bomb.gz', [gzipSync(Buffer.alloc(200_000))])
+    const request = {
+      type: 'decompress' as const,
+      input: 'bomb.gz',
+      output: 'bomb',
+      params: { maxOutputBytes: 2 ** 40 },
+    }
+    const { job } = await s.jobs.create('eve', request)
+    const failed = await failedJob(s, 'eve', job.id)
+    assert.equal(failed.error?.code, 'E_OUTPUT_LIMIT', JSON.stringify(failed.error))
+    await assert.rejects(s.files.stat('eve', 'bomb'), { code: 'E_FILE_NOT_FOUND' })
+  } finally {
+    for (const w of workers) await w.close()
     await s.close()
   }
 })

@@ -53,7 +53,16 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   const gc = new GarbageCollector({ files, logger })
   const feed = new JobEventFeed(meta)
   const jobs = new JobService({ meta, queue, files, feed, logger })
-  const runner = new JobRunner({ meta, files, blobs, queue, pool, feed, logger })
+  const runner = new JobRunner({
+    meta,
+    files,
+    blobs,
+    queue,
+    pool,
+    feed,
+    logger,
+    maxDecompressOutput: config.maxDecompressOutput,
+  })
   // Four tasks per thread: a task spends most of its time reading its chunk, writing and syncing
   // the output and committing it, so with two per thread the pool sat idle (512 MiB job:
   // 3.6 s with two per thread, 3.0 s with four).
@@ -64,6 +73,12 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     logger,
     storage: { files, meta, jsonBodyLimit: config.jsonBodyLimit },
     jobs: { service: jobs, feed },
+    browser: { publicHosts: config.publicHosts, corsOrigins: config.corsOrigins },
+    limits: {
+      maxConnections: config.maxConnections,
+      headersTimeoutMs: config.headersTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    },
   })
 
   const supervisor = new Supervisor(logger)

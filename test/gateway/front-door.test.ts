@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import fc from 'fast-check'
+import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
+import { parseResponse, rawExchange, rawRequest } from '../helpers/raw-http.ts'
+
+/**
+ * The front door of a real `piper up`: no request, however malformed, ends the process, and
+ * every answer is a well-formed HTTP response.
+ */
+describe('the gateway under hostile requests', () => {
+  let piper: RunningPiper
+  before(async () => {
+    piper = await startPiper()
+  })
+  after(async () => {
+    await piper.stop()
+  })
+
+  async function stillServing(): Promise<void> {
+    assert.equal(piper.child.exitCode, null, `piper up exited: ${piper.output().slice(-2000)}`)
+    const health = await fetch(`${piper.url}/healthz`)
+    assert.equal(health.status, 200)
+  }
+
+  it('answers an absolute-form target with a bad port with 400 and keeps serving', async () => {
+    const raw = await rawExchange(piper.url, 'GET http://a:99999/ HTTP/1.1\r\nHost: a\r\n\r\n')
+    const res = parseResponse(raw)
+    assert.ok(res.status === 400 || res.status === 421, raw)
+    assert.match(res.body, /"code":"E_/)
+    await stillServing()
+  })
+
+  it('answers what the HTTP parser refuses with a JSON 400 and keeps serving', async () => {
+    for (const bytes of [
+      'GARBAGE\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n',
+      `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+      'GET //a:99999/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    ]) {
+      const res = parseResponse(await rawExchange(piper.url, bytes))
+      assert.ok(res.status >= 400 && res.status < 500, `${res.status} for ${bytes.slice(0, 40)}`)
+      assert.match(res.body, /"code":"E_/)
+    }
+    await stillServing()
+  })
+
+  it('stays up through thousands of generated requests, each answered well-formed', async () => {
+    const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/)
+    const text = fc
+      .string({ unit: 'binary-ascii', maxLength: 60 })
+      .map((s) => s.replace(/[\r\n]/g, ''))
+    const path = fc.oneof(
+      fc.constantFrom('/v1/files', '/v1/jobs', '/v1/events', '/files', '/healthz', '/', '*'),
+      fc
+        .array(
+          fc.oneof(
+            fc.constantFrom(
+              '..',
+              '.',
+              '',
+              '%',
+              '%zz',
+              '%2e%2e',
+              '%00',
+              'v1',
+              'files',
+              'jobs',
+              'events',
+            ),
+            token,
+          ),
+          {
+            maxLength: 5,
+          },
+        )
+        .map((parts) => `/${parts.join('/')}`),
+      fc
+        .constantFrom('/v1/files/', '/v1/jobs/', '/v1/files/fuzz/')
+        .chain((p) => text.map((t) => p + encodeURIComponent(t))),
+      text.map((t) => `http://${t}`),
+    )
+    const query = fc.option(
+      fc.dictionary(
+        fc.constantFrom('limit', 'cursor', 'prefix', 'state', 'then', 'client_id', 'name'),
+        text,
+        {
+          maxKeys: 3,
+        },
+      ),
+    )
+    const header = fc.oneof(
+      fc.tuple(
+        fc.constant('range'),
+        fc.oneof(
+          text,
+          fc.constantFrom(
+            'bytes=0-',
+            'bytes=-5',
+            'bytes=5-1',
+            'bytes=0-0,2-3',
+            'bytes=99999999999999999999-',
+          ),
+        ),
+      ),
+      fc.tuple(
+        fc.constant('last-event-id'),
+        fc.oneof(text, fc.constantFrom('-1', '1e99', '99999999999999999999', '0')),
+      ),
+      fc.tuple(
+        fc.constant('content-type'),
+        fc.oneof(
+          text,
+          fc.constantFrom(
+            'application/json',
+            'multipart/form-data; boundary=x',
+            'multipart/form-data',
+            'text/plain',
+          ),
+        ),
+      ),
+      fc.tuple(
+        fc.constantFrom(
+          'if-none-match',
+          'if-range',
+          'if-modified-since',
+          'authorization',
+          'idempotency-key',
+          'origin',
+          'sec-fetch-site',
+          'expect',
+          'transfer-encoding-x',
+        ),
+        text,
+      ),
+      fc.tuple(token, text),
+    )
+    const body = fc.oneof(
+      fc.constant(''),
+      text,
+      fc.json(),
+      fc
+        .record({
+          type: fc.constantFrom('compress', 'decompress', 'x'),
+          input: text,
+          output: fc.option(text, { nil: undefined }),
+        })
+        .map((o) => JSON.stringify(o)),
+      fc
+        .tuple(text, text)
+        .map(
+          ([name, data]) =>
+            `--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n\r\n${data}\r\n--x--\r\n`,
+        ),
+    )
+    const request = fc.record({
+      method: fc.oneof(
+        fc.constantFrom('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'),
+        token,
+      ),
+      path,
+      query,
+      headers: fc.array(header, { maxLength: 4 }),
+      body,
+    })
+    await fc.assert(
+      fc.asyncProperty(request, async ({ method, path, query, headers, body }) => {
+        const search = query ? `?${new URLSearchParams(query)}` : ''
+        const lines = headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')
+        const bytes = Buffer.from(
+          `${method} ${path}${search} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${lines}` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        )
+        const raw = await rawExchange(piper.url, bytes)
+        // A HEAD answer has no body; anything else is one whole response.
+        const res = parseResponse(raw, method === 'HEAD')
+        assert.ok(res.status >= 100 && res.status < 600)
+        if (res.status >= 500)
+          assert.fail(`a 5xx for ${bytes.toString('latin1').slice(0, 300)}: ${raw}`)
+      }),
+      { numRuns: Number(process.env.PIPER_FUZZ_RUNS ?? 2000) },
+    )
+    await stillServing()
+  })
+
+  it('names the problem of a request it refuses in JSON', async () => {
+    const res = await rawRequest(piper.url, { target: '/v1/files/a/../b' })
+    assert.equal(res.status, 400)
+    assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'E_FILE_NAME')
+  })
+})
