@@ -1,5 +1,10 @@
 /** Stable codes of the blob store's errors (listed in docs/errors.md). */
-export type BlobErrorCode = 'E_BLOB_NOT_FOUND' | 'E_BLOB_KEY' | 'E_BLOB_RANGE' | 'E_BLOB_SIZE'
+export type BlobErrorCode =
+  | 'E_BLOB_NOT_FOUND'
+  | 'E_BLOB_KEY'
+  | 'E_BLOB_RANGE'
+  | 'E_BLOB_SIZE'
+  | 'E_STORAGE_FULL'
 
 /** A blob store operation that failed for a reason the caller can act on. */
 export class BlobError extends Error {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isDiskFull, syncDirectory } from '../log/index.ts'
 import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
 import { BlobError } from './errors.ts'
 
@@ -11,21 +12,32 @@ import { BlobError } from './errors.ts'
  * A put writes a temporary file in `root/tmp`, fsyncs it, then `link`s it to its final name
  * and fsyncs the directory: the final name appears whole or not at all, and `link` (unlike
  * `rename`) fails when the key exists, so a concurrent put of the same key never replaces a
- * blob a reader has open. Temporary files left by a crash are removed at start.
+ * blob a reader has open.
+ *
+ * Each process writes its temporary files in a folder of its own (`tmp/<pid>.<random>`), so a
+ * second process starting on the same store never deletes a write in progress; at start, the
+ * folders of processes that are gone (a crash) are removed.
  */
 export class FsBlobStore implements BlobStore {
   readonly name = 'fs'
   readonly root: string
+  readonly #tmpRoot: string
   readonly #tmp: string
 
   constructor(root: string) {
     this.root = root
-    this.#tmp = join(root, 'tmp')
+    this.#tmpRoot = join(root, 'tmp')
+    this.#tmp = join(this.#tmpRoot, `${process.pid}.${randomBytes(4).toString('hex')}`)
   }
 
   async start(): Promise<void> {
-    await rm(this.#tmp, { recursive: true, force: true })
     await mkdir(this.#tmp, { recursive: true })
+    for (const name of await readdirOrEmpty(this.#tmpRoot)) {
+      const pid = Number(/^(\d+)\./.exec(name)?.[1])
+      // Before per-process folders, temporary files lay in tmp/ itself: a crash's leftovers.
+      if (join(this.#tmpRoot, name) === this.#tmp || (pid > 0 && isAlive(pid))) continue
+      await rm(join(this.#tmpRoot, name), { recursive: true, force: true })
+    }
   }
 
   async put(
@@ -46,11 +58,11 @@ export class FsBlobStore implements BlobStore {
     let size = 0
     try {
       if (source instanceof Uint8Array) {
-        await file.write(source)
+        await writeFully(file, source)
         size = source.length
       } else {
         for await (const piece of source) {
-          await file.write(piece)
+          await writeFully(file, piece)
           size += piece.length
         }
       }
@@ -65,6 +77,13 @@ export class FsBlobStore implements BlobStore {
       await file.close()
       const created = await linkOnce(tmp, path)
       return { created, size }
+    } catch (error) {
+      if (isDiskFull(error)) {
+        throw new BlobError('E_STORAGE_FULL', key, `no room for blob ${key} in ${this.root}`, {
+          cause: error,
+        })
+      }
+      throw error
     } finally {
       await file.close().catch(() => {})
       await unlink(tmp).catch(() => {})
@@ -153,7 +172,12 @@ async function linkOnce(tmp: string, path: string): Promise<boolean> {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') return false
     if (code !== 'ENOENT') throw error
-    await mkdir(dir, { recursive: true })
+    // New folders too must survive a power cut: each one's entry lives in its parent.
+    const made = await mkdir(dir, { recursive: true })
+    if (made !== undefined) {
+      for (let d = dir; d.length >= made.length; d = join(d, '..'))
+        await syncDirectory(join(d, '..'))
+    }
     try {
       await link(tmp, path)
     } catch (retry) {
@@ -161,17 +185,32 @@ async function linkOnce(tmp: string, path: string): Promise<boolean> {
       throw retry
     }
   }
-  await syncDir(dir)
+  // Without this a crash can lose a completed link.
+  await syncDirectory(dir)
   return true
 }
 
-/** Makes a new directory entry durable: without this a crash can lose a completed link. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
+/**
+ * Writes all of `bytes`. A write may take only part of a buffer (near a full disk or a file-size
+ * limit it does, and the next one fails): ignoring that stored a chunk cut short under the key
+ * of the whole one.
+ */
+async function writeFully(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; ) {
+    const { bytesWritten } = await file.write(bytes, at, bytes.length - at)
+    if (bytesWritten === 0)
+      throw new Error(`a write of ${bytes.length - at} bytes made no progress`)
+    at += bytesWritten
+  }
+}
+
+/** Whether process `pid` is running (signal 0 checks without sending one). */
+function isAlive(pid: number): boolean {
   try {
-    await handle.sync()
-  } finally {
-    await handle.close()
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -1,8 +1,3 @@
-import { BlobError } from '../blobs/index.ts'
-import { FileError } from '../files/index.ts'
-import { JobError } from '../jobs/index.ts'
-import { MetaError } from '../meta/index.ts'
-
 /** An error with a stable code that the gateway answers with a given HTTP status. */
 export class HttpError extends Error {
   readonly code: string
@@ -16,7 +11,11 @@ export class HttpError extends Error {
   }
 }
 
-/** The HTTP status of each module error code: the one place they are mapped. */
+/**
+ * The HTTP status of each module error code: the one place they are mapped. Errors are told
+ * apart by their stable `code`, whatever class carries it (a queue server's error arrives as a
+ * `RemoteQueueError` with the code it had there).
+ */
 const STATUS_OF_CODE: Record<string, number> = {
   E_FILE_NAME: 400,
   E_FILE_NOT_FOUND: 404,
@@ -26,23 +25,29 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_JOB_REQUEST: 400,
   E_JOB_NOT_FOUND: 404,
   E_JOB_FINISHED: 409,
+  // RFC 4918 §11.5: the server cannot store what the request needs stored.
+  E_STORAGE_FULL: 507,
+  E_LOG_FENCED: 503,
+  E_QUEUE_UNAVAILABLE: 503,
+  E_QUEUE_CLOSED: 503,
 }
 
-/** Status, code and whether the message may be shown to the client. */
+/** Messages of 5xx answers: storage internals stay in the log. */
+const PUBLIC_MESSAGE: Record<number, string> = {
+  503: 'storage is unavailable; try again later',
+  507: 'the server has no room to store this; nothing was stored',
+}
+
+/** Status, code and the message the client may see. */
 export function describeError(error: unknown): { status: number; code: string; message: string } {
   if (error instanceof HttpError) {
     return { status: error.status, code: error.code, message: error.message }
   }
-  if (
-    error instanceof FileError ||
-    error instanceof MetaError ||
-    error instanceof BlobError ||
-    error instanceof JobError
-  ) {
-    const status = STATUS_OF_CODE[error.code] ?? 500
-    // Storage internals stay in the log; the client learns only that storage failed.
-    if (status >= 500) return { status, code: error.code, message: 'storage is unavailable' }
-    return { status, code: error.code, message: error.message }
+  const code = (error as { code?: unknown } | undefined)?.code
+  const status = typeof code === 'string' ? STATUS_OF_CODE[code] : undefined
+  if (status === undefined) return { status: 500, code: 'E_INTERNAL', message: 'internal error' }
+  if (status >= 500) {
+    return { status, code: code as string, message: PUBLIC_MESSAGE[status] ?? 'internal error' }
   }
-  return { status: 500, code: 'E_INTERNAL', message: 'internal error' }
+  return { status, code: code as string, message: (error as Error).message }
 }

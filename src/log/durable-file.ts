@@ -10,7 +10,15 @@ export async function writeFileDurably(path: string, bytes: Uint8Array | string)
   const tmp = `${path}.tmp`
   await writeFile(tmp, bytes, { flush: true })
   await rename(tmp, path)
-  const dir = await open(dirname(path), 'r')
+  await syncDirectory(dirname(path))
+}
+
+/**
+ * fsyncs a folder, so that the entries made in it (a new file, a rename) survive a power cut:
+ * fsync of a file does not make its directory entry durable (fsync(2), "Notes").
+ */
+export async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, 'r')
   try {
     await dir.sync()
   } finally {

@@ -67,6 +67,8 @@ export class Log {
   #syncTimer: NodeJS.Timeout | undefined
   #snapshotTimer: NodeJS.Timeout | undefined
   #closed: Promise<void> | undefined
+  /** Set by the first failed write or fsync: every append from then on is refused with it. */
+  #fence: LogError | undefined
 
   private constructor(options: LogOptions) {
     this.dir = options.dir
@@ -125,6 +127,15 @@ export class Log {
     this.#startSyncTimer()
   }
 
+  /**
+   * The error that fenced the log, if a write or fsync failed: appends are refused until the
+   * log is opened again (which cuts whatever the failed write left and resumes at the first
+   * unconfirmed offset). Reads of confirmed records go on.
+   */
+  get fenced(): LogError | undefined {
+    return this.#fence
+  }
+
   /** The offset the next append gets. */
   get nextOffset(): number {
     return this.#next
@@ -144,6 +155,7 @@ export class Log {
    */
   append(payload: Uint8Array, options: AppendOptions = {}): Promise<number> {
     if (this.#closed) return Promise.reject(new LogError('E_LOG_CLOSED', 'the log is closed'))
+    if (this.#fence) return Promise.reject(this.#fence)
     const headers = encodeHeaders(options.headers ?? {})
     if (payload.length + headers.length > MAX_RECORD_BYTES) {
       return Promise.reject(
@@ -216,7 +228,8 @@ export class Log {
     clearInterval(this.#syncTimer)
     clearInterval(this.#snapshotTimer)
     while (this.#writing) await this.#writing
-    if (this.#segments.length > 0) {
+    // A fenced log's disk already failed it: the next open recovers from what is there.
+    if (this.#segments.length > 0 && !this.#fence) {
       await this.#active().sync()
       await this.snapshot()
     }
@@ -233,13 +246,37 @@ export class Log {
           if (await this.#writeBatch(batch)) this.#committed = batch[batch.length - 1]!.offset + 1
           for (const p of batch) p.resolve(p.offset)
         } catch (error) {
-          for (const p of batch) p.reject(error)
-          this.#log.error({ err: error }, 'append failed')
+          await this.#fail(error)
+          for (const p of [...batch, ...this.#pending]) p.reject(this.#fence)
+          this.#pending = []
         }
       }
     } finally {
       this.#writing = undefined
     }
+  }
+
+  /**
+   * Fences the log after a failed write or fsync (ENOSPC, EIO, EFBIG). Going on is not safe:
+   * the offsets of the failed batch were handed out, and a later batch written where it should
+   * have been would carry the wrong ones; after a failed fsync the kernel may have dropped the
+   * dirty pages it could not write, so a retry that succeeds proves nothing (PostgreSQL's
+   * "fsyncgate", 2018). The failed batch's bytes are cut off if the file system lets us, and a
+   * reopen recovers from the file as it is.
+   */
+  async #fail(error: unknown): Promise<void> {
+    if (this.#fence) return
+    const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    this.#fence = new LogError(
+      'E_LOG_FENCED',
+      `the log in ${this.dir} stopped taking appends after a failed write (${cause}); nothing after its last confirmed record was confirmed. Free space or fix the disk, then restart`,
+      { cause: error },
+    )
+    this.#next = this.#committed
+    this.#log.error({ err: error }, 'append failed: the log is fenced until it is reopened')
+    await this.#active()
+      .truncate()
+      .catch(() => {})
   }
 
   /** Writes the batch; resolves whether it is durable per the policy now. */
@@ -384,11 +421,12 @@ export class Log {
     const { fsync } = this.#options
     if (fsync.kind === 'interval') {
       this.#syncTimer = setInterval(() => {
-        if (!this.#dirty || this.#closed) return
+        if (!this.#dirty || this.#closed || this.#fence) return
         this.#dirty = false
+        // Confirmed records may not be on disk after a failed fsync: stop confirming more.
         this.#active()
           .sync()
-          .catch((error: unknown) => this.#log.error({ err: error }, 'fsync failed'))
+          .catch((error: unknown) => this.#fail(error))
       }, fsync.ms)
       this.#syncTimer.unref()
     }

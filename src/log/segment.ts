@@ -1,6 +1,7 @@
 import { type FileHandle, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
+import { syncDirectory } from './durable-file.ts'
 import { LogError } from './errors.ts'
 import { closeFd, dataSync, HAS_O_DSYNC, openDataSync, writeAll } from './fd-io.ts'
 import { decodeRecord, type LogRecord } from './record.ts'
@@ -57,8 +58,16 @@ export class Segment {
     this.#file = file
   }
 
+  /** A new, empty segment whose file survives a power cut (its folder entry synced). */
   static async create(dir: string, base: number): Promise<Segment> {
-    return new Segment(dir, base, await open(join(dir, segmentName(base, 'log')), 'wx+'))
+    const file = await open(join(dir, segmentName(base, 'log')), 'wx+')
+    try {
+      await syncDirectory(dir)
+    } catch (error) {
+      await file.close()
+      throw error
+    }
+    return new Segment(dir, base, file)
   }
 
   static async open(dir: string, base: number): Promise<Segment> {
@@ -256,6 +265,11 @@ export class Segment {
     for (let i = 0; i < count; i++) positions[i] = body.readUInt32LE(4 + i * 4)
     this.adopt(positions, size)
     return true
+  }
+
+  /** Cuts the file back to the records appended (after a write that failed midway). */
+  async truncate(): Promise<void> {
+    await this.#file.truncate(this.size)
   }
 
   async close(): Promise<void> {

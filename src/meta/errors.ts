@@ -4,6 +4,7 @@ export type MetaErrorCode =
   | 'E_META_UNAVAILABLE'
   | 'E_UPLOAD_CONFLICT'
   | 'E_UPLOAD_GONE'
+  | 'E_STORAGE_FULL'
 
 /** A metadata operation that failed: the database is unreachable, too new, or state vanished. */
 export class MetaError extends Error {

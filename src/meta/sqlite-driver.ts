@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { isDiskFull } from '../log/index.ts'
 import { MetaError } from './errors.ts'
 import { KeyedMutex } from './keyed-mutex.ts'
 import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
@@ -94,7 +95,13 @@ export class SqliteDriver implements SqlDriver {
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(fn, fn)
+    const result = this.#queue.then(fn, fn).catch((error: unknown) => {
+      // The transaction was rolled back: nothing of it is visible. Say why in a stable code.
+      if (isDiskFull(error)) {
+        throw new MetaError('E_STORAGE_FULL', `the disk of ${this.path} is full`, { cause: error })
+      }
+      throw error
+    })
     this.#queue = result.catch(() => {})
     return result
   }

@@ -16,16 +16,27 @@ export interface RunningPiper {
   stop: () => Promise<number | null>
 }
 
-/** Starts `piper up --port 0` in a data folder (a fresh one unless given) and waits for its URL. */
+/**
+ * Starts `piper up --port 0` in a data folder (a fresh one unless given) and waits for its URL.
+ * `fileSizeLimitKiB` runs it under `ulimit -f`: a write past that size fails with EFBIG, as on
+ * a full disk (Node ignores SIGXFSZ).
+ */
 export async function startPiper(
   args: readonly string[] = [],
   env: Record<string, string> = {},
   dataDir?: string,
+  options: { fileSizeLimitKiB?: number } = {},
 ): Promise<RunningPiper> {
   const data = dataDir ?? (await mkdtemp(join(tmpdir(), 'piper-e2e-')))
+  const limit = options.fileSizeLimitKiB
+  const [command, prefix] =
+    limit === undefined
+      ? [process.execPath, []]
+      : ['bash', ['-c', `ulimit -f ${limit} && exec "$0" "$@"`, process.execPath]]
   const child = spawn(
-    process.execPath,
+    command,
     [
+      ...prefix,
       '--max-semi-space-size=1',
       PIPER_BIN,
       'up',
