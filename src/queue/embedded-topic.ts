@@ -9,6 +9,12 @@ import { GroupState } from './group-state.ts'
 import { IDEMPOTENCY_HEADER, IdempotencyWindow } from './idempotency.ts'
 import { checkGroup } from './names.ts'
 import {
+  checkProducer,
+  PRODUCER_HEADER,
+  ProducerWindow,
+  SEQUENCE_HEADER,
+} from './producer-window.ts'
+import {
   type ConsumerOptions,
   DEFAULT_CONSUMER_OPTIONS,
   IDEMPOTENCY_WINDOW_MS,
@@ -44,6 +50,7 @@ export class EmbeddedTopic {
   #config: TopicConfig
   #schema: SchemaCheck | undefined
   readonly #idempotency = new IdempotencyWindow(IDEMPOTENCY_WINDOW_MS)
+  readonly #producers = new ProducerWindow()
   readonly #groups = new Map<string, Promise<ConsumerGroup>>()
   readonly #logger: Logger
   readonly #deadLetter: DeadLetterSink
@@ -108,8 +115,30 @@ export class EmbeddedTopic {
 
   publish(payload: Uint8Array, options: PublishOptions = {}): Promise<number> {
     this.#schema?.check(this.name, payload)
-    const headers = checkHeaders(options.headers)
-    const key = options.idempotencyKey
+    let headers = checkHeaders(options.headers)
+    const { producer } = options
+    if (producer !== undefined) {
+      checkProducer(producer)
+      const now = Date.now()
+      const first = this.#producers.lookup(producer.id, producer.sequence, now)
+      if (first !== undefined) return Promise.resolve(first)
+      headers = {
+        ...headers,
+        [PRODUCER_HEADER]: producer.id,
+        [SEQUENCE_HEADER]: String(producer.sequence),
+      }
+      const offset = this.#publishKeyed(payload, headers, options.idempotencyKey)
+      this.#producers.remember(producer.id, producer.sequence, offset, now)
+      return offset
+    }
+    return this.#publishKeyed(payload, headers, options.idempotencyKey)
+  }
+
+  #publishKeyed(
+    payload: Uint8Array,
+    headers: Record<string, string>,
+    key: string | undefined,
+  ): Promise<number> {
     if (key === undefined) return this.#append(payload, headers)
     if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
       throw new QueueError('E_QUEUE_ARGUMENT', 'an idempotency key is 1 to 256 characters')
@@ -196,7 +225,10 @@ export class EmbeddedTopic {
     }
   }
 
-  /** Idempotency keys of the newest records, so a retry after a restart still finds its offset. */
+  /**
+   * Idempotency keys and producer sequences of the newest records, so a retry after a restart
+   * still finds its offset.
+   */
   async #rebuildIdempotency(): Promise<void> {
     const from = Math.max(this.log.startOffset, this.log.nextOffset - IDEMPOTENCY_SCAN)
     const cutoff = Date.now() - IDEMPOTENCY_WINDOW_MS
@@ -204,9 +236,13 @@ export class EmbeddedTopic {
       const records = await this.log.read(offset, 1000, 8 << 20)
       if (records.length === 0) break
       for (const record of records) {
+        if (record.timestamp < cutoff) continue
         const key = record.headers[IDEMPOTENCY_HEADER]
-        if (key && record.timestamp >= cutoff) {
-          this.#idempotency.remember(key, Promise.resolve(record.offset), record.timestamp)
+        if (key) this.#idempotency.remember(key, Promise.resolve(record.offset), record.timestamp)
+        const producer = record.headers[PRODUCER_HEADER]
+        const sequence = Number(record.headers[SEQUENCE_HEADER])
+        if (producer && Number.isSafeInteger(sequence)) {
+          this.#producers.remember(producer, sequence, record.offset, record.timestamp)
         }
       }
       offset = records.at(-1)!.offset + 1

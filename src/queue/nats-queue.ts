@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { JetStreamClient, JetStreamManager, StreamConfig } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../telemetry/index.ts'
@@ -50,6 +51,9 @@ export class NatsQueue implements Queue {
   #jetstream: JetStreamModule | undefined
   readonly #topics = new Map<string, Promise<KnownTopic>>()
   readonly #consumers = new Set<NatsConsumer>()
+  /** Names this client's publishes that carry no idempotency key: `<producer>-<n>`. */
+  readonly #producer = randomBytes(12).toString('base64url')
+  #sequence = 0
   #closed: Promise<void> | undefined
 
   constructor(url: string, logger: Logger) {
@@ -108,9 +112,13 @@ export class NatsQueue implements Queue {
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 256)) {
       throw new QueueError('E_QUEUE_ARGUMENT', 'an idempotency key is 1 to 256 characters')
     }
+    // Every publish has a Nats-Msg-Id, so one retried after a lost ack (by nats.js on a
+    // timeout, or by a caller) is stored once: JetStream drops a repeated id within the
+    // stream's duplicate window and answers with the first one's sequence.
     const ack = await this.#client().publish(subjectOf(topic, this.namespace), payload, {
       headers,
-      ...(key === undefined ? {} : { msgID: key }),
+      msgID: key ?? `${this.#producer}-${this.#sequence++}`,
+      retries: 3,
     })
     return ack.seq - 1
   }

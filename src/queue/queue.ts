@@ -43,6 +43,12 @@ export interface PublishOptions {
   headers?: Record<string, string>
   /** A repeated key within the topic's window (2 min) returns the first publish's offset. */
   idempotencyKey?: string
+  /**
+   * Set by the remote adapter, not by users: the publishing client and its sequence number for
+   * this topic. A number the topic has seen from that producer returns the first publish's
+   * offset, so a client resending after a reconnect (or a server restart) duplicates nothing.
+   */
+  producer?: { id: string; sequence: number }
 }
 
 /** One member of a consumer group: messages are leased to it and acknowledged through it. */

@@ -131,20 +131,35 @@ export async function queueConsumeCommand(
     const consumer = await queue.consumer(topic, options.group)
     let seen = 0
     let stop = false
+    // A signal stops the command at once, even while the server is down and a fetch waits for
+    // it to come back: closing the queue ends what is waiting.
     const onSignal = () => {
       stop = true
+      void queue.close()
     }
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
+    // Acks are pipelined: a batch's acks travel while the next batch is fetched and printed,
+    // so the rate is not one round trip per message. At most one batch is unacknowledged.
+    let acking: Promise<unknown> = Promise.resolve()
     try {
       while (seen < count && !stop) {
-        const messages = await consumer.fetch(Math.min(100, count - seen), waitMs)
+        const messages = await consumer.fetch(Math.min(1000, count - seen), waitMs)
+        await acking
         if (messages.length === 0 && options.count !== undefined) break
-        for (const message of messages) {
-          out(`${Buffer.from(message.payload).toString()}\n`)
-          if (options.ack) await consumer.ack(message)
+        if (messages.length > 0) {
+          out(messages.map((m) => `${Buffer.from(m.payload).toString()}\n`).join(''))
+        }
+        if (options.ack) {
+          acking = Promise.all(messages.map((m) => consumer.ack(m)))
+          // Awaited before the next batch; a signal may end the loop first, and a rejection
+          // no one awaits would end the process.
+          acking.catch(() => {})
         }
         seen += messages.length
       }
+      await acking
+    } catch (error) {
+      if (!stop) throw error
     } finally {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
       await consumer.close()

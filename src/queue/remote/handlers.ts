@@ -57,17 +57,24 @@ function messageAt(head: FrameHead, offset: unknown): QueueMessage {
 export const HANDLERS: Record<string, Handler> = {
   async publish(queue, _session, { head, payloads }) {
     const topic = field<string>(head, 'topic', 'string')
-    const messages = field<{ headers?: Record<string, string>; key?: string }[]>(
+    const messages = field<{ headers?: Record<string, string>; key?: string; seq?: number }[]>(
       head,
       'messages',
       'array',
     )
+    const producer = optional<string>(head, 'producer', 'string')
     if (messages.length !== payloads.length) {
       throw new QueueError('E_QUEUE_PROTOCOL', 'publish: one payload per message')
     }
     const settled = await Promise.allSettled(
       messages.map((m, i) =>
-        queue.publish(topic, payloads[i]!, { headers: m.headers, idempotencyKey: m.key }),
+        queue.publish(topic, payloads[i]!, {
+          headers: m.headers,
+          idempotencyKey: m.key,
+          ...(producer === undefined || m.seq === undefined
+            ? {}
+            : { producer: { id: producer, sequence: m.seq } }),
+        }),
       ),
     )
     return {

@@ -62,6 +62,11 @@ export class RemoteConnection {
     this.#url = `ws://${url.host}/v1`
   }
 
+  /** Whether the connection is up and welcomed (requests are being sent, not held). */
+  get connected(): boolean {
+    return this.#ready && !this.#closing
+  }
+
   /** Connects for the first time; fails fast when the server is not there. */
   async open(): Promise<void> {
     await this.#connect()

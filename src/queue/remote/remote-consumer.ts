@@ -67,6 +67,9 @@ export class RemoteConsumer implements Consumer {
     if (this.#closed) return
     this.#closed = true
     this.#onClose()
+    // With no server to tell, there is nothing to wait for: its session expires on its own
+    // and the leases this consumer held run out.
+    if (!this.#connection.connected) return
     await this.#ackFlush?.catch(() => {})
     await this.#call('closeConsumer', {}).catch(() => {})
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { formatFsyncPolicy } from '../../log/index.ts'
 import type { Logger } from '../../telemetry/index.ts'
 import { errorFromWire } from '../errors.ts'
@@ -24,6 +25,8 @@ export interface RemoteQueueOptions {
 
 interface Outgoing {
   payload: Uint8Array
+  /** This client's sequence number for the topic: a resend is recognised by it. */
+  sequence: number
   options: PublishOptions
   resolve: (offset: number) => void
   reject: (error: unknown) => void
@@ -33,12 +36,18 @@ interface Outgoing {
  * The client of `piper queue serve` (`piper://host:port`). Publishes made in one turn of the
  * event loop travel in one frame (the server appends them as one group commit), within the
  * publish credit the server grants.
+ *
+ * Exactly once across reconnects: the client is a producer with a random id, and numbers its
+ * publishes per topic; the server remembers the numbers (durably, in the records' headers), so
+ * requests resent after a reconnect or a server restart return their first offsets.
  */
 export class RemoteQueue implements Queue {
   readonly url: string
   readonly #connection: RemoteConnection
   readonly #logger: Logger
   readonly #outgoing = new Map<string, Outgoing[]>()
+  readonly #producerId = randomBytes(16).toString('base64url')
+  readonly #sequences = new Map<string, number>()
   #flushing = false
   readonly #consumers = new Set<RemoteConsumer>()
   #closed: Promise<void> | undefined
@@ -77,7 +86,9 @@ export class RemoteQueue implements Queue {
     return new Promise((resolve, reject) => {
       const batch = this.#outgoing.get(topic) ?? []
       this.#outgoing.set(topic, batch)
-      batch.push({ payload, options, resolve, reject })
+      const sequence = this.#sequences.get(topic) ?? 0
+      this.#sequences.set(topic, sequence + 1)
+      batch.push({ payload, sequence, options, resolve, reject })
       if (!this.#flushing) {
         this.#flushing = true
         setImmediate(() => void this.#flush())
@@ -135,9 +146,11 @@ export class RemoteQueue implements Queue {
         head: {
           op: 'publish',
           topic,
+          producer: this.#producerId,
           messages: batch.map((m) => ({
             headers: m.options.headers,
             key: m.options.idempotencyKey,
+            seq: m.sequence,
           })),
         },
         payloads: batch.map((m) => m.payload),
