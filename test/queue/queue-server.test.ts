@@ -15,7 +15,14 @@ import { TcpProxy } from '../helpers/tcp-proxy.ts'
 const logger = createLogger({ level: 'silent' })
 const TOKEN = 'server-test-token-0123'
 
-async function serve(t: TestContext, dir?: string, port = 0) {
+const AUTH = { headers: { authorization: `Bearer ${TOKEN}` } }
+
+async function serve(
+  t: TestContext,
+  dir?: string,
+  port = 0,
+  limits: { maxConnections?: number; helloTimeoutMs?: number } = {},
+) {
   const folder = dir ?? (await mkdtemp(join(tmpdir(), 'piper-serve-')))
   const queue = new EmbeddedQueue({ dir: folder, logger })
   await queue.start()
@@ -26,6 +33,7 @@ async function serve(t: TestContext, dir?: string, port = 0) {
     token: TOKEN,
     logger,
     heartbeatMs: 500,
+    ...limits,
   })
   await server.start()
   let stopped = false
@@ -56,7 +64,7 @@ async function client(t: TestContext, port: number, token = TOKEN): Promise<Remo
 
 /** A raw WebSocket that says hello, for sending frames a well-behaved client never would. */
 async function rawSocket(port: number): Promise<WebSocket> {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1`, SUBPROTOCOL)
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1`, SUBPROTOCOL, AUTH)
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
   socket.send(encodeFrame({ op: 'hello', v: 1, token: TOKEN }))
   await new Promise((resolve) => socket.once('message', resolve))
@@ -122,7 +130,7 @@ it('a malformed frame closes that connection with a protocol error; others go on
     assert.equal(code, 1002, reason)
     assert.match(reason, /E_QUEUE_PROTOCOL/)
   }
-  const text = new WebSocket(`ws://127.0.0.1:${server.port}/v1`, SUBPROTOCOL)
+  const text = new WebSocket(`ws://127.0.0.1:${server.port}/v1`, SUBPROTOCOL, AUTH)
   await new Promise((resolve) => text.once('open', resolve))
   const closed = closeOf(text)
   text.send('{"op":"hello"}')
@@ -132,7 +140,7 @@ it('a malformed frame closes that connection with a protocol error; others go on
 
 it('a protocol version the server does not speak is refused', async (t) => {
   const { server } = await serve(t)
-  const socket = new WebSocket(`ws://127.0.0.1:${server.port}/v1`, SUBPROTOCOL)
+  const socket = new WebSocket(`ws://127.0.0.1:${server.port}/v1`, SUBPROTOCOL, AUTH)
   await new Promise((resolve) => socket.once('open', resolve))
   const closed = closeOf(socket)
   socket.send(encodeFrame({ op: 'hello', v: 99, token: TOKEN }))
@@ -182,4 +190,47 @@ it('after the server restarts, clients reconnect and rejoin their groups', async
     ['two'],
   )
   assert.equal(await queue.publish('serve.restart', Buffer.from('three')), 2)
+})
+
+/** The HTTP status a WebSocket upgrade was refused with. */
+function refusedWith(socket: WebSocket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+    socket.once('open', () => reject(new Error('the upgrade was accepted')))
+  })
+}
+
+it('an upgrade without the token never becomes a WebSocket (401), whatever it would send', async (t) => {
+  const { server } = await serve(t)
+  const url = `ws://127.0.0.1:${server.port}/v1`
+  assert.equal(await refusedWith(new WebSocket(url, SUBPROTOCOL)), 401)
+  const wrong = new WebSocket(url, SUBPROTOCOL, { headers: { authorization: 'Bearer nope' } })
+  assert.equal(await refusedWith(wrong), 401)
+  const queue = await client(t, server.port)
+  assert.equal(await queue.publish('serve.auth', Buffer.from('still serving')), 0)
+})
+
+it('a connection that says no hello in time, or an oversized one, is closed', async (t) => {
+  const { server } = await serve(t, undefined, 0, { helloTimeoutMs: 300 })
+  const url = `ws://127.0.0.1:${server.port}/v1`
+  const silent = new WebSocket(url, SUBPROTOCOL, AUTH)
+  await once(silent, 'open')
+  assert.match((await closeOf(silent)).reason, /no hello/)
+  const big = new WebSocket(url, SUBPROTOCOL, AUTH)
+  await once(big, 'open')
+  const closed = closeOf(big)
+  big.send(encodeFrame({ op: 'hello', v: 1, token: TOKEN, pad: 'x'.repeat(100_000) }))
+  assert.match((await closed).reason, /at most 65536 bytes/)
+})
+
+it('connections beyond the cap are refused with 503', async (t) => {
+  const { server } = await serve(t, undefined, 0, { maxConnections: 2 })
+  const url = `ws://127.0.0.1:${server.port}/v1`
+  const open = [new WebSocket(url, SUBPROTOCOL, AUTH), new WebSocket(url, SUBPROTOCOL, AUTH)]
+  await Promise.all(open.map((s) => once(s, 'open')))
+  assert.equal(await refusedWith(new WebSocket(url, SUBPROTOCOL, AUTH)), 503)
+  for (const s of open) s.close()
+  await Promise.all(open.map((s) => once(s, 'close')))
+  const queue = await client(t, server.port)
+  assert.equal(await queue.publish('serve.cap', Buffer.from('room again')), 0)
 })

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { isLoopback } from '../../net/index.ts'
@@ -32,12 +32,20 @@ export interface QueueServerOptions {
   sessionGraceMs?: number
   /** Messages a connection may have published and not yet confirmed (default 8192). */
   publishCredit?: number
+  /** Connections at once; an upgrade beyond is answered 503 (default 1024). */
+  maxConnections?: number
+  /** A connection that has not said hello this long after connecting is closed (default 10 s). */
+  helloTimeoutMs?: number
 }
+
+/** The largest first frame (the hello): an unidentified client cannot make us buffer more. */
+const MAX_HELLO_BYTES = 64 * 1024
 
 interface Connection {
   socket: WebSocket
   session: Session | undefined
   alive: boolean
+  helloTimer: NodeJS.Timeout | undefined
 }
 
 /** `piper queue serve`: the queue over WebSocket, binary frames, as docs/queue-protocol.md says. */
@@ -52,7 +60,14 @@ export class QueueServer {
   #closed: Promise<void> | undefined
 
   constructor(options: QueueServerOptions) {
-    this.#options = { heartbeatMs: 10_000, sessionGraceMs: 30_000, publishCredit: 8192, ...options }
+    this.#options = {
+      heartbeatMs: 10_000,
+      sessionGraceMs: 30_000,
+      publishCredit: 8192,
+      maxConnections: 1024,
+      helloTimeoutMs: 10_000,
+      ...options,
+    }
     this.#log = options.logger.child({ component: 'queue-server' })
     if (!options.token && !isLoopback(options.host)) {
       throw new QueueError(
@@ -79,6 +94,20 @@ export class QueueServer {
       path: '/v1',
       maxPayload: MAX_FRAME_BYTES,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      // Checked before the upgrade: a client without the token never gets a WebSocket, so it
+      // cannot make the server buffer frames or hold a session.
+      verifyClient: ({ req }, done) => {
+        const refusal = this.#refusal(req)
+        if (refusal) {
+          this.#log.info({ status: refusal[0], remote: req.socket.remoteAddress }, refusal[1])
+          done(
+            false,
+            refusal[0],
+            refusal[1],
+            refusal[0] === 401 ? { 'www-authenticate': 'Bearer realm="piper-queue"' } : {},
+          )
+        } else done(true)
+      },
     })
     this.#wss.on('connection', (socket) => this.#accept(socket))
     await new Promise<void>((resolve, reject) => {
@@ -109,9 +138,32 @@ export class QueueServer {
     for (const { socket } of this.#connections) socket.terminate()
   }
 
+  /** Why an upgrade request is refused (status, reason), or undefined to accept it. */
+  #refusal(req: IncomingMessage): [number, string] | undefined {
+    if (this.#connections.size >= this.#options.maxConnections) {
+      return [503, `the queue server has its ${this.#options.maxConnections} connections`]
+    }
+    const { token } = this.#options
+    if (!token) return undefined
+    const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1]
+    if (given === undefined || !sameSecret(given, token)) {
+      return [401, 'wrong or missing queue token (PIPER_QUEUE_TOKEN)']
+    }
+    return undefined
+  }
+
   #accept(socket: WebSocket): void {
-    const connection: Connection = { socket, session: undefined, alive: true }
+    const connection: Connection = {
+      socket,
+      session: undefined,
+      alive: true,
+      helloTimer: undefined,
+    }
     this.#connections.add(connection)
+    connection.helloTimer = setTimeout(() => {
+      if (!connection.session) socket.close(CLOSE.policy, 'no hello in time')
+    }, this.#options.helloTimeoutMs)
+    connection.helloTimer.unref()
     socket.on('pong', () => {
       connection.alive = true
     })
@@ -119,6 +171,9 @@ export class QueueServer {
       connection.alive = true
       try {
         if (!isBinary) throw new QueueError('E_QUEUE_PROTOCOL', 'frames are binary')
+        if (!connection.session && (data as Buffer).length > MAX_HELLO_BYTES) {
+          throw new QueueError('E_QUEUE_PROTOCOL', `a hello is at most ${MAX_HELLO_BYTES} bytes`)
+        }
         this.#onFrame(connection, decodeFrame(data as Buffer))
       } catch (error) {
         const { code, message } = errorBody(error)
@@ -129,6 +184,7 @@ export class QueueServer {
     })
     socket.on('error', (error) => this.#log.debug({ err: error }, 'socket error'))
     socket.on('close', () => {
+      clearTimeout(connection.helloTimer)
       this.#connections.delete(connection)
       const session = connection.session
       if (session?.socket !== socket) return
@@ -246,8 +302,11 @@ export class QueueServer {
   }
 }
 
+/**
+ * Compares secrets in time that depends on neither: digests of equal length are compared, so
+ * not even the token's length shows in how long a wrong guess takes.
+ */
 function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(expected))
 }

@@ -161,7 +161,12 @@ export class RemoteConnection {
 
   #connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(this.#url, SUBPROTOCOL, { maxPayload: MAX_FRAME_BYTES })
+      const { token } = this.#options
+      const socket = new WebSocket(this.#url, SUBPROTOCOL, {
+        maxPayload: MAX_FRAME_BYTES,
+        // The server checks the token before the upgrade (and again in the hello).
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+      })
       this.#socket = socket
       let welcomed = false
       socket.on('open', () => {
@@ -196,8 +201,17 @@ export class RemoteConnection {
       })
       socket.on('error', (error) => {
         if (!welcomed) {
+          const refused = /Unexpected server response: 401/.test(error.message)
           reject(
-            new QueueError('E_QUEUE_UNAVAILABLE', unreachable(this.#url, error), { cause: error }),
+            refused
+              ? new QueueError(
+                  'E_QUEUE_AUTH',
+                  `the queue server at ${this.#url} refused the token (PIPER_QUEUE_TOKEN)`,
+                  { cause: error },
+                )
+              : new QueueError('E_QUEUE_UNAVAILABLE', unreachable(this.#url, error), {
+                  cause: error,
+                }),
           )
         }
       })
@@ -264,6 +278,7 @@ export class RemoteConnection {
 function unreachable(url: string, error: Error): string {
   // ws reports an HTTP answer to its upgrade request as "Unexpected server response: <status>".
   const status = /Unexpected server response: (\d+)/.exec(error.message)?.[1]
+  if (status === '503') return `the queue server at ${url} is at its connection limit`
   if (status) {
     return `${url} answered HTTP ${status}, not a WebSocket upgrade: is it a \`piper queue serve\` (not the gateway's port)?`
   }
