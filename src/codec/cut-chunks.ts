@@ -11,22 +11,25 @@ export async function* cutChunks(
   onBytes?: (piece: Uint8Array) => void,
   take: () => Uint8Array = () => new Uint8Array(chunkSize),
 ): AsyncGenerator<Uint8Array> {
-  let buffer = take()
+  // Taken when a byte needs it, not before: a request that opens and sends nothing (or
+  // nothing more after its last whole chunk) holds no chunk-sized buffer.
+  let buffer: Uint8Array | undefined
   let filled = 0
   for await (const piece of source) {
     onBytes?.(piece)
     let at = 0
     while (at < piece.length) {
+      buffer ??= take()
       const n = Math.min(chunkSize - filled, piece.length - at)
       buffer.set(piece.subarray(at, at + n), filled)
       filled += n
       at += n
       if (filled === chunkSize) {
         yield buffer.subarray(0, chunkSize)
-        buffer = take()
+        buffer = undefined
         filled = 0
       }
     }
   }
-  if (filled > 0) yield buffer.subarray(0, filled)
+  if (buffer && filled > 0) yield buffer.subarray(0, filled)
 }

@@ -33,7 +33,12 @@ export interface PiperConfig {
   maxConnections: number
   headersTimeoutMs: number
   idleTimeoutMs: number
+  uploadsPerClient: number
+  streamsPerClient: number
+  legacyRequests: number
   maxDecompressOutput: number
+  scrubIntervalMs: number
+  scrubBytesPerSecond: number
   url: string
   key: string | undefined
 }
@@ -192,12 +197,52 @@ export const SETTINGS: readonly Setting[] = [
     fallback: () => 120_000,
   }),
   setting({
+    name: 'uploadsPerClient',
+    flag: '--uploads-per-client',
+    env: 'PIPER_UPLOADS_PER_CLIENT',
+    doc: 'uploads one client may have in progress at once (429 beyond)',
+    parse: integer(1, 100_000),
+    fallback: () => 16,
+  }),
+  setting({
+    name: 'streamsPerClient',
+    flag: '--streams-per-client',
+    env: 'PIPER_STREAMS_PER_CLIENT',
+    doc: 'event streams (SSE) one client may hold open at once (429 beyond)',
+    parse: integer(1, 100_000),
+    fallback: () => 32,
+  }),
+  setting({
+    name: 'legacyRequests',
+    flag: '--legacy-requests',
+    env: 'PIPER_LEGACY_REQUESTS',
+    doc: 'first-design /files requests served at once, all clients (each holds its body in memory)',
+    parse: integer(1, 10_000),
+    fallback: () => 16,
+  }),
+  setting({
     name: 'maxDecompressOutput',
     flag: '--max-decompress-output',
     env: 'PIPER_MAX_DECOMPRESS_OUTPUT',
     doc: 'largest output a decompress job may write; a job asking for more is a 400',
     parse: byteSize(1024, 2 ** 50),
     fallback: () => 64 * 1024 ** 3,
+  }),
+  setting({
+    name: 'scrubIntervalMs',
+    flag: '--scrub-interval-ms',
+    env: 'PIPER_SCRUB_INTERVAL_MS',
+    doc: 'time between passes of the chunk scrub, which reads every chunk and checks its hash',
+    parse: integer(1000, 365 * 86_400_000),
+    fallback: () => 86_400_000,
+  }),
+  setting({
+    name: 'scrubBytesPerSecond',
+    flag: '--scrub-bytes-per-second',
+    env: 'PIPER_SCRUB_BYTES_PER_SECOND',
+    doc: 'the most the chunk scrub reads per second, e.g. 32M',
+    parse: byteSize(64 * 1024, 2 ** 40),
+    fallback: () => 32 * 1024 * 1024,
   }),
   setting({
     name: 'url',

@@ -7,6 +7,7 @@ import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
+import { readChunkVerified, readVerified } from './verified-chunks.ts'
 
 export interface FileServiceOptions {
   blobs: BlobStore
@@ -151,7 +152,7 @@ export class FileService {
       const from = Math.max(start, entry.offset) - entry.offset
       const to = Math.min(end, last) - entry.offset
       const whole = from === 0 && to === entry.size - 1
-      yield* await this.#blobs.get(entry.key, whole ? undefined : { start: from, end: to })
+      yield* readVerified(this.#blobs, entry.key, whole ? undefined : { start: from, end: to })
     }
   }
 
@@ -233,7 +234,7 @@ export class FileService {
     const hash = createHash('sha256')
     let size = 0
     for (const chunk of await this.#meta.uploadChunks(uploadId)) {
-      const bytes = await this.#blobs.read(chunk.key)
+      const bytes = await readChunkVerified(this.#blobs, chunk.key)
       hash.update(bytes)
       size += bytes.length
       freeNow(bytes)

@@ -1,4 +1,6 @@
 /** Files of clients as content-addressed chunks: streaming upload, ranged download, GC. */
+
+export { ChunkScrubber, type ChunkScrubberOptions, type ScrubResult } from './chunk-scrubber.ts'
 export { analyzeChunk } from './chunker.ts'
 export { FileError, type FileErrorCode } from './errors.ts'
 export { checkFileName, MAX_NAME_BYTES } from './file-name.ts'
@@ -9,3 +11,4 @@ export {
   type StoreChunkOptions,
 } from './file-service.ts'
 export { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.ts'
+export { readChunkVerified, readVerified } from './verified-chunks.ts'

@@ -20,6 +20,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_FILE_NAME: 400,
   E_FILE_NOT_FOUND: 404,
   E_RANGE: 416,
+  // The stored bytes no longer match their hash: a server-side fault, not the client's.
+  E_CHUNK_CORRUPT: 500,
   E_UPLOAD_TOO_LARGE: 413,
   E_META_UNAVAILABLE: 503,
   E_JOB_REQUEST: 400,

@@ -14,16 +14,20 @@ import { uploadMultipart } from './multipart.ts'
 import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { RequestContext, Router } from './router.ts'
+import type { RouteLimits } from './server.ts'
 
 /** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
 export function fileRoutes(
   router: Router,
   files: FileService,
   clients: ClientResolver,
+  limits: RouteLimits,
   jobs?: JobService,
 ): void {
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
     const client = await clients.resolve(req)
+    const release = limits.uploads.take(client)
+    res.once('close', release)
     // `?then=compress`: the job starts when the upload completes, in the same request.
     const then = url.searchParams.get('then')
     const request = then === null ? undefined : parseJobRequest({ type: then, input: tail })
@@ -43,6 +47,7 @@ export function fileRoutes(
 
   router.on('POST', '/v1/files', async (ctx) => {
     const client = await clients.resolve(ctx.req)
+    ctx.res.once('close', limits.uploads.take(client))
     const stored = await uploadMultipart(ctx, files, client)
     sendJson(ctx.res, 201, { files: stored.map(fileJson) })
   })

@@ -8,6 +8,7 @@ import { readJson } from './json-body.ts'
 import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
+import type { RouteLimits } from './server.ts'
 import { lastEventId, SseStream } from './sse.ts'
 
 const JOB_BODY_LIMIT = 64 * 1024
@@ -18,6 +19,7 @@ export function jobRoutes(
   jobs: JobService,
   feed: JobEventFeed,
   clients: ClientResolver,
+  limits: RouteLimits,
   shutdown: AbortSignal,
 ): void {
   router.on('POST', '/v1/jobs', async ({ req, res }) => {
@@ -56,6 +58,7 @@ export function jobRoutes(
     }
     if (rest !== 'events') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
     const job = await jobs.get(client, id)
+    res.once('close', limits.streams.take(client))
     const stream = new SseStream(req, res, shutdown)
     const query = { clientId: client, jobId: job.id, after: lastEventId(req) ?? 0 }
     // A job that already ended: what follows `after`, then the end. Otherwise, until it ends.
@@ -80,6 +83,7 @@ export function jobRoutes(
   router.on('GET', '/v1/events', async ({ req, res }) => {
     const client = await clients.resolve(req)
     const after = lastEventId(req) ?? (await feed.latest())
+    res.once('close', limits.streams.take(client))
     const stream = new SseStream(req, res, shutdown)
     try {
       for await (const event of feed.subscribe({

@@ -4,6 +4,7 @@ import { HttpError } from './errors.ts'
 import { readJson } from './json-body.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
+import type { RouteLimits } from './server.ts'
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
@@ -16,10 +17,13 @@ export function legacyRoutes(
   router: Router,
   files: FileService,
   clients: ClientResolver,
+  limits: RouteLimits,
   bodyLimit: number,
 ): void {
+  // Each request holds its whole body (up to bodyLimit) in memory: few at a time, all clients.
   router.on('POST', '/files', async ({ req, res }) => {
     const client = await clients.resolve(req)
+    res.once('close', limits.legacy.take('all'))
     const body = await readJson(req, bodyLimit)
     const clientId = requireString(body, 'client_id')
     const name = requireString(body, 'name')
@@ -33,6 +37,7 @@ export function legacyRoutes(
 
   router.on('GET', '/files', async ({ req, res, url }) => {
     const client = await clients.resolve(req)
+    res.once('close', limits.legacy.take('all'))
     const clientId = url.searchParams.get('client_id')
     const name = url.searchParams.get('name')
     if (!clientId) throw badRequest('the client_id parameter is required')

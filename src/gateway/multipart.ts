@@ -4,6 +4,10 @@ import type { FileRecord } from '../meta/index.ts'
 import { HttpError } from './errors.ts'
 import type { RequestContext } from './router.ts'
 
+const MAX_FILES = 100
+const MAX_FIELDS = 100
+const MAX_PARTS = 200
+
 /**
  * Stores each file part of a `multipart/form-data` body (RFC 7578), streaming, one after the
  * other. A part is named by a preceding `name` field when there is one (it names the next file
@@ -29,7 +33,10 @@ export async function uploadMultipart(
   }
   let parser: busboy.Busboy
   try {
-    parser = busboy({ headers: req.headers, limits: { fields: 100, fieldSize: 64 * 1024 } })
+    parser = busboy({
+      headers: req.headers,
+      limits: { fields: MAX_FIELDS, fieldSize: 64 * 1024, files: MAX_FILES, parts: MAX_PARTS },
+    })
   } catch (error) {
     throw new HttpError(400, 'E_BAD_REQUEST', `bad multipart request: ${(error as Error).message}`)
   }
@@ -38,6 +45,13 @@ export async function uploadMultipart(
   let failure: unknown
   let work: Promise<void> = Promise.resolve()
 
+  // Past a limit busboy drops the rest silently: refuse the request instead.
+  const tooMany = (what: string, max: number) => () => {
+    failure ??= new HttpError(413, 'E_TOO_LARGE', `a form takes at most ${max} ${what}`)
+  }
+  parser.on('filesLimit', tooMany('files', MAX_FILES))
+  parser.on('fieldsLimit', tooMany('fields', MAX_FIELDS))
+  parser.on('partsLimit', tooMany('parts', MAX_PARTS))
   parser.on('field', (field, value) => {
     if (field === 'name') nextName = value
   })

@@ -7,6 +7,7 @@ import { isLoopback } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
+import { ClientSlots } from './client-slots.ts'
 import { describeError, HttpError } from './errors.ts'
 import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
@@ -31,7 +32,7 @@ export interface GatewayOptions {
   limits?: Partial<ConnectionLimits>
 }
 
-/** What one client connection may cost (docs/security.md). */
+/** What connections and clients may cost (docs/security.md). */
 export interface ConnectionLimits {
   /** Connections open at once; the next is closed as it arrives. */
   maxConnections: number
@@ -39,12 +40,28 @@ export interface ConnectionLimits {
   headersTimeoutMs: number
   /** A connection on which no byte moves for this long is closed. */
   idleTimeoutMs: number
+  /** Uploads (PUT, multipart POST) one client may have in progress at once (429 beyond). */
+  uploadsPerClient: number
+  /** Event streams (SSE) one client may hold open at once (429 beyond). */
+  streamsPerClient: number
+  /** First-design `POST /files` and `GET /files` at once, all clients (each holds its body in memory). */
+  legacyRequests: number
+}
+
+/** The slots the routes take from, built once per gateway from its limits. */
+export interface RouteLimits {
+  uploads: ClientSlots
+  streams: ClientSlots
+  legacy: ClientSlots
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 1024,
   headersTimeoutMs: 30_000,
   idleTimeoutMs: 120_000,
+  uploadsPerClient: 16,
+  streamsPerClient: 32,
+  legacyRequests: 16,
 }
 
 /** The HTTP API. `start()` listens; `close()` stops accepting, drains and is idempotent. */
@@ -103,12 +120,17 @@ export class Gateway {
     const { storage } = options
     if (storage) {
       const clients = new ClientResolver(storage.meta, options.host)
-      fileRoutes(this.#router, storage.files, clients, options.jobs?.service)
+      const slots: RouteLimits = {
+        uploads: new ClientSlots(limits.uploadsPerClient, 'uploads', 'uploadsPerClient'),
+        streams: new ClientSlots(limits.streamsPerClient, 'event streams', 'streamsPerClient'),
+        legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),
+      }
+      fileRoutes(this.#router, storage.files, clients, slots, options.jobs?.service)
       if (options.jobs) {
         const { service, feed } = options.jobs
-        jobRoutes(this.#router, service, feed, clients, this.#shutdown.signal)
+        jobRoutes(this.#router, service, feed, clients, slots, this.#shutdown.signal)
       }
-      legacyRoutes(this.#router, storage.files, clients, storage.jsonBodyLimit)
+      legacyRoutes(this.#router, storage.files, clients, slots, storage.jsonBodyLimit)
     }
   }
 

@@ -13,25 +13,42 @@ export interface EventSubscription extends EventQuery {
 
 const PAGE = 500
 
+/** A live reader: told when an event it may want was written. */
+interface Subscriber {
+  clientId: string
+  jobId?: string
+  /** Set when a matching event arrived since the subscriber last read. */
+  dirty: boolean
+  wake: (() => void) | undefined
+}
+
 /**
  * Job events as they are written, for live status. Events live in the metadata store, so a
- * reader resumes from any id without gaps; writers in this process `notify()` to wake readers at
- * once, and readers poll for writers in other processes.
+ * reader resumes from any id without gaps.
+ *
+ * One poller per process, not one per reader: while anyone subscribes, it reads the events
+ * written since its last look (by any process) every `pollMs`, or at once when a writer in
+ * this process calls `notify()`, and wakes only the readers of the clients and jobs they
+ * belong to; those read their own backlog. A thousand idle event streams cost one query per
+ * interval.
  */
 export class JobEventFeed {
   readonly #meta: MetaStore
   readonly #pollMs: number
-  readonly #waiters = new Set<() => void>()
+  readonly #subscribers = new Set<Subscriber>()
+  #cursor: number | undefined
+  #timer: NodeJS.Timeout | undefined
+  #polling: Promise<void> | undefined
+  #again = false
 
   constructor(meta: MetaStore, options: { pollMs?: number } = {}) {
     this.#meta = meta
     this.#pollMs = options.pollMs ?? 500
   }
 
-  /** Wakes every reader: an event was just written. */
+  /** An event was just written in this process: look now rather than at the next interval. */
   notify(): void {
-    for (const wake of this.#waiters) wake()
-    this.#waiters.clear()
+    if (this.#subscribers.size > 0) this.#poll()
   }
 
   /** The id of the newest event, to follow only what comes next. */
@@ -53,26 +70,97 @@ export class JobEventFeed {
   /** The subscription's events in id order, as they are written, until its signal aborts. */
   async *subscribe(subscription: EventSubscription): AsyncGenerator<JobEvent> {
     const { signal, ...query } = subscription
-    while (!signal.aborted) {
-      for await (const event of this.backlog(query)) {
-        query.after = event.id
-        yield event
+    // Registered before the first read: an event written after it marks it dirty, one written
+    // before is in what it reads, so none falls between.
+    const subscriber: Subscriber = {
+      clientId: query.clientId,
+      jobId: query.jobId,
+      dirty: false,
+      wake: undefined,
+    }
+    this.#subscribers.add(subscriber)
+    this.#startPolling()
+    try {
+      while (!signal.aborted) {
+        subscriber.dirty = false
+        for await (const event of this.backlog(query)) {
+          query.after = event.id
+          yield event
+        }
+        if (!subscriber.dirty) await this.#wait(subscriber, signal)
       }
-      await this.#wait(signal)
+    } finally {
+      this.#subscribers.delete(subscriber)
+      if (this.#subscribers.size === 0) this.#stopPolling()
     }
   }
 
-  #wait(signal: AbortSignal): Promise<void> {
+  #wait(subscriber: Subscriber, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer)
+        subscriber.wake = undefined
         signal.removeEventListener('abort', done)
-        this.#waiters.delete(done)
         resolve()
       }
-      const timer = setTimeout(done, this.#pollMs)
+      subscriber.wake = done
       signal.addEventListener('abort', done, { once: true })
-      this.#waiters.add(done)
     })
+  }
+
+  #startPolling(): void {
+    if (this.#timer) return
+    this.#timer = setInterval(() => this.#poll(), this.#pollMs)
+    this.#timer.unref()
+  }
+
+  #stopPolling(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#cursor = undefined
+  }
+
+  /** One look at what was written since the last; a look asked for meanwhile runs after it. */
+  #poll(): void {
+    if (this.#polling) {
+      this.#again = true
+      return
+    }
+    this.#polling = this.#look()
+      .catch(() => {
+        // The store is unreachable: readers stay as they are; the next interval tries again.
+      })
+      .finally(() => {
+        this.#polling = undefined
+        if (this.#again) {
+          this.#again = false
+          this.#poll()
+        }
+      })
+  }
+
+  async #look(): Promise<void> {
+    if (this.#cursor === undefined) {
+      // Readers registered before this read their backlog after it: the poller starts at the
+      // newest event, and still wakes everyone once, in case one came in between.
+      this.#cursor = await this.#meta.lastJobEventId()
+      for (const s of this.#subscribers) this.#mark(s)
+      return
+    }
+    for (;;) {
+      const events = await this.#meta.jobEvents({ after: this.#cursor, limit: PAGE })
+      if (events.length === 0) return
+      this.#cursor = events[events.length - 1]!.id
+      for (const s of this.#subscribers) {
+        if (events.some((e) => e.clientId === s.clientId && (!s.jobId || e.jobId === s.jobId))) {
+          this.#mark(s)
+        }
+      }
+      if (events.length < PAGE) return
+    }
+  }
+
+  #mark(subscriber: Subscriber): void {
+    subscriber.dirty = true
+    subscriber.wake?.()
   }
 }

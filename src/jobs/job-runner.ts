@@ -1,6 +1,6 @@
 import type { BlobStore } from '../blobs/index.ts'
 import { type CodecPool, decompress, freeNow } from '../codec/index.ts'
-import type { FileService } from '../files/index.ts'
+import { type FileService, readChunkVerified } from '../files/index.ts'
 import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -137,7 +137,8 @@ export class JobRunner {
 
   async #part(job: JobRecord, task: PartTask): Promise<void> {
     const { blobs, pool } = this.#o
-    const input = await blobs.read(task.key)
+    // A damaged chunk fails the job (E_CHUNK_CORRUPT) instead of becoming a wrong output.
+    const input = await readChunkVerified(blobs, task.key)
     const inputSize = input.length
     // The chunk was read into a buffer of its own: the pool takes it without a copy.
     const output =

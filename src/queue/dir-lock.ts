@@ -1,32 +1,85 @@
-import { open, readFile, rm } from 'node:fs/promises'
+import { link, open, readFile, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { QueueError } from './errors.ts'
 
 /**
  * One process per queue folder: a second writer would interleave records. `LOCK` holds the
- * owner's pid, created exclusively; a lock whose process is gone (kill -9) is taken over.
+ * owner's pid; a lock whose process is gone (kill -9) is taken over.
+ *
+ * The lock file appears with its pid already in it (written to a file of our own, then
+ * linked into place, which fails if `LOCK` exists), so no one ever reads an empty lock and
+ * takes it for a dead one. Taking over a dead owner's lock is itself done under `LOCK.takeover`,
+ * so two processes that both find it dead cannot both remove it and each end up holding "the"
+ * lock: the second would remove the first's new one.
  */
 export async function lockDir(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, 'LOCK')
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const file = await open(path, 'wx')
-      await file.writeFile(String(process.pid))
-      await file.close()
-      return () => rm(path, { force: true })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  const mine = join(dir, `LOCK.${process.pid}`)
+  await writeNew(mine, String(process.pid))
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await linkOnce(mine, path)) return () => rm(path, { force: true })
+      const owner = await ownerOf(path)
+      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+        throw new QueueError(
+          'E_QUEUE_LOCKED',
+          `the queue in ${dir} is in use by process ${owner} (piper up or piper queue serve): stop it or use another data folder; a served queue is reached with PIPER_QUEUE=piper://HOST:PORT`,
+        )
+      }
+      await takeOver(dir, path, owner)
     }
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-    if (owner > 0 && owner !== process.pid && isAlive(owner)) {
-      throw new QueueError(
-        'E_QUEUE_LOCKED',
-        `the queue in ${dir} is in use by process ${owner} (piper up or piper queue serve): stop it or use another data folder; a served queue is reached with PIPER_QUEUE=piper://HOST:PORT`,
-      )
-    }
-    await rm(path, { force: true })
+    throw new QueueError('E_QUEUE_LOCKED', `cannot lock ${path}`)
+  } finally {
+    await unlink(mine).catch(() => {})
   }
-  throw new QueueError('E_QUEUE_LOCKED', `cannot lock ${path}`)
+}
+
+/** Removes `path` if it still names the dead `owner`, holding the takeover lock meanwhile. */
+async function takeOver(dir: string, path: string, owner: number | undefined): Promise<void> {
+  const takeover = join(dir, 'LOCK.takeover')
+  const mine = join(dir, `LOCK.takeover.${process.pid}`)
+  await writeNew(mine, String(process.pid))
+  try {
+    if (!(await linkOnce(mine, takeover))) {
+      // Another process is taking over; if it died doing so, its takeover lock goes too.
+      const other = await ownerOf(takeover)
+      if (other === undefined || !isAlive(other)) await rm(takeover, { force: true })
+      return
+    }
+    try {
+      if ((await ownerOf(path)) === owner) await rm(path, { force: true })
+    } finally {
+      await rm(takeover, { force: true })
+    }
+  } finally {
+    await unlink(mine).catch(() => {})
+  }
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  const file = await open(path, 'w')
+  try {
+    await file.writeFile(text)
+  } finally {
+    await file.close()
+  }
+}
+
+/** Links `from` to `to`; false when `to` exists. */
+async function linkOnce(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  }
+}
+
+/** The pid in a lock file; undefined when the file is gone or holds no pid. */
+async function ownerOf(path: string): Promise<number | undefined> {
+  const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+  return pid > 0 ? pid : undefined
 }
 
 function isAlive(pid: number): boolean {

@@ -68,3 +68,29 @@ it('the pool analyses chunks in shared memory without copying them, and they sta
   assert.deepEqual(await pool.analyze(view), await analyzeChunk(view))
   assert.deepEqual(shared, before)
 })
+
+it('a chunk buffer is taken when its first byte arrives, never before or after the last', async () => {
+  let taken = 0
+  const take = () => {
+    taken++
+    return new Uint8Array(4)
+  }
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  async function* body() {
+    yield new Uint8Array(0)
+    await gate
+    yield new Uint8Array(8)
+  }
+  const chunks = cutChunks(body(), 4, undefined, take)[Symbol.asyncIterator]()
+  const first = chunks.next()
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(taken, 0, 'a request that has sent nothing holds no buffer')
+  release()
+  assert.equal((await first).value?.length, 4)
+  assert.equal((await chunks.next()).value?.length, 4)
+  assert.equal((await chunks.next()).done, true)
+  assert.equal(taken, 2, 'eight bytes in chunks of four take two buffers, not three')
+})

@@ -161,3 +161,83 @@ describe('the gateway and web pages on other sites', () => {
     assert.equal(refused.headers['access-control-allow-origin'], undefined)
   })
 })
+
+describe('limits a client meets', () => {
+  let piper: RunningPiper
+  before(async () => {
+    piper = await startPiper([], { PIPER_STREAMS_PER_CLIENT: '2', PIPER_UPLOADS_PER_CLIENT: '1' })
+  })
+  after(async () => {
+    await piper.stop()
+  })
+
+  it('a client past its event streams or uploads gets 429 E_TOO_MANY; a slot frees when one ends', async () => {
+    const streams = [new AbortController(), new AbortController()]
+    for (const s of streams) {
+      const res = await fetch(`${piper.url}/v1/events`, { signal: s.signal })
+      assert.equal(res.status, 200)
+    }
+    const third = await rawRequest(piper.url, { target: '/v1/events' })
+    assert.equal(third.status, 429)
+    assert.equal(codeOf(third), 'E_TOO_MANY')
+    streams[0]!.abort()
+    let again = third
+    // The slot frees when the server sees the stream close: wait for that event, not a time.
+    while (again.status === 429) {
+      again = await rawRequest(piper.url, {
+        target: '/v1/events',
+        headers: { 'last-event-id': '0' },
+      })
+    }
+    assert.equal(again.status, 200)
+    streams[1]!.abort()
+
+    // An upload in progress (its body not yet sent) holds the client's one slot.
+    const { request } = await import('node:http')
+    const { hostname, port } = new URL(piper.url)
+    const slow = request({
+      host: hostname,
+      port,
+      method: 'PUT',
+      path: '/v1/files/slow.bin',
+      headers: { 'content-length': '10' },
+    })
+    slow.write('12345')
+    let second = await rawRequest(piper.url, {
+      method: 'PUT',
+      target: '/v1/files/other.bin',
+      body: 'x',
+    })
+    while (second.status === 201) {
+      // The first upload's request may not have reached its handler yet.
+      await fetch(`${piper.url}/v1/files/other.bin`, { method: 'DELETE' })
+      second = await rawRequest(piper.url, {
+        method: 'PUT',
+        target: '/v1/files/other.bin',
+        body: 'x',
+      })
+    }
+    assert.equal(second.status, 429)
+    const done = new Promise<number>((resolve) =>
+      slow.once('response', (res) => resolve(res.statusCode ?? 0)),
+    )
+    slow.end('67890')
+    assert.equal(await done, 201)
+  })
+
+  it('a form with too many files is refused, not cut short silently', async () => {
+    const parts = Array.from(
+      { length: 101 },
+      (_, i) =>
+        `--x\r\nContent-Disposition: form-data; name="f"; filename="m/${i}"\r\n\r\n${i}\r\n`,
+    )
+    const res = await rawRequest(piper.url, {
+      method: 'POST',
+      target: '/v1/files',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      body: `${parts.join('')}--x--\r\n`,
+    })
+    assert.equal(res.status, 413, res.body)
+    assert.match(codeOf(res), /E_TOO_LARGE/)
+  })
+})

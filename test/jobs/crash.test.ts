@@ -108,6 +108,7 @@ describe('jobs survive kill -9 of piper up', () => {
     await putFile(first.url, 'in.txt', Buffer.from('the outbox keeps this job\n'.repeat(5000)))
     const died = fetch(`${first.url}/v1/jobs`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'compress', input: 'in.txt' }),
     })
     await assert.rejects(died, 'the process is killed before it answers')

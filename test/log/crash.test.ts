@@ -12,15 +12,18 @@ const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
 const dirs: string[] = []
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
-/** Runs the writer until SIGKILL after `ms`; the offsets it confirmed. */
+/** Runs the writer until SIGKILL `ms` after its first confirmation; the offsets it confirmed. */
 function runAndKill(dir: string, ms: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WRITER, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
+    let timer: NodeJS.Timeout | undefined
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d
+      // Counted from the first confirmation, not from the spawn: on a loaded machine the
+      // writer may take longer than `ms` just to start.
+      timer ??= setTimeout(() => child.kill('SIGKILL'), ms)
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms)
     child.once('error', reject)
     child.once('exit', (_code, signal) => {
       clearTimeout(timer)

@@ -7,7 +7,7 @@ import {
   metaStoreFor,
   queueFor,
 } from '../../config/index.ts'
-import { FileService, GarbageCollector } from '../../files/index.ts'
+import { ChunkScrubber, FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
 import { JobEventFeed, JobRunner, JobService } from '../../jobs/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
@@ -51,6 +51,12 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     analyze: (bytes) => pool.analyze(bytes),
   })
   const gc = new GarbageCollector({ files, logger })
+  const scrubber = new ChunkScrubber({
+    blobs,
+    logger,
+    intervalMs: config.scrubIntervalMs,
+    bytesPerSecond: config.scrubBytesPerSecond,
+  })
   const feed = new JobEventFeed(meta)
   const jobs = new JobService({ meta, queue, files, feed, logger })
   const runner = new JobRunner({
@@ -78,13 +84,26 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       maxConnections: config.maxConnections,
       headersTimeoutMs: config.headersTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
+      uploadsPerClient: config.uploadsPerClient,
+      streamsPerClient: config.streamsPerClient,
+      legacyRequests: config.legacyRequests,
     },
   })
 
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
   try {
-    await supervisor.start([threads, queueComponent, blobs, meta, jobs, ...workers, gc, gateway])
+    await supervisor.start([
+      threads,
+      queueComponent,
+      blobs,
+      meta,
+      jobs,
+      ...workers,
+      gc,
+      scrubber,
+      gateway,
+    ])
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? ''
     if (LISTEN_CODES.has(code)) {

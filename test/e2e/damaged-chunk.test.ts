@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import { it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createJob } from '../helpers/jobs-api.ts'
+import { startPiper } from '../helpers/piper-server.ts'
+
+/** GET `path`: the status, the bytes that arrived, and whether the body ended whole. */
+function download(url: string, path: string, headers: Record<string, string> = {}) {
+  const { hostname, port } = new URL(url)
+  return new Promise<{ status: number; length: number; received: number; whole: boolean }>(
+    (resolve) => {
+      const req = request({ host: hostname, port, path, headers }, (res) => {
+        let received = 0
+        res.on('data', (d: Buffer) => {
+          received += d.length
+        })
+        const length = Number(res.headers['content-length'])
+        res.once('end', () => resolve({ status: res.statusCode!, length, received, whole: true }))
+        res.once('aborted', () =>
+          resolve({ status: res.statusCode!, length, received, whole: false }),
+        )
+        res.once('error', () =>
+          resolve({ status: res.statusCode!, length, received, whole: false }),
+        )
+      })
+      // Cut before the headers reached us: no answer at all, which is as good a failure.
+      req.once('error', () => resolve({ status: 0, length: Number.NaN, received: 0, whole: false }))
+      req.end()
+    },
+  )
+}
+
+it('a chunk damaged on disk is never served as good: downloads end short, jobs fail, the scrub names it', async () => {
+  const piper = await startPiper([], { PIPER_SCRUB_INTERVAL_MS: '1000' })
+  try {
+    const bytes = randomBytes(300_000)
+    const put = await fetch(`${piper.url}/v1/files/d/photo.bin`, { method: 'PUT', body: bytes })
+    assert.equal(put.status, 201)
+    // The chunk's file, by its key (the sha256 of its bytes): flip one byte in the middle.
+    const key = createHash('sha256').update(bytes).digest('hex')
+    const path = join(piper.data, 'blobs', key.slice(0, 2), key.slice(2, 4), key)
+    const file = await open(path, 'r+')
+    await file.write(Buffer.from([bytes[150_000]! ^ 0xff]), 0, 1, 150_000)
+    await file.close()
+
+    const whole = await download(piper.url, '/v1/files/d/photo.bin')
+    assert.equal(whole.status, 200)
+    assert.ok(!whole.whole && whole.received < whole.length, `cut short: ${JSON.stringify(whole)}`)
+    const ranged = await download(piper.url, '/v1/files/d/photo.bin', { range: 'bytes=10-20' })
+    assert.ok(
+      !ranged.whole,
+      `a range of the damaged chunk is not served: ${JSON.stringify(ranged)}`,
+    )
+
+    const job = await createJob(piper.url, { type: 'compress', input: 'd/photo.bin' })
+    let state = job
+    while (state.state !== 'failed' && state.state !== 'succeeded') {
+      await sleep(50)
+      state = (await (await fetch(`${piper.url}/v1/jobs/${job.id}`)).json()) as typeof job
+    }
+    assert.equal(state.state, 'failed')
+    assert.equal(state.error?.code, 'E_CHUNK_CORRUPT')
+
+    while (!piper.output().includes('"damaged chunk found"')) await sleep(50)
+    assert.ok(piper.output().includes(key), 'the scrub names the damaged chunk')
+    assert.equal(piper.child.exitCode, null)
+  } finally {
+    await piper.stop()
+  }
+})

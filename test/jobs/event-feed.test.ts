@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, it } from 'node:test'
+import { JobEventFeed } from '../../src/jobs/index.ts'
+import { type JobEvent, SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
+
+const dirs: string[] = []
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
+
+it('one poller serves every live reader: an event wakes only the readers it belongs to', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-feed-'))
+  dirs.push(dir)
+  const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
+  await meta.start()
+  // Counts the event queries the feed makes (the real store answers them).
+  let queries = 0
+  const jobEvents = meta.jobEvents.bind(meta)
+  meta.jobEvents = (query) => {
+    queries++
+    return jobEvents(query)
+  }
+  // No interval within the test: only notify() makes the feed look.
+  const feed = new JobEventFeed(meta, { pollMs: 3_600_000 })
+  const abort = new AbortController()
+  const readers = 50
+  const streams = Array.from({ length: readers }, (_, i) =>
+    feed.subscribe({ clientId: `c${i}`, after: 0, signal: abort.signal })[Symbol.asyncIterator](),
+  )
+  try {
+    // Each reader reads its (empty) backlog and waits.
+    const first = streams.map((s) => s.next())
+    await meta.addJobEvent({
+      clientId: 'c7',
+      jobId: 'job_a',
+      type: 'state',
+      data: { state: 'queued' },
+    })
+    feed.notify()
+    const got = (await first[7]) as IteratorResult<JobEvent>
+    assert.equal(got.value.clientId, 'c7')
+    const before = queries
+    await meta.addJobEvent({
+      clientId: 'c7',
+      jobId: 'job_a',
+      type: 'state',
+      data: { state: 'running' },
+    })
+    feed.notify()
+    const next = (await streams[7]!.next()) as IteratorResult<JobEvent>
+    assert.equal(next.value.data.state, 'running')
+    const spent = queries - before
+    assert.ok(spent <= 3, `one event for one client cost ${spent} queries for ${readers} readers`)
+    abort.abort()
+    await Promise.all(first.filter((_, i) => i !== 7))
+  } finally {
+    abort.abort()
+    await meta.close()
+  }
+})
