@@ -34,6 +34,10 @@ parentPort!.on('message', (request: PoolRequest) => {
     parentPort!.postMessage(response, transfer)
   }
   try {
+    if (request.op === 'sha256') {
+      answer({ id: request.id, result: createHash('sha256').update(request.bytes).digest('hex') })
+      return
+    }
     if (request.op === 'analyze') {
       const sha256 = createHash('sha256').update(request.bytes).digest('hex')
       const counts = histogram(request.bytes)

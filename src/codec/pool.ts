@@ -12,7 +12,11 @@ export type PoolRequest = (
   | { id: number; op: 'encode'; bytes: Uint8Array; histogram: Uint32Array | undefined }
   | { id: number; op: 'decode'; bytes: Uint8Array; decode: DecodeOptions }
   | { id: number; op: 'analyze'; bytes: Uint8Array }
+  | { id: number; op: 'sha256'; bytes: Uint8Array }
 ) & { lent?: boolean; spare?: ArrayBuffer }
+
+/** A decoded or encoded member, a chunk's analysis, or a sha256 in hex. */
+type TaskResult = Uint8Array | ChunkAnalysis | string
 
 /** What `analyze` finds in a chunk: its sha256 (hex) and 256-entry byte-frequency table. */
 export interface ChunkAnalysis {
@@ -21,7 +25,7 @@ export interface ChunkAnalysis {
 }
 
 export type PoolResponse = (
-  | { id: number; result: Uint8Array | ChunkAnalysis }
+  | { id: number; result: TaskResult }
   | {
       id: number
       error: {
@@ -41,10 +45,10 @@ export interface HandOver {
 interface Pending {
   request: PoolRequest
   transfer: boolean
-  resolve: (result: Uint8Array | ChunkAnalysis) => void
+  resolve: (result: TaskResult) => void
   reject: (error: Error) => void
   /** Settles with the task: `close()` waits on it. */
-  done: Promise<Uint8Array | ChunkAnalysis>
+  done: Promise<TaskResult>
 }
 
 /**
@@ -144,6 +148,11 @@ export class CodecPool {
     return this.#submit({ id: this.#nextId++, op: 'analyze', bytes }) as Promise<ChunkAnalysis>
   }
 
+  /** The sha256 (hex) of `bytes`, computed off the calling thread (`bytes` is copied across). */
+  sha256(bytes: Uint8Array): Promise<string> {
+    return this.#submit({ id: this.#nextId++, op: 'sha256', bytes }) as Promise<string>
+  }
+
   /**
    * Fails queued tasks, lets the ones already posted to a worker finish, and stops the
    * threads. Idempotent.
@@ -164,11 +173,11 @@ export class CodecPool {
     return this.#drained
   }
 
-  #submit(request: PoolRequest, handOver: HandOver = {}): Promise<Uint8Array | ChunkAnalysis> {
+  #submit(request: PoolRequest, handOver: HandOver = {}): Promise<TaskResult> {
     if (this.#closed) return Promise.reject(new Error('codec pool closed'))
     let resolve!: Pending['resolve']
     let reject!: Pending['reject']
-    const done = new Promise<Uint8Array | ChunkAnalysis>((res, rej) => {
+    const done = new Promise<TaskResult>((res, rej) => {
       resolve = res
       reject = rej
     })
@@ -201,7 +210,10 @@ export class CodecPool {
   #post(worker: Worker, task: Pending): void {
     const request = { ...task.request }
     const transfer: ArrayBuffer[] = []
-    const spare = request.op === 'analyze' ? undefined : this.#outputSpares.takeLargest()
+    const spare =
+      request.op === 'analyze' || request.op === 'sha256'
+        ? undefined
+        : this.#outputSpares.takeLargest()
     if (spare) {
       request.spare = spare
       transfer.push(spare)

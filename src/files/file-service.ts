@@ -7,7 +7,10 @@ import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
-import { readChunkVerified, readVerified } from './verified-chunks.ts'
+import { checkChunk, readChunkVerified, readVerified } from './verified-chunks.ts'
+
+/** Chunks up to this size are read whole when a download checks them off-thread. */
+const WHOLE_CHUNK_READ = 16 << 20
 
 export interface FileServiceOptions {
   blobs: BlobStore
@@ -19,6 +22,11 @@ export interface FileServiceOptions {
   chunksInFlight?: number
   /** Computes a chunk's sha256 and frequency table; pass a `CodecPool`'s to use its threads. */
   analyze?: (bytes: Uint8Array) => Promise<ChunkAnalysis>
+  /**
+   * The sha256 (hex) of a chunk read back, to check it against its key; off the calling
+   * thread if it can be (the codec pool), so a download's hashing overlaps its sending.
+   */
+  hash?: (bytes: Uint8Array) => Promise<string>
 }
 
 export interface PutOptions {
@@ -47,6 +55,7 @@ export class FileService {
   readonly chunkSize: number
   readonly #inFlight: number
   readonly #analyze: (bytes: Uint8Array) => Promise<ChunkAnalysis>
+  readonly #hash: ((bytes: Uint8Array) => Promise<string>) | undefined
   readonly #buffers: ChunkBuffers
 
   constructor(options: FileServiceOptions) {
@@ -56,6 +65,7 @@ export class FileService {
     this.chunkSize = options.chunkSize
     this.#inFlight = options.chunksInFlight ?? 4
     this.#analyze = options.analyze ?? analyzeChunk
+    this.#hash = options.hash
     this.#buffers = new ChunkBuffers(this.chunkSize, 2 * this.#inFlight)
   }
 
@@ -146,14 +156,47 @@ export class FileService {
         `bytes ${start}-${end} are outside the file (${file.size} bytes)`,
       )
     }
+    const parts: { key: string; size: number; range: ByteRange }[] = []
     for (const entry of await this.#meta.manifest(file.id)) {
       const last = entry.offset + entry.size - 1
       if (last < start || entry.offset > end) continue
       const from = Math.max(start, entry.offset) - entry.offset
       const to = Math.min(end, last) - entry.offset
-      const whole = from === 0 && to === entry.size - 1
-      yield* readVerified(this.#blobs, entry.key, whole ? undefined : { start: from, end: to })
+      parts.push({ key: entry.key, size: entry.size, range: { start: from, end: to } })
     }
+    // Every chunk is checked against its key before its last byte goes out. With an off-thread
+    // hash, a chunk is read whole and hashed while the one before it is sent (one chunk ahead):
+    // on this thread, hashing 256 KiB pieces as they passed held downloads to ~490 MB/s
+    // (~750-900 without). Very large chunks stream through a hash here instead.
+    const hash = this.#hash
+    const ahead = (i: number) => {
+      const part = parts[i]
+      if (!part || !hash || part.size > WHOLE_CHUNK_READ) return undefined
+      const read = this.#readChecked(part.key, part.range, hash)
+      read.catch(() => {}) // awaited in turn; a download given up leaves it unawaited
+      return read
+    }
+    let next = ahead(0)
+    for (let i = 0; i < parts.length; i++) {
+      const current = next
+      next = ahead(i + 1)
+      const part = parts[i]!
+      if (current) yield await current
+      else {
+        const whole = part.range.start === 0 && part.range.end === part.size - 1
+        yield* readVerified(this.#blobs, part.key, whole ? undefined : part.range)
+      }
+    }
+  }
+
+  async #readChecked(
+    key: string,
+    range: ByteRange,
+    hash: (bytes: Uint8Array) => Promise<string>,
+  ): Promise<Uint8Array> {
+    const bytes = await this.#blobs.read(key)
+    checkChunk(key, await hash(bytes))
+    return bytes.subarray(range.start, range.end + 1)
   }
 
   list(clientId: string, options: ListOptions): Promise<FileRecord[]> {

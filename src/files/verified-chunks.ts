@@ -25,21 +25,22 @@ export async function* readVerified(
     if (held) yield held
     held = slice
   }
-  const actual = hash.digest('hex')
-  if (actual !== key) {
-    throw new FileError('E_CHUNK_CORRUPT', `chunk ${key} is damaged: its bytes hash to ${actual}`)
-  }
+  checkChunk(key, hash.digest('hex'))
   if (held) yield held
 }
 
 /** Reads a whole chunk into memory, checked against its key. */
 export async function readChunkVerified(blobs: BlobStore, key: string): Promise<Uint8Array> {
   const bytes = await blobs.read(key)
-  const actual = createHash('sha256').update(bytes).digest('hex')
-  if (actual !== key) {
-    throw new FileError('E_CHUNK_CORRUPT', `chunk ${key} is damaged: its bytes hash to ${actual}`)
-  }
+  checkChunk(key, createHash('sha256').update(bytes).digest('hex'))
   return bytes
+}
+
+/** Throws `E_CHUNK_CORRUPT` unless the sha256 of a chunk's bytes is its key. */
+export function checkChunk(key: string, sha256: string): void {
+  if (sha256 !== key) {
+    throw new FileError('E_CHUNK_CORRUPT', `chunk ${key} is damaged: its bytes hash to ${sha256}`)
+  }
 }
 
 /** The part of `piece` (which starts at byte `at` of the chunk) inside `range`. */

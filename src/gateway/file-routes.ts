@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http'
-import type { ByteRange } from '../blobs/index.ts'
 import { freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import { type JobService, parseJobRequest } from '../jobs/index.ts'
@@ -75,6 +74,10 @@ export function fileRoutes(
       throw new HttpError(416, 'E_RANGE', `the range is outside the file (${file.size} bytes)`)
     }
     const length = range ? range.end - range.start + 1 : file.size
+    const body = req.method === 'HEAD' || length === 0 ? undefined : files.read(file, range)
+    // The first piece before the status line: a first chunk that fails its check (or cannot be
+    // read) is then a proper error answer, not a cut connection.
+    const first = await body?.next()
     res.writeHead(range ? 206 : 200, {
       ...headers,
       ...downloadHeaders(file),
@@ -82,11 +85,11 @@ export function fileRoutes(
       'content-length': length,
       ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}` } : {}),
     })
-    if (req.method === 'HEAD' || length === 0) {
+    if (!body || !first || first.done) {
       res.end()
       return
     }
-    await streamFile(res, files, file, range, log)
+    await streamFile(res, first.value, body, file, log)
   })
 
   router.on('DELETE', '/v1/files/*', async ({ req, res, tail }) => {
@@ -140,16 +143,17 @@ function downloadHeaders(file: FileRecord): Record<string, string> {
 /** Writes the file's bytes with backpressure; a failure after the headers cuts the connection. */
 async function streamFile(
   res: ServerResponse,
-  files: FileService,
+  first: Uint8Array,
+  rest: AsyncGenerator<Uint8Array>,
   file: FileRecord,
-  range: ByteRange | undefined,
   log: RequestContext['log'],
 ): Promise<void> {
   try {
-    for await (const piece of files.read(file, range)) {
+    // Each piece is a buffer of its own: freed once the socket has it, not by a collection
+    // that V8 would only start after ~20 MB of them (a full one, with the heap to mark).
+    if (!res.write(first, () => freeNow(first))) await drained(res)
+    for await (const piece of rest) {
       if (res.destroyed) break
-      // Each piece is a buffer of its own: freed once the socket has it, not by a collection
-      // that V8 would only start after ~20 MB of them (a full one, with the heap to mark).
       if (!res.write(piece, () => freeNow(piece))) await drained(res)
     }
     if (!res.destroyed) res.end()

@@ -35,26 +35,37 @@ function download(url: string, path: string, headers: Record<string, string> = {
 }
 
 it('a chunk damaged on disk is never served as good: downloads end short, jobs fail, the scrub names it', async () => {
-  const piper = await startPiper([], { PIPER_SCRUB_INTERVAL_MS: '1000' })
+  const piper = await startPiper(['--chunk-size', '64K'], { PIPER_SCRUB_INTERVAL_MS: '1000' })
   try {
-    const bytes = randomBytes(300_000)
+    const bytes = randomBytes(60_000) // one chunk
     const put = await fetch(`${piper.url}/v1/files/d/photo.bin`, { method: 'PUT', body: bytes })
     assert.equal(put.status, 201)
     // The chunk's file, by its key (the sha256 of its bytes): flip one byte in the middle.
     const key = createHash('sha256').update(bytes).digest('hex')
     const path = join(piper.data, 'blobs', key.slice(0, 2), key.slice(2, 4), key)
     const file = await open(path, 'r+')
-    await file.write(Buffer.from([bytes[150_000]! ^ 0xff]), 0, 1, 150_000)
+    await file.write(Buffer.from([bytes[30_000]! ^ 0xff]), 0, 1, 30_000)
     await file.close()
 
-    const whole = await download(piper.url, '/v1/files/d/photo.bin')
-    assert.equal(whole.status, 200)
-    assert.ok(!whole.whole && whole.received < whole.length, `cut short: ${JSON.stringify(whole)}`)
-    const ranged = await download(piper.url, '/v1/files/d/photo.bin', { range: 'bytes=10-20' })
-    assert.ok(
-      !ranged.whole,
-      `a range of the damaged chunk is not served: ${JSON.stringify(ranged)}`,
-    )
+    // Its only chunk is checked before the status line: an error answer, whole or ranged.
+    for (const headers of [{}, { range: 'bytes=10-20' }]) {
+      const res = await fetch(`${piper.url}/v1/files/d/photo.bin`, { headers })
+      assert.equal(res.status, 500)
+      assert.equal(
+        ((await res.json()) as { error: { code: string } }).error.code,
+        'E_CHUNK_CORRUPT',
+      )
+    }
+    // The same chunk after a good one (stored once, so damaged there too): the body ends
+    // short of its Content-Length.
+    const good = randomBytes(64 * 1024)
+    await fetch(`${piper.url}/v1/files/d/two.bin`, {
+      method: 'PUT',
+      body: Buffer.concat([good, bytes]),
+    })
+    const cut = await download(piper.url, '/v1/files/d/two.bin')
+    assert.equal(cut.status, 200)
+    assert.ok(!cut.whole && cut.received < cut.length, `cut short: ${JSON.stringify(cut)}`)
 
     const job = await createJob(piper.url, { type: 'compress', input: 'd/photo.bin' })
     let state = job

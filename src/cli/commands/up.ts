@@ -49,6 +49,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     logger,
     chunkSize: config.chunkSize,
     analyze: (bytes) => pool.analyze(bytes),
+    hash: (bytes) => pool.sha256(bytes),
   })
   const gc = new GarbageCollector({ files, logger })
   const scrubber = new ChunkScrubber({

@@ -1,0 +1,256 @@
+/**
+ * `npm run soak [-- ROUNDS]` (default 10): the kill loops, many times, with what each lost,
+ * duplicated or left stuck. Not in CI (the crash tests there run a few rounds of each).
+ *
+ * - queue: `piper queue publish` of 50 000 lines while `piper queue serve` is killed -9 and
+ *   restarted twice; every confirmed line must be stored, and no line twice.
+ * - upload: `piper up` killed -9 while a PUT streams; a file is visible after the restart only
+ *   if its upload was confirmed, and then whole; the GC then frees what the cut one stored.
+ * - job: `piper up` killed -9 while 4 compress jobs run; after the restart every job ends
+ *   `succeeded` (none stuck), each output a gzip of its input.
+ *
+ * Prints a line per round and totals; exits 1 if anything was lost, duplicated or stuck.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { gunzipSync } from 'node:zlib'
+import { EmbeddedQueue } from '../src/queue/index.ts'
+import { createLogger } from '../src/telemetry/index.ts'
+import { cleanEnv, PIPER_BIN } from '../test/helpers/cli.ts'
+import { startPiper } from '../test/helpers/piper-server.ts'
+import { freePort } from '../test/helpers/ports.ts'
+import { isListening } from '../test/helpers/services.ts'
+
+const rounds = Number(process.argv[2] ?? 10)
+const totals = { kills: 0, confirmed: 0, lost: 0, duplicated: 0, stuck: 0 }
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+
+function piper(args: string[], stdin: 'ignore' | 'pipe' = 'ignore') {
+  const child = spawn(process.execPath, [PIPER_BIN, ...args], {
+    env: cleanEnv(),
+    stdio: [stdin, 'pipe', 'ignore'],
+  })
+  children.add(child)
+  let stdout = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+  })
+  const exited = once(child, 'exit').then(([code]) => {
+    children.delete(child)
+    return code as number | null
+  })
+  return { child, exited, stdout: () => stdout }
+}
+
+async function queueRound(): Promise<Partial<typeof totals>> {
+  const data = await mkdtemp(join(tmpdir(), 'piper-soak-queue-'))
+  const port = await freePort()
+  const serve = async () => {
+    const server = piper(['queue', 'serve', '--data', data, '--port', String(port)])
+    while (!(await isListening('127.0.0.1', port, 200))) await sleep(20)
+    return server
+  }
+  try {
+    let server = await serve()
+    const lines = 50_000
+    const publisher = piper(
+      ['queue', 'publish', 'soak.lines', '--queue', `piper://127.0.0.1:${port}`],
+      'pipe',
+    )
+    const writing = (async () => {
+      const stdin = publisher.child.stdin!
+      for (let i = 0; i < lines; i += 500) {
+        const block = Array.from({ length: 500 }, (_, j) => `line-${i + j}\n`).join('')
+        if (!stdin.write(block)) await once(stdin, 'drain')
+      }
+      stdin.end()
+    })()
+    let kills = 0
+    for (const after of [5_000, 25_000]) {
+      while (publisher.stdout().split('\n').length < after && publisher.child.exitCode === null)
+        await sleep(10)
+      server.child.kill('SIGKILL')
+      await server.exited
+      kills++
+      await sleep(Math.random() * 300)
+      server = await serve()
+    }
+    await writing
+    await publisher.exited
+    server.child.kill('SIGTERM')
+    await server.exited
+    const confirmed = publisher
+      .stdout()
+      .split('\n')
+      .filter((l) => /^\d+$/.test(l)).length
+    const queue = new EmbeddedQueue({
+      dir: join(data, 'queue'),
+      logger: createLogger({ level: 'silent' }),
+    })
+    await queue.start()
+    const counts = new Map<string, number>()
+    try {
+      const consumer = await queue.consumer('soak.lines', 'check')
+      for (;;) {
+        const batch = await consumer.fetch(5000, 100)
+        if (batch.length === 0) break
+        for (const m of batch) {
+          const text = Buffer.from(m.payload).toString()
+          counts.set(text, (counts.get(text) ?? 0) + 1)
+        }
+        await Promise.all(batch.map((m) => consumer.ack(m)))
+      }
+      await consumer.close()
+    } finally {
+      await queue.close()
+    }
+    // The publisher confirms in line order: the first `confirmed` lines must all be there.
+    let lost = 0
+    for (let i = 0; i < confirmed; i++) if (!counts.has(`line-${i}`)) lost++
+    const duplicated = [...counts.values()].filter((n) => n > 1).length
+    return { kills, confirmed, lost, duplicated }
+  } finally {
+    await rm(data, { recursive: true, force: true })
+  }
+}
+
+/** PUT `bytes` slowly (so a kill lands mid-body); resolves with the status, or 0 if cut. */
+function slowPut(url: string, name: string, bytes: Buffer): Promise<number> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: hostname,
+        port,
+        method: 'PUT',
+        path: `/v1/files/${name}`,
+        headers: { 'content-length': bytes.length },
+      },
+      (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      },
+    )
+    req.once('error', () => resolve(0))
+    void (async () => {
+      for (let at = 0; at < bytes.length; at += 256 << 10) {
+        if (!req.write(bytes.subarray(at, at + (256 << 10))))
+          await once(req, 'drain').catch(() => {})
+        await sleep(2)
+      }
+      req.end()
+    })()
+  })
+}
+
+async function uploadRound(): Promise<Partial<typeof totals>> {
+  const first = await startPiper(['--chunk-size', '256K'])
+  try {
+    const whole = randomBytes(2 << 20)
+    const done = await slowPut(first.url, 'done.bin', whole)
+    const cutBytes = randomBytes(16 << 20)
+    const cut = slowPut(first.url, 'cut.bin', cutBytes)
+    await sleep(50 + Math.random() * 200)
+    first.child.kill('SIGKILL')
+    await once(first.child, 'exit')
+    const cutStatus = await cut
+    const second = await startPiper(['--chunk-size', '256K'], {}, first.data)
+    try {
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+      const got = async (name: string) => {
+        const res = await fetch(`${second.url}/v1/files/${name}`)
+        return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined
+      }
+      let lost = 0
+      const confirmed = (done === 201 ? 1 : 0) + (cutStatus === 201 ? 1 : 0)
+      const doneBack = await got('done.bin')
+      if (done === 201 && (!doneBack || sha(doneBack) !== sha(whole))) lost++
+      const cutBack = await got('cut.bin')
+      if (cutStatus === 201 && (!cutBack || sha(cutBack) !== sha(cutBytes))) lost++
+      // Not confirmed: it may be absent, or (if the 201 was lost with the kill) whole.
+      if (cutStatus !== 201 && cutBack && sha(cutBack) !== sha(cutBytes)) lost++
+      return { kills: 1, confirmed, lost, duplicated: 0 }
+    } finally {
+      await second.stop()
+    }
+  } finally {
+    await rm(first.data, { recursive: true, force: true })
+  }
+}
+
+async function jobRound(): Promise<Partial<typeof totals>> {
+  const args = ['--chunk-size', '64K', '--workers', '2']
+  const first = await startPiper(args)
+  try {
+    const inputs = Array.from({ length: 4 }, (_, i) =>
+      Buffer.from(
+        Array.from({ length: 40_000 }, (_, j) => `job ${i} line ${j} ${j % 97}\n`).join(''),
+      ),
+    )
+    const ids: string[] = []
+    for (const [i, input] of inputs.entries()) {
+      await fetch(`${first.url}/v1/files/in${i}.txt`, { method: 'PUT', body: input })
+      const res = await fetch(`${first.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'compress', input: `in${i}.txt` }),
+      })
+      ids.push(((await res.json()) as { id: string }).id)
+    }
+    await sleep(Math.random() * 400)
+    first.child.kill('SIGKILL')
+    await once(first.child, 'exit')
+    const second = await startPiper(args, {}, first.data)
+    try {
+      let stuck = 0
+      let lost = 0
+      for (const [i, id] of ids.entries()) {
+        const deadline = Date.now() + 120_000
+        let state = ''
+        while (Date.now() < deadline) {
+          state = ((await (await fetch(`${second.url}/v1/jobs/${id}`)).json()) as { state: string })
+            .state
+          if (state === 'succeeded' || state === 'failed') break
+          await sleep(100)
+        }
+        if (state !== 'succeeded') {
+          stuck++
+          continue
+        }
+        const gz = Buffer.from(
+          await (await fetch(`${second.url}/v1/files/in${i}.txt.gz`)).arrayBuffer(),
+        )
+        if (!gunzipSync(gz).equals(inputs[i]!)) lost++
+      }
+      return { kills: 1, confirmed: ids.length, lost, stuck }
+    } finally {
+      await second.stop()
+    }
+  } finally {
+    await rm(first.data, { recursive: true, force: true })
+  }
+}
+
+const loops = { queue: queueRound, upload: uploadRound, job: jobRound }
+for (let round = 1; round <= rounds; round++) {
+  for (const [name, loop] of Object.entries(loops)) {
+    const r = await loop()
+    for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r[key] ?? 0
+    console.log(
+      `round ${round}/${rounds} ${name}: kills ${r.kills ?? 0}, confirmed ${r.confirmed ?? 0}, lost ${r.lost ?? 0}, duplicated ${r.duplicated ?? 0}, stuck ${r.stuck ?? 0}`,
+    )
+  }
+}
+console.log(
+  `soak: ${rounds} rounds, ${totals.kills} kills, ${totals.confirmed} confirmed, ${totals.lost} lost, ${totals.duplicated} duplicated, ${totals.stuck} stuck`,
+)
+process.exitCode = totals.lost + totals.duplicated + totals.stuck > 0 ? 1 : 0
