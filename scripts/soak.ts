@@ -145,7 +145,7 @@ function slowPut(url: string, name: string, bytes: Buffer): Promise<number> {
       for (let at = 0; at < bytes.length; at += 256 << 10) {
         if (!req.write(bytes.subarray(at, at + (256 << 10))))
           await once(req, 'drain').catch(() => {})
-        await sleep(2)
+        await sleep(5)
       }
       req.end()
     })()

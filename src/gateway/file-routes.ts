@@ -10,7 +10,7 @@ import { fileJson, fileLocation } from './file-json.ts'
 import { parseRange } from './http-range.ts'
 import { jobJson } from './job-json.ts'
 import { uploadMultipart } from './multipart.ts'
-import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
+import { decodeCursor, encodeCursor, listPrefix, pageLimit } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { RequestContext, Router } from './router.ts'
 import type { RouteLimits } from './server.ts'
@@ -103,7 +103,7 @@ export function fileRoutes(
     const limit = pageLimit(url.searchParams.get('limit'))
     const cursor = url.searchParams.get('cursor')
     const after = cursor === null ? undefined : decodeCursor(cursor)
-    const prefix = url.searchParams.get('prefix') ?? undefined
+    const prefix = listPrefix(url.searchParams.get('prefix'))
     const page = await files.list(client, { prefix, after, limit: limit + 1 })
     const more = page.length > limit
     const shown = page.slice(0, limit)

@@ -1,3 +1,4 @@
+import { MAX_NAME_BYTES } from '../files/index.ts'
 import { HttpError } from './errors.ts'
 
 const MAX_PAGE = 1000
@@ -12,13 +13,40 @@ export function pageLimit(raw: string | null): number {
   return limit
 }
 
-/** The name or id a `cursor` stands for; 400 for a cursor this API did not return. */
+/**
+ * The name or id a `cursor` stands for; 400 for a cursor this API did not return. It stands for
+ * a name or id this API returned, so it is checked like one (a NUL byte reached PostgreSQL as
+ * a 500 before).
+ */
 export function decodeCursor(cursor: string): string {
   const name = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (name === '' || Buffer.from(name).toString('base64url') !== cursor) {
+  if (name === '' || Buffer.from(name).toString('base64url') !== cursor || !printable(name)) {
     throw new HttpError(400, 'E_BAD_REQUEST', 'cursor is not one this API returned')
   }
   return name
+}
+
+/** A listing's `prefix`: the start of a file name, so at most as long and as printable. */
+export function listPrefix(raw: string | null): string | undefined {
+  if (raw === null || raw === '') return undefined
+  if (!printable(raw)) {
+    throw new HttpError(
+      400,
+      'E_BAD_REQUEST',
+      `prefix must be at most ${MAX_NAME_BYTES} bytes of UTF-8 without control characters`,
+    )
+  }
+  return raw
+}
+
+/** Well-formed UTF-16, at most a file name's length, with no C0/C1 control or DEL. */
+function printable(text: string): boolean {
+  return (
+    text.isWellFormed() &&
+    Buffer.byteLength(text) <= MAX_NAME_BYTES &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+    !/[\u0000-\u001f\u007f-\u009f]/.test(text)
+  )
 }
 
 /** The cursor that continues a listing after `last`. */

@@ -58,16 +58,69 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
-    return (await this.#open().query(sql, params as SqlParam[])).rows
+    try {
+      return (await this.#open().query(sql, params as SqlParam[])).rows
+    } catch (error) {
+      throw this.#classify(error)
+    }
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    return (await this.#open().query(sql, params as SqlParam[])).rowCount ?? 0
+    try {
+      return (await this.#open().query(sql, params as SqlParam[])).rowCount ?? 0
+    } catch (error) {
+      throw this.#classify(error)
+    }
   }
 
   async transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
     options: TransactionOptions = {},
+  ): Promise<T> {
+    try {
+      return await this.#transaction(fn, options)
+    } catch (error) {
+      throw this.#classify(error)
+    }
+  }
+
+  /**
+   * Errors that say the database cannot be used now, as the codes callers dispatch on:
+   * unreachable, shutting down or out of connections is `E_META_UNAVAILABLE` (503, retry
+   * later), a full disk `E_STORAGE_FULL` (507). Anything else (a bug, a constraint) is left
+   * as it is.
+   */
+  #classify(error: unknown): unknown {
+    if (error instanceof MetaError) return error
+    const code = String((error as { code?: unknown }).code ?? '')
+    if (code === '53100') {
+      return new MetaError('E_STORAGE_FULL', 'the PostgreSQL disk is full', { cause: error })
+    }
+    // SQLSTATE classes 08 (connection), 53 (resources), 57P (operator intervention); errno
+    // codes of a socket; pg's own words for a pool that timed out or a connection that ended.
+    const message = (error as Error).message ?? ''
+    if (
+      /^(08|53|57P)/.test(code) ||
+      /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND)$/.test(code) ||
+      /timeout exceeded when trying to connect|Connection terminated|connection ended/i.test(
+        message,
+      )
+    ) {
+      const where = `${this.#url.hostname}:${this.#url.port || 5432}`
+      return new MetaError(
+        'E_META_UNAVAILABLE',
+        `PostgreSQL at ${where} is unavailable: ${message}`,
+        {
+          cause: error,
+        },
+      )
+    }
+    return error
+  }
+
+  async #transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    options: TransactionOptions,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#open().connect()

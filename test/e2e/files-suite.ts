@@ -396,6 +396,10 @@ export function runFilesSuite(name: string, options: FilesSuiteOptions): void {
         ['GET', '/v2/nothing', 404, /no route/],
         ['GET', '/v1/files?limit=0', 400, /limit/],
         ['GET', '/v1/files?cursor=%%%', 400, /cursor/],
+        // A NUL must not reach the database (PostgreSQL answered 500).
+        ['GET', '/v1/files?cursor=AA', 400, /cursor/],
+        ['GET', '/v1/files?prefix=a%00b', 400, /prefix/],
+        ['GET', `/v1/files?prefix=${'p'.repeat(1025)}`, 400, /prefix/],
         ['POST', '/v1/files', 415, /multipart\/form-data/],
       ]
       for (const [method, path, status, message] of cases) {

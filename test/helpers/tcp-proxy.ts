@@ -9,7 +9,8 @@ export class TcpProxy {
     this.#server = server
   }
 
-  static async start(targetPort: number): Promise<TcpProxy> {
+  /** Listens on `listenPort` (a free one by default; the same one again to come back). */
+  static async start(targetPort: number, listenPort = 0): Promise<TcpProxy> {
     const server = createServer()
     const proxy = new TcpProxy(server)
     server.on('connection', (client) => {
@@ -21,7 +22,7 @@ export class TcpProxy {
       client.on('error', () => upstream.destroy())
       upstream.on('error', () => client.destroy())
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve))
     return proxy
   }
 
@@ -34,6 +35,7 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.destroy()
   }
 
+  /** Cuts every connection and refuses new ones (the peer is down). */
   async close(): Promise<void> {
     this.cut()
     await new Promise((resolve) => this.#server.close(resolve))
