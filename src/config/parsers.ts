@@ -135,8 +135,10 @@ export function adapterUrl(schemes: {
 export function maskUrlPassword(value: string): string {
   try {
     const url = new URL(value)
-    if (url.password === '') return value
-    url.password = '****'
+    if (url.password !== '') url.password = '****'
+    // A NATS token travels as the user name (nats://TOKEN@host).
+    else if (url.username !== '' && url.protocol === 'nats:') url.username = '****'
+    else return value
     return url.href
   } catch {
     return value

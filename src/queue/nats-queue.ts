@@ -7,6 +7,7 @@ import { QueueError } from './errors.ts'
 import { checkGroup, checkTopic, dlqTopic } from './names.ts'
 import { NatsConsumer } from './nats-consumer.ts'
 import { streamOf, subjectOf, topicOfSubject } from './nats-names.ts'
+import { maskNatsUrl, natsConnectionOptions } from './nats-options.ts'
 import {
   type Consumer,
   type ConsumerOptions,
@@ -73,17 +74,31 @@ export class NatsQueue implements Queue {
     // The client is loaded only by deployments that use it.
     this.#nats = await import('@nats-io/transport-node')
     this.#jetstream = await import('@nats-io/jetstream')
-    const { hostname, port } = new URL(this.url)
+    const { creds, ...options } = natsConnectionOptions(this.url)
     try {
       this.#nc = await this.#nats.connect({
-        servers: `${hostname || '127.0.0.1'}:${port || 4222}`,
+        ...options,
+        ...(creds ? { authenticator: this.#nats.credsAuthenticator(creds) } : {}),
         name: 'piper',
         maxReconnectAttempts: -1,
       })
     } catch (error) {
-      throw new QueueError('E_QUEUE_UNAVAILABLE', `NATS at ${this.url} is not answering`, {
-        cause: error,
-      })
+      const where = maskNatsUrl(this.url)
+      // nats.js says "Authorization Violation" (or names an auth error) for refused credentials.
+      const refused = /authoriz|authenticat/i.test(
+        `${(error as Error).message} ${(error as Error).name}`,
+      )
+      throw refused
+        ? new QueueError('E_QUEUE_AUTH', `NATS at ${where} refused the credentials in the URL`, {
+            cause: error,
+          })
+        : new QueueError(
+            'E_QUEUE_UNAVAILABLE',
+            `NATS at ${where} is not answering (${(error as Error).message})`,
+            {
+              cause: error,
+            },
+          )
     }
     this.#js = this.#jetstream.jetstream(this.#nc)
     this.#jsm = await this.#jetstream.jetstreamManager(this.#nc)
