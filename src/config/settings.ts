@@ -37,6 +37,9 @@ export interface PiperConfig {
   streamsPerClient: number
   legacyRequests: number
   maxDecompressOutput: number
+  quotaBytes: number
+  quotaFiles: number
+  quotaJobs: number
   scrubIntervalMs: number
   scrubBytesPerSecond: number
   url: string
@@ -227,6 +230,30 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'largest output a decompress job may write; a job asking for more is a 400',
     parse: byteSize(1024, 2 ** 50),
     fallback: () => 64 * 1024 ** 3,
+  }),
+  setting({
+    name: 'quotaBytes',
+    flag: '--quota-bytes',
+    env: 'PIPER_QUOTA_BYTES',
+    doc: 'bytes of files one client may store, e.g. 100G (0: no quota)',
+    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
+    fallback: () => 0,
+  }),
+  setting({
+    name: 'quotaFiles',
+    flag: '--quota-files',
+    env: 'PIPER_QUOTA_FILES',
+    doc: 'files one client may store (0: no quota)',
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+    fallback: () => 0,
+  }),
+  setting({
+    name: 'quotaJobs',
+    flag: '--quota-jobs',
+    env: 'PIPER_QUOTA_JOBS',
+    doc: 'jobs one client may have queued or running at once (0: no quota)',
+    parse: integer(0, 1_000_000),
+    fallback: () => 0,
   }),
   setting({
     name: 'scrubIntervalMs',

@@ -31,8 +31,15 @@ export function fileRoutes(
     const then = url.searchParams.get('then')
     const request = then === null ? undefined : parseJobRequest({ type: then, input: tail })
     if (request && !jobs) throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
+    if (request) await limits.quotas.checkJob(client)
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
-    const file = await files.put(client, tail, req, { contentType })
+    const maxBytes = await limits.quotas.uploadLimit(client, tail)
+    // Refused midway (a quota), the upload stops reading, but the request stays whole: a
+    // destroyed request destroys its socket, and the client would get no answer at all.
+    const body = req.iterator({ destroyOnReturn: false })
+    const file = await files.put(client, tail, body, { contentType, maxBytes }).catch((error) => {
+      throw limits.quotas.explain(error, client, maxBytes)
+    })
     const job = request && (await jobs!.create(client, request)).job
     sendJson(
       res,
@@ -47,7 +54,7 @@ export function fileRoutes(
   router.on('POST', '/v1/files', async (ctx) => {
     const client = await clients.resolve(ctx.req)
     ctx.res.once('close', limits.uploads.take(client))
-    const stored = await uploadMultipart(ctx, files, client)
+    const stored = await uploadMultipart(ctx, files, client, limits.quotas)
     sendJson(ctx.res, 201, { files: stored.map(fileJson) })
   })
 

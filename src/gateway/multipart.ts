@@ -2,6 +2,7 @@ import busboy from 'busboy'
 import type { FileService } from '../files/index.ts'
 import type { FileRecord } from '../meta/index.ts'
 import { HttpError } from './errors.ts'
+import type { Quotas } from './quotas.ts'
 import type { RequestContext } from './router.ts'
 
 const MAX_FILES = 100
@@ -18,6 +19,7 @@ export async function uploadMultipart(
   { req }: RequestContext,
   files: FileService,
   client: string,
+  quotas: Quotas,
 ): Promise<FileRecord[]> {
   const contentType = req.headers['content-type'] ?? ''
   if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) {
@@ -75,7 +77,11 @@ export async function uploadMultipart(
             'E_BAD_REQUEST',
             'a file part has neither a name field nor a filename',
           )
-        stored.push(await files.put(client, name, stream, { contentType: info.mimeType }))
+        const maxBytes = await quotas.uploadLimit(client, name)
+        const put = files.put(client, name, stream, { contentType: info.mimeType, maxBytes })
+        stored.push(
+          await put.catch((error) => Promise.reject(quotas.explain(error, client, maxBytes))),
+        )
       } catch (error) {
         failure = error
         stream.resume()

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { FileService } from '../files/index.ts'
 import type { JobEventFeed, JobService } from '../jobs/index.ts'
-import type { MetaStore } from '../meta/index.ts'
+import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
@@ -13,6 +13,7 @@ import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
 import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
+import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
 import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
@@ -22,7 +23,12 @@ export interface GatewayOptions {
   port: number
   logger: Logger
   /** The file API; without it the gateway serves health only. */
-  storage?: { files: FileService; meta: MetaStore; jsonBodyLimit: number }
+  storage?: {
+    files: FileService
+    meta: MetaStore & ClientUsageReader
+    jsonBodyLimit: number
+    quotas?: QuotaLimits
+  }
   /** The job API and live status; needs `storage`. */
   jobs?: { service: JobService; feed: JobEventFeed }
   /** How long `close()` lets in-flight requests finish before cutting connections. */
@@ -53,6 +59,7 @@ export interface RouteLimits {
   uploads: ClientSlots
   streams: ClientSlots
   legacy: ClientSlots
+  quotas: Quotas
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -124,6 +131,7 @@ export class Gateway {
         uploads: new ClientSlots(limits.uploadsPerClient, 'uploads', 'uploadsPerClient'),
         streams: new ClientSlots(limits.streamsPerClient, 'event streams', 'streamsPerClient'),
         legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),
+        quotas: new Quotas(storage.meta, storage.quotas ?? NO_QUOTAS, storage.files),
       }
       fileRoutes(this.#router, storage.files, clients, slots, options.jobs?.service)
       if (options.jobs) {

@@ -1,4 +1,5 @@
 /** The metadata port and its SQLite and PostgreSQL adapters. */
+export type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 export { MetaError, type MetaErrorCode } from './errors.ts'
 export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
@@ -35,7 +36,7 @@ import {
 } from './sql-jobs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
-export class SqlMetaStore implements MetaStore {
+export class SqlMetaStore implements MetaStore, ClientUsageReader {
   readonly name: string
   readonly #driver: SqlDriver
   #closed: Promise<void> | undefined
@@ -77,6 +78,22 @@ export class SqlMetaStore implements MetaStore {
   async clientForKey(keyHash: string): Promise<string | undefined> {
     const rows = await this.#driver.all('SELECT client_id FROM api_keys WHERE hash = $1', [keyHash])
     return rows[0] ? String(rows[0].client_id) : undefined
+  }
+
+  async clientUsage(clientId: string): Promise<ClientUsage> {
+    const [files] = await this.#driver.all(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM files WHERE client_id = $1',
+      [clientId],
+    )
+    const [jobs] = await this.#driver.all(
+      `SELECT COUNT(*) AS n FROM jobs WHERE client_id = $1 AND state IN ('queued', 'running')`,
+      [clientId],
+    )
+    return {
+      bytes: Number(files?.bytes ?? 0),
+      files: Number(files?.n ?? 0),
+      activeJobs: Number(jobs?.n ?? 0),
+    }
   }
 
   async hasApiKeys(): Promise<boolean> {

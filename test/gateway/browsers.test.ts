@@ -241,3 +241,39 @@ describe('limits a client meets', () => {
     assert.match(codeOf(res), /E_TOO_LARGE/)
   })
 })
+
+describe('per-client quotas', () => {
+  let piper: RunningPiper
+  before(async () => {
+    piper = await startPiper([], {
+      PIPER_QUOTA_BYTES: '100000',
+      PIPER_QUOTA_FILES: '3',
+      PIPER_QUOTA_JOBS: '1',
+    })
+  })
+  after(async () => {
+    await piper.stop()
+  })
+
+  const put = (name: string, bytes: number) =>
+    rawRequest(piper.url, { method: 'PUT', target: `/v1/files/${name}`, body: 'x'.repeat(bytes) })
+
+  it('an upload past the bytes quota stores nothing; replacing a file frees its bytes', async () => {
+    assert.equal((await put('q/a', 60_000)).status, 201)
+    const over = await put('q/b', 50_000)
+    assert.equal(over.status, 413, over.body)
+    assert.equal(codeOf(over), 'E_QUOTA')
+    assert.match(over.body, /quotaBytes/)
+    assert.equal((await fetch(`${piper.url}/v1/files/q/b`)).status, 404, 'nothing of it is stored')
+    // The same name again: its 60 000 bytes are freed by the replacement.
+    assert.equal((await put('q/a', 90_000)).status, 201)
+  })
+
+  it('a new file past the files quota is refused, saying which quota', async () => {
+    assert.equal((await put('q/c', 10)).status, 201)
+    assert.equal((await put('q/d', 10)).status, 201)
+    const fourth = await put('q/e', 10)
+    assert.equal(fourth.status, 413)
+    assert.match(fourth.body, /quotaFiles/)
+  })
+})

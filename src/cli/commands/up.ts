@@ -78,7 +78,12 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     host: config.host,
     port: config.port,
     logger,
-    storage: { files, meta, jsonBodyLimit: config.jsonBodyLimit },
+    storage: {
+      files,
+      meta,
+      jsonBodyLimit: config.jsonBodyLimit,
+      quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
+    },
     jobs: { service: jobs, feed },
     browser: { publicHosts: config.publicHosts, corsOrigins: config.corsOrigins },
     limits: {
