@@ -136,7 +136,17 @@ export class JobRunner {
   }
 
   async #part(job: JobRecord, task: PartTask): Promise<void> {
-    const { blobs, pool } = this.#o
+    const { blobs, pool, files, meta } = this.#o
+    // A task names its chunk by key; only a chunk of this job's input may be read for it, or a
+    // task published by anyone who can reach the queue could copy another client's data into
+    // this client's output.
+    const manifest = await meta.manifest((await files.stat(job.clientId, job.input)).id)
+    if (manifest[task.seq]?.key !== task.key || task.total !== manifest.length) {
+      throw new JobError(
+        'E_JOB_TASK',
+        `part ${task.seq} of job ${job.id} names a chunk that is not part ${task.seq} of its input (was the input replaced?)`,
+      )
+    }
     // A damaged chunk fails the job (E_CHUNK_CORRUPT) instead of becoming a wrong output.
     const input = await readChunkVerified(blobs, task.key)
     const inputSize = input.length

@@ -206,3 +206,27 @@ it('a decompress job is held to the server maximum, whatever its params ask', as
     await s.close()
   }
 })
+
+it("a part task naming a chunk that is not its input's is refused (E_JOB_TASK), stores nothing", async () => {
+  const s = await setup()
+  try {
+    // Another client's secret, stored as a chunk of its own.
+    const secret = await s.files.put('mallory-victim', 'secret.txt', [Buffer.from('the secret')])
+    const [secretChunk] = await s.meta.manifest(secret.id)
+    const job = await compressJob(s, 'eve', Buffer.from('eve owns this'))
+    await s.runner.run({ kind: 'start', job: job.id })
+    const running = await s.meta.jobById(job.id)
+    const forged = {
+      kind: 'part' as const,
+      job: job.id,
+      seq: 0,
+      total: 1,
+      key: secretChunk!.key,
+      size: 10,
+    }
+    await assert.rejects(s.runner.run(forged), { code: 'E_JOB_TASK' })
+    assert.deepEqual(await s.meta.uploadChunks(running!.uploadId!), [], 'nothing stored for it')
+  } finally {
+    await s.close()
+  }
+})
