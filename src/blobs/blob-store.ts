@@ -41,8 +41,11 @@ export interface BlobStore {
   stat(key: string): Promise<{ size: number } | undefined>
   /** Removes the blob; false when it was not there. */
   delete(key: string): Promise<boolean>
-  /** Every stored key with its size and last modification time, in no particular order. */
-  list(): AsyncIterable<{ key: string; size: number; modified: Date }>
+  /**
+   * Every stored key (or every one starting with `prefix`) with its size and last modification
+   * time, in no particular order. Only blobs: whatever else lies in the store is not listed.
+   */
+  list(prefix?: string): AsyncIterable<{ key: string; size: number; modified: Date }>
   close(): Promise<void>
 }
 

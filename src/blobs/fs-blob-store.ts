@@ -141,11 +141,15 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async *list(): AsyncIterable<{ key: string; size: number; modified: Date }> {
-    for (const a of await readdirOrEmpty(this.root)) {
-      if (a === 'tmp') continue
-      for (const b of await readdirOrEmpty(join(this.root, a))) {
+  async *list(prefix = ''): AsyncIterable<{ key: string; size: number; modified: Date }> {
+    // Only the folders a key can be in, and only files named as keys that belong there: a
+    // stray file (an editor's backup, lost+found, notes) is not a blob to collect or check.
+    const within = (dirs: string[], part: string) =>
+      dirs.filter((d) => d.length === 2 && d !== 'tmp' && d.startsWith(part))
+    for (const a of within(await readdirOrEmpty(this.root), prefix.slice(0, 2))) {
+      for (const b of within(await readdirOrEmpty(join(this.root, a)), prefix.slice(2, 4))) {
         for (const key of await readdirOrEmpty(join(this.root, a, b))) {
+          if (!BLOB_KEY.test(key) || !key.startsWith(a + b) || !key.startsWith(prefix)) continue
           const info = await stat(join(this.root, a, b, key)).catch(() => undefined)
           if (info?.isFile()) yield { key, size: info.size, modified: info.mtime }
         }

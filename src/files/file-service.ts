@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
 import { type ChunkAnalysis, cutChunks, freeNow } from '../codec/index.ts'
 import type { AddChunkOptions, FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
@@ -215,7 +216,15 @@ export class FileService {
    * whose count reached zero before their free ran, and blobs older than `orphanBlobMs` that
    * no chunk row names (a crash between the row's delete and the blob's).
    */
-  async collectGarbage(options: { staleUploadMs: number; orphanBlobMs: number }) {
+  async collectGarbage(options: {
+    staleUploadMs: number
+    orphanBlobMs: number
+    /** Only blobs whose keys start with one of these (a slice of the store); default all. */
+    prefixes?: readonly string[]
+    /** The most orphan checks (one query each) per second. */
+    checksPerSecond?: number
+    signal?: AbortSignal
+  }) {
     let uploads = 0
     let chunksFreed = 0
     for (const id of await this.#meta.staleUploads(Date.now() - options.staleUploadMs)) {
@@ -229,12 +238,17 @@ export class FileService {
     }
     let blobs = 0
     const cutoff = Date.now() - options.orphanBlobMs
-    for await (const blob of this.#blobs.list()) {
-      if (blob.modified.getTime() >= cutoff) continue
-      const deleted = await this.#meta.withChunkLock(blob.key, async () =>
-        (await this.#meta.hasChunk(blob.key)) ? false : this.#blobs.delete(blob.key),
-      )
-      if (deleted) blobs++
+    const pace = new Pace(options.checksPerSecond ?? Number.POSITIVE_INFINITY)
+    for (const prefix of options.prefixes ?? ['']) {
+      for await (const blob of this.#blobs.list(prefix)) {
+        if (options.signal?.aborted) break
+        if (blob.modified.getTime() >= cutoff) continue
+        await pace.next(options.signal)
+        const deleted = await this.#meta.withChunkLock(blob.key, async () =>
+          (await this.#meta.hasChunk(blob.key)) ? false : this.#blobs.delete(blob.key),
+        )
+        if (deleted) blobs++
+      }
     }
     if (uploads + chunksFreed + blobs > 0) {
       this.#log.info({ uploads, chunks: chunksFreed, blobs }, 'garbage collected')
@@ -302,6 +316,23 @@ export class FileService {
       })
     }
     return freed
+  }
+}
+
+/** At most `perSecond` calls of `next` per second since the first (a token-free pacer). */
+class Pace {
+  readonly #perSecond: number
+  #count = 0
+  #start = 0
+
+  constructor(perSecond: number) {
+    this.#perSecond = perSecond
+  }
+
+  async next(signal?: AbortSignal): Promise<void> {
+    if (this.#count++ === 0) this.#start = performance.now()
+    const due = (this.#count / this.#perSecond) * 1000 - (performance.now() - this.#start)
+    if (due > 0) await sleep(due, undefined, { signal }).catch(() => {})
   }
 }
 

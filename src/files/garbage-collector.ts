@@ -10,9 +10,22 @@ export interface GarbageCollectorOptions {
   staleUploadMs?: number
   /** A blob no chunk row names is deleted once it is this old. */
   orphanBlobMs?: number
+  /** Key prefixes (two hex characters each) a run checks for orphans: a slice of the store. */
+  shardsPerRun?: number
+  /** The most orphan checks per second. */
+  checksPerSecond?: number
 }
 
-/** Runs `FileService.collectGarbage` periodically; `close()` waits for a run in progress. */
+/** The two-hex-character key prefixes, in the order runs walk them. */
+const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/**
+ * Runs `FileService.collectGarbage` periodically; `close()` stops a run in progress and waits
+ * for it. Stale uploads and unreferenced chunks are found by query each run; orphan blobs (a
+ * crash between a chunk row's delete and its blob's, rare) by walking the store, which each
+ * run does for a slice of it only (`shardsPerRun` of the 256 key prefixes, in turn) and at a
+ * paced rate, so a store of millions of blobs is neither listed nor queried whole every run.
+ */
 export class GarbageCollector {
   readonly name = 'garbage-collector'
   readonly #options: Required<GarbageCollectorOptions>
@@ -20,12 +33,16 @@ export class GarbageCollector {
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> = Promise.resolve()
   #closed = false
+  readonly #abort = new AbortController()
+  #shard = 0
 
   constructor(options: GarbageCollectorOptions) {
     this.#options = {
       intervalMs: 10 * 60_000,
       staleUploadMs: 60 * 60_000,
       orphanBlobMs: 60 * 60_000,
+      shardsPerRun: 16,
+      checksPerSecond: 500,
       ...options,
     }
     this.#log = options.logger.child({ component: 'gc' })
@@ -37,6 +54,7 @@ export class GarbageCollector {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#abort.abort()
     clearTimeout(this.#timer)
     await this.#running
   }
@@ -51,7 +69,17 @@ export class GarbageCollector {
 
   async #run(): Promise<void> {
     try {
-      await this.#options.files.collectGarbage(this.#options)
+      const { shardsPerRun } = this.#options
+      const prefixes = Array.from(
+        { length: shardsPerRun },
+        (_, i) => SHARDS[(this.#shard + i) % 256]!,
+      )
+      this.#shard = (this.#shard + shardsPerRun) % 256
+      await this.#options.files.collectGarbage({
+        ...this.#options,
+        prefixes,
+        signal: this.#abort.signal,
+      })
     } catch (error) {
       this.#log.warn({ err: error }, 'garbage collection failed; will retry')
     }

@@ -150,6 +150,14 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
         const listed = new Map<string, number>()
         for await (const entry of store.list()) listed.set(entry.key, entry.size)
         assert.deepEqual(listed, new Map(blobs.map((b) => [keyOf(b), b.length])))
+        // By prefix: one, two, three or more characters of the key.
+        const key = keyOf(blobs[2]!)
+        for (const n of [1, 2, 3, 5, key.length]) {
+          const under = []
+          for await (const entry of store.list(key.slice(0, n))) under.push(entry.key)
+          const expected = blobs.map(keyOf).filter((k) => k.startsWith(key.slice(0, n)))
+          assert.deepEqual(under.sort(), expected.sort(), `prefix of ${n}`)
+        }
         assert.equal(await store.delete(keyOf(blobs[0]!)), true)
         assert.equal(await store.delete(keyOf(blobs[0]!)), false)
         assert.equal(await store.stat(keyOf(blobs[0]!)), undefined)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
@@ -120,6 +120,24 @@ it('garbage collection frees what a crashed upload left behind', async () => {
   })
   assert.equal(await blobCount(blobs), 2)
   assert.equal((await collect(files.read(await files.stat('c', 'kept')))).length, 1500)
+})
+
+it('garbage collection walks only the slice of keys it is given, and skips stray files', async () => {
+  const { files, blobs } = await setup()
+  const orphans = [`ab${'1'.repeat(62)}`, `cd${'2'.repeat(62)}`]
+  for (const key of orphans) await blobs.put(key, randomBytes(10))
+  // Files that are not blobs, where a careless walk would find them: never deleted, no failure.
+  const root = (blobs as FsBlobStore).root
+  await mkdir(join(root, 'ab', '11'), { recursive: true })
+  await writeFile(join(root, 'ab', '11', 'notes.txt'), 'mine')
+  await writeFile(join(root, 'README'), 'mine too')
+  const gc = (prefixes: string[]) =>
+    files.collectGarbage({ staleUploadMs: -1, orphanBlobMs: -1, prefixes, checksPerSecond: 1000 })
+  assert.equal((await gc(['ab'])).blobs, 1, 'only the orphan under ab')
+  assert.ok(await blobs.stat(orphans[1]!), 'the orphan under cd is for a later run')
+  assert.equal((await gc(['cd', 'ef'])).blobs, 1)
+  assert.equal(await readFile(join(root, 'ab', '11', 'notes.txt'), 'utf8'), 'mine')
+  assert.equal(await readFile(join(root, 'README'), 'utf8'), 'mine too')
 })
 
 it('concurrent uploads and deletes of shared content never lose a stored file', async () => {
