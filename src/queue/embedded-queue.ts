@@ -1,9 +1,8 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { LogRecord } from '../log/index.ts'
+import { type LogRecord, lockDir } from '../log/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import type { ConsumerGroup } from './consumer-group.ts'
-import { lockDir } from './dir-lock.ts'
 import { EmbeddedTopic } from './embedded-topic.ts'
 import { QueueError } from './errors.ts'
 import { checkTopic, dlqTopic } from './names.ts'
@@ -45,7 +44,14 @@ export class EmbeddedQueue implements Queue {
 
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true })
-    this.#unlock = await lockDir(this.dir)
+    this.#unlock = await lockDir(
+      this.dir,
+      (owner) =>
+        new QueueError(
+          'E_QUEUE_LOCKED',
+          `the queue in ${this.dir} is in use by process ${owner} (piper up or piper queue serve): stop it or use another data folder; a served queue is reached with PIPER_QUEUE=piper://HOST:PORT`,
+        ),
+    )
   }
 
   async ensureTopic(topic: string, options?: TopicOptions): Promise<void> {

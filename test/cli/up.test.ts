@@ -98,13 +98,25 @@ test('piper up refuses a port that is taken, with a message', async () => {
   }
 })
 
-test('a second piper up on the same data folder is refused: one process owns the queue', async () => {
+test('a second piper up on the same data folder is refused: one process owns the folder', async () => {
   const data = mkdtempSync(join(tmpdir(), 'piper-up-'))
   const first = await startPiper(['--data', data])
   try {
     const { code, stderr } = await runPiper(['up', '--port', '0', '--data', data])
     assert.equal(code, 1)
-    assert.match(stderr, new RegExp(`queue in .* is in use by process ${first.child.pid}`))
+    assert.match(stderr, new RegExp(`data folder .* is in use by process ${first.child.pid}`))
+    // Also when the second would use another queue: they would still share SQLite and blobs.
+    const other = await runPiper([
+      'up',
+      '--port',
+      '0',
+      '--data',
+      data,
+      '--queue',
+      'piper://127.0.0.1:9',
+    ])
+    assert.equal(other.code, 1)
+    assert.match(other.stderr, /data folder .* is in use/)
   } finally {
     first.child.kill('SIGTERM')
     await once(first.child, 'exit')

@@ -10,6 +10,7 @@ import {
 import { ChunkScrubber, FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
 import { JobEventFeed, JobRunner, JobService } from '../../jobs/index.ts'
+import { lockDir } from '../../log/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { jobWorkers } from '../../worker/index.ts'
 import { CliError } from '../errors.ts'
@@ -36,6 +37,18 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     })
   }
 
+  // One `piper up` per data folder, whatever the queue: two would share one SQLite database
+  // and blob store, each collecting garbage the other is still writing. Taken before anything
+  // opens a file there (or starts a thread that would keep a refused process alive).
+  const unlockData = await lockDir(
+    config.data,
+    (owner) =>
+      new CliError(
+        `the data folder ${config.data} is in use by process ${owner} (another piper up): stop it or use another --data`,
+        { code: 'E_DATA_LOCKED' },
+      ),
+  )
+  const dataLock = { name: 'data-lock', start: async () => {}, close: () => unlockData() }
   const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
   const blobs = await blobStoreFor(config.blobs)
@@ -100,6 +113,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   const stopped = supervisor.stopOnSignals()
   try {
     await supervisor.start([
+      dataLock,
       threads,
       queueComponent,
       blobs,

@@ -1,10 +1,10 @@
 import { link, open, readFile, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { QueueError } from './errors.ts'
-
 /**
- * One process per queue folder: a second writer would interleave records. `LOCK` holds the
- * owner's pid; a lock whose process is gone (kill -9) is taken over.
+ * One process per folder (a queue's: a second writer would interleave records; a data
+ * folder's: two `piper up` would share one SQLite and blob store). `LOCK` holds the owner's
+ * pid; a lock whose process is gone (kill -9) is taken over; one held by a live process is
+ * refused with the error `held` makes of its pid.
  *
  * The lock file appears with its pid already in it (written to a file of our own, then
  * linked into place, which fails if `LOCK` exists), so no one ever reads an empty lock and
@@ -12,7 +12,10 @@ import { QueueError } from './errors.ts'
  * so two processes that both find it dead cannot both remove it and each end up holding "the"
  * lock: the second would remove the first's new one.
  */
-export async function lockDir(dir: string): Promise<() => Promise<void>> {
+export async function lockDir(
+  dir: string,
+  held: (owner: number) => Error,
+): Promise<() => Promise<void>> {
   const path = join(dir, 'LOCK')
   const mine = join(dir, `LOCK.${process.pid}`)
   await writeNew(mine, String(process.pid))
@@ -20,15 +23,10 @@ export async function lockDir(dir: string): Promise<() => Promise<void>> {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await linkOnce(mine, path)) return () => rm(path, { force: true })
       const owner = await ownerOf(path)
-      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-        throw new QueueError(
-          'E_QUEUE_LOCKED',
-          `the queue in ${dir} is in use by process ${owner} (piper up or piper queue serve): stop it or use another data folder; a served queue is reached with PIPER_QUEUE=piper://HOST:PORT`,
-        )
-      }
+      if (owner !== undefined && owner !== process.pid && isAlive(owner)) throw held(owner)
       await takeOver(dir, path, owner)
     }
-    throw new QueueError('E_QUEUE_LOCKED', `cannot lock ${path}`)
+    throw new Error(`cannot lock ${path}: it keeps changing hands`)
   } finally {
     await unlink(mine).catch(() => {})
   }

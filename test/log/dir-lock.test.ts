@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-const LOCK = fileURLToPath(new URL('../../src/queue/dir-lock.ts', import.meta.url))
+const LOCK = fileURLToPath(new URL('../../src/log/dir-lock.ts', import.meta.url))
 const dirs: string[] = []
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
@@ -15,10 +15,10 @@ after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))
 const HOLDER = `
 import { lockDir } from ${JSON.stringify(LOCK)}
 try {
-  await lockDir(process.argv[1])
+  await lockDir(process.argv[1], (owner) => Object.assign(new Error('held by ' + owner), { code: 'E_LOCKED' }))
   process.stdout.write('won\\n')
 } catch (error) {
-  process.stdout.write(error.code === 'E_QUEUE_LOCKED' ? 'lost\\n' : 'error ' + error.message + '\\n')
+  process.stdout.write(error.code === 'E_LOCKED' ? 'lost\\n' : 'error ' + error.message + '\\n')
 }
 process.stdin.resume()
 process.stdin.once('end', () => process.exit(0))
