@@ -24,6 +24,8 @@ export interface PiperConfig {
   workers: number
   queue: string
   queueToken: string | undefined
+  queueTlsCert: string | undefined
+  queueTlsKey: string | undefined
   meta: string
   blobs: string
   chunkSize: number
@@ -125,6 +127,24 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'shared secret between `piper queue serve` and its clients',
     secret: true,
     parse: optionalSecret(16),
+    fallback: () => undefined,
+  }),
+  setting({
+    name: 'queueTlsCert',
+    flag: '--queue-tls-cert',
+    env: 'PIPER_QUEUE_TLS_CERT',
+    doc: 'certificate (PEM file) with which `piper queue serve` speaks wss://; needs queueTlsKey',
+    parse: (raw) =>
+      raw === undefined || raw === '' ? undefined : nonEmptyString('a file path')(raw),
+    fallback: () => undefined,
+  }),
+  setting({
+    name: 'queueTlsKey',
+    flag: '--queue-tls-key',
+    env: 'PIPER_QUEUE_TLS_KEY',
+    doc: 'private key (PEM file) of queueTlsCert',
+    parse: (raw) =>
+      raw === undefined || raw === '' ? undefined : nonEmptyString('a file path')(raw),
     fallback: () => undefined,
   }),
   setting({

@@ -53,6 +53,7 @@ export async function queueServeCommand(options: ServeOptions, flags: FlagValues
     port,
     token: config.queueToken,
     logger,
+    tls: await serverTls(config.queueTlsCert, config.queueTlsKey),
   })
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
@@ -62,6 +63,25 @@ export async function queueServeCommand(options: ServeOptions, flags: FlagValues
   ])
   logger.info({ data: config.data, port: server.port }, 'piper queue is serving')
   await stopped
+}
+
+/** The certificate and key `queue serve` speaks wss:// with, read from their files. */
+async function serverTls(
+  cert: string | undefined,
+  key: string | undefined,
+): Promise<{ cert: Uint8Array; key: Uint8Array } | undefined> {
+  if (cert === undefined && key === undefined) return undefined
+  if (cert === undefined || key === undefined) {
+    throw new CliError('wss:// needs both --queue-tls-cert and --queue-tls-key', {
+      code: 'E_USAGE',
+      exitCode: 2,
+    })
+  }
+  const read = (path: string) =>
+    readFile(path).catch((error: Error) => {
+      throw new CliError(`cannot read ${path}: ${error.message}`)
+    })
+  return { cert: await read(cert), key: await read(key) }
 }
 
 export interface PublishFlags {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { isLoopback } from '../../net/index.ts'
@@ -36,6 +37,8 @@ export interface QueueServerOptions {
   maxConnections?: number
   /** A connection that has not said hello this long after connecting is closed (default 10 s). */
   helloTimeoutMs?: number
+  /** Serve `wss://` with this certificate and key (PEM) instead of plain `ws://`. */
+  tls?: { cert: Uint8Array; key: Uint8Array }
 }
 
 /** The largest first frame (the hello): an unidentified client cannot make us buffer more. */
@@ -50,7 +53,8 @@ interface Connection {
 
 /** `piper queue serve`: the queue over WebSocket, binary frames, as docs/queue-protocol.md says. */
 export class QueueServer {
-  readonly #options: Required<Omit<QueueServerOptions, 'token'>> & { token?: string }
+  readonly #options: Required<Omit<QueueServerOptions, 'token' | 'tls'>> &
+    Pick<QueueServerOptions, 'token' | 'tls'>
   readonly #log: Logger
   readonly #sessions = new Map<string, Session>()
   readonly #connections = new Set<Connection>()
@@ -83,11 +87,15 @@ export class QueueServer {
   }
 
   async start(): Promise<void> {
-    const http = createServer((_req, res) => {
+    const refuse = (_req: IncomingMessage, res: ServerResponse) => {
       res
         .writeHead(426, { 'content-type': 'text/plain' })
         .end('piper queue: connect over WebSocket\n')
-    })
+    }
+    const { tls } = this.#options
+    const http: Server = tls
+      ? createTlsServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) }, refuse)
+      : createServer(refuse)
     this.#http = http
     this.#wss = new WebSocketServer({
       server: http,

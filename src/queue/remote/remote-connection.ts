@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { WebSocket } from 'ws'
 import type { Logger } from '../../telemetry/index.ts'
 import { errorFromWire, QueueError } from '../errors.ts'
@@ -13,7 +14,7 @@ import {
 } from './protocol.ts'
 
 export interface RemoteConnectionOptions {
-  /** `piper://host:port` (or `ws://host:port`). */
+  /** `piper://host:port`; `?tls=true` (or `?ca=FILE`, a CA to trust) speaks `wss://`. */
   url: string
   token?: string
   logger: Logger
@@ -45,6 +46,7 @@ export class RemoteConnection {
   readonly #url: string
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
+  readonly #ca: Buffer | undefined
   #socket: WebSocket | undefined
   #session: string | undefined
   #ready = false
@@ -59,7 +61,10 @@ export class RemoteConnection {
   constructor(options: RemoteConnectionOptions) {
     this.#options = options
     const url = new URL(options.url)
-    this.#url = `ws://${url.host}/v1`
+    const ca = url.searchParams.get('ca')
+    const tls = url.searchParams.get('tls') === 'true' || ca !== null
+    this.#url = `${tls ? 'wss' : 'ws'}://${url.host}/v1`
+    this.#ca = ca === null ? undefined : readFileSync(ca)
   }
 
   /** Whether the connection is up and welcomed (requests are being sent, not held). */
@@ -164,6 +169,7 @@ export class RemoteConnection {
       const { token } = this.#options
       const socket = new WebSocket(this.#url, SUBPROTOCOL, {
         maxPayload: MAX_FRAME_BYTES,
+        ...(this.#ca ? { ca: this.#ca } : {}),
         // The server checks the token before the upgrade (and again in the hello).
         ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
       })
