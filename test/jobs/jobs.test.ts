@@ -230,3 +230,42 @@ it("a part task naming a chunk that is not its input's is refused (E_JOB_TASK), 
     await s.close()
   }
 })
+
+it('a cancel racing the commit of the output: either the job succeeded with its output, or it is cancelled with none', async () => {
+  const s = await setup()
+  try {
+    const outcomes = { succeeded: 0, cancelled: 0 }
+    for (let round = 0; round < 10; round++) {
+      const client = `racer${round}`
+      const job = await compressJob(s, client, Buffer.from(`round ${round} `.repeat(300)))
+      // Everything but the commit, by hand, as workers would.
+      await s.runner.run({ kind: 'start', job: job.id })
+      const consumer = await s.queue.consumer(TASK_TOPIC, `race-${round}`)
+      const tasks = (await consumer.fetch(100, 1000)).map((m) => decodeTask(m.payload))
+      for (const task of tasks)
+        if (task.job === job.id && task.kind === 'part') await s.runner.run(task)
+      await consumer.close()
+      const running = await s.meta.jobById(job.id)
+      const [cancel, join] = await Promise.allSettled([
+        s.jobs.cancel(client, job.id),
+        s.runner.run({ kind: 'join', job: job.id }),
+      ])
+      const end = await s.meta.jobById(job.id)
+      const output = await s.files.stat(client, 'in.txt.gz').catch(() => undefined)
+      if (end?.state === 'succeeded') {
+        outcomes.succeeded++
+        assert.equal(cancel.status, 'rejected', 'the cancel of a job that succeeded says so')
+        assert.ok(output, 'a job that succeeded has its output')
+      } else {
+        outcomes.cancelled++
+        assert.equal(end?.state, 'cancelled')
+        assert.equal(output, undefined, 'a cancelled job leaves no output')
+        assert.deepEqual(await s.meta.uploadChunks(running!.uploadId!), [], 'its parts are freed')
+        if (join.status === 'rejected') assert.ok(join.reason instanceof Error)
+      }
+    }
+    assert.equal(outcomes.succeeded + outcomes.cancelled, 10)
+  } finally {
+    await s.close()
+  }
+})
