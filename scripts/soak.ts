@@ -11,7 +11,6 @@
  *
  * Prints a line per round and totals; exits 1 if anything was lost, duplicated or stuck.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -20,36 +19,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gunzipSync } from 'node:zlib'
-import { EmbeddedQueue } from '../src/queue/index.ts'
-import { createLogger } from '../src/telemetry/index.ts'
-import { cleanEnv, PIPER_BIN } from '../test/helpers/cli.ts'
+import { running, startPiperProcess } from '../test/helpers/piper-process.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { freePort } from '../test/helpers/ports.ts'
+import { storedPayloads, writeLines } from '../test/helpers/queue-lines.ts'
 import { isListening } from '../test/helpers/services.ts'
 
 const rounds = Number(process.argv[2] ?? 10)
 const totals = { kills: 0, confirmed: 0, lost: 0, duplicated: 0, stuck: 0 }
-const children = new Set<ChildProcess>()
 process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL')
+  for (const child of running) child.kill('SIGKILL')
 })
 
-function piper(args: string[], stdin: 'ignore' | 'pipe' = 'ignore') {
-  const child = spawn(process.execPath, [PIPER_BIN, ...args], {
-    env: cleanEnv(),
-    stdio: [stdin, 'pipe', 'ignore'],
-  })
-  children.add(child)
-  let stdout = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d
-  })
-  const exited = once(child, 'exit').then(([code]) => {
-    children.delete(child)
-    return code as number | null
-  })
-  return { child, exited, stdout: () => stdout }
-}
+const piper = startPiperProcess
 
 async function queueRound(): Promise<Partial<typeof totals>> {
   const data = await mkdtemp(join(tmpdir(), 'piper-soak-queue-'))
@@ -66,14 +48,7 @@ async function queueRound(): Promise<Partial<typeof totals>> {
       ['queue', 'publish', 'soak.lines', '--queue', `piper://127.0.0.1:${port}`],
       'pipe',
     )
-    const writing = (async () => {
-      const stdin = publisher.child.stdin!
-      for (let i = 0; i < lines; i += 500) {
-        const block = Array.from({ length: 500 }, (_, j) => `line-${i + j}\n`).join('')
-        if (!stdin.write(block)) await once(stdin, 'drain')
-      }
-      stdin.end()
-    })()
+    const writing = writeLines(publisher.child.stdin!, lines)
     let kills = 0
     for (const after of [5_000, 25_000]) {
       while (publisher.stdout().split('\n').length < after && publisher.child.exitCode === null)
@@ -92,27 +67,7 @@ async function queueRound(): Promise<Partial<typeof totals>> {
       .stdout()
       .split('\n')
       .filter((l) => /^\d+$/.test(l)).length
-    const queue = new EmbeddedQueue({
-      dir: join(data, 'queue'),
-      logger: createLogger({ level: 'silent' }),
-    })
-    await queue.start()
-    const counts = new Map<string, number>()
-    try {
-      const consumer = await queue.consumer('soak.lines', 'check')
-      for (;;) {
-        const batch = await consumer.fetch(5000, 100)
-        if (batch.length === 0) break
-        for (const m of batch) {
-          const text = Buffer.from(m.payload).toString()
-          counts.set(text, (counts.get(text) ?? 0) + 1)
-        }
-        await Promise.all(batch.map((m) => consumer.ack(m)))
-      }
-      await consumer.close()
-    } finally {
-      await queue.close()
-    }
+    const counts = await storedPayloads(join(data, 'queue'), 'soak.lines')
     // The publisher confirms in line order: the first `confirmed` lines must all be there.
     let lost = 0
     for (let i = 0; i < confirmed; i++) if (!counts.has(`line-${i}`)) lost++

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isDiskFull, syncDirectory } from '../log/index.ts'
+import { isAlive, isDiskFull, syncDirectory } from '../log/index.ts'
 import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
 import { BlobError } from './errors.ts'
 
@@ -205,16 +205,6 @@ async function writeFully(file: FileHandle, bytes: Uint8Array): Promise<void> {
     if (bytesWritten === 0)
       throw new Error(`a write of ${bytes.length - at} bytes made no progress`)
     at += bytesWritten
-  }
-}
-
-/** Whether process `pid` is running (signal 0 checks without sending one). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -80,7 +80,8 @@ async function ownerOf(path: string): Promise<number | undefined> {
   return pid > 0 ? pid : undefined
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` is running (signal 0 checks without sending one). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -1,5 +1,5 @@
 /** Piper's storage engine: a segmented append-only log with an in-memory index and snapshots. */
-export { lockDir } from './dir-lock.ts'
+export { isAlive, lockDir } from './dir-lock.ts'
 export { isDiskFull } from './disk-errors.ts'
 export { readTextIfExists, syncDirectory, writeFileDurably } from './durable-file.ts'
 export { LogError, type LogErrorCode } from './errors.ts'

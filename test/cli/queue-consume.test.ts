@@ -1,42 +1,21 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cleanEnv, PIPER_BIN, runPiper } from '../helpers/cli.ts'
+import { runPiper } from '../helpers/cli.ts'
+import { running, startPiperProcess } from '../helpers/piper-process.ts'
 import { freePort } from '../helpers/ports.ts'
 import { isListening } from '../helpers/services.ts'
 
 const dirs: string[] = []
-const children = new Set<ChildProcess>()
 after(async () => {
-  for (const child of children) child.kill('SIGKILL')
+  for (const child of running) child.kill('SIGKILL')
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
 })
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, [PIPER_BIN, ...args], {
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.add(child)
-  let stdout = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d
-  })
-  let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-  })
-  const exited = once(child, 'exit').then(([code]) => {
-    children.delete(child)
-    return code as number | null
-  })
-  return { child, exited, stdout: () => stdout, stderr: () => stderr }
-}
+const start = (args: string[]) => startPiperProcess(args)
 
 async function serve(): Promise<{ url: string; server: ReturnType<typeof start> }> {
   const data = await mkdtemp(join(tmpdir(), 'piper-consume-'))

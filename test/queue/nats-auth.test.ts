@@ -9,6 +9,7 @@ import { NatsQueue } from '../../src/queue/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
 import { freePort } from '../helpers/ports.ts'
 import { isListening } from '../helpers/services.ts'
+import { makeCertificate } from '../helpers/tls-cert.ts'
 
 const NATS_SERVER = '/usr/sbin/nats-server'
 const logger = createLogger({ level: 'silent' })
@@ -71,29 +72,9 @@ it('nats:// URLs carry a user and password, or a token; wrong ones are E_QUEUE_A
 it('nats:// with ?ca= speaks TLS to a server with a private certificate', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'piper-nats-tls-'))
   dirs.push(dir)
-  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')]
-  const made = spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ])
-  if (made.status !== 0) {
-    if (process.env.CI === 'true') assert.fail('openssl could not make a certificate')
-    t.skip('openssl is not available')
-    return
-  }
+  const made = makeCertificate(t, dir)
+  if (!made) return
+  const { cert, key } = made
   const port = await natsServer(t, ['--tls', '--tlscert', cert, '--tlskey', key])
   if (port === undefined) return
   await roundTrip(`nats://127.0.0.1:${port}?ca=${encodeURIComponent(cert)}`)

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import { after, it } from 'node:test'
 import { EmbeddedQueue, QueueServer, RemoteQueue } from '../../src/queue/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
 import { runPiper } from '../helpers/cli.ts'
+import { makeCertificate } from '../helpers/tls-cert.ts'
 
 const logger = createLogger({ level: 'silent' })
 const dirs: string[] = []
@@ -15,29 +15,9 @@ after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))
 it('piper queue serve speaks wss:// with a certificate; a client trusting its CA connects, a plain one does not', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'piper-queue-tls-'))
   dirs.push(dir)
-  const [certPath, keyPath] = [join(dir, 'cert.pem'), join(dir, 'key.pem')]
-  const made = spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-  ])
-  if (made.status !== 0) {
-    if (process.env.CI === 'true') assert.fail('openssl could not make a certificate')
-    t.skip('openssl is not available')
-    return
-  }
+  const made = makeCertificate(t, dir)
+  if (!made) return
+  const { cert: certPath, key: keyPath } = made
   const queue = new EmbeddedQueue({ dir: join(dir, 'queue'), logger })
   await queue.start()
   const token = 'tls-test-token-0123456'
