@@ -83,3 +83,45 @@ it('a chunk damaged on disk is never served as good: downloads end short, jobs f
     await piper.stop()
   }
 })
+
+it('a download of a file replaced mid-stream ends with the old bytes whole, or with an error: never a wrong or hanging body', async () => {
+  const piper = await startPiper(['--chunk-size', '64K'])
+  try {
+    const old = randomBytes(20 * 64 * 1024)
+    await fetch(`${piper.url}/v1/files/moving.bin`, { method: 'PUT', body: old })
+    const { hostname, port } = new URL(piper.url)
+    const outcome = await new Promise<{ whole: boolean; bytes: Buffer }>((resolve) => {
+      const req = request({ host: hostname, port, path: '/v1/files/moving.bin' }, (res) => {
+        const pieces: Buffer[] = []
+        let replaced = false
+        res.on('data', async (d: Buffer) => {
+          pieces.push(d)
+          if (replaced) return
+          replaced = true
+          // Replace the file while this download has most of it still to come.
+          res.pause()
+          const put = await fetch(`${piper.url}/v1/files/moving.bin`, {
+            method: 'PUT',
+            body: randomBytes(old.length),
+          })
+          assert.equal(put.status, 201)
+          res.resume()
+        })
+        res.once('end', () => resolve({ whole: true, bytes: Buffer.concat(pieces) }))
+        res.once('aborted', () => resolve({ whole: false, bytes: Buffer.concat(pieces) }))
+        res.once('error', () => resolve({ whole: false, bytes: Buffer.concat(pieces) }))
+      })
+      req.once('error', () => resolve({ whole: false, bytes: Buffer.alloc(0) }))
+      req.end()
+    })
+    if (outcome.whole) assert.ok(outcome.bytes.equals(old), 'a whole body is the old version')
+    else
+      assert.ok(
+        old.subarray(0, outcome.bytes.length).equals(outcome.bytes),
+        'what came is the old version',
+      )
+    assert.equal(piper.child.exitCode, null)
+  } finally {
+    await piper.stop()
+  }
+})
