@@ -189,3 +189,20 @@ describe('the gateway under hostile requests', () => {
     assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'E_FILE_NAME')
   })
 })
+
+it('a client that never finishes its headers (slowloris) gets 408 E_TIMEOUT and is closed', async () => {
+  const piper = await startPiper([], { PIPER_HEADERS_TIMEOUT_MS: '1000' })
+  try {
+    // Half a request, never finished: the server must end it, not wait forever.
+    const raw = await rawExchange(
+      piper.url,
+      'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n',
+    )
+    const res = parseResponse(raw)
+    assert.equal(res.status, 408)
+    assert.match(res.body, /"code":"E_TIMEOUT"/)
+    assert.equal((await fetch(`${piper.url}/healthz`)).status, 200)
+  } finally {
+    await piper.stop()
+  }
+})
