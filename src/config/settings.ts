@@ -32,6 +32,7 @@ export interface PiperConfig {
   jsonBodyLimit: number
   publicHosts: string[]
   corsOrigins: string[]
+  inlineHosts: string[]
   maxConnections: number
   headersTimeoutMs: number
   idleTimeoutMs: number
@@ -193,6 +194,14 @@ export const SETTINGS: readonly Setting[] = [
     env: 'PIPER_CORS_ORIGINS',
     doc: 'web origins allowed to call the API from a browser (CORS), comma-separated; default none',
     parse: list(webOrigin),
+    fallback: () => [],
+  }),
+  setting({
+    name: 'inlineHosts',
+    flag: '--inline-hosts',
+    env: 'PIPER_INLINE_HOSTS',
+    doc: 'host names of a separate origin for user content, where downloads with ?inline=1 display HTML, SVG and scripts (still sandboxed) instead of saving them; comma-separated; default none',
+    parse: list(hostName),
     fallback: () => [],
   }),
   setting({

@@ -9,6 +9,12 @@ export interface BrowserPolicy {
   publicHosts: readonly string[]
   /** Origins allowed to call the API from a browser (CORS); empty: none. */
   corsOrigins: readonly string[]
+  /**
+   * Host names of a separate origin for user content (as `usercontent.example.com` is to
+   * `example.com`), where a download asking `?inline=1` displays even active types: a page
+   * there shares no cookies or origin with the API. Empty: none.
+   */
+  inlineHosts?: readonly string[]
 }
 
 /** Methods that change nothing (RFC 9110 §9.2.1): a cross-site page may send these. */
@@ -31,6 +37,7 @@ const CORS_METHODS = 'GET, HEAD, PUT, POST, DELETE'
 export class BrowserGuard {
   readonly #hosts: Set<string> | undefined
   readonly #origins: Set<string>
+  readonly #inline: Set<string>
 
   constructor(policy: BrowserPolicy) {
     const hosts =
@@ -42,8 +49,11 @@ export class BrowserGuard {
               policy.listenHost.includes(':') ? `[${policy.listenHost}]` : policy.listenHost,
             ]
           : undefined
-    this.#hosts = hosts && new Set(hosts.map((h) => h.toLowerCase()))
+    // Inline hosts are names this gateway answers to as well.
+    this.#hosts =
+      hosts && new Set([...hosts, ...(policy.inlineHosts ?? [])].map((h) => h.toLowerCase()))
     this.#origins = new Set(policy.corsOrigins)
+    this.#inline = new Set((policy.inlineHosts ?? []).map((h) => h.toLowerCase()))
   }
 
   /**
@@ -87,6 +97,13 @@ export class BrowserGuard {
       )
     }
     return false
+  }
+
+  /** Whether this download may display an active type inline (`?inline=1` on an inline host). */
+  mayInline(req: IncomingMessage, url: URL): boolean {
+    return (
+      url.searchParams.get('inline') === '1' && this.#inline.has(hostOf(header(req, 'host') ?? ''))
+    )
   }
 
   #checkHost(req: IncomingMessage): void {

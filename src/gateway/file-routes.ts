@@ -13,14 +13,14 @@ import { uploadMultipart } from './multipart.ts'
 import { decodeCursor, encodeCursor, listPrefix, pageLimit } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { RequestContext, Router } from './router.ts'
-import type { RouteLimits } from './server.ts'
+import type { RoutePolicy } from './server.ts'
 
 /** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
 export function fileRoutes(
   router: Router,
   files: FileService,
   clients: ClientResolver,
-  limits: RouteLimits,
+  limits: RoutePolicy,
   jobs?: JobService,
 ): void {
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
@@ -58,7 +58,7 @@ export function fileRoutes(
     sendJson(ctx.res, 201, { files: stored.map(fileJson) })
   })
 
-  router.on('GET', '/v1/files/*', async ({ req, res, tail, log }) => {
+  router.on('GET', '/v1/files/*', async ({ req, res, tail, log, url }) => {
     const client = await clients.resolve(req)
     const file = await files.stat(client, tail)
     const etag = `"${file.sha256}"`
@@ -87,7 +87,7 @@ export function fileRoutes(
     const first = await body?.next()
     res.writeHead(range ? 206 : 200, {
       ...headers,
-      ...downloadHeaders(file),
+      ...downloadHeaders(file, limits.browser.mayInline(req, url)),
       'content-type': file.contentType,
       'content-length': length,
       ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}` } : {}),
@@ -133,11 +133,11 @@ const ACTIVE_TYPE =
  * CSP (no script, no same-origin access, even if opened), and an attachment disposition for
  * active types, so a browser saves the file instead of rendering it.
  */
-function downloadHeaders(file: FileRecord): Record<string, string> {
+function downloadHeaders(file: FileRecord, inline: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     'content-security-policy': "sandbox; default-src 'none'",
   }
-  if (ACTIVE_TYPE.test(file.contentType)) {
+  if (ACTIVE_TYPE.test(file.contentType) && !inline) {
     const base = file.name.slice(file.name.lastIndexOf('/') + 1)
     // RFC 6266 §4.3: an ASCII fallback, and the exact name in RFC 8187 encoding.
     const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, '_')

@@ -8,7 +8,7 @@ import { readJson } from './json-body.ts'
 import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
-import type { RouteLimits } from './server.ts'
+import type { RoutePolicy } from './server.ts'
 import { lastEventId, SseStream } from './sse.ts'
 
 const JOB_BODY_LIMIT = 64 * 1024
@@ -19,7 +19,7 @@ export function jobRoutes(
   jobs: JobService,
   feed: JobEventFeed,
   clients: ClientResolver,
-  limits: RouteLimits,
+  limits: RoutePolicy,
   shutdown: AbortSignal,
 ): void {
   router.on('POST', '/v1/jobs', async ({ req, res }) => {

@@ -4,7 +4,7 @@ import { HttpError } from './errors.ts'
 import { readJson } from './json-body.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
-import type { RouteLimits } from './server.ts'
+import type { RoutePolicy } from './server.ts'
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
@@ -17,7 +17,7 @@ export function legacyRoutes(
   router: Router,
   files: FileService,
   clients: ClientResolver,
-  limits: RouteLimits,
+  limits: RoutePolicy,
   bodyLimit: number,
 ): void {
   // Each request holds its whole body (up to bodyLimit) in memory: few at a time, all clients.

@@ -54,8 +54,9 @@ export interface ConnectionLimits {
   legacyRequests: number
 }
 
-/** The slots the routes take from, built once per gateway from its limits. */
-export interface RouteLimits {
+/** What routes consult besides their services, built once per gateway: slots, quotas, browsers. */
+export interface RoutePolicy {
+  browser: BrowserGuard
   uploads: ClientSlots
   streams: ClientSlots
   legacy: ClientSlots
@@ -92,6 +93,7 @@ export class Gateway {
       listenHost: options.host,
       publicHosts: options.browser?.publicHosts ?? [],
       corsOrigins: options.browser?.corsOrigins ?? [],
+      inlineHosts: options.browser?.inlineHosts ?? [],
     })
     this.#server = createServer(
       {
@@ -127,7 +129,8 @@ export class Gateway {
     const { storage } = options
     if (storage) {
       const clients = new ClientResolver(storage.meta, options.host)
-      const slots: RouteLimits = {
+      const slots: RoutePolicy = {
+        browser: this.#guard,
         uploads: new ClientSlots(limits.uploadsPerClient, 'uploads', 'uploadsPerClient'),
         streams: new ClientSlots(limits.streamsPerClient, 'event streams', 'streamsPerClient'),
         legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),

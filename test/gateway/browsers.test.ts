@@ -18,7 +18,10 @@ describe('the gateway and web pages on other sites', () => {
   let piper: RunningPiper
   let host: string
   before(async () => {
-    piper = await startPiper([], { PIPER_CORS_ORIGINS: APP })
+    piper = await startPiper([], {
+      PIPER_CORS_ORIGINS: APP,
+      PIPER_INLINE_HOSTS: 'usercontent.test',
+    })
     host = new URL(piper.url).host
   })
   after(async () => {
@@ -122,6 +125,33 @@ describe('the gateway and web pages on other sites', () => {
     const png = await rawRequest(piper.url, { target: '/v1/files/photo.png' })
     assert.equal(png.headers['content-disposition'], undefined, 'passive types display inline')
     assert.equal(png.headers['x-content-type-options'], 'nosniff')
+  })
+
+  it('shows active types inline only on the user-content host, when asked, still sandboxed', async () => {
+    await rawRequest(piper.url, {
+      method: 'PUT',
+      target: '/v1/files/show.html',
+      headers: { 'content-type': 'text/html' },
+      body: '<p>hi</p>',
+    })
+    const inline = await rawRequest(piper.url, {
+      target: '/v1/files/show.html?inline=1',
+      headers: { host: 'usercontent.test' },
+    })
+    assert.equal(inline.status, 200)
+    assert.equal(inline.headers['content-disposition'], undefined)
+    assert.match(inline.headers['content-security-policy'] ?? '', /^sandbox/)
+    const notAsked = await rawRequest(piper.url, {
+      target: '/v1/files/show.html',
+      headers: { host: 'usercontent.test' },
+    })
+    assert.match(notAsked.headers['content-disposition'] ?? '', /^attachment/)
+    const apiHost = await rawRequest(piper.url, { target: '/v1/files/show.html?inline=1' })
+    assert.match(
+      apiHost.headers['content-disposition'] ?? '',
+      /^attachment/,
+      'never inline on the API origin',
+    )
   })
 
   it('lets the same origin and a configured CORS origin write', async () => {

@@ -98,7 +98,11 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
     },
     jobs: { service: jobs, feed },
-    browser: { publicHosts: config.publicHosts, corsOrigins: config.corsOrigins },
+    browser: {
+      publicHosts: config.publicHosts,
+      corsOrigins: config.corsOrigins,
+      inlineHosts: config.inlineHosts,
+    },
     limits: {
       maxConnections: config.maxConnections,
       headersTimeoutMs: config.headersTimeoutMs,
