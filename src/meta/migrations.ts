@@ -111,6 +111,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         'CREATE INDEX job_events_by_job ON job_events (job_id, id)',
       ],
     },
+    {
+      version: 3,
+      name: 'chunk leases',
+      sql: (t) => [
+        // Cross-process chunk locks that hold no connection (PostgreSQL; see lease-lock.ts).
+        `CREATE TABLE chunk_leases (
+          key TEXT PRIMARY KEY,
+          owner TEXT NOT NULL,
+          expires ${t.bigint} NOT NULL)`,
+      ],
+    },
   ]
 
 /**

@@ -8,8 +8,8 @@ const RETRYABLE = new Set(['40001', '40P01'])
 /**
  * PostgreSQL through node-postgres (`pg`, loaded only when used). `?schema=NAME` in the URL puts
  * Piper's tables in that schema (created if missing), so deployments can share a database.
- * Chunk locks are session advisory locks held on connections of their own pool, so a holder's
- * own queries never wait for a connection a lock holder has taken.
+ * `withLock` (migrations) takes a session advisory lock on a connection of its own pool;
+ * chunk locks are leases (`lease-lock.ts`), which hold no connection while their holder works.
  */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres'

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
+import { LeaseLock } from './lease-lock.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type {
@@ -39,11 +40,14 @@ import {
 export class SqlMetaStore implements MetaStore, ClientUsageReader {
   readonly name: string
   readonly #driver: SqlDriver
+  /** Chunk locks across processes (PostgreSQL): leases that hold no connection. */
+  readonly #leases: LeaseLock | undefined
   #closed: Promise<void> | undefined
 
   constructor(driver: SqlDriver) {
     this.#driver = driver
     this.name = driver.dialect
+    this.#leases = driver.dialect === 'postgres' ? new LeaseLock(driver) : undefined
   }
 
   async start(): Promise<void> {
@@ -287,7 +291,9 @@ export class SqlMetaStore implements MetaStore, ClientUsageReader {
   }
 
   withChunkLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.#driver.withLock(`chunk:${key}`, fn)
+    // SQLite serves one process (its data folder is locked): an in-process lock is enough.
+    if (!this.#leases) return this.#driver.withLock(`chunk:${key}`, fn)
+    return this.#leases.run(key, fn)
   }
 
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {

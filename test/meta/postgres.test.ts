@@ -46,3 +46,50 @@ it('postgres: a commit that need not reach the disk is asynchronous for itself o
     await driver.close()
   }
 })
+
+it('postgres: a chunk lock excludes other processes, and its holders hold no connection', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return
+  const url = freshPostgresUrl()
+  // Two stores on one database: two processes, as far as locks go.
+  const [a, b] = [
+    new SqlMetaStore(new PostgresDriver(url)),
+    new SqlMetaStore(new PostgresDriver(url)),
+  ]
+  await Promise.all([a.start(), b.start()])
+  try {
+    let inside = 0
+    let most = 0
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? a : b).withChunkLock('shared', async () => {
+          inside++
+          most = Math.max(most, inside)
+          await new Promise((r) => setTimeout(r, 5))
+          inside--
+        }),
+      ),
+    )
+    assert.equal(most, 1, 'one holder at a time across both')
+
+    // 30 locks held at once (more than the pool's 10 connections, and the old lock pool's 20):
+    // the store still answers queries meanwhile, so none of them holds a connection.
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let held = 0
+    const allHeld = Promise.withResolvers<void>()
+    const holders = Array.from({ length: 30 }, (_, i) =>
+      a.withChunkLock(`k${i}`, async () => {
+        if (++held === 30) allHeld.resolve()
+        await gate
+      }),
+    )
+    await allHeld.promise
+    assert.equal(await a.getFile('nobody', 'nothing'), undefined)
+    release()
+    await Promise.all(holders)
+  } finally {
+    await Promise.all([a.close(), b.close()])
+  }
+})

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { KeyedMutex } from './keyed-mutex.ts'
+import type { SqlDriver } from './sql-driver.ts'
+
+/** How long a lease lasts unless renewed; a holder renews it every third of that. */
+const LEASE_MS = 60_000
+
+/**
+ * A lock per key across processes that holds no database connection while its holder works:
+ * a row in `chunk_leases` naming the holder and when its lease ends, taken and renewed in short
+ * transactions. (A session advisory lock held a pooled connection across a chunk's blob write
+ * and fsync, so 20 uploads at once took every connection of its pool.)
+ *
+ * Taking a lease is serialised per key by a transaction-scoped advisory lock; a lease whose
+ * time has passed (its holder died) may be taken over. Times are the database's
+ * (`clock_timestamp()`), so clocks of the processes do not matter. Holders in one process
+ * queue in memory first, so only one of them asks the database.
+ */
+export class LeaseLock {
+  readonly #driver: SqlDriver
+  readonly #local = new KeyedMutex()
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver
+  }
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#local.run(key, async () => {
+      const token = randomUUID()
+      await this.#acquire(key, token)
+      const renew = setInterval(() => {
+        this.#driver
+          .run(`UPDATE chunk_leases SET expires = ${NOW_MS} + $3 WHERE key = $1 AND owner = $2`, [
+            key,
+            token,
+            LEASE_MS,
+          ])
+          .catch(() => {})
+      }, LEASE_MS / 3)
+      renew.unref()
+      try {
+        return await fn()
+      } finally {
+        clearInterval(renew)
+        await this.#driver
+          .run('DELETE FROM chunk_leases WHERE key = $1 AND owner = $2', [key, token])
+          .catch(() => {})
+      }
+    })
+  }
+
+  async #acquire(key: string, token: string): Promise<void> {
+    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+      const taken = await this.#driver.transaction(async (tx) => {
+        await this.#driver.lockInTransaction(tx, `lease:${key}`)
+        const held = await tx.all(
+          `SELECT 1 FROM chunk_leases WHERE key = $1 AND expires > ${NOW_MS}`,
+          [key],
+        )
+        if (held.length > 0) return false
+        await tx.run(
+          `INSERT INTO chunk_leases (key, owner, expires) VALUES ($1, $2, ${NOW_MS} + $3)
+             ON CONFLICT (key) DO UPDATE SET owner = $2, expires = ${NOW_MS} + $3`,
+          [key, token, LEASE_MS],
+        )
+        return true
+      })
+      if (taken) return
+      await sleep(wait)
+    }
+  }
+}
+
+/** The database's time in ms since the epoch, as a bigint column holds it. */
+const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
