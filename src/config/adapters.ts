@@ -7,7 +7,7 @@ import type { Logger } from '../telemetry/index.ts'
 import { ConfigError } from './errors.ts'
 
 /** The part after `scheme:` of a local adapter URL (`sqlite:./data/meta.db` → `./data/meta.db`). */
-function localPath(url: string): string {
+export function localPath(url: string): string {
   return url.slice(url.indexOf(':') + 1).replace(/^\/\/(?=\/)/, '')
 }
 

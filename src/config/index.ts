@@ -2,7 +2,7 @@
  * Piper's configuration: one typed object built from flags, `PIPER_*` environment variables
  * and an optional JSON file, validated at start-up.
  */
-export { blobStoreFor, metaStoreFor, queueFor } from './adapters.ts'
+export { blobStoreFor, localPath, metaStoreFor, queueFor } from './adapters.ts'
 export { ConfigError, type SettingSource } from './errors.ts'
 export { type FlagValues, type LoadConfigOptions, type LoadedConfig, loadConfig } from './load.ts'
 export { type PrintableSetting, printableConfig } from './printable.ts'

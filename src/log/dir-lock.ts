@@ -15,16 +15,17 @@ import { join } from 'node:path'
 export async function lockDir(
   dir: string,
   held: (owner: number) => Error,
+  name = 'LOCK',
 ): Promise<() => Promise<void>> {
-  const path = join(dir, 'LOCK')
-  const mine = join(dir, `LOCK.${process.pid}`)
+  const path = join(dir, name)
+  const mine = join(dir, `${name}.${process.pid}`)
   await writeNew(mine, String(process.pid))
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await linkOnce(mine, path)) return () => rm(path, { force: true })
       const owner = await ownerOf(path)
       if (owner !== undefined && owner !== process.pid && isAlive(owner)) throw held(owner)
-      await takeOver(dir, path, owner)
+      await takeOver(dir, name, owner)
     }
     throw new Error(`cannot lock ${path}: it keeps changing hands`)
   } finally {
@@ -33,9 +34,10 @@ export async function lockDir(
 }
 
 /** Removes `path` if it still names the dead `owner`, holding the takeover lock meanwhile. */
-async function takeOver(dir: string, path: string, owner: number | undefined): Promise<void> {
-  const takeover = join(dir, 'LOCK.takeover')
-  const mine = join(dir, `LOCK.takeover.${process.pid}`)
+async function takeOver(dir: string, name: string, owner: number | undefined): Promise<void> {
+  const path = join(dir, name)
+  const takeover = join(dir, `${name}.takeover`)
+  const mine = join(dir, `${name}.takeover.${process.pid}`)
   await writeNew(mine, String(process.pid))
   try {
     if (!(await linkOnce(mine, takeover))) {

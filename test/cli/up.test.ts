@@ -123,6 +123,25 @@ test('a second piper up on the same data folder is refused: one process owns the
   }
 })
 
+test('two piper up on one SQLite database are refused, even with other data folders; piper keys still works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'piper-up-'))
+  const meta = `sqlite:${join(dir, 'shared', 'meta.db')}`
+  const first = await startPiper(['--data', join(dir, 'a'), '--meta', meta])
+  try {
+    const second = await runPiper(['up', '--port', '0', '--data', join(dir, 'b'), '--meta', meta])
+    assert.equal(second.code, 1)
+    assert.match(
+      second.stderr,
+      new RegExp(`metadata database .* is in use by process ${first.child.pid}`),
+    )
+    const keys = await runPiper(['keys', 'create', 'alice', '--meta', meta])
+    assert.equal(keys.code, 0, keys.stderr)
+  } finally {
+    first.child.kill('SIGTERM')
+    await once(first.child, 'exit')
+  }
+})
+
 test('piper up reports a data folder it cannot create', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'piper-up-'))
   const file = join(dir, 'a-file')

@@ -1,9 +1,11 @@
 import { mkdir } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
   type FlagValues,
   loadConfig,
+  localPath,
   metaStoreFor,
   queueFor,
 } from '../../config/index.ts'
@@ -18,6 +20,21 @@ import { Supervisor } from '../supervisor.ts'
 
 /** Start-up failures a user can fix, by error code, as one line each. */
 const LISTEN_CODES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'])
+
+/** Locks a SQLite database file for this server (`E_META_LOCKED` when another holds it). */
+async function lockSqlite(path: string): Promise<() => Promise<void>> {
+  const file = resolve(path)
+  await mkdir(dirname(file), { recursive: true })
+  return lockDir(
+    dirname(file),
+    (owner) =>
+      new CliError(
+        `the metadata database ${file} is in use by process ${owner} (another piper up): one server per SQLite database; share PostgreSQL instead`,
+        { code: 'E_META_LOCKED' },
+      ),
+    `${basename(file)}.lock`,
+  )
+}
 
 /**
  * `piper up`: the whole of Piper in one process on the embedded defaults. Resolves once a
@@ -48,7 +65,22 @@ export async function upCommand(flags: FlagValues): Promise<void> {
         { code: 'E_DATA_LOCKED' },
       ),
   )
-  const dataLock = { name: 'data-lock', start: async () => {}, close: () => unlockData() }
+  // A SQLite database named outside the data folder is locked too (beside it, as NAME.lock):
+  // `piper keys` may still open it, but not a second server.
+  const unlockMeta = config.meta.startsWith('sqlite:')
+    ? await lockSqlite(localPath(config.meta)).catch(async (error: unknown) => {
+        await unlockData()
+        throw error
+      })
+    : undefined
+  const dataLock = {
+    name: 'data-lock',
+    start: async () => {},
+    close: async () => {
+      await unlockMeta?.()
+      await unlockData()
+    },
+  }
   const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
   const blobs = await blobStoreFor(config.blobs)
