@@ -9,8 +9,12 @@
  * - job: `piper up` killed -9 while 4 compress jobs run; after the restart every job ends
  *   `succeeded` (none stuck), each output a gzip of its input.
  *
- * Prints a line per round and totals; exits 1 if anything was lost, duplicated or stuck.
+ * - fuzz: the front door's property test with 10 000 generated requests per round.
+ *
+ * Prints a line per round and totals; exits 1 if anything was lost, duplicated or stuck, or
+ * the fuzz failed.
  */
+import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -18,6 +22,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 import { running, startPiperProcess } from '../test/helpers/piper-process.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
@@ -208,4 +213,16 @@ for (let round = 1; round <= rounds; round++) {
 console.log(
   `soak: ${rounds} rounds, ${totals.kills} kills, ${totals.confirmed} confirmed, ${totals.lost} lost, ${totals.duplicated} duplicated, ${totals.stuck} stuck`,
 )
-process.exitCode = totals.lost + totals.duplicated + totals.stuck > 0 ? 1 : 0
+// The front door's fuzz, longer than CI's 2000 requests: 10 000 per round.
+const fuzzRuns = String(10_000 * rounds)
+const fuzz = spawnSync(
+  process.execPath,
+  ['--test', fileURLToPath(new URL('../test/gateway/front-door.test.ts', import.meta.url))],
+  { env: { ...process.env, PIPER_FUZZ_RUNS: fuzzRuns }, encoding: 'utf8' },
+)
+const fuzzPassed = fuzz.status === 0
+console.log(
+  `fuzz: ${fuzzRuns} generated requests against a live piper up: ${fuzzPassed ? 'every answer well-formed, none 5xx, still serving' : 'FAILED'}`,
+)
+if (!fuzzPassed) console.log(fuzz.stdout.slice(-4000))
+process.exitCode = totals.lost + totals.duplicated + totals.stuck > 0 || !fuzzPassed ? 1 : 0
