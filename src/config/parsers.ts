@@ -46,6 +46,11 @@ export function nonEmptyString(what: string): Parser<string> {
   }
 }
 
+/** A file path, or nothing when unset or empty. */
+export function optionalPath(raw: unknown): string | undefined {
+  return raw === undefined || raw === '' ? undefined : nonEmptyString('a file path')(raw)
+}
+
 export function optionalSecret(minLength: number): Parser<string | undefined> {
   return (raw) => {
     if (raw === undefined || raw === '') return undefined

@@ -7,6 +7,7 @@ import {
   list,
   nonEmptyString,
   oneOf,
+  optionalPath,
   optionalSecret,
   type Parser,
   webOrigin,
@@ -135,8 +136,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--queue-tls-cert',
     env: 'PIPER_QUEUE_TLS_CERT',
     doc: 'certificate (PEM file) with which `piper queue serve` speaks wss://; needs queueTlsKey',
-    parse: (raw) =>
-      raw === undefined || raw === '' ? undefined : nonEmptyString('a file path')(raw),
+    parse: optionalPath,
     fallback: () => undefined,
   }),
   setting({
@@ -144,8 +144,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--queue-tls-key',
     env: 'PIPER_QUEUE_TLS_KEY',
     doc: 'private key (PEM file) of queueTlsCert',
-    parse: (raw) =>
-      raw === undefined || raw === '' ? undefined : nonEmptyString('a file path')(raw),
+    parse: optionalPath,
     fallback: () => undefined,
   }),
   setting({
@@ -256,7 +255,7 @@ export const SETTINGS: readonly Setting[] = [
     name: 'maxDecompressOutput',
     flag: '--max-decompress-output',
     env: 'PIPER_MAX_DECOMPRESS_OUTPUT',
-    doc: 'largest output a decompress job may write; a job asking for more is a 400',
+    doc: 'largest output a decompress job may write, whatever its params ask (it fails with E_OUTPUT_LIMIT past it)',
     parse: byteSize(1024, 2 ** 50),
     fallback: () => 64 * 1024 ** 3,
   }),

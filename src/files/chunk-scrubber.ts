@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { BlobStore } from '../blobs/index.ts'
 import type { Logger } from '../telemetry/index.ts'
+import { Pace } from './pace.ts'
 import { readVerified } from './verified-chunks.ts'
 
 export interface ChunkScrubberOptions {
@@ -50,11 +50,12 @@ export class ChunkScrubber {
   /** One pass over every chunk. */
   async scrub(): Promise<ScrubResult> {
     const result: ScrubResult = { checked: 0, bytes: 0, damaged: [] }
-    const started = performance.now()
+    const pace = new Pace(this.#o.bytesPerSecond)
     for await (const { key } of this.#o.blobs.list()) {
       if (this.#abort.signal.aborted) break
+      let bytes = 0
       try {
-        for await (const piece of readVerified(this.#o.blobs, key)) result.bytes += piece.length
+        for await (const piece of readVerified(this.#o.blobs, key)) bytes += piece.length
       } catch (error) {
         const code = (error as { code?: string }).code
         if (code === 'E_CHUNK_CORRUPT') {
@@ -63,9 +64,8 @@ export class ChunkScrubber {
         } else if (code !== 'E_BLOB_NOT_FOUND') throw error
       }
       result.checked++
-      // Paced: never ahead of `bytesPerSecond` since the pass began.
-      const due = (result.bytes / this.#o.bytesPerSecond) * 1000 - (performance.now() - started)
-      if (due > 0) await sleep(due, undefined, { signal: this.#abort.signal }).catch(() => {})
+      result.bytes += bytes
+      await pace.spend(bytes, this.#abort.signal)
     }
     return result
   }

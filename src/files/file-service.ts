@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
 import { type ChunkAnalysis, cutChunks, freeNow } from '../codec/index.ts'
 import type { AddChunkOptions, FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
@@ -8,7 +7,8 @@ import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
-import { checkChunk, readChunkVerified, readVerified } from './verified-chunks.ts'
+import { Pace } from './pace.ts'
+import { readChunkVerified, readVerified } from './verified-chunks.ts'
 
 /** Chunks up to this size are read whole when a download checks them off-thread. */
 const WHOLE_CHUNK_READ = 16 << 20
@@ -173,7 +173,10 @@ export class FileService {
     const ahead = (i: number) => {
       const part = parts[i]
       if (!part || !hash || part.size > WHOLE_CHUNK_READ) return undefined
-      const read = this.#readChecked(part.key, part.range, hash)
+      const { start, end } = part.range
+      const read = readChunkVerified(this.#blobs, part.key, hash).then((bytes) =>
+        bytes.subarray(start, end + 1),
+      )
       read.catch(() => {}) // awaited in turn; a download given up leaves it unawaited
       return read
     }
@@ -188,16 +191,6 @@ export class FileService {
         yield* readVerified(this.#blobs, part.key, whole ? undefined : part.range)
       }
     }
-  }
-
-  async #readChecked(
-    key: string,
-    range: ByteRange,
-    hash: (bytes: Uint8Array) => Promise<string>,
-  ): Promise<Uint8Array> {
-    const bytes = await this.#blobs.read(key)
-    checkChunk(key, await hash(bytes))
-    return bytes.subarray(range.start, range.end + 1)
   }
 
   list(clientId: string, options: ListOptions): Promise<FileRecord[]> {
@@ -243,7 +236,7 @@ export class FileService {
       for await (const blob of this.#blobs.list(prefix)) {
         if (options.signal?.aborted) break
         if (blob.modified.getTime() >= cutoff) continue
-        await pace.next(options.signal)
+        await pace.spend(1, options.signal)
         const deleted = await this.#meta.withChunkLock(blob.key, async () =>
           (await this.#meta.hasChunk(blob.key)) ? false : this.#blobs.delete(blob.key),
         )
@@ -316,23 +309,6 @@ export class FileService {
       })
     }
     return freed
-  }
-}
-
-/** At most `perSecond` calls of `next` per second since the first (a token-free pacer). */
-class Pace {
-  readonly #perSecond: number
-  #count = 0
-  #start = 0
-
-  constructor(perSecond: number) {
-    this.#perSecond = perSecond
-  }
-
-  async next(signal?: AbortSignal): Promise<void> {
-    if (this.#count++ === 0) this.#start = performance.now()
-    const due = (this.#count / this.#perSecond) * 1000 - (performance.now() - this.#start)
-    if (due > 0) await sleep(due, undefined, { signal }).catch(() => {})
   }
 }
 

@@ -1,5 +1,4 @@
 /** Files of clients as content-addressed chunks: streaming upload, ranged download, GC. */
-
 export { ChunkScrubber, type ChunkScrubberOptions, type ScrubResult } from './chunk-scrubber.ts'
 export { analyzeChunk } from './chunker.ts'
 export { FileError, type FileErrorCode } from './errors.ts'

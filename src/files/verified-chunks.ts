@@ -29,15 +29,26 @@ export async function* readVerified(
   if (held) yield held
 }
 
-/** Reads a whole chunk into memory, checked against its key. */
-export async function readChunkVerified(blobs: BlobStore, key: string): Promise<Uint8Array> {
+/**
+ * Reads a whole chunk into memory, checked against its key. `hash` computes the sha256 (hex),
+ * on this thread by default; pass a `CodecPool`'s to keep the calling thread free.
+ */
+export async function readChunkVerified(
+  blobs: BlobStore,
+  key: string,
+  hash: (bytes: Uint8Array) => Promise<string> = sha256Here,
+): Promise<Uint8Array> {
   const bytes = await blobs.read(key)
-  checkChunk(key, createHash('sha256').update(bytes).digest('hex'))
+  checkChunk(key, await hash(bytes))
   return bytes
 }
 
+async function sha256Here(bytes: Uint8Array): Promise<string> {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
 /** Throws `E_CHUNK_CORRUPT` unless the sha256 of a chunk's bytes is its key. */
-export function checkChunk(key: string, sha256: string): void {
+function checkChunk(key: string, sha256: string): void {
   if (sha256 !== key) {
     throw new FileError('E_CHUNK_CORRUPT', `chunk ${key} is damaged: its bytes hash to ${sha256}`)
   }

@@ -20,26 +20,22 @@ export function fileRoutes(
   router: Router,
   files: FileService,
   clients: ClientResolver,
-  limits: RoutePolicy,
+  policy: RoutePolicy,
   jobs?: JobService,
 ): void {
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
     const client = await clients.resolve(req)
-    const release = limits.uploads.take(client)
-    res.once('close', release)
+    res.once('close', policy.uploads.take(client))
     // `?then=compress`: the job starts when the upload completes, in the same request.
     const then = url.searchParams.get('then')
     const request = then === null ? undefined : parseJobRequest({ type: then, input: tail })
     if (request && !jobs) throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
-    if (request) await limits.quotas.checkJob(client)
+    if (request) await policy.quotas.checkJob(client)
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
-    const maxBytes = await limits.quotas.uploadLimit(client, tail)
     // Refused midway (a quota), the upload stops reading, but the request stays whole: a
     // destroyed request destroys its socket, and the client would get no answer at all.
     const body = req.iterator({ destroyOnReturn: false })
-    const file = await files.put(client, tail, body, { contentType, maxBytes }).catch((error) => {
-      throw limits.quotas.explain(error, client, maxBytes)
-    })
+    const file = await policy.quotas.put(client, tail, body, contentType)
     const job = request && (await jobs!.create(client, request)).job
     sendJson(
       res,
@@ -53,8 +49,8 @@ export function fileRoutes(
 
   router.on('POST', '/v1/files', async (ctx) => {
     const client = await clients.resolve(ctx.req)
-    ctx.res.once('close', limits.uploads.take(client))
-    const stored = await uploadMultipart(ctx, files, client, limits.quotas)
+    ctx.res.once('close', policy.uploads.take(client))
+    const stored = await uploadMultipart(ctx, client, policy.quotas)
     sendJson(ctx.res, 201, { files: stored.map(fileJson) })
   })
 
@@ -87,7 +83,7 @@ export function fileRoutes(
     const first = await body?.next()
     res.writeHead(range ? 206 : 200, {
       ...headers,
-      ...downloadHeaders(file, limits.browser.mayInline(req, url)),
+      ...downloadHeaders(file, policy.browser.mayInline(req, url)),
       'content-type': file.contentType,
       'content-length': length,
       ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${file.size}` } : {}),

@@ -19,13 +19,13 @@ export function jobRoutes(
   jobs: JobService,
   feed: JobEventFeed,
   clients: ClientResolver,
-  limits: RoutePolicy,
+  policy: RoutePolicy,
   shutdown: AbortSignal,
 ): void {
   router.on('POST', '/v1/jobs', async ({ req, res }) => {
     const client = await clients.resolve(req)
     const request = parseJobRequest(await readJson(req, JOB_BODY_LIMIT))
-    await limits.quotas.checkJob(client)
+    await policy.quotas.checkJob(client)
     const { job } = await jobs.create(client, request, idempotencyKey(req))
     sendJson(res, 202, jobJson(job), { location: `/v1/jobs/${job.id}` })
   })
@@ -59,7 +59,7 @@ export function jobRoutes(
     }
     if (rest !== 'events') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
     const job = await jobs.get(client, id)
-    res.once('close', limits.streams.take(client))
+    res.once('close', policy.streams.take(client))
     const stream = new SseStream(req, res, shutdown)
     const query = { clientId: client, jobId: job.id, after: lastEventId(req) ?? 0 }
     // A job that already ended: what follows `after`, then the end. Otherwise, until it ends.
@@ -84,7 +84,7 @@ export function jobRoutes(
   router.on('GET', '/v1/events', async ({ req, res }) => {
     const client = await clients.resolve(req)
     const after = lastEventId(req) ?? (await feed.latest())
-    res.once('close', limits.streams.take(client))
+    res.once('close', policy.streams.take(client))
     const stream = new SseStream(req, res, shutdown)
     try {
       for await (const event of feed.subscribe({

@@ -17,13 +17,13 @@ export function legacyRoutes(
   router: Router,
   files: FileService,
   clients: ClientResolver,
-  limits: RoutePolicy,
+  policy: RoutePolicy,
   bodyLimit: number,
 ): void {
   // Each request holds its whole body (up to bodyLimit) in memory: few at a time, all clients.
   router.on('POST', '/files', async ({ req, res }) => {
     const client = await clients.resolve(req)
-    res.once('close', limits.legacy.take('all'))
+    res.once('close', policy.legacy.take('all'))
     const body = await readJson(req, bodyLimit)
     const clientId = requireString(body, 'client_id')
     const name = requireString(body, 'name')
@@ -37,7 +37,7 @@ export function legacyRoutes(
 
   router.on('GET', '/files', async ({ req, res, url }) => {
     const client = await clients.resolve(req)
-    res.once('close', limits.legacy.take('all'))
+    res.once('close', policy.legacy.take('all'))
     const clientId = url.searchParams.get('client_id')
     const name = url.searchParams.get('name')
     if (!clientId) throw badRequest('the client_id parameter is required')

@@ -1,5 +1,4 @@
 import busboy from 'busboy'
-import type { FileService } from '../files/index.ts'
 import type { FileRecord } from '../meta/index.ts'
 import { HttpError } from './errors.ts'
 import type { Quotas } from './quotas.ts'
@@ -17,7 +16,6 @@ const MAX_PARTS = 200
  */
 export async function uploadMultipart(
   { req }: RequestContext,
-  files: FileService,
   client: string,
   quotas: Quotas,
 ): Promise<FileRecord[]> {
@@ -77,11 +75,7 @@ export async function uploadMultipart(
             'E_BAD_REQUEST',
             'a file part has neither a name field nor a filename',
           )
-        const maxBytes = await quotas.uploadLimit(client, name)
-        const put = files.put(client, name, stream, { contentType: info.mimeType, maxBytes })
-        stored.push(
-          await put.catch((error) => Promise.reject(quotas.explain(error, client, maxBytes))),
-        )
+        stored.push(await quotas.put(client, name, stream, info.mimeType))
       } catch (error) {
         failure = error
         stream.resume()

@@ -1,5 +1,5 @@
 import type { FileService } from '../files/index.ts'
-import type { ClientUsageReader } from '../meta/index.ts'
+import type { ClientUsageReader, FileRecord } from '../meta/index.ts'
 import { HttpError } from './errors.ts'
 
 /** Per-client limits; 0 means none. */
@@ -31,7 +31,7 @@ export class Quotas {
   }
 
   /** The most bytes an upload of `name` may take (undefined: no limit); 413 when none. */
-  async uploadLimit(client: string, name: string): Promise<number | undefined> {
+  async #uploadLimit(client: string, name: string): Promise<number | undefined> {
     const { bytes, files } = this.#limits
     if (bytes === 0 && files === 0) return undefined
     const usage = await this.#usage.clientUsage(client)
@@ -63,14 +63,28 @@ export class Quotas {
     }
   }
 
-  /** An upload cut off at its limit says which quota it ran into. */
-  explain(error: unknown, client: string, limit: number | undefined): unknown {
-    if (limit === undefined || (error as { code?: string }).code !== 'E_UPLOAD_TOO_LARGE')
-      return error
-    return exceeded(
-      413,
-      `the upload would take client ${client} past its quota of ${this.#limits.bytes} bytes (quotaBytes); nothing was stored`,
-    )
+  /**
+   * Stores an upload within the client's quotas: refused before a byte is read when there is
+   * no room, cut off (storing nothing) when it would pass `quotaBytes`.
+   */
+  async put(
+    client: string,
+    name: string,
+    body: AsyncIterable<Uint8Array>,
+    contentType: string,
+  ): Promise<FileRecord> {
+    const maxBytes = await this.#uploadLimit(client, name)
+    try {
+      return await this.#files.put(client, name, body, { contentType, maxBytes })
+    } catch (error) {
+      if (maxBytes === undefined || (error as { code?: string }).code !== 'E_UPLOAD_TOO_LARGE') {
+        throw error
+      }
+      throw exceeded(
+        413,
+        `the upload would take client ${client} past its quota of ${this.#limits.bytes} bytes (quotaBytes); nothing was stored`,
+      )
+    }
   }
 }
 

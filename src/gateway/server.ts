@@ -129,19 +129,19 @@ export class Gateway {
     const { storage } = options
     if (storage) {
       const clients = new ClientResolver(storage.meta, options.host)
-      const slots: RoutePolicy = {
+      const policy: RoutePolicy = {
         browser: this.#guard,
         uploads: new ClientSlots(limits.uploadsPerClient, 'uploads', 'uploadsPerClient'),
         streams: new ClientSlots(limits.streamsPerClient, 'event streams', 'streamsPerClient'),
         legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),
         quotas: new Quotas(storage.meta, storage.quotas ?? NO_QUOTAS, storage.files),
       }
-      fileRoutes(this.#router, storage.files, clients, slots, options.jobs?.service)
+      fileRoutes(this.#router, storage.files, clients, policy, options.jobs?.service)
       if (options.jobs) {
         const { service, feed } = options.jobs
-        jobRoutes(this.#router, service, feed, clients, slots, this.#shutdown.signal)
+        jobRoutes(this.#router, service, feed, clients, policy, this.#shutdown.signal)
       }
-      legacyRoutes(this.#router, storage.files, clients, slots, storage.jsonBodyLimit)
+      legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
     }
   }
 

@@ -127,15 +127,6 @@ export class Log {
     this.#startSyncTimer()
   }
 
-  /**
-   * The error that fenced the log, if a write or fsync failed: appends are refused until the
-   * log is opened again (which cuts whatever the failed write left and resumes at the first
-   * unconfirmed offset). Reads of confirmed records go on.
-   */
-  get fenced(): LogError | undefined {
-    return this.#fence
-  }
-
   /** The offset the next append gets. */
   get nextOffset(): number {
     return this.#next

@@ -19,10 +19,7 @@ export type NatsUrlOptions = Pick<ConnectionOptions, 'user' | 'pass' | 'token' |
  *
  * `namespace` is Piper's (see NatsQueue) and is not passed on.
  */
-export function natsConnectionOptions(
-  url: string,
-  load: (path: string) => Uint8Array = readFileSync,
-): NatsUrlOptions {
+export function natsConnectionOptions(url: string): NatsUrlOptions {
   const parsed = new URL(url)
   const query = parsed.searchParams
   const options: NatsUrlOptions = {
@@ -30,10 +27,12 @@ export function natsConnectionOptions(
   }
   const user = decodeURIComponent(parsed.username)
   const password = decodeURIComponent(parsed.password)
-  if (user && password) Object.assign(options, { user, pass: password })
-  else if (user) options.token = user
+  if (user && password) {
+    options.user = user
+    options.pass = password
+  } else if (user) options.token = user
   const creds = query.get('creds')
-  if (creds) options.creds = readCreds(creds, load)
+  if (creds) options.creds = readCreds(creds)
   const [ca, cert, key] = [query.get('ca'), query.get('cert'), query.get('key')]
   if ((cert === null) !== (key === null)) {
     throw new QueueError(
@@ -58,9 +57,9 @@ export function maskNatsUrl(url: string): string {
   return parsed.href
 }
 
-function readCreds(path: string, load: (path: string) => Uint8Array): Uint8Array {
+function readCreds(path: string): Uint8Array {
   try {
-    return load(path)
+    return readFileSync(path)
   } catch (error) {
     throw new QueueError(
       'E_QUEUE_ARGUMENT',
