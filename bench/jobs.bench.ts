@@ -55,6 +55,7 @@ async function piperJob(file: string): Promise<{ ms: number; peakMiB: number; ra
     const start = performance.now()
     const res = await fetch(`${piper.url}/v1/jobs`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'compress', input: 'in.txt' }),
     })
     const job = (await res.json()) as { id: string }
