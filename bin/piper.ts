@@ -1,4 +1,10 @@
 #!/usr/bin/env node
 import { main } from '../src/cli/index.ts'
 
+// A reader that stops early (`piper jobs | head`) closes the pipe: stop quietly, as Unix tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+  process.exit(process.exitCode ?? 0)
+})
+
 process.exitCode = await main(process.argv.slice(2))

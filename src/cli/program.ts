@@ -13,6 +13,7 @@ const load = {
   files: () => import('./commands/files.ts'),
   jobs: () => import('./commands/jobs.ts'),
   keys: () => import('./commands/keys.ts'),
+  pipelines: () => import('./commands/pipelines.ts'),
   queue: () => import('./commands/queue.ts'),
   up: () => import('./commands/up.ts'),
 }
@@ -77,6 +78,7 @@ export function buildProgram(io: ProgramIo): Command {
 
   fileCommands(program, io)
   jobCommands(program, io)
+  pipelineCommands(program, io)
   keysCommands(program, io)
   queueCommands(program, io)
   return program
@@ -93,13 +95,26 @@ function fileCommands(program: Command, io: ProgramIo): void {
       .argument('<file>', 'file to upload, or - for stdin')
       .argument('[name]', 'name to store it under')
       .option('--compress', 'then compress it to NAME.gz (a job; its id is in the output)')
-      .option('--decompress', 'then decompress it (a job; its id is in the output)'),
+      .option('--decompress', 'then decompress it (a job; its id is in the output)')
+      .option('--then <kind>', 'then run a job of this kind on it (see piper kinds)')
+      .option('--pipeline <name>', 'then run this pipeline on it (its run is in the output)'),
   ).action(async (file: string, name: string | undefined, options: Options) => {
-    if (options.compress && options.decompress) {
-      throw new CliError('choose one of --compress and --decompress')
+    const chosen = [
+      options.compress && 'compress',
+      options.decompress && 'decompress',
+      options.then as string | undefined,
+    ].filter((x): x is string => typeof x === 'string')
+    if (chosen.length + (options.pipeline ? 1 : 0) > 1) {
+      throw new CliError('choose one of --compress, --decompress, --then and --pipeline', {
+        code: 'E_USAGE',
+      })
     }
-    const then = options.compress ? 'compress' : options.decompress ? 'decompress' : undefined
-    await (await load.files()).putCommand(file, name, flagValues(options), io.stdout, then)
+    const after = options.pipeline
+      ? { pipeline: options.pipeline as string }
+      : chosen[0]
+        ? { then: chosen[0] }
+        : undefined
+    await (await load.files()).putCommand(file, name, flagValues(options), io.stdout, after)
   })
 
   addConfigOptions(
@@ -152,9 +167,9 @@ function jobCommands(program: Command, io: ProgramIo): void {
     program
       .command('watch')
       .description(
-        'follow a job live until it ends (progress bar on a terminal); exit 1 unless it succeeded',
+        'follow a job or run live until it ends (progress bar on a terminal); exit 1 unless it succeeded',
       )
-      .argument('<job>', 'job id'),
+      .argument('<id>', 'job id, or run id'),
   ).action(async (id: string, options: Options) => {
     await (await load.jobs()).watchCommand(id, flagValues(options), io.stdout)
   })
@@ -166,6 +181,73 @@ function jobCommands(program: Command, io: ProgramIo): void {
       .argument('<job>', 'job id'),
   ).action(async (id: string, options: Options) => {
     await (await load.jobs()).cancelCommand(id, flagValues(options), io.stdout)
+  })
+}
+
+/** pipelines, run, runs, kinds: the pipeline API of the gateway at PIPER_URL. */
+function pipelineCommands(program: Command, io: ProgramIo): void {
+  const pipelines = program
+    .command('pipelines')
+    .description('list pipelines; apply, show or remove one (see docs/pipelines.md)')
+  addConfigOptions(
+    pipelines
+      .command('ls', { isDefault: true })
+      .description('list pipelines: name, version, steps'),
+  ).action(async (options: Options) => {
+    await (await load.pipelines()).pipelinesListCommand(flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    pipelines
+      .command('apply')
+      .description('store the pipeline a JSON or YAML file describes, as its next version')
+      .argument('<file>', 'pipeline file ({name, steps})'),
+  ).action(async (file: string, options: Options) => {
+    await (await load.pipelines()).pipelinesApplyCommand(file, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    pipelines
+      .command('show')
+      .description('print a pipeline as JSON')
+      .argument('<name>', 'pipeline name'),
+  ).action(async (name: string, options: Options) => {
+    await (await load.pipelines()).pipelinesShowCommand(name, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    pipelines
+      .command('rm')
+      .description('delete a pipeline (every version; runs keep theirs)')
+      .argument('<name>', 'pipeline name'),
+  ).action(async (name: string, options: Options) => {
+    await (await load.pipelines()).pipelinesRmCommand(name, flagValues(options))
+  })
+
+  addConfigOptions(
+    program
+      .command('run')
+      .description('run PIPELINE on stored files; prints the run (follow it with piper watch)')
+      .argument('<pipeline>', 'pipeline name')
+      .argument('<inputs...>', 'names of stored files'),
+  ).action(async (pipeline: string, inputs: string[], options: Options) => {
+    await (await load.pipelines()).runCommand(pipeline, inputs, flagValues(options), io.stdout)
+  })
+
+  addConfigOptions(
+    program
+      .command('runs')
+      .description('list runs (id, state, pipeline, steps done), oldest first')
+      .option('--state <state>', 'only runs in this state'),
+  ).action(async (options: Options) => {
+    await (await load.pipelines()).runsCommand(
+      options as { state?: string },
+      flagValues(options),
+      io.stdout,
+    )
+  })
+
+  addConfigOptions(
+    program.command('kinds').description('list the job kinds: what each reads and writes'),
+  ).action(async (options: Options) => {
+    await (await load.pipelines()).kindsCommand(flagValues(options), io.stdout)
   })
 }
 

@@ -76,6 +76,14 @@ export function list(item: Parser<string>): Parser<string[]> {
   }
 }
 
+/** A job kind's name or a glob of them (`compress`, `image.*`, `*`), or `none`. */
+export function kindPattern(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^(\*|none|[a-z*][a-z0-9*-]*(\.[a-z*][a-z0-9*-]*)*)$/.test(raw)) {
+    throw new Error('expected kind names or globs such as compress or image.*')
+  }
+  return raw
+}
+
 /** A host name or IP address as a browser sends it in `Host` (no port), lowercased. */
 export function hostName(raw: unknown): string {
   const host = typeof raw === 'string' ? raw.trim().toLowerCase() : ''

@@ -4,6 +4,7 @@ import {
   byteSize,
   hostName,
   integer,
+  kindPattern,
   list,
   nonEmptyString,
   oneOf,
@@ -41,6 +42,8 @@ export interface PiperConfig {
   streamsPerClient: number
   legacyRequests: number
   maxDecompressOutput: number
+  kinds: string[]
+  runMaxInFlight: number
   quotaBytes: number
   quotaFiles: number
   quotaJobs: number
@@ -258,6 +261,22 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'largest output a decompress job may write, whatever its params ask (it fails with E_OUTPUT_LIMIT past it)',
     parse: byteSize(1024, 2 ** 50),
     fallback: () => 64 * 1024 ** 3,
+  }),
+  setting({
+    name: 'kinds',
+    flag: '--kinds',
+    env: 'PIPER_KINDS',
+    doc: 'job kinds this process runs, comma-separated names and globs (compress,image.*); * is all; none runs no workers',
+    parse: list(kindPattern),
+    fallback: () => ['*'],
+  }),
+  setting({
+    name: 'runMaxInFlight',
+    flag: '--run-max-in-flight',
+    env: 'PIPER_RUN_MAX_IN_FLIGHT',
+    doc: 'jobs of one pipeline run queued or running at once; the rest wait (a 100 000-item run neither floods the queue nor starves other clients)',
+    parse: integer(1, 1_000_000),
+    fallback: () => 256,
   }),
   setting({
     name: 'quotaBytes',

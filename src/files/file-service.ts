@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
 import { type ChunkAnalysis, cutChunks, freeNow } from '../codec/index.ts'
-import type { AddChunkOptions, FileRecord, ListOptions, MetaStore } from '../meta/index.ts'
+import type {
+  AddChunkOptions,
+  FileRecord,
+  ListOptions,
+  ManifestEntry,
+  MetaStore,
+} from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
@@ -145,6 +151,11 @@ export class FileService {
     const file = await this.#meta.getFile(clientId, checkFileName(name))
     if (!file) throw new FileError('E_FILE_NOT_FOUND', `no file named ${JSON.stringify(name)}`)
     return file
+  }
+
+  /** Which chunk holds which bytes of the file, in order. */
+  manifest(file: FileRecord): Promise<ManifestEntry[]> {
+    return this.#meta.manifest(file.id)
   }
 
   /** Streams the file's bytes, or the inclusive `range` of them, chunk after chunk. */

@@ -27,6 +27,11 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_JOB_REQUEST: 400,
   E_JOB_NOT_FOUND: 404,
   E_JOB_FINISHED: 409,
+  E_PIPELINE_INVALID: 400,
+  E_PIPELINE_NOT_FOUND: 404,
+  E_RUN_REQUEST: 400,
+  E_RUN_NOT_FOUND: 404,
+  E_RUN_FINISHED: 409,
   // RFC 4918 §11.5: the server cannot store what the request needs stored.
   E_STORAGE_FULL: 507,
   E_LOG_FENCED: 503,

@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http'
 import { freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
-import { type JobService, parseJobRequest } from '../jobs/index.ts'
+import { parseJobRequest } from '../jobs/index.ts'
 import type { FileRecord } from '../meta/index.ts'
+import { parseRunRequest } from '../pipelines/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { notModified, rangeApplies } from './conditional.ts'
 import { HttpError } from './errors.ts'
@@ -11,9 +12,10 @@ import { parseRange } from './http-range.ts'
 import { jobJson } from './job-json.ts'
 import { uploadMultipart } from './multipart.ts'
 import { decodeCursor, encodeCursor, listPrefix, pageLimit } from './paging.ts'
+import { runJson } from './pipeline-json.ts'
 import { sendJson } from './respond.ts'
 import type { RequestContext, Router } from './router.ts'
-import type { RoutePolicy } from './server.ts'
+import type { GatewayOptions, RoutePolicy } from './server.ts'
 
 /** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
 export function fileRoutes(
@@ -21,26 +23,41 @@ export function fileRoutes(
   files: FileService,
   clients: ClientResolver,
   policy: RoutePolicy,
-  jobs?: JobService,
+  jobs?: GatewayOptions['jobs'],
 ): void {
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
     const client = await clients.resolve(req)
     res.once('close', policy.uploads.take(client))
-    // `?then=compress`: the job starts when the upload completes, in the same request.
+    // `?then=KIND` starts a job, `?pipeline=NAME` a run, when the upload completes, in the
+    // same request; both are checked before a byte is stored.
     const then = url.searchParams.get('then')
-    const request = then === null ? undefined : parseJobRequest({ type: then, input: tail })
-    if (request && !jobs) throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
-    if (request) await policy.quotas.checkJob(client)
+    const pipeline = url.searchParams.get('pipeline')
+    if ((then !== null || pipeline !== null) && !jobs) {
+      throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
+    }
+    if (then !== null && pipeline !== null) {
+      throw new HttpError(400, 'E_BAD_REQUEST', 'give one of ?then and ?pipeline')
+    }
+    const request =
+      then === null ? undefined : parseJobRequest({ type: then, input: tail }, jobs!.kinds)
+    const runRequest = pipeline === null ? undefined : parseRunRequest({ pipeline, input: tail })
+    if (runRequest) await jobs!.pipelines.get(client, runRequest.pipeline)
+    if (request || runRequest) await policy.quotas.checkJob(client)
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
     // Refused midway (a quota), the upload stops reading, but the request stays whole: a
     // destroyed request destroys its socket, and the client would get no answer at all.
     const body = req.iterator({ destroyOnReturn: false })
     const file = await policy.quotas.put(client, tail, body, contentType)
-    const job = request && (await jobs!.create(client, request)).job
+    const job = request && (await jobs!.service.create(client, request)).job
+    const run = runRequest && (await jobs!.runs.create(client, runRequest)).run
     sendJson(
       res,
       201,
-      { ...fileJson(file), ...(job ? { job: jobJson(job) } : {}) },
+      {
+        ...fileJson(file),
+        ...(job ? { job: jobJson(job) } : {}),
+        ...(run ? { run: runJson(run) } : {}),
+      },
       {
         location: fileLocation(file.name),
       },

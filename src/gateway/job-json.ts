@@ -7,8 +7,10 @@ export function jobJson(job: JobRecord) {
     type: job.type,
     state: job.state,
     input: job.input,
-    output: job.output,
+    ...(job.inputs ? { inputs: job.inputs } : {}),
+    output: job.output === '' ? null : job.output,
     params: job.params,
+    ...(job.runId ? { run: { id: job.runId, step: job.step, item: job.item } } : {}),
     created: new Date(job.created).toISOString(),
     updated: new Date(job.updated).toISOString(),
     result: job.state === 'succeeded' ? job.result : null,
@@ -16,9 +18,21 @@ export function jobJson(job: JobRecord) {
   }
 }
 
-/** An event as SSE `data`: a state change carries the job's changing fields, progress its counts. */
+/**
+ * An event as SSE `data`: a job's state change carries its changing fields, progress its
+ * counts; a run's (`run` instead of `job`) its state, or a step's state and counts.
+ */
 export function eventJson(event: JobEvent) {
   const { data } = event
+  if (event.type === 'step') return { run: event.jobId, ...data }
+  if (data.run === true) {
+    return {
+      run: event.jobId,
+      state: data.state,
+      result: data.state === 'succeeded' ? data.result : null,
+      error: data.error,
+    }
+  }
   if (event.type === 'progress') {
     return {
       job: event.jobId,

@@ -1,15 +1,21 @@
 import type { IncomingMessage } from 'node:http'
-import { isTerminal, type JobEventFeed, type JobService, parseJobRequest } from '../jobs/index.ts'
+import {
+  isTerminal,
+  type JobEventFeed,
+  type JobService,
+  type KindRegistry,
+  parseJobRequest,
+} from '../jobs/index.ts'
 import { JOB_STATES, type JobState } from '../meta/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { HttpError } from './errors.ts'
-import { eventJson, jobJson } from './job-json.ts'
+import { followEvents } from './event-stream.ts'
+import { jobJson } from './job-json.ts'
 import { readJson } from './json-body.ts'
-import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
+import { readPage } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
 import type { RoutePolicy } from './server.ts'
-import { lastEventId, SseStream } from './sse.ts'
 
 const JOB_BODY_LIMIT = 64 * 1024
 
@@ -18,13 +24,14 @@ export function jobRoutes(
   router: Router,
   jobs: JobService,
   feed: JobEventFeed,
+  kinds: KindRegistry,
   clients: ClientResolver,
   policy: RoutePolicy,
   shutdown: AbortSignal,
 ): void {
   router.on('POST', '/v1/jobs', async ({ req, res }) => {
     const client = await clients.resolve(req)
-    const request = parseJobRequest(await readJson(req, JOB_BODY_LIMIT))
+    const request = parseJobRequest(await readJson(req, JOB_BODY_LIMIT), kinds)
     await policy.quotas.checkJob(client)
     const { job } = await jobs.create(client, request, idempotencyKey(req))
     sendJson(res, 202, jobJson(job), { location: `/v1/jobs/${job.id}` })
@@ -32,22 +39,9 @@ export function jobRoutes(
 
   router.on('GET', '/v1/jobs', async ({ req, res, url }) => {
     const client = await clients.resolve(req)
-    const limit = pageLimit(url.searchParams.get('limit'))
-    const cursor = url.searchParams.get('cursor')
-    const state = url.searchParams.get('state') ?? undefined
-    if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
-      throw new HttpError(400, 'E_BAD_REQUEST', `state must be one of ${JOB_STATES.join(', ')}`)
-    }
-    const page = await jobs.list(client, {
-      state: state as JobState | undefined,
-      after: cursor === null ? undefined : decodeCursor(cursor),
-      limit: limit + 1,
-    })
-    const shown = page.slice(0, limit)
-    sendJson(res, 200, {
-      jobs: shown.map(jobJson),
-      next_cursor: page.length > limit ? encodeCursor(shown[shown.length - 1]!.id) : null,
-    })
+    const read = (options: { after?: string; limit: number; state?: string }) =>
+      jobs.list(client, { ...options, state: options.state as JobState | undefined })
+    sendJson(res, 200, await readPage(url, 'jobs', read, jobJson, (job) => job.id, JOB_STATES))
   })
 
   router.on('GET', '/v1/jobs/*', async ({ req, res, tail }) => {
@@ -59,21 +53,19 @@ export function jobRoutes(
     }
     if (rest !== 'events') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
     const job = await jobs.get(client, id)
-    res.once('close', policy.streams.take(client))
-    const stream = new SseStream(req, res, shutdown)
-    const query = { clientId: client, jobId: job.id, after: lastEventId(req) ?? 0 }
     // A job that already ended: what follows `after`, then the end. Otherwise, until it ends.
-    const events = isTerminal(job.state)
-      ? feed.backlog(query)
-      : feed.subscribe({ ...query, signal: stream.signal })
-    try {
-      for await (const event of events) {
-        await stream.send(event.id, event.type, eventJson(event))
-        if (event.type === 'state' && isTerminal(event.data.state as JobState)) return
-      }
-    } finally {
-      stream.end()
-    }
+    await followEvents({
+      req,
+      res,
+      policy,
+      feed,
+      shutdown,
+      client,
+      id: job.id,
+      after: 0,
+      ended: isTerminal(job.state),
+      isLast: (event) => event.type === 'state' && isTerminal(event.data.state as JobState),
+    })
   })
 
   router.on('DELETE', '/v1/jobs/*', async ({ req, res, tail }) => {
@@ -83,24 +75,25 @@ export function jobRoutes(
 
   router.on('GET', '/v1/events', async ({ req, res }) => {
     const client = await clients.resolve(req)
-    const after = lastEventId(req) ?? (await feed.latest())
-    res.once('close', policy.streams.take(client))
-    const stream = new SseStream(req, res, shutdown)
-    try {
-      for await (const event of feed.subscribe({
-        clientId: client,
-        after,
-        signal: stream.signal,
-      })) {
-        await stream.send(event.id, event.type, eventJson(event))
-      }
-    } finally {
-      stream.end()
-    }
+    const after = await feed.latest()
+    await followEvents({ req, res, policy, feed, shutdown, client, after, ended: false })
+  })
+
+  router.on('GET', '/v1/kinds', async ({ req, res }) => {
+    await clients.resolve(req)
+    sendJson(res, 200, {
+      kinds: kinds.all.map((kind) => ({
+        name: kind.name,
+        summary: kind.summary,
+        inputs: kind.inputs,
+        output: kind.output,
+        params: kind.params,
+      })),
+    })
   })
 }
 
-function idempotencyKey(req: IncomingMessage): string | undefined {
+export function idempotencyKey(req: IncomingMessage): string | undefined {
   const key = req.headers['idempotency-key']
   if (key === undefined) return undefined
   if (typeof key !== 'string' || key.length === 0 || key.length > 255) {

@@ -53,3 +53,35 @@ function printable(text: string): boolean {
 export function encodeCursor(last: string): string {
   return Buffer.from(last).toString('base64url')
 }
+
+/**
+ * One page of a listing keyed by id or name, as `{[field]: items, next_cursor}`: reads one
+ * more than `limit` to know whether another page follows. `state`, when the listing takes one,
+ * must be one of `states`.
+ */
+export async function readPage<T>(
+  url: URL,
+  field: string,
+  read: (options: { after?: string; limit: number; state?: string }) => Promise<T[]>,
+  show: (item: T) => unknown,
+  keyOf: (item: T) => string,
+  states?: readonly string[],
+): Promise<Record<string, unknown>> {
+  const limit = pageLimit(url.searchParams.get('limit'))
+  const cursor = url.searchParams.get('cursor')
+  const state = url.searchParams.get('state') ?? undefined
+  if (state !== undefined && !states?.includes(state)) {
+    const allowed = states ? `one of ${states.join(', ')}` : 'absent here'
+    throw new HttpError(400, 'E_BAD_REQUEST', `state must be ${allowed}`)
+  }
+  const page = await read({
+    state,
+    after: cursor === null ? undefined : decodeCursor(cursor),
+    limit: limit + 1,
+  })
+  const shown = page.slice(0, limit)
+  return {
+    [field]: shown.map(show),
+    next_cursor: page.length > limit ? encodeCursor(keyOf(shown[shown.length - 1]!)) : null,
+  }
+}

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FileService } from '../files/index.ts'
-import type { JobEventFeed, JobService } from '../jobs/index.ts'
+import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
 import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
+import type { PipelineService, RunService } from '../pipelines/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
@@ -13,6 +14,7 @@ import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
 import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
+import { pipelineRoutes } from './pipeline-routes.ts'
 import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
 import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
@@ -29,8 +31,14 @@ export interface GatewayOptions {
     jsonBodyLimit: number
     quotas?: QuotaLimits
   }
-  /** The job API and live status; needs `storage`. */
-  jobs?: { service: JobService; feed: JobEventFeed }
+  /** The job and pipeline APIs and live status; needs `storage`. */
+  jobs?: {
+    service: JobService
+    feed: JobEventFeed
+    kinds: KindRegistry
+    pipelines: PipelineService
+    runs: RunService
+  }
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
   /** Host names and CORS origins (see `BrowserGuard`); default: loopback names, no CORS. */
@@ -136,10 +144,12 @@ export class Gateway {
         legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),
         quotas: new Quotas(storage.meta, storage.quotas ?? NO_QUOTAS, storage.files),
       }
-      fileRoutes(this.#router, storage.files, clients, policy, options.jobs?.service)
+      fileRoutes(this.#router, storage.files, clients, policy, options.jobs)
       if (options.jobs) {
-        const { service, feed } = options.jobs
-        jobRoutes(this.#router, service, feed, clients, policy, this.#shutdown.signal)
+        const { service, feed, kinds, pipelines, runs } = options.jobs
+        const shutdown = this.#shutdown.signal
+        jobRoutes(this.#router, service, feed, kinds, clients, policy, shutdown)
+        pipelineRoutes(this.#router, pipelines, runs, feed, clients, policy, shutdown)
       }
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
     }

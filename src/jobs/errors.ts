@@ -5,6 +5,9 @@ export type JobErrorCode =
   | 'E_JOB_FINISHED'
   | 'E_JOB_TASK'
   | 'E_JOB_ATTEMPTS'
+  | 'E_ARCHIVE_CORRUPT'
+  | 'E_ARCHIVE_ENTRY'
+  | 'E_OUTPUT_LIMIT'
 
 /** A job request that cannot be served, or a task that must not be retried. */
 export class JobError extends Error {

@@ -3,22 +3,27 @@ export { JobError, type JobErrorCode } from './errors.ts'
 export { type EventQuery, type EventSubscription, JobEventFeed } from './event-feed.ts'
 export { errorFromDeadLetter, isPermanentFailure } from './failures.ts'
 export { isJobId, newJobId } from './job-id.ts'
+export { checkOutput, type JobRequest, MAX_JOB_INPUTS, parseJobRequest } from './job-request.ts'
 export {
-  defaultOutput,
-  JOB_TYPES,
-  type JobParams,
-  type JobRequest,
-  type JobType,
-  parseJobRequest,
-} from './job-request.ts'
-export { DEFAULT_MAX_OUTPUT_BYTES, JobRunner, type JobRunnerOptions } from './job-runner.ts'
+  DEFAULT_MAX_OUTPUT_BYTES,
+  type JobEndListener,
+  JobRunner,
+  type JobRunnerOptions,
+} from './job-runner.ts'
 export { JobService, type JobServiceOptions } from './job-service.ts'
 export { isTerminal } from './job-state.ts'
 export {
+  BUILT_IN_KINDS,
+  type JobKind,
+  jobInputs,
+  KindRegistry,
+} from './kinds/index.ts'
+export {
   decodeTask,
   encodeTask,
-  TASK_TOPIC,
+  LEGACY_TASK_TOPIC,
   type Task,
   taskKey,
+  taskTopic,
   WORKER_GROUP,
 } from './tasks.ts'

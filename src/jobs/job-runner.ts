@@ -1,23 +1,25 @@
 import type { BlobStore } from '../blobs/index.ts'
-import { type CodecPool, decompress, freeNow } from '../codec/index.ts'
+import { type CodecPool, freeNow } from '../codec/index.ts'
 import { type FileService, readChunkVerified } from '../files/index.ts'
 import { type JobRecord, type ManifestEntry, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { piperMembers } from './chunk-plan.ts'
 import { endJob } from './end-job.ts'
 import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
-import type { JobParams } from './job-request.ts'
 import { isTerminal } from './job-state.ts'
+import { type JobKind, jobInputs, type KindContext, type KindRegistry } from './kinds/index.ts'
 import {
   encodeTask,
   frequenciesFromBase64,
   frequenciesToBase64,
-  TASK_TOPIC,
   type Task,
   taskKey,
+  taskTopic,
 } from './tasks.ts'
+
+/** Told once a job has ended (any final state), e.g. to move its pipeline run on. */
+export type JobEndListener = (job: JobRecord) => Promise<void>
 
 export interface JobRunnerOptions {
   meta: MetaStore
@@ -27,20 +29,23 @@ export interface JobRunnerOptions {
   pool: CodecPool
   feed: JobEventFeed
   logger: Logger
-  /** The server's cap on a decompress job's output, whatever its params ask (default 64 GiB). */
+  kinds: KindRegistry
+  /** The server's cap on the bytes a job may write (decompress, extract), default 64 GiB. */
   maxDecompressOutput?: number
+  onEnded?: JobEndListener
 }
 
-/** A decompress job's output limit when its params set none: a guard against gzip bombs. */
+/** A job's output limit when nothing sets one: a guard against gzip and tar bombs. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 2 ** 30
 
 type PartTask = Extract<Task, { kind: 'part' }>
 
 /**
- * What workers do with each task. Every step is idempotent: it reads the job first and does
- * nothing once the job has moved on, stores output chunks by content at fixed positions, and
- * changes job state only by compare-and-set, so a redelivered or duplicated task changes
- * nothing visible.
+ * What workers do with each task, whatever the job's kind: the kind (`kinds/`) says how a job
+ * fans out and what one task computes; this class plans, stores, joins and ends. Every step is
+ * idempotent: it reads the job first and does nothing once the job has moved on, stores output
+ * chunks by content at fixed positions, and changes job state only by compare-and-set, so a
+ * redelivered or duplicated task changes nothing visible.
  */
 export class JobRunner {
   readonly #o: JobRunnerOptions
@@ -56,15 +61,16 @@ export class JobRunner {
   async run(task: Task): Promise<void> {
     const job = await this.#o.meta.jobById(task.job)
     if (!job || isTerminal(job.state)) return
+    const kind = this.#kindOf(job)
     switch (task.kind) {
       case 'start':
-        return this.#start(job)
+        return this.#start(job, kind)
       case 'part':
-        return this.#part(job, task)
+        return this.#part(job, kind, task)
       case 'join':
-        return this.#join(job)
+        return this.#join(job, kind)
       case 'stream':
-        return this.#stream(job)
+        return this.#whole(job, kind)
     }
   }
 
@@ -77,34 +83,50 @@ export class JobRunner {
     }
     const { meta, files, feed } = this.#o
     const deps = { meta, files, feed, log: this.#log }
-    const { ended } = await endJob(deps, () => meta.jobById(task.job), {
+    const { job, ended } = await endJob(deps, () => meta.jobById(task.job), {
       state: 'failed',
       error: reason,
     })
-    if (ended) this.#log.warn({ job: task.job, ...reason }, 'job failed')
+    if (!ended) return
+    this.#log.warn({ job: task.job, ...reason }, 'job failed')
+    await this.#ended(job!)
   }
 
-  /** Plans the job: one part task per input chunk, or one stream task. */
-  async #start(job: JobRecord): Promise<void> {
-    const { meta, files, blobs } = this.#o
-    const input = await files.stat(job.clientId, job.input)
-    const manifest = await meta.manifest(input.id)
-    let parts = job.type === 'compress'
-    if (job.type === 'decompress') {
-      const members = await piperMembers(blobs, manifest)
-      const limit = this.#outputLimit(job)
-      if (members && members.outputBytes > limit) {
-        throw new JobError('E_JOB_REQUEST', `the output would exceed ${limit} bytes`)
-      }
-      parts = members !== undefined
+  #kindOf(job: JobRecord): JobKind {
+    try {
+      return this.#o.kinds.get(job.type)
+    } catch {
+      throw new JobError(
+        'E_JOB_TASK',
+        `job ${job.id} is of kind ${job.type}, which this worker does not know`,
+      )
     }
+  }
+
+  /** Plans the job with its kind: one part task per input chunk, or one task for the whole. */
+  async #start(job: JobRecord, kind: JobKind): Promise<void> {
+    const { meta, files } = this.#o
+    const inputs = await Promise.all(jobInputs(job).map((name) => files.stat(job.clientId, name)))
+    const shape = await kind.plan(job, this.#context(job))
+    if (shape === 'parts' && (inputs.length !== 1 || !kind.part || kind.output !== 'file')) {
+      throw new JobError('E_JOB_TASK', `kind ${kind.name} planned parts it cannot run`)
+    }
+    if (shape === 'whole' && !kind.whole) {
+      throw new JobError('E_JOB_TASK', `kind ${kind.name} planned a whole task it cannot run`)
+    }
+    const manifest = shape === 'parts' ? await files.manifest(inputs[0]!) : []
     let running = job
     if (job.state === 'queued') {
-      const uploadId = parts ? await files.beginUpload(job.clientId, job.output) : undefined
+      const uploadId =
+        shape === 'parts' ? await files.beginUpload(job.clientId, job.output) : undefined
       const moved = await meta.updateJob(job.id, job.version, {
         state: 'running',
         uploadId,
-        result: { started_at: Date.now(), input_size: input.size, chunks: manifest.length },
+        result: {
+          started_at: Date.now(),
+          input_size: inputs.reduce((sum, file) => sum + file.size, 0),
+          chunks: inputs.reduce((sum, file) => sum + file.chunkCount, 0),
+        },
       })
       if (!moved) {
         // Cancelled, or another delivery of this task got there first: that one goes on.
@@ -114,35 +136,41 @@ export class JobRunner {
       this.#o.feed.notify()
       running = moved
     }
-    this.#log.info({ job: job.id, chunks: manifest.length, parts }, 'job running')
-    if (!parts) return this.#publish({ kind: 'stream', job: job.id })
+    this.#log.info({ job: job.id, kind: kind.name, shape, chunks: manifest.length }, 'job running')
+    if (shape === 'whole') return this.#publish(job, { kind: 'stream', job: job.id })
     if (manifest.length === 0) {
-      // An empty file still compresses to one (empty) gzip member.
-      await this.#storePart(running, 0, new Uint8Array(0), 0)
+      // An empty input still has one (empty) part: an empty file compresses to one gzip member.
+      await this.#storePart(
+        running,
+        0,
+        await kind.part!({ seq: 0, bytes: new Uint8Array(0) }, running, this.#context(running)),
+        0,
+      )
       return this.#afterPart(running, 1)
     }
+    const histogram = kind.chunkAnalyses?.includes('histogram') ?? false
     await Promise.all(
       manifest.map((entry) =>
-        this.#publish({
+        this.#publish(job, {
           kind: 'part',
           job: job.id,
           seq: entry.seq,
           total: manifest.length,
           key: entry.key,
           size: entry.size,
-          frequencies: frequenciesToBase64(entry.frequencies),
+          ...(histogram ? { frequencies: frequenciesToBase64(entry.frequencies) } : {}),
         }),
       ),
     )
   }
 
-  async #part(job: JobRecord, task: PartTask): Promise<void> {
+  async #part(job: JobRecord, kind: JobKind, task: PartTask): Promise<void> {
     const { blobs, pool } = this.#o
     // A task names its chunk by key; only a chunk of this job's input may be read for it, or a
     // task published by anyone who can reach the queue could copy another client's data into
     // this client's output.
     const manifest = await this.#inputManifest(job)
-    if (manifest[task.seq]?.key !== task.key || task.total !== manifest.length) {
+    if (manifest[task.seq]?.key !== task.key || task.total !== manifest.length || !kind.part) {
       throw new JobError(
         'E_JOB_TASK',
         `part ${task.seq} of job ${job.id} names a chunk that is not part ${task.seq} of its input (was the input replaced?)`,
@@ -150,17 +178,10 @@ export class JobRunner {
     }
     // A damaged chunk fails the job (E_CHUNK_CORRUPT) instead of becoming a wrong output. Hashed
     // on the pool: 4 MiB of sha256 is ~3 ms this thread would spend on every part.
-    const input = await readChunkVerified(blobs, task.key, (bytes) => pool.sha256(bytes))
-    const inputSize = input.length
-    // The chunk was read into a buffer of its own: the pool takes it without a copy.
-    const output =
-      job.type === 'compress'
-        ? await pool.encode(
-            input,
-            task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined,
-            { transfer: true },
-          )
-        : await pool.decode(input, { member: task.seq }, { transfer: true })
+    const bytes = await readChunkVerified(blobs, task.key, (b) => pool.sha256(b))
+    const inputSize = bytes.length
+    const frequencies = task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined
+    const output = await kind.part({ seq: task.seq, bytes, frequencies }, job, this.#context(job))
     await this.#storePart(job, task.seq, output, inputSize)
     freeNow(output)
     await this.#afterPart(job, task.total)
@@ -190,23 +211,60 @@ export class JobRunner {
       chunksTotal: total,
     })
     feed.notify()
-    if (progress.chunks >= total) await this.#publish({ kind: 'join', job: job.id })
+    if (progress.chunks >= total) await this.#publish(job, { kind: 'join', job: job.id })
   }
 
   /** Commits the output file and the job's success in one transaction. */
-  async #join(job: JobRecord): Promise<void> {
+  async #join(job: JobRecord, kind: JobKind): Promise<void> {
     const { files, meta } = this.#o
     const digest = await files.uploadDigest(job.uploadId!)
     const committed = await meta.commitJobOutput(
       job.id,
       job.version,
-      { ...digest, contentType: contentTypeOf(job) },
+      { ...digest, contentType: kind.contentType ?? 'application/octet-stream' },
       { state: 'succeeded', result: figures(job, digest.size) },
     )
     if (!committed) return
     this.#o.feed.notify()
     await files.free(committed.released)
     this.#log.info({ job: job.id, ...committed.job.result }, 'job succeeded')
+    await this.#ended(committed.job)
+  }
+
+  /** A job in one task: the kind does the work and stores its outputs; this records success. */
+  async #whole(job: JobRecord, kind: JobKind): Promise<void> {
+    if (!kind.whole) throw new JobError('E_JOB_TASK', `kind ${kind.name} runs no whole task`)
+    const done = await kind.whole(job, this.#context(job))
+    const outputs = done.outputs ?? []
+    const result = {
+      ...figures(
+        job,
+        outputs.reduce((sum, file) => sum + file.size, 0),
+      ),
+      ...done.result,
+      ...(kind.output === 'files' ? { outputs: outputs.map((file) => file.name) } : {}),
+    }
+    const ended = await this.#o.meta.updateJob(job.id, job.version, { state: 'succeeded', result })
+    if (!ended) return
+    this.#o.feed.notify()
+    this.#log.info({ job: job.id, kind: kind.name }, 'job succeeded')
+    await this.#ended(ended)
+  }
+
+  async #ended(job: JobRecord): Promise<void> {
+    await this.#o.onEnded?.(job)
+  }
+
+  #context(job: JobRecord): KindContext {
+    const { files, blobs, pool } = this.#o
+    return {
+      files,
+      blobs,
+      pool,
+      log: this.#log.child({ job: job.id }),
+      maxOutputBytes: this.#o.maxDecompressOutput ?? DEFAULT_MAX_OUTPUT_BYTES,
+      untilCancelled: (source) => this.#untilCancelled(job, source),
+    }
   }
 
   /**
@@ -216,36 +274,14 @@ export class JobRunner {
   #inputManifest(job: JobRecord): Promise<ManifestEntry[]> {
     let manifest = this.#manifests.get(job.id)
     if (!manifest) {
-      const { files, meta } = this.#o
-      manifest = files.stat(job.clientId, job.input).then((input) => meta.manifest(input.id))
+      const { files } = this.#o
+      manifest = files.stat(job.clientId, job.input).then((input) => files.manifest(input))
       manifest.catch(() => this.#manifests.delete(job.id))
       this.#manifests.set(job.id, manifest)
       // A few jobs run at once; the oldest entries go first.
       if (this.#manifests.size > 64) this.#manifests.delete(this.#manifests.keys().next().value!)
     }
     return manifest
-  }
-
-  /** A decompress job's output limit: its own, held to the server's maximum. */
-  #outputLimit(job: JobRecord): number {
-    const server = this.#o.maxDecompressOutput ?? DEFAULT_MAX_OUTPUT_BYTES
-    return Math.min((job.params as JobParams).maxOutputBytes ?? server, server)
-  }
-
-  /** A whole decompression in one pass: gzip that is not one Piper member per chunk. */
-  async #stream(job: JobRecord): Promise<void> {
-    const { files, pool, meta } = this.#o
-    const input = await files.stat(job.clientId, job.input)
-    const maxOutput = this.#outputLimit(job)
-    const output = decompress(files.read(input), { pool, maxOutput })
-    const file = await files.put(job.clientId, job.output, this.#untilCancelled(job, output), {
-      contentType: contentTypeOf(job),
-    })
-    const done = await meta.updateJob(job.id, job.version, {
-      state: 'succeeded',
-      result: figures(job, file.size),
-    })
-    if (done) this.#o.feed.notify()
   }
 
   /** Passes the bytes on, checking about once a second that the job was not cancelled. */
@@ -263,13 +299,11 @@ export class JobRunner {
     }
   }
 
-  async #publish(task: Task): Promise<void> {
-    await this.#o.queue.publish(TASK_TOPIC, encodeTask(task), { idempotencyKey: taskKey(task) })
+  async #publish(job: JobRecord, task: Task): Promise<void> {
+    await this.#o.queue.publish(taskTopic(job.type), encodeTask(task), {
+      idempotencyKey: taskKey(task),
+    })
   }
-}
-
-function contentTypeOf(job: JobRecord): string {
-  return job.type === 'compress' ? 'application/gzip' : 'application/octet-stream'
 }
 
 /** A succeeded job's figures: sizes, ratio (output / input) and duration. */

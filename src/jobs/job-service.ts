@@ -1,5 +1,5 @@
 import type { FileService } from '../files/index.ts'
-import type { JobRecord, JobState, MetaStore } from '../meta/index.ts'
+import type { JobRecord, JobState, MetaStore, NewJob } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { endJob } from './end-job.ts'
@@ -7,7 +7,9 @@ import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
 import { isJobId, newJobId } from './job-id.ts'
 import type { JobRequest } from './job-request.ts'
-import { encodeTask, TASK_TOPIC, type Task, taskKey } from './tasks.ts'
+import type { JobEndListener } from './job-runner.ts'
+import type { KindRegistry } from './kinds/index.ts'
+import { encodeTask, type Task, taskKey, taskTopic } from './tasks.ts'
 
 export interface JobServiceOptions {
   meta: MetaStore
@@ -15,6 +17,9 @@ export interface JobServiceOptions {
   files: FileService
   feed: JobEventFeed
   logger: Logger
+  kinds: KindRegistry
+  /** Told when a cancel ends a job (a run's job: its run moves on). */
+  onEnded?: JobEndListener
   /** How often the outbox is swept for jobs whose first task never reached the queue. */
   sweepIntervalMs?: number
 }
@@ -36,6 +41,8 @@ export class JobService {
   readonly #feed: JobEventFeed
   readonly #log: Logger
   readonly #sweepIntervalMs: number
+  readonly #kinds: KindRegistry
+  readonly #onEnded: JobEndListener | undefined
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> = Promise.resolve()
 
@@ -46,10 +53,12 @@ export class JobService {
     this.#feed = options.feed
     this.#log = options.logger.child({ component: 'jobs' })
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000
+    this.#kinds = options.kinds
+    this.#onEnded = options.onEnded
   }
 
   async start(): Promise<void> {
-    await this.#queue.ensureTopic(TASK_TOPIC)
+    for (const name of this.#kinds.names) await this.#queue.ensureTopic(taskTopic(name))
     await this.#sweep(Date.now())
     this.#timer = setInterval(() => {
       this.#sweeping = this.#sweep(Date.now() - this.#sweepIntervalMs).catch((error: unknown) =>
@@ -72,21 +81,24 @@ export class JobService {
     clientId: string,
     request: JobRequest,
     idempotencyKey?: string,
+    run?: NewJob['run'],
   ): Promise<{ job: JobRecord; created: boolean }> {
-    await this.#files.stat(clientId, request.input)
+    for (const name of request.inputs ?? [request.input]) await this.#files.stat(clientId, name)
     const result = await this.#meta.createJob({
       id: newJobId(),
       clientId,
       type: request.type,
       input: request.input,
+      inputs: request.inputs,
       output: request.output,
       params: { ...request.params },
       idempotencyKey,
+      run,
     })
     this.#feed.notify()
     if (!result.created) return result
     if (FAILPOINT === 'job-created') process.kill(process.pid, 'SIGKILL')
-    await this.#publish(result.job)
+    await this.publish(result.job)
     this.#log.info({ job: result.job.id, type: request.type, client: clientId }, 'job created')
     return result
   }
@@ -110,12 +122,16 @@ export class JobService {
     const { job, ended } = await endJob(deps, () => this.get(clientId, id), { state: 'cancelled' })
     if (!ended) throw new JobError('E_JOB_FINISHED', `job ${id} already ${job!.state}`)
     this.#log.info({ job: id }, 'job cancelled')
+    await this.#onEnded?.(job!)
     return job!
   }
 
-  async #publish(job: JobRecord): Promise<void> {
+  /** Queues the job's start task on its kind's topic and marks it published (the outbox). */
+  async publish(job: JobRecord): Promise<void> {
     const task: Task = { kind: 'start', job: job.id }
-    await this.#queue.publish(TASK_TOPIC, encodeTask(task), { idempotencyKey: taskKey(task) })
+    await this.#queue.publish(taskTopic(job.type), encodeTask(task), {
+      idempotencyKey: taskKey(task),
+    })
     await this.#meta.markJobPublished(job.id)
   }
 
@@ -124,7 +140,7 @@ export class JobService {
     for (;;) {
       const jobs = await this.#meta.unpublishedJobs(before, 100)
       for (const job of jobs) {
-        await this.#publish(job)
+        await this.publish(job)
         this.#log.warn({ job: job.id }, 'published a job a crash had left unpublished')
       }
       if (jobs.length < 100) return

@@ -1,8 +1,18 @@
 import { JobError } from './errors.ts'
 
-/** The topic every job task travels on, and the group of the workers that run them. */
-export const TASK_TOPIC = 'jobs.tasks'
+/** The group of the workers that run job tasks, on every kind's topic. */
 export const WORKER_GROUP = 'workers'
+
+/**
+ * The topic of a kind's tasks: `jobs.<kind>`, so a worker serves a subset of kinds by consuming
+ * only their topics (`piper up --kinds 'compress,image.*'`).
+ */
+export function taskTopic(kind: string): string {
+  return `jobs.${kind}`
+}
+
+/** Where tasks went before each kind had its topic; workers of every kind still drain it. */
+export const LEGACY_TASK_TOPIC = 'jobs.tasks'
 
 /**
  * A job's work on the queue. `start` plans the job; `part` turns one input chunk into one

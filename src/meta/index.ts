@@ -19,5 +19,14 @@ export {
   type UploadProgress,
   type UploadSummary,
 } from './records.ts'
+export type {
+  NewRun,
+  PipelineRecord,
+  RunPatch,
+  RunRecord,
+  RunState,
+  StepSummary,
+} from './run-records.ts'
+export type { RunStore } from './run-store.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'
 export { SqliteDriver } from './sqlite-driver.ts'

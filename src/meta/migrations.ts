@@ -122,6 +122,48 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           expires ${t.bigint} NOT NULL)`,
       ],
     },
+    {
+      version: 4,
+      name: 'pipelines and runs',
+      sql: (t) => [
+        // The inputs of a kind that reads several files (JSON list); null for one.
+        'ALTER TABLE jobs ADD COLUMN inputs TEXT',
+        // The run, step and item a job belongs to (null for a plain job).
+        'ALTER TABLE jobs ADD COLUMN run_id TEXT',
+        'ALTER TABLE jobs ADD COLUMN step TEXT',
+        `ALTER TABLE jobs ADD COLUMN item ${t.bigint}`,
+        'CREATE INDEX jobs_by_run ON jobs (run_id, step, item)',
+        // Every version of a pipeline stays (runs name the version they ran); deleting marks all.
+        `CREATE TABLE pipelines (
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          name ${t.name} NOT NULL,
+          version ${t.bigint} NOT NULL,
+          definition TEXT NOT NULL,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          created ${t.bigint} NOT NULL,
+          PRIMARY KEY (client_id, name, version))`,
+        // A run keeps a copy of the definition it runs, so editing the pipeline changes no run.
+        `CREATE TABLE runs (
+          id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          pipeline ${t.name} NOT NULL,
+          pipeline_version ${t.bigint} NOT NULL,
+          definition TEXT NOT NULL,
+          inputs TEXT NOT NULL,
+          state TEXT NOT NULL,
+          steps TEXT NOT NULL,
+          result TEXT,
+          error TEXT,
+          idempotency_key TEXT,
+          published INTEGER NOT NULL DEFAULT 0,
+          version ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL,
+          updated ${t.bigint} NOT NULL,
+          UNIQUE (client_id, idempotency_key))`,
+        'CREATE INDEX runs_by_client ON runs (client_id, id)',
+        'CREATE INDEX runs_by_state ON runs (state, updated)',
+      ],
+    },
   ]
 
 /**

@@ -47,9 +47,17 @@ export interface JobRecord {
   clientId: string
   type: string
   state: JobState
+  /** The first (or only) file it reads. */
   input: string
+  /** Every file a joining kind (`tar`) reads, in order; null for kinds that read one. */
+  inputs: string[] | null
+  /** A file name, a prefix ending in `/` (kinds writing many files), or '' (none). */
   output: string
   params: Record<string, unknown>
+  /** The pipeline run, step and item (position among the step's jobs) it belongs to, if any. */
+  runId: string | null
+  step: string | null
+  item: number | null
   result: Record<string, unknown> | null
   error: { code: string; message: string } | null
   idempotencyKey: string | null
@@ -63,7 +71,9 @@ export interface JobRecord {
 }
 
 export type NewJob = Pick<JobRecord, 'id' | 'clientId' | 'type' | 'input' | 'output' | 'params'> & {
+  inputs?: string[]
   idempotencyKey?: string
+  run?: { id: string; step: string; item: number }
 }
 
 export type JobPatch = Partial<
@@ -75,8 +85,11 @@ export interface JobEvent {
   id: number
   clientId: string
   jobId: string
-  /** `state` on every state change (data: the job), `progress` as parts finish. */
-  type: 'state' | 'progress'
+  /**
+   * `state` on every state change (data: the job's or run's changing fields), `progress` as
+   * parts finish, `step` as a run's step changes (`jobId` is then the run's id).
+   */
+  type: 'state' | 'progress' | 'step'
   data: Record<string, unknown>
   created: number
 }

@@ -33,10 +33,12 @@ export function createJob(
       if (rows[0]) return { job: jobFromRow(rows[0]), created: false }
     }
     const now = Date.now()
+    // A concurrent create with the same key (two workers advancing one run) inserts nothing.
     const rows = await tx.all(
       `INSERT INTO jobs (id, client_id, type, state, input, output, params, idempotency_key,
-                         version, created, updated)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, 1, $8, $8) RETURNING *`,
+                         version, created, updated, inputs, run_id, step, item)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, 1, $8, $8, $9, $10, $11, $12)
+       ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING *`,
       [
         job.id,
         job.clientId,
@@ -46,8 +48,19 @@ export function createJob(
         JSON.stringify(job.params),
         job.idempotencyKey ?? null,
         now,
+        job.inputs ? JSON.stringify(job.inputs) : null,
+        job.run?.id ?? null,
+        job.run?.step ?? null,
+        job.run?.item ?? null,
       ],
     )
+    if (!rows[0]) {
+      const [existing] = await tx.all(
+        'SELECT * FROM jobs WHERE client_id = $1 AND idempotency_key = $2',
+        [job.clientId, job.idempotencyKey ?? null],
+      )
+      return { job: jobFromRow(existing!), created: false }
+    }
     const created = jobFromRow(rows[0]!)
     await insertEvent(driver, tx, created.clientId, created.id, 'state', stateData(created))
     return { job: created, created: true }
@@ -205,7 +218,7 @@ function stateData(job: JobRecord): Record<string, unknown> {
   return { state: job.state, output: job.output, result: job.result, error: job.error }
 }
 
-async function insertEvent(
+export async function insertEvent(
   driver: SqlDriver,
   tx: SqlExecutor,
   clientId: string,

@@ -19,6 +19,8 @@ import type {
   UploadSummary,
 } from './records.ts'
 import { decodeFrequencies, encodeFrequencies, fileFromRow, prefixEnd } from './rows.ts'
+import type { NewRun, PipelineRecord, RunPatch, RunRecord } from './run-records.ts'
+import type { RunStore } from './run-store.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 import {
@@ -35,9 +37,10 @@ import {
   updateJobIn,
   uploadProgressIn,
 } from './sql-jobs.ts'
+import * as runs from './sql-runs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
-export class SqlMetaStore implements MetaStore, ClientUsageReader {
+export class SqlMetaStore implements MetaStore, RunStore, ClientUsageReader {
   readonly name: string
   readonly #driver: SqlDriver
   /** Chunk locks across processes (PostgreSQL): leases that hold no connection. */
@@ -339,6 +342,59 @@ export class SqlMetaStore implements MetaStore, ClientUsageReader {
 
   markJobPublished(id: string): Promise<void> {
     return markJobPublished(this.#driver, id)
+  }
+  // Pipelines and runs (`RunStore`), in sql-runs.ts.
+
+  savePipeline(clientId: string, name: string, definition: object): Promise<PipelineRecord> {
+    return runs.savePipeline(this.#driver, clientId, name, definition)
+  }
+
+  pipeline(clientId: string, name: string, version?: number) {
+    return runs.pipeline(this.#driver, clientId, name, version)
+  }
+
+  listPipelines(clientId: string, options: { after?: string; limit: number }) {
+    return runs.listPipelines(this.#driver, clientId, options)
+  }
+
+  deletePipeline(clientId: string, name: string): Promise<boolean> {
+    return runs.deletePipeline(this.#driver, clientId, name)
+  }
+
+  createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    return runs.createRun(this.#driver, run)
+  }
+
+  getRun(clientId: string, id: string): Promise<RunRecord | undefined> {
+    return runs.getRun(this.#driver, clientId, id)
+  }
+
+  runById(id: string): Promise<RunRecord | undefined> {
+    return runs.runById(this.#driver, id)
+  }
+
+  listRuns(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
+    return runs.listRuns(this.#driver, clientId, options)
+  }
+
+  updateRun(id: string, version: number, patch: RunPatch, stepEvents?: Record<string, unknown>[]) {
+    return runs.updateRun(this.#driver, id, version, patch, stepEvents)
+  }
+
+  runJobs(runId: string): Promise<JobRecord[]> {
+    return runs.runJobs(this.#driver, runId)
+  }
+
+  unpublishedRuns(before: number, limit: number): Promise<RunRecord[]> {
+    return runs.unpublishedRuns(this.#driver, before, limit)
+  }
+
+  markRunPublished(id: string): Promise<void> {
+    return runs.markRunPublished(this.#driver, id)
+  }
+
+  idleRuns(before: number, limit: number): Promise<RunRecord[]> {
+    return runs.idleRuns(this.#driver, before, limit)
   }
 }
 

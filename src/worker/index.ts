@@ -1,4 +1,5 @@
 /** The worker runtime: pulls tasks, runs them, extends leases, retries and dead-letters. */
 
 export { type JobWorkersOptions, jobWorkers } from './job-workers.ts'
+export { type RunWorkersOptions, runWorkers } from './run-workers.ts'
 export { WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.ts'

@@ -2,9 +2,11 @@ import {
   decodeTask,
   errorFromDeadLetter,
   isPermanentFailure,
+  type JobKind,
   type JobRunner,
-  TASK_TOPIC,
+  LEGACY_TASK_TOPIC,
   type Task,
+  taskTopic,
   WORKER_GROUP,
 } from '../jobs/index.ts'
 import { type ConsumerOptions, DLQ_HEADERS, dlqTopic, type Queue } from '../queue/index.ts'
@@ -15,22 +17,34 @@ export interface JobWorkersOptions {
   queue: Queue
   runner: JobRunner
   logger: Logger
+  /** The kinds this process runs: it consumes only their topics. */
+  kinds: readonly JobKind[]
+  /** Tasks of one kind run at once. */
   concurrency: number
   consumer?: ConsumerOptions
   drainTimeoutMs?: number
+  /** Also drain `jobs.tasks`, where tasks went before each kind had a topic (default true). */
+  legacyTopic?: boolean
 }
 
 /**
- * The two runtimes a worker process runs: one on job tasks, and one on their dead letters,
- * which marks the job failed with the reason, so a task dead-lettered without its worker
- * saying so (it crashed on the last delivery) still ends its job.
+ * The runtimes a worker process runs for its kinds: one on each kind's task topic, and one on
+ * each topic's dead letters, which marks the job failed with the reason, so a task
+ * dead-lettered without its worker saying so (it crashed on the last delivery) still ends its
+ * job.
  */
 export function jobWorkers(options: JobWorkersOptions): WorkerRuntime<unknown>[] {
+  const topics = options.kinds.map((kind) => taskTopic(kind.name))
+  if (options.legacyTopic ?? true) topics.push(LEGACY_TASK_TOPIC)
+  return topics.flatMap((topic) => [taskWorkers(options, topic), deadLetterWorkers(options, topic)])
+}
+
+function taskWorkers(options: JobWorkersOptions, topic: string): WorkerRuntime<unknown> {
   const { queue, runner, logger } = options
-  const tasks = new WorkerRuntime<Task>({
+  return new WorkerRuntime<Task>({
     queue,
     logger,
-    topic: TASK_TOPIC,
+    topic,
     group: WORKER_GROUP,
     concurrency: options.concurrency,
     consumer: options.consumer,
@@ -41,11 +55,15 @@ export function jobWorkers(options: JobWorkersOptions): WorkerRuntime<unknown>[]
       if (task) await runner.fail(task, error)
     },
     isPermanent: isPermanentFailure,
-  })
-  const deadLetters = new WorkerRuntime<{ task: Task; reason: string | undefined }>({
+  }) as WorkerRuntime<unknown>
+}
+
+function deadLetterWorkers(options: JobWorkersOptions, topic: string): WorkerRuntime<unknown> {
+  const { queue, runner, logger } = options
+  return new WorkerRuntime<{ task: Task; reason: string | undefined }>({
     queue,
     logger,
-    topic: dlqTopic(TASK_TOPIC),
+    topic: dlqTopic(topic),
     group: 'job-failures',
     concurrency: 1,
     decode: (message) => ({
@@ -55,6 +73,5 @@ export function jobWorkers(options: JobWorkersOptions): WorkerRuntime<unknown>[]
     handle: ({ task, reason }) => runner.fail(task, errorFromDeadLetter(reason)),
     giveUp: async () => {},
     isPermanent: () => false,
-  })
-  return [tasks, deadLetters] as WorkerRuntime<unknown>[]
+  }) as WorkerRuntime<unknown>
 }

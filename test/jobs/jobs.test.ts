@@ -4,18 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { gzipSync } from 'node:zlib'
+import { jobSystem } from '../../src/app/index.ts'
 import { FsBlobStore } from '../../src/blobs/index.ts'
 import { CodecPool } from '../../src/codec/index.ts'
 import { FileService } from '../../src/files/index.ts'
-import {
-  decodeTask,
-  encodeTask,
-  JobEventFeed,
-  JobRunner,
-  JobService,
-  TASK_TOPIC,
-  type Task,
-} from '../../src/jobs/index.ts'
+import { decodeTask, encodeTask, JobEventFeed, type Task, taskTopic } from '../../src/jobs/index.ts'
+import { compress, decompress } from '../../src/jobs/kinds/index.ts'
 import { SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { DLQ_HEADERS, dlqTopic, EmbeddedQueue } from '../../src/queue/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
@@ -25,6 +19,8 @@ const dirs: string[] = []
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
 const logger = createLogger({ level: 'silent' })
+
+const TASK_TOPIC = taskTopic('compress')
 
 /** Piper's job machinery in this process, on real embedded engines in a temporary folder. */
 async function setup(runnerOptions: { maxDecompressOutput?: number } = {}) {
@@ -37,8 +33,17 @@ async function setup(runnerOptions: { maxDecompressOutput?: number } = {}) {
   await Promise.all([blobs.start(), meta.start(), queue.start()])
   const files = new FileService({ blobs, meta, logger, chunkSize: 1000 })
   const feed = new JobEventFeed(meta, { pollMs: 50 })
-  const jobs = new JobService({ meta, queue, files, feed, logger })
-  const runner = new JobRunner({ meta, files, blobs, queue, pool, feed, logger, ...runnerOptions })
+  const { jobs, runner } = jobSystem({
+    meta,
+    queue,
+    files,
+    blobs,
+    pool,
+    feed,
+    logger,
+    concurrency: 2,
+    maxOutputBytes: runnerOptions.maxDecompressOutput,
+  })
   await jobs.start()
   const close = async () => {
     await jobs.close()
@@ -117,7 +122,13 @@ it('a task dead-lettered without its worker saying so still fails its job', asyn
     await s.queue.publish(dlqTopic(TASK_TOPIC), encodeTask({ kind: 'start', job: job.id }), {
       headers: { [DLQ_HEADERS.reason]: 'E_LEASE: delivered 5 times without an ack' },
     })
-    const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 1 })
+    const workers = jobWorkers({
+      queue: s.queue,
+      runner: s.runner,
+      logger,
+      kinds: [compress],
+      concurrency: 1,
+    })
     // Only the dead-letter runtime: the task runtime would run the job.
     await workers[1]!.start()
     const failed = await failedJob(s, 'bob', job.id)
@@ -136,7 +147,13 @@ it('a cancelled job never runs, leaves no output, and its events end with cancel
     assert.equal(cancelled.state, 'cancelled')
     await assert.rejects(s.jobs.cancel('cy', job.id), { code: 'E_JOB_FINISHED' })
     await assert.rejects(s.jobs.cancel('eve', job.id), { code: 'E_JOB_NOT_FOUND' })
-    const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 2 })
+    const workers = jobWorkers({
+      queue: s.queue,
+      runner: s.runner,
+      logger,
+      kinds: [compress],
+      concurrency: 2,
+    })
     for (const w of workers) await w.start()
     const stats = await until(async () => {
       const [topic] = await s.queue.stats(TASK_TOPIC)
@@ -187,7 +204,13 @@ it('cancelling a running job frees the parts it had stored', async () => {
 
 it('a decompress job is held to the server maximum, whatever its params ask', async () => {
   const s = await setup({ maxDecompressOutput: 10_000 })
-  const workers = jobWorkers({ queue: s.queue, runner: s.runner, logger, concurrency: 1 })
+  const workers = jobWorkers({
+    queue: s.queue,
+    runner: s.runner,
+    logger,
+    kinds: [decompress],
+    concurrency: 1,
+  })
   try {
     for (const w of workers) await w.start()
     await s.files.put('eve', 'bomb.gz', [gzipSync(Buffer.alloc(200_000))])

@@ -28,7 +28,7 @@ export async function putCommand(
   name: string | undefined,
   flags: FlagValues,
   out: (text: string) => void,
-  then?: 'compress' | 'decompress',
+  after?: { then: string } | { pipeline: string },
 ): Promise<void> {
   const fromStdin = file === '-'
   if (fromStdin && !name) throw new CliError('put - needs a NAME for what stdin holds')
@@ -42,9 +42,12 @@ export async function putCommand(
       progress(sent)
     })
   }
-  const stored = await clientFor(flags).json<ApiFile & { job?: { id: string } }>({
+  const query = after ? `?${new URLSearchParams(after)}` : ''
+  const stored = await clientFor(flags).json<
+    ApiFile & { job?: { id: string }; run?: { id: string } }
+  >({
     method: 'PUT',
-    path: filePath(name ?? basename(file)) + (then ? `?then=${then}` : ''),
+    path: filePath(name ?? basename(file)) + query,
     headers: {
       'content-type': 'application/octet-stream',
       ...(size === undefined ? {} : { 'content-length': size }),
@@ -52,10 +55,9 @@ export async function putCommand(
     body,
   })
   out(`${JSON.stringify(stored)}\n`)
-  if (stored.job && process.stderr.isTTY) {
-    process.stderr.write(
-      `${then} job ${stored.job.id} queued; follow it with: piper watch ${stored.job.id}\n`,
-    )
+  const started = stored.job ?? stored.run
+  if (started && process.stderr.isTTY) {
+    process.stderr.write(`${started.id} queued; follow it with: piper watch ${started.id}\n`)
   }
 }
 

@@ -3,6 +3,7 @@ import { type FlagValues, loadConfig } from '../../config/index.ts'
 import { CliError } from '../errors.ts'
 import { GatewayClient } from '../gateway-client.ts'
 import { readSse } from '../sse-reader.ts'
+import { type ApiRun, runLine } from './pipelines.ts'
 
 /** A job as the API returns it. */
 export interface ApiJob {
@@ -10,7 +11,7 @@ export interface ApiJob {
   type: string
   state: string
   input: string
-  output: string
+  output: string | null
   created: string
   result: { input_size: number; output_size: number; ratio: number; duration_ms: number } | null
   error: { code: string; message: string } | null
@@ -66,20 +67,23 @@ export async function cancelCommand(id: string, flags: FlagValues, out: (text: s
 }
 
 /**
- * `piper watch JOB`: follows the job's events until it ends, with a progress bar on a terminal
- * and one line per state change otherwise; reconnects (resuming after the last event) when the
- * stream drops. Exits non-zero unless the job succeeded.
+ * `piper watch JOB|RUN`: follows the job's (or run's) events until it ends, with a progress bar
+ * on a terminal and one line per state change otherwise (a run: a line per step change too);
+ * reconnects (resuming after the last event) when the stream drops. Exits non-zero unless it
+ * succeeded.
  */
 export async function watchCommand(id: string, flags: FlagValues, out: (text: string) => void) {
   const client = clientFor(flags)
+  const isRun = id.startsWith('run_')
+  const path = isRun ? `/v1/runs/${encodeURIComponent(id)}` : jobPath(id)
   const tty = process.stderr.isTTY
   let lastId: string | undefined
-  let final: ApiJob | undefined
+  let final: ApiJob | ApiRun | undefined
   for (let attempt = 0; final === undefined; attempt++) {
     try {
       const res = await client.send({
         method: 'GET',
-        path: `${jobPath(id)}/events`,
+        path: `${path}/events`,
         headers: lastId === undefined ? {} : { 'last-event-id': lastId },
       })
       for await (const event of readSse(res)) {
@@ -91,11 +95,17 @@ export async function watchCommand(id: string, flags: FlagValues, out: (text: st
           continue
         }
         if (tty) process.stderr.write('\r\x1b[K')
+        if (event.event === 'step') {
+          out(
+            `${data.step}  ${data.state}  ${data.done}/${data.items}${Number(data.failed) > 0 ? ` (${data.failed} failed)` : ''}\n`,
+          )
+          continue
+        }
         out(`${data.state}\n`)
         if (TERMINAL.has(String(data.state))) break
       }
-      const job = await client.json<ApiJob>({ method: 'GET', path: jobPath(id) })
-      if (TERMINAL.has(job.state)) final = job
+      const now = await client.json<ApiJob | ApiRun>({ method: 'GET', path })
+      if (TERMINAL.has(now.state)) final = now
     } catch (error) {
       // The API's own answer (no such job) is final; a dropped connection is retried.
       if (error instanceof CliError && error.code !== 'E_CLI') throw error
@@ -103,13 +113,13 @@ export async function watchCommand(id: string, flags: FlagValues, out: (text: st
     }
     if (final === undefined) await sleep(Math.min(5_000, 250 * 2 ** attempt))
   }
-  out(`${jobLine(final)}\n`)
+  out(`${isRun ? runLine(final as ApiRun) : jobLine(final as ApiJob)}\n`)
   if (final.state !== 'succeeded') process.exitCode = 1
 }
 
 /** `job_… succeeded compress big.log → big.log.gz  1.0 GiB → 612 MiB (0.598) in 3.1 s` */
 export function jobLine(job: ApiJob): string {
-  const head = `${job.id}  ${job.state.padEnd(9)}  ${job.type} ${job.input} → ${job.output}`
+  const head = `${job.id}  ${job.state.padEnd(9)}  ${job.type} ${job.input} → ${job.output ?? '(result)'}`
   if (job.result) {
     const r = job.result
     return `${head}  ${size(r.input_size)} → ${size(r.output_size)} (${r.ratio}) in ${(r.duration_ms / 1000).toFixed(1)} s`

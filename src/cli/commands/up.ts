@@ -1,8 +1,10 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
+import { jobSystem } from '../../app/index.ts'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
+  ConfigError,
   type FlagValues,
   loadConfig,
   localPath,
@@ -11,10 +13,9 @@ import {
 } from '../../config/index.ts'
 import { ChunkScrubber, FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
-import { JobEventFeed, JobRunner, JobService } from '../../jobs/index.ts'
+import { JobEventFeed, KindRegistry } from '../../jobs/index.ts'
 import { lockDir } from '../../log/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
-import { jobWorkers } from '../../worker/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
 
@@ -36,6 +37,15 @@ async function lockSqlite(path: string): Promise<() => Promise<void>> {
   )
 }
 
+/** The kinds a `--kinds` list names; a pattern that names none is a configuration error. */
+function kindsToServe(kinds: KindRegistry, patterns: readonly string[]) {
+  try {
+    return kinds.matching(patterns)
+  } catch (error) {
+    throw new ConfigError((error as Error).message.replace(/^--kinds: /, ''), { setting: 'kinds' })
+  }
+}
+
 /**
  * `piper up`: the whole of Piper in one process on the embedded defaults. Resolves once a
  * signal has stopped it and every component has closed.
@@ -44,6 +54,8 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   const { config, warnings } = loadConfig({ flags })
   const logger = createLogger({ level: config.logLevel })
   for (const warning of warnings) logger.warn(warning)
+  const kinds = new KindRegistry()
+  const serve = config.kinds.includes('none') ? [] : kindsToServe(kinds, config.kinds)
 
   try {
     await mkdir(config.data, { recursive: true })
@@ -104,21 +116,23 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     bytesPerSecond: config.scrubBytesPerSecond,
   })
   const feed = new JobEventFeed(meta)
-  const jobs = new JobService({ meta, queue, files, feed, logger })
-  const runner = new JobRunner({
+  const { jobs, pipelines, runs, workers } = jobSystem({
     meta,
+    queue,
     files,
     blobs,
-    queue,
     pool,
     feed,
     logger,
-    maxDecompressOutput: config.maxDecompressOutput,
+    kinds,
+    serve,
+    // Four tasks per thread: a task spends most of its time reading its chunk, writing and
+    // syncing the output and committing it, so with two per thread the pool sat idle (512 MiB
+    // job: 3.6 s with two per thread, 3.0 s with four).
+    concurrency: 4 * pool.size,
+    maxOutputBytes: config.maxDecompressOutput,
+    runMaxInFlight: config.runMaxInFlight,
   })
-  // Four tasks per thread: a task spends most of its time reading its chunk, writing and syncing
-  // the output and committing it, so with two per thread the pool sat idle (512 MiB job:
-  // 3.6 s with two per thread, 3.0 s with four).
-  const workers = jobWorkers({ queue, runner, logger, concurrency: 4 * pool.size })
   const gateway = new Gateway({
     host: config.host,
     port: config.port,
@@ -129,7 +143,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       jsonBodyLimit: config.jsonBodyLimit,
       quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
     },
-    jobs: { service: jobs, feed },
+    jobs: { service: jobs, feed, kinds, pipelines, runs },
     browser: {
       publicHosts: config.publicHosts,
       corsOrigins: config.corsOrigins,
@@ -155,6 +169,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       blobs,
       meta,
       jobs,
+      runs,
       ...workers,
       gc,
       scrubber,

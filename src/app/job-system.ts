@@ -1,0 +1,99 @@
+import type { BlobStore } from '../blobs/index.ts'
+import type { CodecPool } from '../codec/index.ts'
+import type { FileService } from '../files/index.ts'
+import {
+  type JobEventFeed,
+  type JobKind,
+  JobRunner,
+  JobService,
+  KindRegistry,
+} from '../jobs/index.ts'
+import type { MetaStore, RunStore } from '../meta/index.ts'
+import { PipelineService, RunEngine, RunService } from '../pipelines/index.ts'
+import type { ConsumerOptions, Queue } from '../queue/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { jobWorkers, runWorkers, type WorkerRuntime } from '../worker/index.ts'
+
+export interface JobSystemOptions {
+  meta: MetaStore & RunStore
+  queue: Queue
+  files: FileService
+  blobs: BlobStore
+  pool: CodecPool
+  feed: JobEventFeed
+  logger: Logger
+  /** The kinds Piper knows (default: the built-in ones). */
+  kinds?: KindRegistry
+  /** The kinds this process runs tasks of (`--kinds`); default all. None: no workers. */
+  serve?: readonly JobKind[]
+  /** Tasks of one kind run at once. */
+  concurrency: number
+  maxOutputBytes?: number
+  runMaxInFlight?: number
+  sweepIntervalMs?: number
+  consumer?: ConsumerOptions
+}
+
+/**
+ * Jobs and pipelines wired together once, for `piper up` and for tests: the services the
+ * gateway calls, the runner and engine workers call, and the worker runtimes for the kinds
+ * served. A job of a run that ends tells the run service, which queues the run's next advance.
+ */
+export function jobSystem(options: JobSystemOptions) {
+  const { meta, queue, files, blobs, pool, feed, logger } = options
+  const kinds = options.kinds ?? new KindRegistry()
+  let runs: RunService | undefined
+  const onEnded = async (job: Parameters<RunService['jobEnded']>[0]) => runs?.jobEnded(job)
+  const sweepIntervalMs = options.sweepIntervalMs
+  const jobs = new JobService({ meta, queue, files, feed, logger, kinds, onEnded, sweepIntervalMs })
+  const runner = new JobRunner({
+    meta,
+    files,
+    blobs,
+    queue,
+    pool,
+    feed,
+    logger,
+    kinds,
+    maxDecompressOutput: options.maxOutputBytes,
+    onEnded,
+  })
+  const pipelines = new PipelineService({ store: meta, kinds })
+  const engine = new RunEngine({
+    meta,
+    jobs,
+    kinds,
+    feed,
+    logger,
+    maxInFlight: options.runMaxInFlight,
+  })
+  runs = new RunService({
+    meta,
+    queue,
+    files,
+    pipelines,
+    engine,
+    kinds,
+    feed,
+    logger,
+    sweepIntervalMs,
+  })
+  const serve = options.serve ?? kinds.all
+  const workers: WorkerRuntime<unknown>[] =
+    serve.length === 0
+      ? []
+      : [
+          ...jobWorkers({
+            queue,
+            runner,
+            logger,
+            kinds: serve,
+            concurrency: options.concurrency,
+            consumer: options.consumer,
+          }),
+          runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
+        ]
+  return { kinds, jobs, runner, pipelines, engine, runs, workers }
+}
+
+export type JobSystem = ReturnType<typeof jobSystem>

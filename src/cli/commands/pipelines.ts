@@ -1,0 +1,167 @@
+import { readFile } from 'node:fs/promises'
+import { parse as parseYaml } from 'yaml'
+import { type FlagValues, loadConfig } from '../../config/index.ts'
+import { CliError } from '../errors.ts'
+import { GatewayClient } from '../gateway-client.ts'
+
+interface ApiPipeline {
+  name: string
+  version: number
+  steps: Record<string, { kind: string; use: string[] }>
+  created: string
+}
+
+/** A run as the API returns it. */
+export interface ApiRun {
+  id: string
+  pipeline: string
+  version: number
+  state: string
+  inputs: string[]
+  steps: Record<string, { state: string; items: number; done: number; failed: number }>
+  outputs: Record<string, string[]>
+  error: { code: string; message: string } | null
+}
+
+function clientFor(flags: FlagValues): GatewayClient {
+  const { config } = loadConfig({ flags })
+  return new GatewayClient(config.url, config.key)
+}
+
+function json(body: unknown) {
+  const bytes = Buffer.from(JSON.stringify(body))
+  return {
+    headers: { 'content-type': 'application/json', 'content-length': bytes.length },
+    body: bytes,
+  }
+}
+
+/**
+ * `piper pipelines apply FILE`: stores the pipeline a JSON or YAML file describes (`{name,
+ * steps}`) as its next version; prints the stored pipeline.
+ */
+export async function pipelinesApplyCommand(
+  file: string,
+  flags: FlagValues,
+  out: (text: string) => void,
+): Promise<void> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, { cause: error })
+  }
+  let body: unknown
+  try {
+    // YAML 1.2 is a superset of JSON: one parser reads both.
+    body = parseYaml(text, { maxAliasCount: 100 })
+  } catch (error) {
+    throw new CliError(`${file} is not JSON or YAML: ${(error as Error).message}`, {
+      code: 'E_USAGE',
+      cause: error,
+    })
+  }
+  const saved = await clientFor(flags).json<ApiPipeline>({
+    method: 'POST',
+    path: '/v1/pipelines',
+    ...json(body),
+  })
+  out(`${JSON.stringify(saved)}\n`)
+}
+
+/** `piper pipelines`: one line per pipeline: name, version, its steps as `step(kind)`. */
+export async function pipelinesListCommand(flags: FlagValues, out: (text: string) => void) {
+  const client = clientFor(flags)
+  let cursor: string | null = null
+  do {
+    const query = new URLSearchParams({ limit: '1000' })
+    if (cursor) query.set('cursor', cursor)
+    const page: { pipelines: ApiPipeline[]; next_cursor: string | null } = await client.json({
+      method: 'GET',
+      path: `/v1/pipelines?${query}`,
+    })
+    for (const p of page.pipelines) {
+      const steps = Object.entries(p.steps).map(([name, s]) => `${name}(${s.kind})`)
+      out(`${p.name}  v${p.version}  ${steps.join(' ')}\n`)
+    }
+    cursor = page.next_cursor
+  } while (cursor)
+}
+
+/** `piper pipelines show NAME`: the stored definition as JSON. */
+export async function pipelinesShowCommand(
+  name: string,
+  flags: FlagValues,
+  out: (text: string) => void,
+) {
+  const found = await clientFor(flags).json<ApiPipeline>({
+    method: 'GET',
+    path: `/v1/pipelines/${encodeURIComponent(name)}`,
+  })
+  out(`${JSON.stringify(found, null, 2)}\n`)
+}
+
+/** `piper pipelines rm NAME`: deletes every version (runs keep theirs). */
+export async function pipelinesRmCommand(name: string, flags: FlagValues): Promise<void> {
+  const res = await clientFor(flags).send({
+    method: 'DELETE',
+    path: `/v1/pipelines/${encodeURIComponent(name)}`,
+  })
+  res.resume()
+}
+
+/** `piper run PIPELINE INPUT…`: starts a run on files already stored; prints the run. */
+export async function runCommand(
+  pipeline: string,
+  inputs: string[],
+  flags: FlagValues,
+  out: (text: string) => void,
+): Promise<void> {
+  const run = await clientFor(flags).json<ApiRun>({
+    method: 'POST',
+    path: '/v1/runs',
+    ...json({ pipeline, inputs }),
+  })
+  out(`${JSON.stringify(run)}\n`)
+  if (process.stderr.isTTY) process.stderr.write(`follow it with: piper watch ${run.id}\n`)
+}
+
+/** `piper runs`: one line per run, oldest first. */
+export async function runsCommand(
+  options: { state?: string },
+  flags: FlagValues,
+  out: (text: string) => void,
+): Promise<void> {
+  const client = clientFor(flags)
+  let cursor: string | null = null
+  do {
+    const query = new URLSearchParams({ limit: '1000' })
+    if (options.state) query.set('state', options.state)
+    if (cursor) query.set('cursor', cursor)
+    const page: { runs: ApiRun[]; next_cursor: string | null } = await client.json({
+      method: 'GET',
+      path: `/v1/runs?${query}`,
+    })
+    for (const run of page.runs) out(`${runLine(run)}\n`)
+    cursor = page.next_cursor
+  } while (cursor)
+}
+
+/** `piper kinds`: the job kinds the gateway knows, with what they read and write. */
+export async function kindsCommand(flags: FlagValues, out: (text: string) => void) {
+  const { kinds } = await clientFor(flags).json<{
+    kinds: { name: string; summary: string; inputs: string; output: string }[]
+  }>({ method: 'GET', path: '/v1/kinds' })
+  for (const k of kinds) {
+    out(
+      `${k.name.padEnd(14)} ${k.inputs === 'many' ? 'files' : 'file '} → ${k.output.padEnd(5)}  ${k.summary}\n`,
+    )
+  }
+}
+
+/** `run_… succeeded thumbs v2  detect 10/10, blur 10/10` or the error. */
+export function runLine(run: ApiRun): string {
+  const steps = Object.entries(run.steps).map(([name, s]) => `${name} ${s.done}/${s.items}`)
+  const head = `${run.id}  ${run.state.padEnd(9)}  ${run.pipeline} v${run.version}  ${steps.join(', ')}`
+  return run.error ? `${head}  ${run.error.code}: ${run.error.message}` : head
+}

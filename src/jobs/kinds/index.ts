@@ -1,0 +1,17 @@
+/** Job kinds: one file each; the registry is how the rest of Piper finds them. */
+export { compress } from './compress.ts'
+export { decompress } from './decompress.ts'
+export { extract } from './extract.ts'
+export { HASH_ALGORITHMS, hash } from './hash.ts'
+export {
+  type ChunkAnalysisName,
+  type JobKind,
+  jobInputs,
+  type KindContext,
+  type KindInputs,
+  type KindOutput,
+  type PartInput,
+  type WholeResult,
+} from './job-kind.ts'
+export { BUILT_IN_KINDS, KindRegistry } from './registry.ts'
+export { tar } from './tar.ts'

@@ -1,0 +1,242 @@
+import type { JobRecord, JobState } from './records.ts'
+import { jobFromRow } from './rows.ts'
+import type { NewRun, PipelineRecord, RunPatch, RunRecord, RunState } from './run-records.ts'
+import { ensureClient } from './sql-clients.ts'
+import type { Row, SqlDriver } from './sql-driver.ts'
+import { insertEvent } from './sql-jobs.ts'
+
+// Pipelines and runs on SQL (`RunStore`), shared by the SQLite and PostgreSQL adapters.
+
+function pipelineFromRow(row: Row): PipelineRecord {
+  return {
+    clientId: String(row.client_id),
+    name: String(row.name),
+    version: Number(row.version),
+    definition: JSON.parse(String(row.definition)),
+    created: Number(row.created),
+  }
+}
+
+function runFromRow(row: Row): RunRecord {
+  return {
+    id: String(row.id),
+    clientId: String(row.client_id),
+    pipeline: String(row.pipeline),
+    pipelineVersion: Number(row.pipeline_version),
+    definition: JSON.parse(String(row.definition)),
+    inputs: JSON.parse(String(row.inputs)),
+    state: String(row.state) as RunState,
+    steps: JSON.parse(String(row.steps)),
+    result: row.result == null ? null : JSON.parse(String(row.result)),
+    error: row.error == null ? null : JSON.parse(String(row.error)),
+    idempotencyKey: row.idempotency_key == null ? null : String(row.idempotency_key),
+    published: Number(row.published) === 1,
+    version: Number(row.version),
+    created: Number(row.created),
+    updated: Number(row.updated),
+  }
+}
+
+export function savePipeline(
+  driver: SqlDriver,
+  clientId: string,
+  name: string,
+  definition: object,
+): Promise<PipelineRecord> {
+  return driver.transaction(async (tx) => {
+    await ensureClient(tx, clientId)
+    // Two saves of one name at once take turns, so each gets the next version.
+    await driver.lockInTransaction(tx, `pipeline:${clientId}:${name}`)
+    const [top] = await tx.all(
+      'SELECT MAX(version) AS v FROM pipelines WHERE client_id = $1 AND name = $2',
+      [clientId, name],
+    )
+    const rows = await tx.all(
+      `INSERT INTO pipelines (client_id, name, version, definition, created)
+       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [clientId, name, Number(top?.v ?? 0) + 1, JSON.stringify(definition), Date.now()],
+    )
+    return pipelineFromRow(rows[0]!)
+  })
+}
+
+export async function pipeline(
+  driver: SqlDriver,
+  clientId: string,
+  name: string,
+  version?: number,
+): Promise<PipelineRecord | undefined> {
+  const rows = await driver.all(
+    `SELECT * FROM pipelines WHERE client_id = $1 AND name = $2 AND deleted = 0
+        AND ($3 = 0 OR version = $3) ORDER BY version DESC LIMIT 1`,
+    [clientId, name, version ?? 0],
+  )
+  return rows[0] ? pipelineFromRow(rows[0]) : undefined
+}
+
+export async function listPipelines(
+  driver: SqlDriver,
+  clientId: string,
+  options: { after?: string; limit: number },
+): Promise<PipelineRecord[]> {
+  const rows = await driver.all(
+    `SELECT p.* FROM pipelines p
+      WHERE p.client_id = $1 AND p.name > $2 AND p.deleted = 0
+        AND p.version = (SELECT MAX(q.version) FROM pipelines q
+                          WHERE q.client_id = p.client_id AND q.name = p.name)
+      ORDER BY p.name LIMIT $3`,
+    [clientId, options.after ?? '', options.limit],
+  )
+  return rows.map(pipelineFromRow)
+}
+
+export async function deletePipeline(
+  driver: SqlDriver,
+  clientId: string,
+  name: string,
+): Promise<boolean> {
+  const changed = await driver.run(
+    'UPDATE pipelines SET deleted = 1 WHERE client_id = $1 AND name = $2 AND deleted = 0',
+    [clientId, name],
+  )
+  return changed > 0
+}
+
+export function createRun(
+  driver: SqlDriver,
+  run: NewRun,
+): Promise<{ run: RunRecord; created: boolean }> {
+  return driver.transaction(async (tx) => {
+    await ensureClient(tx, run.clientId)
+    const now = Date.now()
+    const rows = await tx.all(
+      `INSERT INTO runs (id, client_id, pipeline, pipeline_version, definition, inputs, state,
+                         steps, idempotency_key, version, created, updated)
+       VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, 1, $9, $9)
+       ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING *`,
+      [
+        run.id,
+        run.clientId,
+        run.pipeline,
+        run.pipelineVersion,
+        JSON.stringify(run.definition),
+        JSON.stringify(run.inputs),
+        JSON.stringify(run.steps),
+        run.idempotencyKey ?? null,
+        now,
+      ],
+    )
+    if (!rows[0]) {
+      const [existing] = await tx.all(
+        'SELECT * FROM runs WHERE client_id = $1 AND idempotency_key = $2',
+        [run.clientId, run.idempotencyKey ?? null],
+      )
+      return { run: runFromRow(existing!), created: false }
+    }
+    const created = runFromRow(rows[0])
+    await insertEvent(driver, tx, created.clientId, created.id, 'state', runStateData(created))
+    return { run: created, created: true }
+  })
+}
+
+export async function getRun(
+  driver: SqlDriver,
+  clientId: string,
+  id: string,
+): Promise<RunRecord | undefined> {
+  const rows = await driver.all('SELECT * FROM runs WHERE client_id = $1 AND id = $2', [
+    clientId,
+    id,
+  ])
+  return rows[0] ? runFromRow(rows[0]) : undefined
+}
+
+export async function runById(driver: SqlDriver, id: string): Promise<RunRecord | undefined> {
+  const rows = await driver.all('SELECT * FROM runs WHERE id = $1', [id])
+  return rows[0] ? runFromRow(rows[0]) : undefined
+}
+
+export async function listRuns(
+  driver: SqlDriver,
+  clientId: string,
+  options: { state?: JobState; after?: string; limit: number },
+): Promise<RunRecord[]> {
+  const rows = await driver.all(
+    `SELECT * FROM runs WHERE client_id = $1 AND id > $2 AND ($3 = '' OR state = $3)
+      ORDER BY id LIMIT $4`,
+    [clientId, options.after ?? '', options.state ?? '', options.limit],
+  )
+  return rows.map(runFromRow)
+}
+
+export function updateRun(
+  driver: SqlDriver,
+  id: string,
+  version: number,
+  patch: RunPatch,
+  stepEvents: Record<string, unknown>[] = [],
+): Promise<RunRecord | undefined> {
+  return driver.transaction(async (tx) => {
+    const rows = await tx.all(
+      `UPDATE runs SET state = COALESCE($3, state), steps = COALESCE($4, steps),
+              result = COALESCE($5, result), error = COALESCE($6, error),
+              version = version + 1, updated = $7
+        WHERE id = $1 AND version = $2 RETURNING *`,
+      [
+        id,
+        version,
+        patch.state ?? null,
+        patch.steps === undefined ? null : JSON.stringify(patch.steps),
+        patch.result === undefined ? null : JSON.stringify(patch.result),
+        patch.error === undefined ? null : JSON.stringify(patch.error),
+        Date.now(),
+      ],
+    )
+    if (!rows[0]) return undefined
+    const run = runFromRow(rows[0])
+    for (const data of stepEvents) await insertEvent(driver, tx, run.clientId, run.id, 'step', data)
+    if (patch.state !== undefined) {
+      await insertEvent(driver, tx, run.clientId, run.id, 'state', runStateData(run))
+    }
+    return run
+  })
+}
+
+export async function runJobs(driver: SqlDriver, runId: string): Promise<JobRecord[]> {
+  const rows = await driver.all('SELECT * FROM jobs WHERE run_id = $1 ORDER BY step, item', [runId])
+  return rows.map(jobFromRow)
+}
+
+export async function unpublishedRuns(
+  driver: SqlDriver,
+  before: number,
+  limit: number,
+): Promise<RunRecord[]> {
+  const rows = await driver.all(
+    'SELECT * FROM runs WHERE published = 0 AND created < $1 ORDER BY created LIMIT $2',
+    [before, limit],
+  )
+  return rows.map(runFromRow)
+}
+
+export async function markRunPublished(driver: SqlDriver, id: string): Promise<void> {
+  await driver.run('UPDATE runs SET published = 1 WHERE id = $1', [id])
+}
+
+export async function idleRuns(
+  driver: SqlDriver,
+  before: number,
+  limit: number,
+): Promise<RunRecord[]> {
+  const rows = await driver.all(
+    `SELECT * FROM runs WHERE state IN ('queued', 'running') AND updated < $1
+      ORDER BY updated LIMIT $2`,
+    [before, limit],
+  )
+  return rows.map(runFromRow)
+}
+
+/** What a run's state event carries. */
+function runStateData(run: RunRecord): Record<string, unknown> {
+  return { run: true, state: run.state, result: run.result, error: run.error }
+}

@@ -1,0 +1,240 @@
+import { JobError, type KindRegistry } from '../jobs/index.ts'
+import { PipelineError } from './errors.ts'
+
+/** What a step's failure does downstream (see docs/pipelines.md). */
+export const ON_FAILURE = ['fail', 'continue', 'ignore'] as const
+export type OnFailure = (typeof ON_FAILURE)[number]
+
+/** The run's own input files, as a `use` entry. */
+export const RUN_INPUT = ':input'
+
+export const MAX_STEPS = 100
+export const MAX_PARENTS = 32
+export const MAX_SHARDS = 64
+
+/** One step, with every default filled in. */
+export interface StepDefinition {
+  kind: string
+  params: Record<string, unknown>
+  /** Its parents: `:input` or other steps; the step runs on all of their outputs, in this order. */
+  use: string[]
+  /** Work queues its items are spread over (1: the kind's own queue). */
+  shards: number
+  on_failure: OnFailure
+  /** A template for each output's name (`{dir}{stem}.thumb.jpg`); the kind's default otherwise. */
+  output?: string
+}
+
+/** A validated pipeline: its steps by name. */
+export interface PipelineDefinition {
+  description?: string
+  steps: Record<string, StepDefinition>
+}
+
+const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+const TEMPLATE_VARS = new Set(['input', 'dir', 'name', 'stem', 'ext', 'run', 'step', 'item'])
+
+/**
+ * Checks a pipeline as a whole: names, every step's kind and params (against the kind's
+ * schema), parents that exist, no step used by another when it writes no file, and no cycle
+ * (the error names one). `E_PIPELINE_INVALID` (400) says what and where.
+ */
+export function parsePipeline(
+  body: unknown,
+  kinds: KindRegistry,
+): { name: string; definition: PipelineDefinition } {
+  const top = object(body, 'the pipeline')
+  const { name, steps, description, ...rest } = top
+  refuseExtra(rest, 'the pipeline')
+  if (typeof name !== 'string' || !PIPELINE_NAME.test(name)) {
+    throw invalid(
+      '"name" must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    )
+  }
+  if (description !== undefined && (typeof description !== 'string' || description.length > 4096)) {
+    throw invalid('"description" must be a string of at most 4096 characters')
+  }
+  const raw = object(steps, '"steps"')
+  const names = Object.keys(raw)
+  if (names.length === 0 || names.length > MAX_STEPS) {
+    throw invalid(`"steps" must have 1 to ${MAX_STEPS} steps`)
+  }
+  const parsed: Record<string, StepDefinition> = {}
+  for (const step of names) parsed[step] = parseStep(step, raw[step], kinds)
+  for (const [step, def] of Object.entries(parsed)) {
+    for (const parent of def.use) {
+      if (parent === RUN_INPUT) continue
+      if (parent === step) throw invalid(`steps.${step}.use names the step itself`)
+      const used = parsed[parent]
+      if (!used) {
+        throw invalid(
+          `steps.${step}.use names ${JSON.stringify(parent)}, which is not a step (nor ${RUN_INPUT})`,
+        )
+      }
+      if (kinds.get(used.kind).output === 'none') {
+        throw invalid(
+          `steps.${step}.use names ${parent}, whose kind ${used.kind} writes no file to use`,
+        )
+      }
+    }
+  }
+  const cycle = findCycle(parsed)
+  if (cycle) throw invalid(`the steps form a cycle: ${cycle.join(' → ')}`)
+  return { name, definition: { ...(description ? { description } : {}), steps: parsed } }
+}
+
+function parseStep(step: string, value: unknown, kinds: KindRegistry): StepDefinition {
+  const where = `steps.${step}`
+  if (!STEP_NAME.test(step)) {
+    throw invalid(`step name ${JSON.stringify(step)} must be 1 to 64 letters, digits, "_" or "-"`)
+  }
+  const { kind, params, use, shards, on_failure, output, ...rest } = object(value, where)
+  refuseExtra(rest, where)
+  if (typeof kind !== 'string' || !kinds.has(kind)) {
+    throw invalid(
+      `${where}.kind must be one of ${kinds.names.join(', ')}; got ${JSON.stringify(kind)}`,
+    )
+  }
+  let checked: Record<string, unknown>
+  try {
+    checked = kinds.checkParams(kind, params, `${where}.params`)
+  } catch (error) {
+    if (error instanceof JobError) throw invalid(error.message)
+    throw error
+  }
+  const parents = use === undefined ? [RUN_INPUT] : use
+  if (
+    !Array.isArray(parents) ||
+    parents.length === 0 ||
+    parents.length > MAX_PARENTS ||
+    parents.some((p) => typeof p !== 'string') ||
+    new Set(parents).size !== parents.length
+  ) {
+    throw invalid(
+      `${where}.use must be a list of 1 to ${MAX_PARENTS} different step names or "${RUN_INPUT}"`,
+    )
+  }
+  const shardCount = shards ?? 1
+  if (
+    !Number.isSafeInteger(shardCount) ||
+    (shardCount as number) < 1 ||
+    (shardCount as number) > MAX_SHARDS
+  ) {
+    throw invalid(`${where}.shards must be an integer from 1 to ${MAX_SHARDS}`)
+  }
+  const failure = on_failure ?? 'fail'
+  if (!(ON_FAILURE as readonly unknown[]).includes(failure)) {
+    throw invalid(`${where}.on_failure must be one of ${ON_FAILURE.join(', ')}`)
+  }
+  if (output !== undefined) {
+    if (typeof output !== 'string' || output.length === 0 || output.length > 1024) {
+      throw invalid(`${where}.output must be a name template of 1 to 1024 characters`)
+    }
+    if (kinds.get(kind).output === 'none') throw invalid(`${where}.output: ${kind} writes no file`)
+    for (const match of output.matchAll(/\{([^}]*)\}/g)) {
+      if (!TEMPLATE_VARS.has(match[1]!)) {
+        throw invalid(
+          `${where}.output uses {${match[1]}}; known: ${[...TEMPLATE_VARS].map((v) => `{${v}}`).join(' ')}`,
+        )
+      }
+    }
+  }
+  return {
+    kind,
+    params: checked,
+    use: parents as string[],
+    shards: shardCount as number,
+    on_failure: failure as OnFailure,
+    ...(output === undefined ? {} : { output: output as string }),
+  }
+}
+
+/** A cycle among the steps as a path that ends where it starts, or undefined. */
+export function findCycle(
+  steps: Record<string, Pick<StepDefinition, 'use'>>,
+): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>()
+  const path: string[] = []
+  const visit = (step: string): string[] | undefined => {
+    const seen = state.get(step)
+    if (seen === 'done') return undefined
+    if (seen === 'open') return [...path.slice(path.indexOf(step)), step]
+    state.set(step, 'open')
+    path.push(step)
+    for (const parent of steps[step]?.use ?? []) {
+      if (parent === RUN_INPUT || !(parent in steps)) continue
+      const cycle = visit(parent)
+      if (cycle) return cycle
+    }
+    path.pop()
+    state.set(step, 'done')
+    return undefined
+  }
+  for (const step of Object.keys(steps).sort()) {
+    const cycle = visit(step)
+    if (cycle) return cycle.reverse()
+  }
+  return undefined
+}
+
+/** The steps parents first (ties by name), so a run can settle them in one pass. */
+export function stepOrder(definition: PipelineDefinition): string[] {
+  const order: string[] = []
+  const placed = new Set<string>()
+  const names = Object.keys(definition.steps).sort()
+  while (order.length < names.length) {
+    for (const step of names) {
+      if (placed.has(step)) continue
+      const use = definition.steps[step]!.use
+      if (use.every((p) => p === RUN_INPUT || placed.has(p))) {
+        order.push(step)
+        placed.add(step)
+      }
+    }
+  }
+  return order
+}
+
+/** Steps no other step uses: their outputs are the run's. */
+export function leafSteps(definition: PipelineDefinition): string[] {
+  const used = new Set(Object.values(definition.steps).flatMap((s) => s.use))
+  return Object.keys(definition.steps).filter((step) => !used.has(step))
+}
+
+/** An output name from a step's template: `{dir}{stem}.small{ext}` for `a/b.jpg` → `a/b.small.jpg`. */
+export function expandOutput(
+  template: string,
+  vars: { input: string; run: string; step: string; item: number },
+): string {
+  const slash = vars.input.lastIndexOf('/')
+  const name = vars.input.slice(slash + 1)
+  const dot = name.lastIndexOf('.')
+  const values: Record<string, string> = {
+    input: vars.input,
+    dir: vars.input.slice(0, slash + 1),
+    name,
+    stem: dot > 0 ? name.slice(0, dot) : name,
+    ext: dot > 0 ? name.slice(dot) : '',
+    run: vars.run,
+    step: vars.step,
+    item: String(vars.item),
+  }
+  return template.replace(/\{([a-z]+)\}/g, (_, key: string) => values[key] ?? '')
+}
+
+function object(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(`${where} must be a JSON object`)
+  }
+  return value as Record<string, unknown>
+}
+
+function refuseExtra(rest: Record<string, unknown>, where: string): void {
+  const extra = Object.keys(rest)
+  if (extra.length > 0) throw invalid(`${where} has an unknown field ${JSON.stringify(extra[0])}`)
+}
+
+function invalid(message: string): PipelineError {
+  return new PipelineError('E_PIPELINE_INVALID', message)
+}

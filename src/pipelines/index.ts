@@ -1,0 +1,33 @@
+/** Pipelines: named DAGs of job kinds, their runs, and the engine that moves runs on. */
+export {
+  expandOutput,
+  findCycle,
+  leafSteps,
+  MAX_SHARDS,
+  MAX_STEPS,
+  ON_FAILURE,
+  type OnFailure,
+  type PipelineDefinition,
+  parsePipeline,
+  RUN_INPUT,
+  type StepDefinition,
+  stepOrder,
+} from './definition.ts'
+export { PipelineError, type PipelineErrorCode } from './errors.ts'
+export { PipelineService } from './pipeline-service.ts'
+export { RunEngine, type RunEngineOptions } from './run-engine.ts'
+export { isRunId, newRunId } from './run-id.ts'
+export {
+  parseRunRequest,
+  type RunRequest,
+  RunService,
+  type RunServiceOptions,
+} from './run-service.ts'
+export { type RunStatus, runStatus, type StepState, type StepStatus } from './run-status.ts'
+export {
+  type AdvanceTask,
+  decodeAdvance,
+  encodeAdvance,
+  RUN_GROUP,
+  RUN_TOPIC,
+} from './run-tasks.ts'

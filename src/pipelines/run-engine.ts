@@ -1,0 +1,194 @@
+import {
+  checkOutput,
+  isPermanentFailure,
+  isTerminal,
+  type JobEventFeed,
+  type JobRequest,
+  type JobService,
+  type KindRegistry,
+} from '../jobs/index.ts'
+import type {
+  JobRecord,
+  MetaStore,
+  RunPatch,
+  RunRecord,
+  RunStore,
+  StepSummary,
+} from '../meta/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { expandOutput, type PipelineDefinition, stepOrder } from './definition.ts'
+import { type RunStatus, runStatus } from './run-status.ts'
+
+export interface RunEngineOptions {
+  meta: MetaStore & RunStore
+  jobs: JobService
+  kinds: KindRegistry
+  feed: JobEventFeed
+  logger: Logger
+  /** Jobs of one run queued or running at once; the rest wait for them (default 256). */
+  maxInFlight?: number
+}
+
+/**
+ * Moves runs on. `advance` reads a run and its jobs, derives every step's state
+ * (`runStatus`), creates the jobs of items whose parents are done (at most `maxInFlight` of a
+ * run at a time), records step changes as events, and ends the run when its steps have. It is
+ * idempotent: jobs are created under a key per (run, step, item), so two advances racing, or one
+ * repeated after a crash, create each job once; the run changes only by compare-and-set.
+ */
+export class RunEngine {
+  readonly #o: RunEngineOptions
+  readonly #log: Logger
+  readonly #maxInFlight: number
+
+  constructor(options: RunEngineOptions) {
+    this.#o = options
+    this.#log = options.logger.child({ component: 'runs' })
+    this.#maxInFlight = options.maxInFlight ?? 256
+  }
+
+  async advance(runId: string): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const run = await this.#o.meta.runById(runId)
+      if (!run || isTerminal(run.state)) return
+      const jobs = await this.#o.meta.runJobs(run.id)
+      const status = runStatus(run, jobs, this.#o.kinds)
+      if (status.state !== 'running') {
+        if (await this.#end(run, status, jobs)) return
+        continue // another advance changed the run: look again
+      }
+      const failure = await this.#createJobs(run, status, jobs)
+      if (failure) {
+        if (await this.#end(run, { ...status, state: 'failed', failure }, jobs)) return
+        continue
+      }
+      const steps = stepStates(status)
+      const changed = stepEvents(run, steps)
+      if (run.state !== 'queued' && changed.length === 0) return
+      const patch: RunPatch = { steps, ...(run.state === 'queued' ? { state: 'running' } : {}) }
+      if (await this.#o.meta.updateRun(run.id, run.version, patch, changed)) {
+        this.#o.feed.notify()
+        return
+      }
+    }
+    throw new Error(`run ${runId} kept changing under its advance`)
+  }
+
+  /**
+   * Creates the missing jobs of running steps, parents first and items in order, while fewer
+   * than `maxInFlight` of the run's jobs are queued or running. A job that cannot be created
+   * (its output name is invalid, a parent's output was deleted) fails the run: its reason.
+   */
+  async #createJobs(
+    run: RunRecord,
+    status: RunStatus,
+    jobs: readonly JobRecord[],
+  ): Promise<RunStatus['failure']> {
+    const definition = run.definition as unknown as PipelineDefinition
+    const exists = new Set(jobs.map((job) => `${job.step}\u0000${job.item}`))
+    let active = jobs.filter((job) => !isTerminal(job.state)).length
+    for (const name of stepOrder(definition)) {
+      const step = status.steps[name]!
+      if (step.state !== 'running') continue
+      for (let item = 0; item < step.items; item++) {
+        if (exists.has(`${name}\u0000${item}`)) continue
+        if (active >= this.#maxInFlight) return undefined
+        try {
+          const request = this.#request(run, name, item, step.itemInputs[item]!)
+          await this.#o.jobs.create(run.clientId, request, `${run.id}:${name}:${item}`, {
+            id: run.id,
+            step: name,
+            item,
+          })
+        } catch (error) {
+          if (!isPermanentFailure(error)) throw error
+          const code = (error as { code?: string }).code ?? 'E_JOB_REQUEST'
+          return {
+            step: name,
+            code,
+            message: `step ${name}, item ${item}: ${(error as Error).message}`,
+          }
+        }
+        active++
+      }
+    }
+    return undefined
+  }
+
+  #request(run: RunRecord, name: string, item: number, inputs: string[]): JobRequest {
+    const step = (run.definition as unknown as PipelineDefinition).steps[name]!
+    const kind = this.#o.kinds.get(step.kind)
+    const input = inputs[0]!
+    const output = step.output
+      ? expandOutput(step.output, { input, run: run.id, step: name, item })
+      : kind.defaultOutput(input, step.params)
+    return {
+      type: step.kind,
+      input,
+      ...(kind.inputs === 'many' ? { inputs } : {}),
+      output: checkOutput(kind, output, `steps.${name}.output`),
+      params: step.params,
+    }
+  }
+
+  /** Ends the run as its status says; cancels what is still running of a failed one. */
+  async #end(run: RunRecord, status: RunStatus, jobs: readonly JobRecord[]): Promise<boolean> {
+    const steps = stepStates(status)
+    const failed = Object.entries(status.steps)
+      .filter(([, s]) => s.state === 'failed')
+      .map(([name]) => name)
+    const patch: RunPatch = {
+      state: status.state as 'succeeded' | 'failed',
+      steps,
+      result: {
+        outputs: status.outputs,
+        failed_steps: failed,
+        duration_ms: Date.now() - run.created,
+      },
+      ...(status.failure
+        ? { error: { code: status.failure.code, message: status.failure.message } }
+        : {}),
+    }
+    const ended = await this.#o.meta.updateRun(run.id, run.version, patch, stepEvents(run, steps))
+    if (!ended) return false
+    this.#o.feed.notify()
+    this.#log.info({ run: run.id, state: ended.state, failed }, 'run ended')
+    if (ended.state === 'failed') await this.cancelJobs(ended, jobs)
+    return true
+  }
+
+  /** Cancels the run's jobs that are still queued or running (a failed or cancelled run's). */
+  async cancelJobs(run: RunRecord, jobs?: readonly JobRecord[]): Promise<void> {
+    for (const job of jobs ?? (await this.#o.meta.runJobs(run.id))) {
+      if (isTerminal(job.state)) continue
+      await this.#o.jobs.cancel(run.clientId, job.id).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'E_JOB_FINISHED') throw error
+      })
+    }
+  }
+}
+
+function stepStates(status: RunStatus): Record<string, StepSummary> {
+  return Object.fromEntries(
+    Object.entries(status.steps).map(([name, s]) => [
+      name,
+      { state: s.state, items: s.items, done: s.done, failed: s.failed },
+    ]),
+  )
+}
+
+/** A `step` event for each step whose state or counts differ from what the run last recorded. */
+function stepEvents(run: RunRecord, steps: Record<string, StepSummary>): Record<string, unknown>[] {
+  return Object.entries(steps)
+    .filter(([name, now]) => {
+      const was = run.steps[name]
+      return (
+        !was ||
+        was.state !== now.state ||
+        was.done !== now.done ||
+        was.failed !== now.failed ||
+        was.items !== now.items
+      )
+    })
+    .map(([name, now]) => ({ step: name, ...now }))
+}

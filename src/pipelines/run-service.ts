@@ -1,0 +1,195 @@
+import type { FileService } from '../files/index.ts'
+import { checkFileName } from '../files/index.ts'
+import { isTerminal, type JobEventFeed, type KindRegistry, MAX_JOB_INPUTS } from '../jobs/index.ts'
+import type {
+  JobRecord,
+  JobState,
+  MetaStore,
+  RunRecord,
+  RunStore,
+  StepSummary,
+} from '../meta/index.ts'
+import type { Queue } from '../queue/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import type { PipelineDefinition } from './definition.ts'
+import { PipelineError } from './errors.ts'
+import type { PipelineService } from './pipeline-service.ts'
+import type { RunEngine } from './run-engine.ts'
+import { isRunId, newRunId } from './run-id.ts'
+import { type RunStatus, runStatus } from './run-status.ts'
+import { encodeAdvance, RUN_TOPIC } from './run-tasks.ts'
+
+/** What `POST /v1/runs` asks for, checked. */
+export interface RunRequest {
+  pipeline: string
+  version?: number
+  inputs: string[]
+}
+
+export interface RunServiceOptions {
+  meta: MetaStore & RunStore
+  queue: Queue
+  files: FileService
+  pipelines: PipelineService
+  engine: RunEngine
+  kinds: KindRegistry
+  feed: JobEventFeed
+  logger: Logger
+  /** How often unpublished and idle runs are swept and advanced. */
+  sweepIntervalMs?: number
+}
+
+/**
+ * Starting, reading and cancelling runs. A run is written first and then its first advance is
+ * published (the `published` flag is the outbox, swept at start and every interval, as jobs'
+ * are). Runs that have not changed for an interval are advanced again by the sweep, so a run
+ * whose advance was lost in a crash (after a job ended, before the advance was queued) moves on.
+ */
+export class RunService {
+  readonly name = 'runs'
+  readonly #o: RunServiceOptions
+  readonly #log: Logger
+  readonly #sweepIntervalMs: number
+  #timer: NodeJS.Timeout | undefined
+  #sweeping: Promise<void> = Promise.resolve()
+
+  constructor(options: RunServiceOptions) {
+    this.#o = options
+    this.#log = options.logger.child({ component: 'runs' })
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000
+  }
+
+  async start(): Promise<void> {
+    await this.#o.queue.ensureTopic(RUN_TOPIC)
+    await this.#sweep(Date.now())
+    this.#timer = setInterval(() => {
+      this.#sweeping = this.#sweep(Date.now() - this.#sweepIntervalMs).catch((error: unknown) =>
+        this.#log.warn({ err: error }, 'run sweep failed; the next one retries'),
+      )
+    }, this.#sweepIntervalMs)
+    this.#timer.unref()
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#sweeping
+  }
+
+  /** Creates the run (or returns the one made with the same idempotency key) and queues it. */
+  async create(
+    clientId: string,
+    request: RunRequest,
+    idempotencyKey?: string,
+  ): Promise<{ run: RunRecord; created: boolean }> {
+    const pipeline = await this.#o.pipelines.get(clientId, request.pipeline, request.version)
+    for (const name of request.inputs) await this.#o.files.stat(clientId, name)
+    const definition = pipeline.definition as unknown as PipelineDefinition
+    const steps: Record<string, StepSummary> = {}
+    for (const name of Object.keys(definition.steps)) {
+      steps[name] = { state: 'waiting', items: 0, done: 0, failed: 0 }
+    }
+    const result = await this.#o.meta.createRun({
+      id: newRunId(),
+      clientId,
+      pipeline: pipeline.name,
+      pipelineVersion: pipeline.version,
+      definition: pipeline.definition,
+      inputs: request.inputs,
+      steps,
+      idempotencyKey,
+    })
+    this.#o.feed.notify()
+    if (!result.created) return result
+    await this.#publish(result.run.id, 'created')
+    await this.#o.meta.markRunPublished(result.run.id)
+    this.#log.info({ run: result.run.id, pipeline: pipeline.name, client: clientId }, 'run created')
+    return result
+  }
+
+  /** The run and its status derived from its jobs. */
+  async get(clientId: string, id: string): Promise<{ run: RunRecord; status: RunStatus }> {
+    const run = isRunId(id) ? await this.#o.meta.getRun(clientId, id) : undefined
+    if (!run) throw new PipelineError('E_RUN_NOT_FOUND', `no run ${JSON.stringify(id)}`)
+    const jobs = await this.#o.meta.runJobs(run.id)
+    return { run, status: runStatus(run, jobs, this.#o.kinds) }
+  }
+
+  list(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
+    return this.#o.meta.listRuns(clientId, options)
+  }
+
+  /** Cancels a queued or running run and its unfinished jobs; `E_RUN_FINISHED` once it ended. */
+  async cancel(clientId: string, id: string): Promise<RunRecord> {
+    for (;;) {
+      const { run } = await this.get(clientId, id)
+      if (isTerminal(run.state))
+        throw new PipelineError('E_RUN_FINISHED', `run ${id} already ${run.state}`)
+      const ended = await this.#o.meta.updateRun(run.id, run.version, { state: 'cancelled' })
+      if (!ended) continue
+      this.#o.feed.notify()
+      await this.#o.engine.cancelJobs(ended)
+      this.#log.info({ run: id }, 'run cancelled')
+      return ended
+    }
+  }
+
+  /** A job ended: if it belongs to a run, that run is looked at again. */
+  async jobEnded(job: JobRecord): Promise<void> {
+    if (job.runId) await this.#publish(job.runId, job.id)
+  }
+
+  async #publish(runId: string, cause: string): Promise<void> {
+    await this.#o.queue.publish(RUN_TOPIC, encodeAdvance({ run: runId }), {
+      idempotencyKey: `${runId}:${cause}`,
+    })
+  }
+
+  /** Publishes runs a crash left unpublished, and advances runs idle since `before`. */
+  async #sweep(before: number): Promise<void> {
+    for (;;) {
+      const runs = await this.#o.meta.unpublishedRuns(before, 100)
+      for (const run of runs) {
+        await this.#publish(run.id, 'created')
+        await this.#o.meta.markRunPublished(run.id)
+        this.#log.warn({ run: run.id }, 'published a run a crash had left unpublished')
+      }
+      if (runs.length < 100) break
+    }
+    const idle = await this.#o.meta.idleRuns(before, 1000)
+    for (const run of idle) await this.#publish(run.id, `sweep-${before}`)
+  }
+}
+
+/** Checks a run request body: `{pipeline, version?, input | inputs}`; `E_RUN_REQUEST` says why. */
+export function parseRunRequest(body: unknown): RunRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw bad('the body must be a JSON object')
+  }
+  const { pipeline, version, input, inputs, ...rest } = body as Record<string, unknown>
+  const extra = Object.keys(rest)
+  if (extra.length > 0) throw bad(`unknown field ${JSON.stringify(extra[0])}`)
+  if (typeof pipeline !== 'string' || pipeline.length === 0)
+    throw bad('"pipeline" must name a pipeline')
+  if (version !== undefined && (!Number.isSafeInteger(version) || (version as number) < 1)) {
+    throw bad('"version" must be a positive integer')
+  }
+  if ((input === undefined) === (inputs === undefined))
+    throw bad('give one of "input" and "inputs"')
+  const names = inputs === undefined ? [input] : inputs
+  if (!Array.isArray(names) || names.length === 0 || names.length > MAX_JOB_INPUTS) {
+    throw bad(`"inputs" must be a list of 1 to ${MAX_JOB_INPUTS} file names`)
+  }
+  for (const name of names) {
+    if (typeof name !== 'string') throw bad('every input must be a file name')
+    checkFileName(name)
+  }
+  return {
+    pipeline,
+    ...(version === undefined ? {} : { version: version as number }),
+    inputs: names as string[],
+  }
+}
+
+function bad(message: string): PipelineError {
+  return new PipelineError('E_RUN_REQUEST', message)
+}

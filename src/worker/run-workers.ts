@@ -1,0 +1,42 @@
+import {
+  type AdvanceTask,
+  decodeAdvance,
+  RUN_GROUP,
+  RUN_TOPIC,
+  type RunEngine,
+} from '../pipelines/index.ts'
+import type { ConsumerOptions, Queue } from '../queue/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { WorkerRuntime } from './worker-runtime.ts'
+
+export interface RunWorkersOptions {
+  queue: Queue
+  engine: RunEngine
+  logger: Logger
+  /** Runs advanced at once. */
+  concurrency: number
+  consumer?: ConsumerOptions
+  drainTimeoutMs?: number
+}
+
+/**
+ * The runtime that advances pipeline runs. An advance that keeps failing is dead-lettered
+ * (`runs.advance.dlq`); the sweep advances the run again later, so a run is never left behind
+ * by a lost advance.
+ */
+export function runWorkers(options: RunWorkersOptions): WorkerRuntime<unknown> {
+  const { queue, engine, logger } = options
+  return new WorkerRuntime<AdvanceTask>({
+    queue,
+    logger,
+    topic: RUN_TOPIC,
+    group: RUN_GROUP,
+    concurrency: options.concurrency,
+    consumer: options.consumer,
+    drainTimeoutMs: options.drainTimeoutMs,
+    decode: (message) => decodeAdvance(message.payload),
+    handle: (task) => engine.advance(task.run),
+    giveUp: async () => {},
+    isPermanent: () => false,
+  }) as WorkerRuntime<unknown>
+}
