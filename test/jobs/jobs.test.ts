@@ -1,82 +1,33 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { after, it } from 'node:test'
+import { it } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { jobSystem } from '../../src/app/index.ts'
-import { FsBlobStore } from '../../src/blobs/index.ts'
-import { CodecPool } from '../../src/codec/index.ts'
-import { FileService } from '../../src/files/index.ts'
-import { decodeTask, encodeTask, JobEventFeed, type Task, taskTopic } from '../../src/jobs/index.ts'
+import { decodeTask, encodeTask, type Task, taskTopic } from '../../src/jobs/index.ts'
 import { compress, decompress } from '../../src/jobs/kinds/index.ts'
-import { SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
-import { DLQ_HEADERS, dlqTopic, EmbeddedQueue } from '../../src/queue/index.ts'
-import { createLogger } from '../../src/telemetry/index.ts'
+import { DLQ_HEADERS, dlqTopic } from '../../src/queue/index.ts'
 import { jobWorkers, WorkerRuntime } from '../../src/worker/index.ts'
+import { type StartedJobSystem, silent, startJobSystem, until } from '../helpers/job-system.ts'
 
-const dirs: string[] = []
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
-
-const logger = createLogger({ level: 'silent' })
-
+const logger = silent
 const TASK_TOPIC = taskTopic('compress')
 
-/** Piper's job machinery in this process, on real embedded engines in a temporary folder. */
-async function setup(runnerOptions: { maxDecompressOutput?: number } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'piper-jobs-'))
-  dirs.push(dir)
-  const blobs = new FsBlobStore(join(dir, 'blobs'))
-  const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
-  const queue = new EmbeddedQueue({ dir: join(dir, 'queue'), logger })
-  const pool = new CodecPool(1)
-  await Promise.all([blobs.start(), meta.start(), queue.start()])
-  const files = new FileService({ blobs, meta, logger, chunkSize: 1000 })
-  const feed = new JobEventFeed(meta, { pollMs: 50 })
-  const { jobs, runner } = jobSystem({
-    meta,
-    queue,
-    files,
-    blobs,
-    pool,
-    feed,
-    logger,
-    concurrency: 2,
-    maxOutputBytes: runnerOptions.maxDecompressOutput,
-  })
-  await jobs.start()
-  const close = async () => {
-    await jobs.close()
-    await queue.close()
-    await pool.close()
-    await meta.close()
-    await blobs.close()
-  }
-  return { blobs, meta, queue, files, feed, jobs, runner, close }
+/** Piper's job machinery in this process (workers started by each test as it needs). */
+function setup(options: { maxDecompressOutput?: number } = {}) {
+  return startJobSystem({ maxOutputBytes: options.maxDecompressOutput })
 }
 
 /** Stores `bytes` as the client's `in.txt` and creates a job compressing it. */
-async function compressJob(s: Awaited<ReturnType<typeof setup>>, client: string, bytes: Buffer) {
+async function compressJob(s: StartedJobSystem, client: string, bytes: Buffer) {
   await s.files.put(client, 'in.txt', [bytes])
   const request = { type: 'compress' as const, input: 'in.txt', output: 'in.txt.gz', params: {} }
   return (await s.jobs.create(client, request)).job
 }
 
 /** Polls until the client's job is failed; returns it. */
-async function failedJob(s: Awaited<ReturnType<typeof setup>>, client: string, id: string) {
+async function failedJob(s: StartedJobSystem, client: string, id: string) {
   return until(async () => {
     const now = await s.jobs.get(client, id)
     return now.state === 'failed' ? now : undefined
   }, 'the job to fail')
-}
-
-async function until<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await check()
-    if (value !== undefined) return value
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  assert.fail(`timed out waiting for ${what}`)
 }
 
 it('a task that always throws fails its job after the configured deliveries, with the error', async () => {

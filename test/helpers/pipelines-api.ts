@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict'
+import type { ApiRun } from '../../src/cli/commands/pipelines.ts'
+import { readSse, type SseEvent } from '../../src/cli/sse-reader.ts'
+
+export interface RunJson extends ApiRun {
+  steps: Record<
+    string,
+    {
+      state: string
+      items: number
+      done: number
+      failed: number
+      outputs: string[]
+      jobs: string[]
+    }
+  >
+  result: { outputs: Record<string, string[]>; failed_steps: string[] } | null
+}
+
+async function post(base: string, path: string, body: unknown) {
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+}
+
+/** Stores a pipeline; asserts 201. */
+export async function savePipeline(base: string, body: unknown) {
+  const res = await post(base, '/v1/pipelines', body)
+  assert.equal(res.status, 201, await res.clone().text())
+  return (await res.json()) as { name: string; version: number }
+}
+
+/** POSTs a pipeline expected to be refused; the error. */
+export async function refusedPipeline(base: string, body: unknown) {
+  const res = await post(base, '/v1/pipelines', body)
+  assert.equal(res.status, 400)
+  return ((await res.json()) as { error: { code: string; message: string } }).error
+}
+
+export async function startRun(base: string, body: unknown): Promise<RunJson> {
+  const res = await post(base, '/v1/runs', body)
+  assert.equal(res.status, 202, await res.clone().text())
+  return (await res.json()) as RunJson
+}
+
+export async function getRun(base: string, id: string): Promise<RunJson> {
+  const res = await fetch(`${base}/v1/runs/${id}`)
+  assert.equal(res.status, 200)
+  return (await res.json()) as RunJson
+}
+
+/** Every SSE event of the run until its stream ends (after its last state). */
+export async function runEvents(base: string, id: string, lastEventId?: string) {
+  const res = await fetch(`${base}/v1/runs/${id}/events`, {
+    headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+    signal: AbortSignal.timeout(120_000),
+  })
+  assert.equal(res.status, 200)
+  const events: (SseEvent & { json: Record<string, unknown> })[] = []
+  for await (const event of readSse(res.body!))
+    events.push({ ...event, json: JSON.parse(event.data) })
+  return events
+}
+
+/** Waits for the run to end, then returns it. */
+export async function runFinished(base: string, id: string): Promise<RunJson> {
+  await runEvents(base, id)
+  return getRun(base, id)
+}
