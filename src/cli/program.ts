@@ -112,7 +112,7 @@ function fileCommands(program: Command, io: ProgramIo): void {
     const after = options.pipeline
       ? { pipeline: options.pipeline as string }
       : chosen[0]
-        ? { then: chosen[0] }
+        ? { kind: chosen[0] }
         : undefined
     await (await load.files()).putCommand(file, name, flagValues(options), io.stdout, after)
   })

@@ -28,7 +28,7 @@ export async function putCommand(
   name: string | undefined,
   flags: FlagValues,
   out: (text: string) => void,
-  after?: { then: string } | { pipeline: string },
+  after?: { kind: string } | { pipeline: string },
 ): Promise<void> {
   const fromStdin = file === '-'
   if (fromStdin && !name) throw new CliError('put - needs a NAME for what stdin holds')
@@ -42,7 +42,12 @@ export async function putCommand(
       progress(sent)
     })
   }
-  const query = after ? `?${new URLSearchParams(after)}` : ''
+  // `?then=KIND` or `?pipeline=NAME`: the job or run starts once the upload is stored.
+  const query = !after
+    ? ''
+    : 'kind' in after
+      ? `?${new URLSearchParams({ then: after.kind })}`
+      : `?${new URLSearchParams(after)}`
   const stored = await clientFor(flags).json<
     ApiFile & { job?: { id: string }; run?: { id: string } }
   >({
