@@ -46,7 +46,7 @@ export async function putCommand(
   const query = !after
     ? ''
     : 'kind' in after
-      ? `?${new URLSearchParams({ then: after.kind })}`
+      ? `?then=${encodeURIComponent(after.kind)}`
       : `?${new URLSearchParams(after)}`
   const stored = await clientFor(flags).json<
     ApiFile & { job?: { id: string }; run?: { id: string } }
