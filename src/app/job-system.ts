@@ -12,7 +12,7 @@ import type { MetaStore, RunStore } from '../meta/index.ts'
 import { PipelineService, RunEngine, RunService } from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { jobWorkers, runWorkers, type WorkerRuntime } from '../worker/index.ts'
+import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
 
 export interface JobSystemOptions {
   meta: MetaStore & RunStore
@@ -31,7 +31,16 @@ export interface JobSystemOptions {
   maxOutputBytes?: number
   runMaxInFlight?: number
   sweepIntervalMs?: number
+  /** How often workers look for new shard queues of their kinds. */
+  shardScanMs?: number
   consumer?: ConsumerOptions
+}
+
+/** A long-lived part with a start and a draining, idempotent close. */
+export interface Component {
+  readonly name: string
+  start(): Promise<void>
+  close(): Promise<void>
 }
 
 /**
@@ -58,7 +67,7 @@ export function jobSystem(options: JobSystemOptions) {
     maxDecompressOutput: options.maxOutputBytes,
     onEnded,
   })
-  const pipelines = new PipelineService({ store: meta, kinds })
+  const pipelines = new PipelineService({ store: meta, kinds, queue })
   const engine = new RunEngine({
     meta,
     jobs,
@@ -79,18 +88,20 @@ export function jobSystem(options: JobSystemOptions) {
     sweepIntervalMs,
   })
   const serve = options.serve ?? kinds.all
-  const workers: WorkerRuntime<unknown>[] =
+  const kindWorkers = {
+    queue,
+    runner,
+    logger,
+    kinds: serve,
+    concurrency: options.concurrency,
+    consumer: options.consumer,
+  }
+  const workers: Component[] =
     serve.length === 0
       ? []
       : [
-          ...jobWorkers({
-            queue,
-            runner,
-            logger,
-            kinds: serve,
-            concurrency: options.concurrency,
-            consumer: options.consumer,
-          }),
+          ...jobWorkers(kindWorkers),
+          new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
         ]
   return { kinds, jobs, runner, pipelines, engine, runs, workers }

@@ -10,7 +10,16 @@ export function jobJson(job: JobRecord) {
     ...(job.inputs ? { inputs: job.inputs } : {}),
     output: job.output === '' ? null : job.output,
     params: job.params,
-    ...(job.runId ? { run: { id: job.runId, step: job.step, item: job.item } } : {}),
+    ...(job.runId
+      ? {
+          run: {
+            id: job.runId,
+            step: job.step,
+            item: job.item,
+            ...(job.shard === null ? {} : { shard: job.shard }),
+          },
+        }
+      : {}),
     created: new Date(job.created).toISOString(),
     updated: new Date(job.updated).toISOString(),
     result: job.state === 'succeeded' ? job.result : null,

@@ -22,6 +22,7 @@ export {
   decodeTask,
   encodeTask,
   LEGACY_TASK_TOPIC,
+  shardOfTopic,
   type Task,
   taskKey,
   taskTopic,

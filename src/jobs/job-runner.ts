@@ -300,7 +300,7 @@ export class JobRunner {
   }
 
   async #publish(job: JobRecord, task: Task): Promise<void> {
-    await this.#o.queue.publish(taskTopic(job.type), encodeTask(task), {
+    await this.#o.queue.publish(taskTopic(job.type, job.shard), encodeTask(task), {
       idempotencyKey: taskKey(task),
     })
   }

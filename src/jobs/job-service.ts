@@ -129,7 +129,7 @@ export class JobService {
   /** Queues the job's start task on its kind's topic and marks it published (the outbox). */
   async publish(job: JobRecord): Promise<void> {
     const task: Task = { kind: 'start', job: job.id }
-    await this.#queue.publish(taskTopic(job.type), encodeTask(task), {
+    await this.#queue.publish(taskTopic(job.type, job.shard), encodeTask(task), {
       idempotencyKey: taskKey(task),
     })
     await this.#meta.markJobPublished(job.id)

@@ -5,10 +5,18 @@ export const WORKER_GROUP = 'workers'
 
 /**
  * The topic of a kind's tasks: `jobs.<kind>`, so a worker serves a subset of kinds by consuming
- * only their topics (`piper up --kinds 'compress,image.*'`).
+ * only their topics (`piper up --kinds 'compress,image.*'`); a sharded step's jobs use one of
+ * the kind's shard queues, `jobs.<kind>.<shard>` (a kind's name parts start with a letter, so
+ * the two never collide).
  */
-export function taskTopic(kind: string): string {
-  return `jobs.${kind}`
+export function taskTopic(kind: string, shard?: number | null): string {
+  return shard === undefined || shard === null ? `jobs.${kind}` : `jobs.${kind}.${shard}`
+}
+
+/** The kind and shard of a shard queue's topic name, or undefined for any other topic. */
+export function shardOfTopic(topic: string): { kind: string; shard: number } | undefined {
+  const match = /^jobs\.(.+)\.(\d+)$/.exec(topic)
+  return match ? { kind: match[1]!, shard: Number(match[2]) } : undefined
 }
 
 /** Where tasks went before each kind had its topic; workers of every kind still drain it. */

@@ -58,6 +58,8 @@ export interface JobRecord {
   runId: string | null
   step: string | null
   item: number | null
+  /** The shard whose work queue its tasks travel on (`jobs.<kind>.<shard>`), if sharded. */
+  shard: number | null
   result: Record<string, unknown> | null
   error: { code: string; message: string } | null
   idempotencyKey: string | null
@@ -73,7 +75,7 @@ export interface JobRecord {
 export type NewJob = Pick<JobRecord, 'id' | 'clientId' | 'type' | 'input' | 'output' | 'params'> & {
   inputs?: string[]
   idempotencyKey?: string
-  run?: { id: string; step: string; item: number }
+  run?: { id: string; step: string; item: number; shard?: number }
 }
 
 export type JobPatch = Partial<

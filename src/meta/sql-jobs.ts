@@ -36,8 +36,8 @@ export function createJob(
     // A concurrent create with the same key (two workers advancing one run) inserts nothing.
     const rows = await tx.all(
       `INSERT INTO jobs (id, client_id, type, state, input, output, params, idempotency_key,
-                         version, created, updated, inputs, run_id, step, item)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, 1, $8, $8, $9, $10, $11, $12)
+                         version, created, updated, inputs, run_id, step, item, shard)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, 1, $8, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING *`,
       [
         job.id,
@@ -52,6 +52,7 @@ export function createJob(
         job.run?.id ?? null,
         job.run?.step ?? null,
         job.run?.item ?? null,
+        job.run?.shard ?? null,
       ],
     )
     if (!rows[0]) {

@@ -15,7 +15,7 @@ export {
 } from './definition.ts'
 export { PipelineError, type PipelineErrorCode } from './errors.ts'
 export { PipelineService } from './pipeline-service.ts'
-export { RunEngine, type RunEngineOptions } from './run-engine.ts'
+export { RunEngine, type RunEngineOptions, shardOf } from './run-engine.ts'
 export { isRunId, newRunId } from './run-id.ts'
 export {
   parseRunRequest,

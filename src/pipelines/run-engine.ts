@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   checkOutput,
   isPermanentFailure,
@@ -95,10 +96,12 @@ export class RunEngine {
         if (active >= this.#maxInFlight) return undefined
         try {
           const request = this.#request(run, name, item, step.itemInputs[item]!)
+          const shards = (run.definition as unknown as PipelineDefinition).steps[name]!.shards
           await this.#o.jobs.create(run.clientId, request, `${run.id}:${name}:${item}`, {
             id: run.id,
             step: name,
             item,
+            ...(shards > 1 ? { shard: shardOf(request.input, shards) } : {}),
           })
         } catch (error) {
           if (!isPermanentFailure(error)) throw error
@@ -166,6 +169,14 @@ export class RunEngine {
       })
     }
   }
+}
+
+/**
+ * The shard of an item: its input name hashed (sha256, first 32 bits) modulo the step's shards,
+ * so the same file always goes to the same work queue, in every run and every process.
+ */
+export function shardOf(input: string, shards: number): number {
+  return createHash('sha256').update(input).digest().readUInt32BE(0) % shards
 }
 
 function stepStates(status: RunStatus): Record<string, StepSummary> {

@@ -44,7 +44,8 @@ export interface RunStatus {
  * - it is skipped when a parent was skipped, or failed with `on_failure: ignore` (the branch is
  *   dropped), or failed with `fail` (the run is failing), or left it nothing to read;
  * - otherwise it reads its parents' outputs in `use` order: one item per file, or one item with
- *   all of them for a joining kind (`tar`), and is running until every item's job has ended.
+ *   all of them for a joining kind (`tar`), and is running until every item's job has ended
+ *   (or, under `on_failure: fail`, until one has failed).
  */
 export function runStatus(
   run: RunRecord,
@@ -131,7 +132,10 @@ function stepStatus(
       }
     }
   }
+  // Under `fail` the first failed item fails the step (and the run) at once; otherwise the step
+  // waits for all its items, so its children see every one that succeeded.
   if (ended === itemInputs.length) status.state = status.failed > 0 ? 'failed' : 'succeeded'
+  else if (status.failed > 0 && step.on_failure === 'fail') status.state = 'failed'
   return status
 }
 

@@ -1,5 +1,6 @@
 /** The worker runtime: pulls tasks, runs them, extends leases, retries and dead-letters. */
 
-export { type JobWorkersOptions, jobWorkers } from './job-workers.ts'
+export { type JobWorkersOptions, jobWorkers, topicWorkers } from './job-workers.ts'
 export { type RunWorkersOptions, runWorkers } from './run-workers.ts'
+export { ShardWatcher, type ShardWatcherOptions } from './shard-watcher.ts'
 export { WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.ts'

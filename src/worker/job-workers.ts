@@ -36,7 +36,12 @@ export interface JobWorkersOptions {
 export function jobWorkers(options: JobWorkersOptions): WorkerRuntime<unknown>[] {
   const topics = options.kinds.map((kind) => taskTopic(kind.name))
   if (options.legacyTopic ?? true) topics.push(LEGACY_TASK_TOPIC)
-  return topics.flatMap((topic) => [taskWorkers(options, topic), deadLetterWorkers(options, topic)])
+  return topics.flatMap((topic) => topicWorkers(options, topic))
+}
+
+/** The two runtimes of one task topic: its tasks, and its dead letters. */
+export function topicWorkers(options: JobWorkersOptions, topic: string): WorkerRuntime<unknown>[] {
+  return [taskWorkers(options, topic), deadLetterWorkers(options, topic)]
 }
 
 function taskWorkers(options: JobWorkersOptions, topic: string): WorkerRuntime<unknown> {
