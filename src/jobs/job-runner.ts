@@ -137,7 +137,9 @@ export class JobRunner {
       running = moved
     }
     this.#log.info({ job: job.id, kind: kind.name, shape, chunks: manifest.length }, 'job running')
-    if (shape === 'whole') return this.#publish(job, { kind: 'stream', job: job.id })
+    // A whole job runs in this task: another hop through the queue would buy nothing (a
+    // redelivered start, after a crash, plans again and runs it again; its writes replace).
+    if (shape === 'whole') return this.#whole(running, kind)
     if (manifest.length === 0) {
       // An empty input still has one (empty) part: an empty file compresses to one gzip member.
       await this.#storePart(

@@ -23,9 +23,10 @@ export function shardOfTopic(topic: string): { kind: string; shard: number } | u
 export const LEGACY_TASK_TOPIC = 'jobs.tasks'
 
 /**
- * A job's work on the queue. `start` plans the job; `part` turns one input chunk into one
- * output chunk; the last part to finish publishes `join`, which commits the output; `stream`
- * runs a whole job in one pass (a gzip file whose members are not one per chunk).
+ * A job's work on the queue. `start` plans the job, and runs a job of the `whole` shape itself;
+ * `part` turns one input chunk into one output chunk; the last part to finish publishes `join`,
+ * which commits the output. `stream` (a whole job in a task of its own) is what earlier
+ * versions published; it is still run.
  */
 export type Task =
   | { kind: 'start'; job: string }

@@ -1,0 +1,199 @@
+/**
+ * `npm run bench -- pipelines`: runs of the DAG a → 10 × b → c (c joins the ten), with tiny
+ * payloads so the engine is what is measured, on Piper (`piper up`, a process of its own: a =
+ * extract of a 10-file tar, b = compress of each file, c = tar of the ten) and on BullMQ flows
+ * (workers in a process of their own on the local Redis: a adds the flow c ← 10 × b). The same
+ * closed loop drives both: `BENCH_IN_FLIGHT` runs outstanding (32), `BENCH_RUNS` runs (200) per
+ * round, rounds alternating; runs per second and run latency p50/p99, medians of the rounds.
+ *
+ * What each side makes durable differs, and the table says so: Piper fsyncs every queue append,
+ * every SQLite commit that changes a job or run, and every stored file before it acknowledges a
+ * step; Redis here runs with `appendonly no` and no snapshots, so BullMQ fsyncs nothing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { rm } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { Queue as BullQueue, QueueEvents } from 'bullmq'
+import { Redis } from 'ioredis'
+import { pack as tarPack } from 'tar-stream'
+import { readSse } from '../src/cli/sse-reader.ts'
+import { startPiper } from '../test/helpers/piper-server.ts'
+import { printTable } from './lib/measure.ts'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 200)
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+
+interface Round {
+  runsPerSecond: number
+  p50: number
+  p99: number
+}
+
+/**
+ * Starts `total` runs with `start`, keeping `inFlight` outstanding; `ended` resolves when a run
+ * has ended (the caller wires it to the system's completion events).
+ */
+async function closedLoop(
+  total: number,
+  start: (i: number) => Promise<string>,
+  ended: Map<string, () => void>,
+): Promise<Round> {
+  const latencies: number[] = []
+  let next = 0
+  const began = performance.now()
+  async function lane(): Promise<void> {
+    while (next < total) {
+      const i = next++
+      const t0 = performance.now()
+      const done = Promise.withResolvers<void>()
+      const id = await start(i)
+      ended.set(id, done.resolve)
+      await done.promise
+      latencies.push(performance.now() - t0)
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
+  const seconds = (performance.now() - began) / 1000
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!
+  return { runsPerSecond: total / seconds, p50: at(0.5), p99: at(0.99) }
+}
+
+async function tinyTar(): Promise<Buffer> {
+  const archive = tarPack()
+  for (let i = 0; i < 10; i++)
+    archive.entry({ name: `f${i}.txt` }, `item ${i}: ${'x'.repeat(64)}\n`)
+  archive.finalize()
+  const parts: Buffer[] = []
+  for await (const part of archive) parts.push(part as Buffer)
+  return Buffer.concat(parts)
+}
+
+async function piperRound(): Promise<Round> {
+  const piper = await startPiper(['--workers', '2'])
+  const json = { 'content-type': 'application/json' }
+  try {
+    await fetch(`${piper.url}/v1/files/in/tiny.tar`, { method: 'PUT', body: await tinyTar() })
+    const steps = {
+      a: { kind: 'extract', output: 'w/{run}/' },
+      b: { kind: 'compress', use: ['a'] },
+      c: { kind: 'tar', use: ['b'], output: 'o/{run}.tar' },
+    }
+    await fetch(`${piper.url}/v1/pipelines`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ name: 'dag', steps }),
+    })
+    const ended = new Map<string, () => void>()
+    const events = new AbortController()
+    const opened = await fetch(`${piper.url}/v1/events`, { signal: events.signal })
+    const listening = (async () => {
+      for await (const event of readSse(opened.body!)) {
+        const data = JSON.parse(event.data) as { run?: string; state?: string }
+        if (event.event !== 'state' || !data.run) continue
+        if (data.state === 'failed') throw new Error(`run ${data.run} failed: ${event.data}`)
+        if (data.state === 'succeeded') ended.get(data.run)?.()
+      }
+    })().catch((error: unknown) => {
+      if (!events.signal.aborted) throw error
+    })
+    const round = await closedLoop(
+      RUNS,
+      async () => {
+        const res = await fetch(`${piper.url}/v1/runs`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ pipeline: 'dag', input: 'in/tiny.tar' }),
+        })
+        return ((await res.json()) as { id: string }).id
+      },
+      ended,
+    )
+    events.abort()
+    await listening
+    return round
+  } finally {
+    await piper.stop()
+    await rm(piper.data, { recursive: true, force: true })
+  }
+}
+
+async function bullRound(round: number): Promise<Round> {
+  const prefix = `bench-flow-${process.pid}-${round}`
+  const connection = { host: '127.0.0.1', port: 6379 }
+  const worker: ChildProcess = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./lib/bullmq-flow-workers.ts', import.meta.url)), prefix],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  await once(worker.stdout!, 'data')
+  const a = new BullQueue(`${prefix}-a`, { connection })
+  const events = new QueueEvents(`${prefix}-c`, { connection })
+  await events.waitUntilReady()
+  const ended = new Map<string, () => void>()
+  events.on('completed', async ({ jobId }) => {
+    const job = await new BullQueue(`${prefix}-c`, { connection }).getJob(jobId)
+    if (job) ended.get(job.data.run)?.()
+  })
+  try {
+    return await closedLoop(
+      RUNS,
+      async (i) => {
+        const run = `r${i}`
+        await a.add('a', { run }, { removeOnComplete: true })
+        return run
+      },
+      ended,
+    )
+  } finally {
+    worker.kill('SIGTERM')
+    await once(worker, 'exit')
+    await events.close()
+    await a.close()
+    const redis = new Redis(connection)
+    const keys = await redis.keys(`bull:${prefix}-*`)
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500))
+    await redis.quit()
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+const piper: Round[] = []
+const bull: Round[] = []
+for (let round = 0; round < ROUNDS; round++) {
+  piper.push(await piperRound())
+  bull.push(await bullRound(round))
+  console.error(
+    `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s, bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)} runs/s`,
+  )
+}
+const rows: (string | number)[][] = [
+  ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'vs BullMQ', 'durable'],
+]
+const summary = (rounds: Round[]) => ({
+  rps: median(rounds.map((r) => r.runsPerSecond)),
+  p50: median(rounds.map((r) => r.p50)),
+  p99: median(rounds.map((r) => r.p99)),
+})
+const p = summary(piper)
+const b = summary(bull)
+rows.push([
+  'piper up (embedded, SQLite)',
+  p.rps,
+  p.p50,
+  p.p99,
+  p.rps / b.rps,
+  'fsync: queue, SQLite, files',
+])
+rows.push(['BullMQ flows (Redis)', b.rps, b.p50, b.p99, 1, 'nothing (appendonly no)'])
+printTable(rows)
+console.log(
+  `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Goal: Piper ≥ 2× BullMQ's runs/s.`,
+)
