@@ -177,8 +177,8 @@ function jobCommands(program: Command, io: ProgramIo): void {
   addConfigOptions(
     program
       .command('cancel')
-      .description('cancel a queued or running job')
-      .argument('<job>', 'job id'),
+      .description('cancel a queued or running job, or a run and its jobs')
+      .argument('<id>', 'job id, or run id'),
   ).action(async (id: string, options: Options) => {
     await (await load.jobs()).cancelCommand(id, flagValues(options), io.stdout)
   })

@@ -41,6 +41,7 @@ export class RunEngine {
   readonly #o: RunEngineOptions
   readonly #log: Logger
   readonly #maxInFlight: number
+  readonly #advancing = new Map<string, Advancing>()
 
   constructor(options: RunEngineOptions) {
     this.#o = options
@@ -48,7 +49,38 @@ export class RunEngine {
     this.#maxInFlight = options.maxInFlight ?? 256
   }
 
-  async advance(runId: string): Promise<void> {
+  /**
+   * Advances the run. Calls for a run already being advanced in this process coalesce: they
+   * wait for one more pass that starts after the current one, which sees everything they would
+   * have (ten items ending at once cost two passes, not ten).
+   */
+  advance(runId: string): Promise<void> {
+    const busy = this.#advancing.get(runId)
+    if (busy) {
+      busy.again ??= busy.current.then(
+        () => this.#pass(runId, busy),
+        () => this.#pass(runId, busy),
+      )
+      return busy.again
+    }
+    const entry: Advancing = { current: Promise.resolve(), again: undefined }
+    this.#advancing.set(runId, entry)
+    entry.current = this.#advanceOnce(runId).finally(() => {
+      if (this.#advancing.get(runId) === entry && !entry.again) this.#advancing.delete(runId)
+    })
+    return entry.current
+  }
+
+  /** The follow-up pass of a coalesced advance. */
+  #pass(runId: string, entry: Advancing): Promise<void> {
+    entry.current = entry.again!
+    entry.again = undefined
+    return this.#advanceOnce(runId).finally(() => {
+      if (this.#advancing.get(runId) === entry && !entry.again) this.#advancing.delete(runId)
+    })
+  }
+
+  async #advanceOnce(runId: string): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const run = await this.#o.meta.runById(runId)
       if (!run || isTerminal(run.state)) return
@@ -169,6 +201,12 @@ export class RunEngine {
       })
     }
   }
+}
+
+/** A run being advanced in this process, and the one pass queued behind it, if any. */
+interface Advancing {
+  current: Promise<void>
+  again: Promise<void> | undefined
 }
 
 /**

@@ -60,9 +60,15 @@ export async function jobsCommand(
   } while (cursor && shown < wanted)
 }
 
-/** `piper cancel JOB`: cancels a queued or running job. */
+/** `piper cancel JOB|RUN`: cancels a queued or running job, or a run and its jobs. */
 export async function cancelCommand(id: string, flags: FlagValues, out: (text: string) => void) {
-  const job = await clientFor(flags).json<ApiJob>({ method: 'DELETE', path: jobPath(id) })
+  const client = clientFor(flags)
+  if (id.startsWith('run_')) {
+    const path = `/v1/runs/${encodeURIComponent(id)}`
+    out(`${runLine(await client.json<ApiRun>({ method: 'DELETE', path }))}\n`)
+    return
+  }
+  const job = await client.json<ApiJob>({ method: 'DELETE', path: jobPath(id) })
   out(`${jobLine(job)}\n`)
 }
 
