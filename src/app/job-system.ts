@@ -2,6 +2,7 @@ import type { BlobStore } from '../blobs/index.ts'
 import type { CodecPool } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import {
+  isTerminal,
   type JobEventFeed,
   type JobKind,
   JobRunner,
@@ -9,7 +10,13 @@ import {
   KindRegistry,
 } from '../jobs/index.ts'
 import type { MetaStore, RunStore } from '../meta/index.ts'
-import { PipelineService, RunEngine, RunService } from '../pipelines/index.ts'
+import {
+  DeadLetters,
+  PipelineError,
+  PipelineService,
+  RunEngine,
+  RunService,
+} from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
@@ -54,7 +61,27 @@ export function jobSystem(options: JobSystemOptions) {
   let runs: RunService | undefined
   const onEnded = async (job: Parameters<RunService['jobEnded']>[0]) => runs?.jobEnded(job)
   const sweepIntervalMs = options.sweepIntervalMs
-  const jobs = new JobService({ meta, queue, files, feed, logger, kinds, onEnded, sweepIntervalMs })
+  // A job of a run that has ended stays failed: retrying it would feed no step.
+  const canRetry = async (job: Parameters<RunService['jobEnded']>[0]) => {
+    const run = job.runId ? await meta.runById(job.runId) : undefined
+    if (run && isTerminal(run.state)) {
+      throw new PipelineError(
+        'E_RUN_FINISHED',
+        `job ${job.id} belongs to run ${run.id}, which ${run.state}`,
+      )
+    }
+  }
+  const jobs = new JobService({
+    meta,
+    queue,
+    files,
+    feed,
+    logger,
+    kinds,
+    onEnded,
+    canRetry,
+    sweepIntervalMs,
+  })
   const runner = new JobRunner({
     meta,
     files,
@@ -76,6 +103,7 @@ export function jobSystem(options: JobSystemOptions) {
     logger,
     maxInFlight: options.runMaxInFlight,
   })
+  const deadLetters = new DeadLetters({ queue, jobs, meta })
   runs = new RunService({
     meta,
     queue,
@@ -104,7 +132,7 @@ export function jobSystem(options: JobSystemOptions) {
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
         ]
-  return { kinds, jobs, runner, pipelines, engine, runs, workers }
+  return { kinds, jobs, runner, pipelines, engine, runs, deadLetters, workers }
 }
 
 export type JobSystem = ReturnType<typeof jobSystem>

@@ -3,13 +3,14 @@ import pkg from '../../package.json' with { type: 'json' }
 import type { CodecFlags } from './commands/codec.ts'
 import type { ConsumeFlags, PublishFlags } from './commands/queue.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
-import { CliError } from './errors.ts'
+import { CliError, EXIT_USAGE } from './errors.ts'
 
 // Each command's module loads when the command runs, with what it needs: `piper compress` does
 // not load the gateway, the queue or their libraries, and `piper --version` loads none.
 const load = {
   codec: () => import('./commands/codec.ts'),
   config: () => import('./commands/config.ts'),
+  dlq: () => import('./commands/dlq.ts'),
   files: () => import('./commands/files.ts'),
   jobs: () => import('./commands/jobs.ts'),
   keys: () => import('./commands/keys.ts'),
@@ -107,6 +108,7 @@ function fileCommands(program: Command, io: ProgramIo): void {
     if (chosen.length + (options.pipeline ? 1 : 0) > 1) {
       throw new CliError('choose one of --compress, --decompress, --then and --pipeline', {
         code: 'E_USAGE',
+        exitCode: EXIT_USAGE,
       })
     }
     const after = options.pipeline
@@ -248,6 +250,32 @@ function pipelineCommands(program: Command, io: ProgramIo): void {
     program.command('kinds').description('list the job kinds: what each reads and writes'),
   ).action(async (options: Options) => {
     await (await load.pipelines()).kindsCommand(flagValues(options), io.stdout)
+  })
+
+  addConfigOptions(
+    program
+      .command('retry')
+      .description('put a failed job back on the queue, from its start')
+      .argument('<job>', 'job id'),
+  ).action(async (id: string, options: Options) => {
+    await (await load.dlq()).retryCommand(id, flagValues(options), io.stdout)
+  })
+
+  const dlq = program
+    .command('dlq')
+    .description("dead-lettered job tasks: list their topics, or retry a topic's failed jobs")
+  addConfigOptions(
+    dlq.command('ls', { isDefault: true }).description('dead-letter topics and their letters'),
+  ).action(async (options: Options) => {
+    await (await load.dlq()).dlqListCommand(flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    dlq
+      .command('redrive')
+      .description('retry your failed jobs whose tasks were dead-lettered on TOPIC')
+      .argument('<topic>', 'e.g. jobs.compress.dlq'),
+  ).action(async (topic: string, options: Options) => {
+    await (await load.dlq()).dlqRedriveCommand(topic, flagValues(options), io.stdout)
   })
 }
 

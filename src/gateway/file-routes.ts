@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http'
 import { freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
-import { parseJobRequest } from '../jobs/index.ts'
+import { type JobRequest, parseJobRequest } from '../jobs/index.ts'
 import type { FileRecord } from '../meta/index.ts'
-import { parseRunRequest } from '../pipelines/index.ts'
+import { parseRunRequest, type RunRequest } from '../pipelines/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { notModified, rangeApplies } from './conditional.ts'
 import { HttpError } from './errors.ts'
@@ -17,6 +17,30 @@ import { sendJson } from './respond.ts'
 import type { RequestContext, Router } from './router.ts'
 import type { GatewayOptions, RoutePolicy } from './server.ts'
 
+/**
+ * What `PUT /v1/files/{name}` starts once the upload is stored: `?then=KIND` a job, `?pipeline=
+ * NAME` a run. Both are checked (the kind's request, the pipeline's existence) before a byte is
+ * stored.
+ */
+async function followUp(
+  url: URL,
+  name: string,
+  client: string,
+  jobs: GatewayOptions['jobs'],
+): Promise<{ request?: JobRequest; runRequest?: RunRequest }> {
+  const then = url.searchParams.get('then')
+  const pipeline = url.searchParams.get('pipeline')
+  if (then === null && pipeline === null) return {}
+  if (!jobs) throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
+  if (then !== null && pipeline !== null) {
+    throw new HttpError(400, 'E_BAD_REQUEST', 'give one of ?then and ?pipeline')
+  }
+  if (then !== null) return { request: parseJobRequest({ type: then, input: name }, jobs.kinds) }
+  const runRequest = parseRunRequest({ pipeline, input: name })
+  await jobs.pipelines.get(client, runRequest.pipeline)
+  return { runRequest }
+}
+
 /** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
 export function fileRoutes(
   router: Router,
@@ -28,20 +52,7 @@ export function fileRoutes(
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
     const client = await clients.resolve(req)
     res.once('close', policy.uploads.take(client))
-    // `?then=KIND` starts a job, `?pipeline=NAME` a run, when the upload completes, in the
-    // same request; both are checked before a byte is stored.
-    const then = url.searchParams.get('then')
-    const pipeline = url.searchParams.get('pipeline')
-    if ((then !== null || pipeline !== null) && !jobs) {
-      throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
-    }
-    if (then !== null && pipeline !== null) {
-      throw new HttpError(400, 'E_BAD_REQUEST', 'give one of ?then and ?pipeline')
-    }
-    const request =
-      then === null ? undefined : parseJobRequest({ type: then, input: tail }, jobs!.kinds)
-    const runRequest = pipeline === null ? undefined : parseRunRequest({ pipeline, input: tail })
-    if (runRequest) await jobs!.pipelines.get(client, runRequest.pipeline)
+    const { request, runRequest } = await followUp(url, tail, client, jobs)
     if (request || runRequest) await policy.quotas.checkJob(client)
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
     // Refused midway (a quota), the upload stops reading, but the request stays whole: a

@@ -68,6 +68,14 @@ export function jobRoutes(
     })
   })
 
+  router.on('POST', '/v1/jobs/*', async ({ req, res, tail }) => {
+    const client = await clients.resolve(req)
+    const [id = '', action] = tail.split('/', 2)
+    if (action !== 'retry') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
+    const job = await jobs.retry(client, id)
+    sendJson(res, 202, jobJson(job), { location: `/v1/jobs/${job.id}` })
+  })
+
   router.on('DELETE', '/v1/jobs/*', async ({ req, res, tail }) => {
     const client = await clients.resolve(req)
     sendJson(res, 200, jobJson(await jobs.cancel(client, tail)))

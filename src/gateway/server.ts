@@ -4,11 +4,12 @@ import type { FileService } from '../files/index.ts'
 import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
 import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
-import type { PipelineService, RunService } from '../pipelines/index.ts'
+import type { DeadLetters, PipelineService, RunService } from '../pipelines/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
 import { ClientSlots } from './client-slots.ts'
+import { dlqRoutes } from './dlq-routes.ts'
 import { describeError, HttpError } from './errors.ts'
 import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
@@ -38,6 +39,7 @@ export interface GatewayOptions {
     kinds: KindRegistry
     pipelines: PipelineService
     runs: RunService
+    deadLetters: DeadLetters
   }
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
@@ -150,6 +152,7 @@ export class Gateway {
         const shutdown = this.#shutdown.signal
         jobRoutes(this.#router, service, feed, kinds, clients, policy, shutdown)
         pipelineRoutes(this.#router, pipelines, runs, feed, clients, policy, shutdown)
+        dlqRoutes(this.#router, options.jobs.deadLetters, clients)
       }
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
     }

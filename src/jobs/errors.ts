@@ -5,6 +5,7 @@ export type JobErrorCode =
   | 'E_JOB_FINISHED'
   | 'E_JOB_TASK'
   | 'E_JOB_ATTEMPTS'
+  | 'E_JOB_NOT_FAILED'
   | 'E_ARCHIVE_CORRUPT'
   | 'E_ARCHIVE_ENTRY'
   | 'E_OUTPUT_LIMIT'

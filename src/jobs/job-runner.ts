@@ -1,6 +1,6 @@
 import type { BlobStore } from '../blobs/index.ts'
 import { type CodecPool, freeNow } from '../codec/index.ts'
-import { type FileService, readChunkVerified } from '../files/index.ts'
+import { type FileService, measuredHistogram, readChunkVerified } from '../files/index.ts'
 import { type JobRecord, type ManifestEntry, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -150,19 +150,21 @@ export class JobRunner {
       )
       return this.#afterPart(running, 1)
     }
-    const histogram = kind.chunkAnalyses?.includes('histogram') ?? false
+    const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
     await Promise.all(
-      manifest.map((entry) =>
-        this.#publish(job, {
+      manifest.map((entry) => {
+        // A chunk stored while no kind wanted its histogram has none: the part measures it.
+        const histogram = wantsHistogram && measuredHistogram(entry.frequencies, entry.size)
+        return this.#publish(job, {
           kind: 'part',
           job: job.id,
           seq: entry.seq,
           total: manifest.length,
           key: entry.key,
           size: entry.size,
-          ...(histogram ? { frequencies: frequenciesToBase64(entry.frequencies) } : {}),
-        }),
-      ),
+          ...(histogram ? { frequencies: frequenciesToBase64(histogram) } : {}),
+        })
+      }),
     )
   }
 
@@ -301,7 +303,8 @@ export class JobRunner {
     }
   }
 
-  async #publish(job: JobRecord, task: Task): Promise<void> {
+  async #publish(job: JobRecord, bare: Task): Promise<void> {
+    const task = job.attempt > 0 ? { ...bare, attempt: job.attempt } : bare
     await this.#o.queue.publish(taskTopic(job.type, job.shard), encodeTask(task), {
       idempotencyKey: taskKey(task),
     })

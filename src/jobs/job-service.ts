@@ -20,6 +20,8 @@ export interface JobServiceOptions {
   kinds: KindRegistry
   /** Told when a cancel ends a job (a run's job: its run moves on). */
   onEnded?: JobEndListener
+  /** Refuses to retry a job whose retry would be lost (a job of a run that has ended). */
+  canRetry?: (job: JobRecord) => Promise<void>
   /** How often the outbox is swept for jobs whose first task never reached the queue. */
   sweepIntervalMs?: number
 }
@@ -43,6 +45,7 @@ export class JobService {
   readonly #sweepIntervalMs: number
   readonly #kinds: KindRegistry
   readonly #onEnded: JobEndListener | undefined
+  readonly #canRetry: ((job: JobRecord) => Promise<void>) | undefined
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> = Promise.resolve()
 
@@ -55,6 +58,7 @@ export class JobService {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000
     this.#kinds = options.kinds
     this.#onEnded = options.onEnded
+    this.#canRetry = options.canRetry
   }
 
   async start(): Promise<void> {
@@ -126,9 +130,36 @@ export class JobService {
     return job!
   }
 
+  /**
+   * A failed job back on the queue for another try, from its start (its partial output was
+   * freed when it failed). `E_JOB_NOT_FAILED` (409) unless it failed.
+   */
+  async retry(clientId: string, id: string): Promise<JobRecord> {
+    for (;;) {
+      const job = await this.get(clientId, id)
+      if (job.state !== 'failed') {
+        throw new JobError(
+          'E_JOB_NOT_FAILED',
+          `job ${id} is ${job.state}; only a failed job is retried`,
+        )
+      }
+      await this.#canRetry?.(job)
+      const again = await this.#meta.retryJob(job.id, job.version)
+      if (!again) continue // it changed meanwhile: look again
+      this.#feed.notify()
+      await this.publish(again)
+      this.#log.info({ job: id, attempt: again.attempt }, 'job retried')
+      return again
+    }
+  }
+
   /** Queues the job's start task on its kind's topic and marks it published (the outbox). */
   async publish(job: JobRecord): Promise<void> {
-    const task: Task = { kind: 'start', job: job.id }
+    const task: Task = {
+      kind: 'start',
+      job: job.id,
+      ...(job.attempt > 0 ? { attempt: job.attempt } : {}),
+    }
     await this.#queue.publish(taskTopic(job.type, job.shard), encodeTask(task), {
       idempotencyKey: taskKey(task),
     })

@@ -28,7 +28,7 @@ export const LEGACY_TASK_TOPIC = 'jobs.tasks'
  * which commits the output. `stream` (a whole job in a task of its own) is what earlier
  * versions published; it is still run.
  */
-export type Task =
+export type Task = (
   | { kind: 'start'; job: string }
   | {
       kind: 'part'
@@ -42,10 +42,15 @@ export type Task =
     }
   | { kind: 'join'; job: string }
   | { kind: 'stream'; job: string }
+) & {
+  /** The job's try (`attempt`), when it was retried: its tasks are new to the queue. */
+  attempt?: number
+}
 
 /** The queue's idempotency key of a task: the same task published twice is stored once. */
 export function taskKey(task: Task): string {
-  return task.kind === 'part' ? `${task.job}:part:${task.seq}` : `${task.job}:${task.kind}`
+  const key = task.kind === 'part' ? `${task.job}:part:${task.seq}` : `${task.job}:${task.kind}`
+  return task.attempt ? `${key}:${task.attempt}` : key
 }
 
 export function encodeTask(task: Task): Uint8Array {

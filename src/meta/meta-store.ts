@@ -137,5 +137,10 @@ export interface MetaStore {
   lastJobEventId(): Promise<number>
   /** The outbox: jobs created before `before` not yet marked published. */
   unpublishedJobs(before: number, limit: number): Promise<JobRecord[]>
+  /**
+   * A failed job back to `queued` for another try (compare-and-set at `version`): its error,
+   * result and output upload cleared, unpublished (the outbox), with a `state` event.
+   */
+  retryJob(id: string, version: number): Promise<JobRecord | undefined>
   markJobPublished(id: string): Promise<void>
 }

@@ -134,6 +134,8 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         `ALTER TABLE jobs ADD COLUMN item ${t.bigint}`,
         // The work queue of a sharded step's job (`jobs.<kind>.<shard>`); null: the kind's own.
         `ALTER TABLE jobs ADD COLUMN shard ${t.bigint}`,
+        // Tries after the first (a retried job's tasks get new idempotency keys).
+        'ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0',
         'CREATE INDEX jobs_by_run ON jobs (run_id, step, item)',
         // Every version of a pipeline stays (runs name the version they ran); deleting marks all.
         `CREATE TABLE pipelines (

@@ -60,6 +60,8 @@ export interface JobRecord {
   item: number | null
   /** The shard whose work queue its tasks travel on (`jobs.<kind>.<shard>`), if sharded. */
   shard: number | null
+  /** How often it was retried after failing (0 at first). */
+  attempt: number
   result: Record<string, unknown> | null
   error: { code: string; message: string } | null
   idempotencyKey: string | null

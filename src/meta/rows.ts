@@ -31,6 +31,7 @@ export function jobFromRow(row: Row): JobRecord {
     step: row.step == null ? null : String(row.step),
     item: row.item == null ? null : Number(row.item),
     shard: row.shard == null ? null : Number(row.shard),
+    attempt: Number(row.attempt ?? 0),
     result: row.result == null ? null : JSON.parse(String(row.result)),
     error: row.error == null ? null : JSON.parse(String(row.error)),
     idempotencyKey: row.idempotency_key == null ? null : String(row.idempotency_key),

@@ -197,6 +197,26 @@ export async function jobEvents(driver: SqlDriver, query: JobEventQuery): Promis
   }))
 }
 
+/** See `MetaStore.retryJob`. */
+export function retryJob(
+  driver: SqlDriver,
+  id: string,
+  version: number,
+): Promise<JobRecord | undefined> {
+  return driver.transaction(async (tx) => {
+    const rows = await tx.all(
+      `UPDATE jobs SET state = 'queued', error = NULL, result = NULL, upload_id = NULL,
+              published = 0, attempt = attempt + 1, version = version + 1, updated = $3
+        WHERE id = $1 AND version = $2 AND state = 'failed' RETURNING *`,
+      [id, version, Date.now()],
+    )
+    if (!rows[0]) return undefined
+    const job = jobFromRow(rows[0])
+    await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
+    return job
+  })
+}
+
 /** Jobs created before `before` whose first task may not be on the queue yet. */
 export async function unpublishedJobs(
   driver: SqlDriver,

@@ -32,6 +32,7 @@ import {
   jobEvents,
   listJobs,
   markJobPublished,
+  retryJob,
   unpublishedJobs,
   updateJob,
   updateJobIn,
@@ -313,6 +314,10 @@ export class SqlMetaStore implements MetaStore, RunStore, ClientUsageReader {
 
   updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined> {
     return updateJob(this.#driver, id, version, patch)
+  }
+
+  retryJob(id: string, version: number): Promise<JobRecord | undefined> {
+    return retryJob(this.#driver, id, version)
   }
 
   jobById(id: string): Promise<JobRecord | undefined> {

@@ -62,26 +62,34 @@ export function parsePipeline(
   }
   const parsed: Record<string, StepDefinition> = {}
   for (const step of names) parsed[step] = parseStep(step, raw[step], kinds)
-  for (const [step, def] of Object.entries(parsed)) {
-    for (const parent of def.use) {
-      if (parent === RUN_INPUT) continue
-      if (parent === step) throw invalid(`steps.${step}.use names the step itself`)
-      const used = parsed[parent]
-      if (!used) {
-        throw invalid(
-          `steps.${step}.use names ${JSON.stringify(parent)}, which is not a step (nor ${RUN_INPUT})`,
-        )
-      }
-      if (kinds.get(used.kind).output === 'none') {
-        throw invalid(
-          `steps.${step}.use names ${parent}, whose kind ${used.kind} writes no file to use`,
-        )
-      }
-    }
-  }
+  for (const [step, def] of Object.entries(parsed)) checkParents(step, def, parsed, kinds)
   const cycle = findCycle(parsed)
   if (cycle) throw invalid(`the steps form a cycle: ${cycle.join(' → ')}`)
   return { name, definition: { ...(description ? { description } : {}), steps: parsed } }
+}
+
+/** Every parent of a step is `:input` or another step that writes files. */
+function checkParents(
+  step: string,
+  def: StepDefinition,
+  steps: Record<string, StepDefinition>,
+  kinds: KindRegistry,
+): void {
+  for (const parent of def.use) {
+    if (parent === RUN_INPUT) continue
+    if (parent === step) throw invalid(`steps.${step}.use names the step itself`)
+    const used = steps[parent]
+    if (!used) {
+      throw invalid(
+        `steps.${step}.use names ${JSON.stringify(parent)}, which is not a step (nor ${RUN_INPUT})`,
+      )
+    }
+    if (kinds.get(used.kind).output === 'none') {
+      throw invalid(
+        `steps.${step}.use names ${parent}, whose kind ${used.kind} writes no file to use`,
+      )
+    }
+  }
 }
 
 function parseStep(step: string, value: unknown, kinds: KindRegistry): StepDefinition {
@@ -103,18 +111,7 @@ function parseStep(step: string, value: unknown, kinds: KindRegistry): StepDefin
     if (error instanceof JobError) throw invalid(error.message)
     throw error
   }
-  const parents = use === undefined ? [RUN_INPUT] : use
-  if (
-    !Array.isArray(parents) ||
-    parents.length === 0 ||
-    parents.length > MAX_PARENTS ||
-    parents.some((p) => typeof p !== 'string') ||
-    new Set(parents).size !== parents.length
-  ) {
-    throw invalid(
-      `${where}.use must be a list of 1 to ${MAX_PARENTS} different step names or "${RUN_INPUT}"`,
-    )
-  }
+  const parents = parseUse(use, where)
   const shardCount = shards ?? 1
   if (
     !Number.isSafeInteger(shardCount) ||
@@ -127,26 +124,44 @@ function parseStep(step: string, value: unknown, kinds: KindRegistry): StepDefin
   if (!(ON_FAILURE as readonly unknown[]).includes(failure)) {
     throw invalid(`${where}.on_failure must be one of ${ON_FAILURE.join(', ')}`)
   }
-  if (output !== undefined) {
-    if (typeof output !== 'string' || output.length === 0 || output.length > 1024) {
-      throw invalid(`${where}.output must be a name template of 1 to 1024 characters`)
-    }
-    if (kinds.get(kind).output === 'none') throw invalid(`${where}.output: ${kind} writes no file`)
-    for (const match of output.matchAll(/\{([^}]*)\}/g)) {
-      if (!TEMPLATE_VARS.has(match[1]!)) {
-        throw invalid(
-          `${where}.output uses {${match[1]}}; known: ${[...TEMPLATE_VARS].map((v) => `{${v}}`).join(' ')}`,
-        )
-      }
-    }
-  }
+  if (output !== undefined) checkTemplate(output, kinds.get(kind).output === 'none', kind, where)
   return {
     kind,
     params: checked,
-    use: parents as string[],
+    use: parents,
     shards: shardCount as number,
     on_failure: failure as OnFailure,
     ...(output === undefined ? {} : { output: output as string }),
+  }
+}
+
+function parseUse(use: unknown, where: string): string[] {
+  const parents = use === undefined ? [RUN_INPUT] : use
+  if (
+    !Array.isArray(parents) ||
+    parents.length === 0 ||
+    parents.length > MAX_PARENTS ||
+    parents.some((p) => typeof p !== 'string') ||
+    new Set(parents).size !== parents.length
+  ) {
+    throw invalid(
+      `${where}.use must be a list of 1 to ${MAX_PARENTS} different step names or "${RUN_INPUT}"`,
+    )
+  }
+  return parents as string[]
+}
+
+/** An output template: a name of 1 to 1024 characters using only known `{variables}`. */
+function checkTemplate(output: unknown, writesNone: boolean, kind: string, where: string) {
+  if (typeof output !== 'string' || output.length === 0 || output.length > 1024) {
+    throw invalid(`${where}.output must be a name template of 1 to 1024 characters`)
+  }
+  if (writesNone) throw invalid(`${where}.output: ${kind} writes no file`)
+  for (const match of output.matchAll(/\{([^}]*)\}/g)) {
+    if (!TEMPLATE_VARS.has(match[1]!)) {
+      const known = [...TEMPLATE_VARS].map((v) => `{${v}}`).join(' ')
+      throw invalid(`${where}.output uses {${match[1]}}; known: ${known}`)
+    }
   }
 }
 

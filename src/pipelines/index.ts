@@ -1,4 +1,6 @@
 /** Pipelines: named DAGs of job kinds, their runs, and the engine that moves runs on. */
+
+export { DeadLetters, type RedriveResult } from './dead-letters.ts'
 export {
   expandOutput,
   findCycle,

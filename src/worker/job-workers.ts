@@ -13,6 +13,9 @@ import { type ConsumerOptions, DLQ_HEADERS, dlqTopic, type Queue } from '../queu
 import type { Logger } from '../telemetry/index.ts'
 import { WorkerRuntime } from './worker-runtime.ts'
 
+/** How long dead-lettered job tasks are kept for a redrive. */
+export const DEAD_LETTER_AGE_MS = 14 * 24 * 3600 * 1000
+
 export interface JobWorkersOptions {
   queue: Queue
   runner: JobRunner
@@ -69,6 +72,9 @@ function deadLetterWorkers(options: JobWorkersOptions, topic: string): WorkerRun
     queue,
     logger,
     topic: dlqTopic(topic),
+    // Letters stay after this group has read them, for a redrive (each client reads them in a
+    // group of its own), until they are two weeks old.
+    topicOptions: { deleteAcked: false, maxAgeMs: DEAD_LETTER_AGE_MS },
     group: 'job-failures',
     concurrency: 1,
     decode: (message) => ({

@@ -1,4 +1,10 @@
-import type { Consumer, ConsumerOptions, Queue, QueueMessage } from '../queue/index.ts'
+import type {
+  Consumer,
+  ConsumerOptions,
+  Queue,
+  QueueMessage,
+  TopicOptions,
+} from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 
 export interface WorkerRuntimeOptions<T> {
@@ -16,6 +22,8 @@ export interface WorkerRuntimeOptions<T> {
   giveUp: (task: T | undefined, error: unknown) => Promise<void>
   isPermanent: (error: unknown) => boolean
   consumer?: ConsumerOptions
+  /** Options of the topic, set when the runtime starts (it creates the topic if need be). */
+  topicOptions?: TopicOptions
   /** How long `close()` lets running tasks finish before releasing their leases. */
   drainTimeoutMs?: number
 }
@@ -55,7 +63,7 @@ export class WorkerRuntime<T> {
   }
 
   async start(): Promise<void> {
-    await this.#o.queue.ensureTopic(this.#o.topic)
+    await this.#o.queue.ensureTopic(this.#o.topic, this.#o.topicOptions)
     this.#consumer = await this.#o.queue.consumer(this.#o.topic, this.#o.group, this.#o.consumer)
     this.#loop = this.#pull(this.#consumer)
     this.#log.info({ concurrency: this.#o.concurrency }, 'workers started')

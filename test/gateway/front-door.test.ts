@@ -12,6 +12,13 @@ describe('the gateway under hostile requests', () => {
   let piper: RunningPiper
   before(async () => {
     piper = await startPiper()
+    // A stored file and a valid pipeline, so generated runs of it really start.
+    await fetch(`${piper.url}/v1/files/fuzz/in.txt`, { method: 'PUT', body: 'fuzz input\n' })
+    await fetch(`${piper.url}/v1/pipelines`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'fuzz', steps: { a: { kind: 'hash' } } }),
+    })
   })
   after(async () => {
     await piper.stop()
@@ -51,7 +58,19 @@ describe('the gateway under hostile requests', () => {
       .string({ unit: 'binary-ascii', maxLength: 60 })
       .map((s) => s.replace(/[\r\n]/g, ''))
     const path = fc.oneof(
-      fc.constantFrom('/v1/files', '/v1/jobs', '/v1/events', '/files', '/healthz', '/', '*'),
+      fc.constantFrom(
+        '/v1/files',
+        '/v1/jobs',
+        '/v1/events',
+        '/v1/pipelines',
+        '/v1/runs',
+        '/v1/dlq',
+        '/v1/kinds',
+        '/files',
+        '/healthz',
+        '/',
+        '*',
+      ),
       fc
         .array(
           fc.oneof(
@@ -67,6 +86,12 @@ describe('the gateway under hostile requests', () => {
               'files',
               'jobs',
               'events',
+              'pipelines',
+              'runs',
+              'dlq',
+              'redrive',
+              'retry',
+              'jobs.compress.dlq',
             ),
             token,
           ),
@@ -76,13 +101,30 @@ describe('the gateway under hostile requests', () => {
         )
         .map((parts) => `/${parts.join('/')}`),
       fc
-        .constantFrom('/v1/files/', '/v1/jobs/', '/v1/files/fuzz/')
+        .constantFrom(
+          '/v1/files/',
+          '/v1/jobs/',
+          '/v1/files/fuzz/',
+          '/v1/pipelines/',
+          '/v1/runs/',
+          '/v1/dlq/',
+        )
         .chain((p) => text.map((t) => p + encodeURIComponent(t))),
       text.map((t) => `http://${t}`),
     )
     const query = fc.option(
       fc.dictionary(
-        fc.constantFrom('limit', 'cursor', 'prefix', 'state', 'then', 'client_id', 'name'),
+        fc.constantFrom(
+          'limit',
+          'cursor',
+          'prefix',
+          'state',
+          'then',
+          'pipeline',
+          'version',
+          'client_id',
+          'name',
+        ),
         text,
         {
           maxKeys: 3,
@@ -144,6 +186,40 @@ describe('the gateway under hostile requests', () => {
           type: fc.constantFrom('compress', 'decompress', 'x'),
           input: text,
           output: fc.option(text, { nil: undefined }),
+        })
+        .map((o) => JSON.stringify(o)),
+      // Pipelines, some valid and many not: unknown kinds, cycles, bad params and shapes.
+      fc
+        .record({
+          name: fc.oneof(fc.constantFrom('fuzz', 'p-1'), text),
+          steps: fc.dictionary(
+            fc.oneof(fc.constantFrom('a', 'b', 'c'), text),
+            fc.record(
+              {
+                kind: fc.oneof(fc.constantFrom('compress', 'hash', 'tar', 'extract', 'x'), text),
+                use: fc.array(fc.oneof(fc.constantFrom(':input', 'a', 'b', 'c'), text), {
+                  maxLength: 3,
+                }),
+                params: fc.oneof(
+                  fc.constant({}),
+                  fc.json().map((j) => JSON.parse(j)),
+                ),
+                shards: fc.oneof(fc.integer({ min: -2, max: 80 }), text),
+                on_failure: fc.constantFrom('fail', 'continue', 'ignore', 'retry'),
+                output: text,
+              },
+              { requiredKeys: ['kind'] },
+            ),
+            { maxKeys: 4 },
+          ),
+        })
+        .map((o) => JSON.stringify(o)),
+      fc
+        .record({
+          pipeline: fc.oneof(fc.constantFrom('fuzz', 'p-1'), text),
+          input: fc.oneof(fc.constant('fuzz/in.txt'), text),
+          inputs: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }),
+          version: fc.option(fc.integer({ min: -1, max: 3 }), { nil: undefined }),
         })
         .map((o) => JSON.stringify(o)),
       fc

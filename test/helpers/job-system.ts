@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { jobSystem } from '../../src/app/index.ts'
 import { FsBlobStore } from '../../src/blobs/index.ts'
 import { CodecPool } from '../../src/codec/index.ts'
-import { FileService } from '../../src/files/index.ts'
+import { chunkAnalyzer, FileService } from '../../src/files/index.ts'
 import { JobEventFeed } from '../../src/jobs/index.ts'
 import { SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { EmbeddedQueue } from '../../src/queue/index.ts'
@@ -18,6 +18,8 @@ export interface JobSystemSetup {
   /** Start the workers of every kind and the run engine's (default false). */
   workers?: boolean
   chunkSize?: number
+  /** Whether uploads measure each chunk's byte histogram (default true, as compress wants). */
+  histogram?: boolean
 }
 
 /**
@@ -32,7 +34,13 @@ export async function startJobSystem(options: JobSystemSetup = {}) {
   const queue = new EmbeddedQueue({ dir: join(dir, 'queue'), logger })
   const pool = new CodecPool(1)
   await Promise.all([blobs.start(), meta.start(), queue.start()])
-  const files = new FileService({ blobs, meta, logger, chunkSize: options.chunkSize ?? 1000 })
+  const files = new FileService({
+    blobs,
+    meta,
+    logger,
+    chunkSize: options.chunkSize ?? 1000,
+    analyze: chunkAnalyzer(pool, new Set(options.histogram === false ? [] : ['histogram'])),
+  })
   const feed = new JobEventFeed(meta, { pollMs: 50 })
   const system = jobSystem({
     meta,

@@ -8,7 +8,8 @@ import { crc32, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { pack as tarPack } from 'tar-stream'
 import { crc32c } from '../../src/jobs/crc32c.ts'
-import { isTerminal, parseJobRequest } from '../../src/jobs/index.ts'
+import { isTerminal, KindRegistry, parseJobRequest } from '../../src/jobs/index.ts'
+import { hash, tar } from '../../src/jobs/kinds/index.ts'
 import type { JobRecord } from '../../src/meta/index.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { type StartedJobSystem, startJobSystem, until } from '../helpers/job-system.ts'
@@ -290,5 +291,39 @@ describe('job kinds', () => {
       ),
       { numRuns: 20 },
     )
+  })
+})
+
+describe('chunk analyses are what kinds ask for', () => {
+  it('registered kinds say what uploads measure; compress still codes chunks stored without a histogram', async () => {
+    assert.deepEqual([...new KindRegistry().chunkAnalyses()], ['histogram'])
+    assert.deepEqual([...new KindRegistry([hash, tar]).chunkAnalyses()], [])
+    const s = await startJobSystem({ workers: true, chunkSize: 1000, histogram: false })
+    try {
+      const text = Buffer.from('no histogram was measured for these chunks\n'.repeat(200))
+      const file = await s.files.put('n', 'plain.txt', [text])
+      const manifest = await s.files.manifest(file)
+      assert.ok(manifest.every((entry) => entry.frequencies.every((count) => count === 0)))
+      const { job } = await s.jobs.create(
+        'n',
+        parseJobRequest({ type: 'compress', input: 'plain.txt' }, s.kinds),
+      )
+      const done = await until(async () => {
+        const now = await s.jobs.get('n', job.id)
+        return isTerminal(now.state) ? now : undefined
+      }, 'the compress job')
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+      const parts: Uint8Array[] = []
+      for await (const part of s.files.read(await s.files.stat('n', 'plain.txt.gz')))
+        parts.push(part)
+      const restored = await pipeThrough('gzip', ['-dc'], Buffer.concat(parts))
+      assert.ok(restored.stdout.equals(text), 'gzip -d restores it')
+      assert.ok(
+        Number(done.result!.ratio) < 0.7,
+        `coded with a measured table: ratio ${done.result!.ratio}`,
+      )
+    } finally {
+      await s.close()
+    }
   })
 })

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { type FlagValues, loadConfig } from '../../config/index.ts'
-import { CliError } from '../errors.ts'
+import { CliError, EXIT_USAGE } from '../errors.ts'
 import { GatewayClient } from '../gateway-client.ts'
 
 interface ApiPipeline {
@@ -58,6 +58,7 @@ export async function pipelinesApplyCommand(
   } catch (error) {
     throw new CliError(`${file} is not JSON or YAML: ${(error as Error).message}`, {
       code: 'E_USAGE',
+      exitCode: EXIT_USAGE,
       cause: error,
     })
   }

@@ -11,7 +11,7 @@ import {
   metaStoreFor,
   queueFor,
 } from '../../config/index.ts'
-import { ChunkScrubber, FileService, GarbageCollector } from '../../files/index.ts'
+import { ChunkScrubber, chunkAnalyzer, FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
 import { JobEventFeed, KindRegistry } from '../../jobs/index.ts'
 import { lockDir } from '../../log/index.ts'
@@ -42,7 +42,7 @@ function kindsToServe(kinds: KindRegistry, patterns: readonly string[]) {
   try {
     return kinds.matching(patterns)
   } catch (error) {
-    throw new ConfigError((error as Error).message.replace(/^--kinds: /, ''), { setting: 'kinds' })
+    throw new ConfigError((error as Error).message, { setting: 'kinds' })
   }
 }
 
@@ -105,7 +105,8 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     meta,
     logger,
     chunkSize: config.chunkSize,
-    analyze: (bytes) => pool.analyze(bytes),
+    // Only what some job kind reads: a byte histogram per chunk for compress.
+    analyze: chunkAnalyzer(pool, kinds.chunkAnalyses()),
     hash: (bytes) => pool.sha256(bytes),
   })
   const gc = new GarbageCollector({ files, logger })
@@ -116,7 +117,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     bytesPerSecond: config.scrubBytesPerSecond,
   })
   const feed = new JobEventFeed(meta)
-  const { jobs, pipelines, runs, workers } = jobSystem({
+  const { jobs, pipelines, runs, deadLetters, workers } = jobSystem({
     meta,
     queue,
     files,
@@ -143,7 +144,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       jsonBodyLimit: config.jsonBodyLimit,
       quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
     },
-    jobs: { service: jobs, feed, kinds, pipelines, runs },
+    jobs: { service: jobs, feed, kinds, pipelines, runs, deadLetters },
     browser: {
       publicHosts: config.publicHosts,
       corsOrigins: config.corsOrigins,

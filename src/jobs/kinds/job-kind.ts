@@ -1,17 +1,16 @@
 import type { BlobStore } from '../../blobs/index.ts'
 import type { CodecPool } from '../../codec/index.ts'
-import type { FileService } from '../../files/index.ts'
+import type { ChunkAnalysisName, FileService } from '../../files/index.ts'
 import type { FileRecord, JobRecord } from '../../meta/index.ts'
 import type { Logger } from '../../telemetry/index.ts'
+
+export type { ChunkAnalysisName }
 
 /** What a job reads: one file per job (a step fans out over its items), or all of them (a join). */
 export type KindInputs = 'one' | 'many'
 
 /** What a job writes: one file, files under a prefix, or a result only. */
 export type KindOutput = 'file' | 'files' | 'none'
-
-/** Facts computed for every chunk while an upload streams, stored with the chunk. */
-export type ChunkAnalysisName = 'histogram'
 
 /** What a kind's work may use. Buffers handed to it are its own (it may transfer them). */
 export interface KindContext {
