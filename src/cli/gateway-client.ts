@@ -35,6 +35,34 @@ export class GatewayClient {
     return JSON.parse(Buffer.concat(parts).toString('utf8')) as T
   }
 
+  /**
+   * Every item of a paged listing (`{[field]: items, next_cursor}`), page after page, at most
+   * `max` of them; `query` holds the listing's filters (unset ones are left out).
+   */
+  async *items<T>(
+    path: string,
+    field: string,
+    query: Record<string, string | undefined> = {},
+    max = Number.POSITIVE_INFINITY,
+  ): AsyncGenerator<T> {
+    let given = 0
+    let cursor: string | null = null
+    do {
+      const params = new URLSearchParams({ limit: String(Math.min(1000, max - given)) })
+      for (const [key, value] of Object.entries(query)) if (value) params.set(key, value)
+      if (cursor) params.set('cursor', cursor)
+      const page = await this.json<Record<string, unknown>>({
+        method: 'GET',
+        path: `${path}?${params}`,
+      })
+      for (const item of page[field] as T[]) {
+        yield item
+        given++
+      }
+      cursor = page.next_cursor as string | null
+    } while (cursor && given < max)
+  }
+
   #exchange(req: ClientRequest): Promise<IncomingMessage> {
     const url = new URL(req.path, this.#base)
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest

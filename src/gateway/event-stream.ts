@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { JobEventFeed } from '../jobs/index.ts'
-import type { JobEvent } from '../meta/index.ts'
+import { isTerminal, type JobEventFeed } from '../jobs/index.ts'
+import type { JobEvent, JobState } from '../meta/index.ts'
 import { eventJson } from './job-json.ts'
 import type { RoutePolicy } from './server.ts'
 import { lastEventId, SseStream } from './sse.ts'
@@ -20,6 +20,24 @@ export interface FollowOptions {
   ended: boolean
   /** Whether an event is the last of the stream. */
   isLast?: (event: JobEvent) => boolean
+}
+
+/**
+ * The events of one job or run (`id`, now in `state`): all of them after `Last-Event-ID`, then,
+ * unless it has ended already, live until its last state change; the stream then ends.
+ */
+export function followToEnd(
+  o: Omit<FollowOptions, 'id' | 'after' | 'ended' | 'isLast'>,
+  id: string,
+  state: JobState,
+): Promise<void> {
+  return followEvents({
+    ...o,
+    id,
+    after: 0,
+    ended: isTerminal(state),
+    isLast: (event) => event.type === 'state' && isTerminal(event.data.state as JobState),
+  })
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http'
 import {
-  isTerminal,
   type JobEventFeed,
   type JobService,
   type KindRegistry,
@@ -9,7 +8,7 @@ import {
 import { JOB_STATES, type JobState } from '../meta/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { HttpError } from './errors.ts'
-import { followEvents } from './event-stream.ts'
+import { followEvents, followToEnd } from './event-stream.ts'
 import { jobJson } from './job-json.ts'
 import { readJson } from './json-body.ts'
 import { readPage } from './paging.ts'
@@ -53,19 +52,7 @@ export function jobRoutes(
     }
     if (rest !== 'events') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
     const job = await jobs.get(client, id)
-    // A job that already ended: what follows `after`, then the end. Otherwise, until it ends.
-    await followEvents({
-      req,
-      res,
-      policy,
-      feed,
-      shutdown,
-      client,
-      id: job.id,
-      after: 0,
-      ended: isTerminal(job.state),
-      isLast: (event) => event.type === 'state' && isTerminal(event.data.state as JobState),
-    })
+    await followToEnd({ req, res, policy, feed, shutdown, client }, job.id, job.state)
   })
 
   router.on('POST', '/v1/jobs/*', async ({ req, res, tail }) => {

@@ -1,9 +1,9 @@
-import { isTerminal, type JobEventFeed } from '../jobs/index.ts'
+import type { JobEventFeed } from '../jobs/index.ts'
 import { JOB_STATES, type JobState } from '../meta/index.ts'
 import { type PipelineService, parseRunRequest, type RunService } from '../pipelines/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { HttpError } from './errors.ts'
-import { followEvents } from './event-stream.ts'
+import { followToEnd } from './event-stream.ts'
 import { idempotencyKey } from './job-routes.ts'
 import { readJson } from './json-body.ts'
 import { readPage } from './paging.ts'
@@ -88,18 +88,7 @@ export function pipelineRoutes(
       return
     }
     if (rest !== 'events') throw new HttpError(404, 'E_NOT_FOUND', `no route for ${tail}`)
-    await followEvents({
-      req,
-      res,
-      policy,
-      feed,
-      shutdown,
-      client,
-      id: run.id,
-      after: 0,
-      ended: isTerminal(run.state),
-      isLast: (event) => event.type === 'state' && isTerminal(event.data.state as JobState),
-    })
+    await followToEnd({ req, res, policy, feed, shutdown, client }, run.id, run.state)
   })
 
   router.on('DELETE', '/v1/runs/*', async ({ req, res, tail }) => {

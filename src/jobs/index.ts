@@ -18,6 +18,7 @@ export {
   jobInputs,
   KindRegistry,
 } from './kinds/index.ts'
+export { PeriodicSweep } from './periodic-sweep.ts'
 export {
   decodeTask,
   encodeTask,

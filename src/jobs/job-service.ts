@@ -9,6 +9,7 @@ import { isJobId, newJobId } from './job-id.ts'
 import type { JobRequest } from './job-request.ts'
 import type { JobEndListener } from './job-runner.ts'
 import type { KindRegistry } from './kinds/index.ts'
+import { PeriodicSweep } from './periodic-sweep.ts'
 import { encodeTask, type Task, taskKey, taskTopic } from './tasks.ts'
 
 export interface JobServiceOptions {
@@ -42,12 +43,10 @@ export class JobService {
   readonly #files: FileService
   readonly #feed: JobEventFeed
   readonly #log: Logger
-  readonly #sweepIntervalMs: number
+  readonly #sweeper: PeriodicSweep
   readonly #kinds: KindRegistry
   readonly #onEnded: JobEndListener | undefined
   readonly #canRetry: ((job: JobRecord) => Promise<void>) | undefined
-  #timer: NodeJS.Timeout | undefined
-  #sweeping: Promise<void> = Promise.resolve()
 
   constructor(options: JobServiceOptions) {
     this.#meta = options.meta
@@ -55,7 +54,8 @@ export class JobService {
     this.#files = options.files
     this.#feed = options.feed
     this.#log = options.logger.child({ component: 'jobs' })
-    this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000
+    const interval = options.sweepIntervalMs ?? 30_000
+    this.#sweeper = new PeriodicSweep('outbox sweep', (b) => this.#sweep(b), interval, this.#log)
     this.#kinds = options.kinds
     this.#onEnded = options.onEnded
     this.#canRetry = options.canRetry
@@ -63,18 +63,11 @@ export class JobService {
 
   async start(): Promise<void> {
     for (const name of this.#kinds.names) await this.#queue.ensureTopic(taskTopic(name))
-    await this.#sweep(Date.now())
-    this.#timer = setInterval(() => {
-      this.#sweeping = this.#sweep(Date.now() - this.#sweepIntervalMs).catch((error: unknown) =>
-        this.#log.warn({ err: error }, 'outbox sweep failed; the next one retries'),
-      )
-    }, this.#sweepIntervalMs)
-    this.#timer.unref()
+    await this.#sweeper.start()
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer)
-    await this.#sweeping
+  close(): Promise<void> {
+    return this.#sweeper.close()
   }
 
   /**

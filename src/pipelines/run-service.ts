@@ -1,6 +1,12 @@
 import type { FileService } from '../files/index.ts'
 import { checkFileName } from '../files/index.ts'
-import { isTerminal, type JobEventFeed, type KindRegistry, MAX_JOB_INPUTS } from '../jobs/index.ts'
+import {
+  isTerminal,
+  type JobEventFeed,
+  type KindRegistry,
+  MAX_JOB_INPUTS,
+  PeriodicSweep,
+} from '../jobs/index.ts'
 import type {
   JobRecord,
   JobState,
@@ -49,30 +55,22 @@ export class RunService {
   readonly name = 'runs'
   readonly #o: RunServiceOptions
   readonly #log: Logger
-  readonly #sweepIntervalMs: number
-  #timer: NodeJS.Timeout | undefined
-  #sweeping: Promise<void> = Promise.resolve()
+  readonly #sweeper: PeriodicSweep
 
   constructor(options: RunServiceOptions) {
     this.#o = options
     this.#log = options.logger.child({ component: 'runs' })
-    this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000
+    const interval = options.sweepIntervalMs ?? 30_000
+    this.#sweeper = new PeriodicSweep('run sweep', (b) => this.#sweep(b), interval, this.#log)
   }
 
   async start(): Promise<void> {
     await this.#o.queue.ensureTopic(RUN_TOPIC)
-    await this.#sweep(Date.now())
-    this.#timer = setInterval(() => {
-      this.#sweeping = this.#sweep(Date.now() - this.#sweepIntervalMs).catch((error: unknown) =>
-        this.#log.warn({ err: error }, 'run sweep failed; the next one retries'),
-      )
-    }, this.#sweepIntervalMs)
-    this.#timer.unref()
+    await this.#sweeper.start()
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#timer)
-    await this.#sweeping
+  close(): Promise<void> {
+    return this.#sweeper.close()
   }
 
   /** Creates the run (or returns the one made with the same idempotency key) and queues it. */

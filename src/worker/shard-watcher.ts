@@ -1,4 +1,4 @@
-import { shardOfTopic } from '../jobs/index.ts'
+import { PeriodicSweep, shardOfTopic } from '../jobs/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { type JobWorkersOptions, topicWorkers } from './job-workers.ts'
 import type { WorkerRuntime } from './worker-runtime.ts'
@@ -20,14 +20,15 @@ export class ShardWatcher {
   readonly #log: Logger
   readonly #kinds: Set<string>
   readonly #served = new Map<string, WorkerRuntime<unknown>[]>()
-  #timer: NodeJS.Timeout | undefined
-  #scanning: Promise<void> = Promise.resolve()
+  readonly #sweeper: PeriodicSweep
   #closed = false
 
   constructor(options: ShardWatcherOptions) {
     this.#o = options
     this.#log = options.logger.child({ component: 'shard-watcher' })
     this.#kinds = new Set(options.kinds.map((kind) => kind.name))
+    const interval = options.intervalMs ?? 5_000
+    this.#sweeper = new PeriodicSweep('shard queue scan', () => this.scan(), interval, this.#log)
   }
 
   /** The shard queues served so far. */
@@ -35,14 +36,8 @@ export class ShardWatcher {
     return [...this.#served.keys()]
   }
 
-  async start(): Promise<void> {
-    await this.scan()
-    this.#timer = setInterval(() => {
-      this.#scanning = this.scan().catch((error: unknown) =>
-        this.#log.warn({ err: error }, 'listing shard queues failed; the next scan retries'),
-      )
-    }, this.#o.intervalMs ?? 5_000)
-    this.#timer.unref()
+  start(): Promise<void> {
+    return this.#sweeper.start()
   }
 
   /** Lists the topics once and starts the workers of shard queues not yet served. */
@@ -60,8 +55,7 @@ export class ShardWatcher {
 
   async close(): Promise<void> {
     this.#closed = true
-    clearInterval(this.#timer)
-    await this.#scanning
+    await this.#sweeper.close()
     await Promise.all([...this.#served.values()].flat().map((runtime) => runtime.close()))
   }
 }

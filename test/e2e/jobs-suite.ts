@@ -3,38 +3,26 @@ import { after, before, describe, it, type TestContext } from 'node:test'
 import { textLike } from '../codec/data.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { createJob, download, finished, getJob, jobEvents, putFile } from '../helpers/jobs-api.ts'
-import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
+import { type AdapterArgs, sharedPiper } from '../helpers/piper-suite.ts'
 
 export interface JobsSuiteOptions {
-  /** Extra `piper up` flags choosing adapters; undefined skips (a server is absent). */
-  args: (t?: TestContext) => Promise<string[] | undefined>
+  args: AdapterArgs
 }
 
 /** The job path end to end over HTTP against a real `piper up`: upload, job, events, download. */
 export function runJobsSuite(name: string, options: JobsSuiteOptions): void {
   describe(`jobs end to end: ${name}`, () => {
-    let piper: RunningPiper | undefined
+    // 64 KiB chunks: the 4 MB text becomes 62 parts.
+    const suite = sharedPiper(options.args, ['--chunk-size', '64K', '--workers', '2'])
+    const ready = (t: TestContext) => suite.ready(t)
     let base = ''
     let bible: Buffer
 
-    before(async () => {
+    before(() => {
       // Text of 62 chunks of 64 KiB (the last one short), generated: no file outside the repo.
       bible = Buffer.from(textLike(62 * 65536 - 1000))
-      const args = await options.args()
-      if (!args) return
-      // 64 KiB chunks: the 4 MB text becomes 62 parts.
-      piper = await startPiper(['--chunk-size', '64K', '--workers', '2', ...args])
-      base = piper.url
+      base = suite.base
     })
-    after(async () => {
-      if (piper) assert.equal(await piper.stop(), 0, piper.output())
-    })
-
-    async function ready(t: TestContext): Promise<boolean> {
-      if (piper) return true
-      await options.args(t)
-      return false
-    }
 
     it('compresses a many-chunk file: events in order, and gzip -d restores it', async (t) => {
       if (!(await ready(t))) return

@@ -13,11 +13,10 @@ import {
   savePipeline,
   startRun,
 } from '../helpers/pipelines-api.ts'
-import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
+import { type AdapterArgs, sharedPiper } from '../helpers/piper-suite.ts'
 
 export interface PipelinesSuiteOptions {
-  /** Extra `piper up` flags choosing adapters; undefined skips (a server is absent). */
-  args: (t?: TestContext) => Promise<string[] | undefined>
+  args: AdapterArgs
 }
 
 /** A tar of `n` text files `photos/pNN.txt`, each different. */
@@ -39,24 +38,12 @@ export async function tarOf(n: number): Promise<{ tar: Buffer; files: Map<string
 /** Pipelines end to end over HTTP against a real `piper up`: store, run, follow, fail, cancel. */
 export function runPipelinesSuite(name: string, options: PipelinesSuiteOptions): void {
   describe(`pipelines end to end: ${name}`, () => {
-    let piper: RunningPiper | undefined
+    const suite = sharedPiper(options.args, ['--chunk-size', '64K', '--workers', '2'])
+    const ready = (t: TestContext) => suite.ready(t)
     let base = ''
-
-    before(async () => {
-      const args = await options.args()
-      if (!args) return
-      piper = await startPiper(['--chunk-size', '64K', '--workers', '2', ...args])
-      base = piper.url
+    before(() => {
+      base = suite.base
     })
-    after(async () => {
-      if (piper) assert.equal(await piper.stop(), 0, piper.output())
-    })
-
-    async function ready(t: TestContext): Promise<boolean> {
-      if (piper) return true
-      await options.args(t)
-      return false
-    }
 
     it('stores versions, reads, lists and deletes pipelines; refuses a cycle, naming it', async (t) => {
       if (!(await ready(t))) return

@@ -104,19 +104,9 @@ export async function lsCommand(
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
-  const client = clientFor(flags)
-  let cursor: string | null = null
-  do {
-    const query = new URLSearchParams({ limit: '1000' })
-    if (prefix) query.set('prefix', prefix)
-    if (cursor) query.set('cursor', cursor)
-    const page: { files: ApiFile[]; next_cursor: string | null } = await client.json({
-      method: 'GET',
-      path: `/v1/files?${query}`,
-    })
-    for (const f of page.files) out(`${String(f.size).padStart(12)}  ${f.created}  ${f.name}\n`)
-    cursor = page.next_cursor
-  } while (cursor)
+  for await (const f of clientFor(flags).items<ApiFile>('/v1/files', 'files', { prefix })) {
+    out(`${String(f.size).padStart(12)}  ${f.created}  ${f.name}\n`)
+  }
 }
 
 /** `piper rm NAME`. */

@@ -41,23 +41,12 @@ export async function jobsCommand(
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
-  const client = clientFor(flags)
   const wanted = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit)
   if (!(wanted > 0)) throw new CliError('--limit must be a positive number')
-  let shown = 0
-  let cursor: string | null = null
-  do {
-    const query = new URLSearchParams({ limit: String(Math.min(1000, wanted - shown)) })
-    if (options.state) query.set('state', options.state)
-    if (cursor) query.set('cursor', cursor)
-    const page: { jobs: ApiJob[]; next_cursor: string | null } = await client.json({
-      method: 'GET',
-      path: `/v1/jobs?${query}`,
-    })
-    for (const job of page.jobs) out(`${jobLine(job)}\n`)
-    shown += page.jobs.length
-    cursor = page.next_cursor
-  } while (cursor && shown < wanted)
+  const query = { state: options.state }
+  for await (const job of clientFor(flags).items<ApiJob>('/v1/jobs', 'jobs', query, wanted)) {
+    out(`${jobLine(job)}\n`)
+  }
 }
 
 /** `piper cancel JOB|RUN`: cancels a queued or running job, or a run and its jobs. */

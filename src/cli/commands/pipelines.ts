@@ -72,21 +72,10 @@ export async function pipelinesApplyCommand(
 
 /** `piper pipelines`: one line per pipeline: name, version, its steps as `step(kind)`. */
 export async function pipelinesListCommand(flags: FlagValues, out: (text: string) => void) {
-  const client = clientFor(flags)
-  let cursor: string | null = null
-  do {
-    const query = new URLSearchParams({ limit: '1000' })
-    if (cursor) query.set('cursor', cursor)
-    const page: { pipelines: ApiPipeline[]; next_cursor: string | null } = await client.json({
-      method: 'GET',
-      path: `/v1/pipelines?${query}`,
-    })
-    for (const p of page.pipelines) {
-      const steps = Object.entries(p.steps).map(([name, s]) => `${name}(${s.kind})`)
-      out(`${p.name}  v${p.version}  ${steps.join(' ')}\n`)
-    }
-    cursor = page.next_cursor
-  } while (cursor)
+  for await (const p of clientFor(flags).items<ApiPipeline>('/v1/pipelines', 'pipelines')) {
+    const steps = Object.entries(p.steps).map(([name, s]) => `${name}(${s.kind})`)
+    out(`${p.name}  v${p.version}  ${steps.join(' ')}\n`)
+  }
 }
 
 /** `piper pipelines show NAME`: the stored definition as JSON. */
@@ -133,19 +122,10 @@ export async function runsCommand(
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
-  const client = clientFor(flags)
-  let cursor: string | null = null
-  do {
-    const query = new URLSearchParams({ limit: '1000' })
-    if (options.state) query.set('state', options.state)
-    if (cursor) query.set('cursor', cursor)
-    const page: { runs: ApiRun[]; next_cursor: string | null } = await client.json({
-      method: 'GET',
-      path: `/v1/runs?${query}`,
-    })
-    for (const run of page.runs) out(`${runLine(run)}\n`)
-    cursor = page.next_cursor
-  } while (cursor)
+  const query = { state: options.state }
+  for await (const run of clientFor(flags).items<ApiRun>('/v1/runs', 'runs', query)) {
+    out(`${runLine(run)}\n`)
+  }
 }
 
 /** `piper kinds`: the job kinds the gateway knows, with what they read and write. */

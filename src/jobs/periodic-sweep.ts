@@ -1,0 +1,46 @@
+import type { Logger } from '../telemetry/index.ts'
+
+/**
+ * Runs a sweep at start, then every interval, one at a time: the outboxes of jobs and runs,
+ * the search for new shard queues. `before` is what a sweep looks behind: now at start (all of
+ * it), one interval ago after that (what a live process has not just handled). A failed sweep
+ * is logged and the next one tries again; `close()` stops the timer and waits for the sweep in
+ * progress.
+ */
+export class PeriodicSweep {
+  readonly #sweep: (before: number) => Promise<void>
+  readonly #intervalMs: number
+  readonly #log: Logger
+  readonly #what: string
+  #timer: NodeJS.Timeout | undefined
+  #sweeping: Promise<void> = Promise.resolve()
+
+  constructor(
+    what: string,
+    sweep: (before: number) => Promise<void>,
+    intervalMs: number,
+    log: Logger,
+  ) {
+    this.#what = what
+    this.#sweep = sweep
+    this.#intervalMs = intervalMs
+    this.#log = log
+  }
+
+  async start(): Promise<void> {
+    await this.#sweep(Date.now())
+    this.#timer = setInterval(() => {
+      this.#sweeping = this.#sweeping
+        .then(() => this.#sweep(Date.now() - this.#intervalMs))
+        .catch((error: unknown) =>
+          this.#log.warn({ err: error }, `${this.#what} failed; the next one retries`),
+        )
+    }, this.#intervalMs)
+    this.#timer.unref()
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#sweeping
+  }
+}
