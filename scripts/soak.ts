@@ -8,6 +8,11 @@
  *   if its upload was confirmed, and then whole; the GC then frees what the cut one stored.
  * - job: `piper up` killed -9 while 4 compress jobs run; after the restart every job ends
  *   `succeeded` (none stuck), each output a gzip of its input.
+ * - pipeline: `piper up` killed -9 at a random moment of a run (a 20-item fan-out over 3
+ *   shards, a two-parent join); after the restart the run ends `succeeded` once, with one job
+ *   per item and every item in the join exactly once, in order.
+ *
+ * `SOAK_LOOPS=pipeline,job` runs only those loops.
  *
  * - fuzz: the front door's property test with 10 000 generated requests per round.
  *
@@ -29,6 +34,7 @@ import { startPiper } from '../test/helpers/piper-server.ts'
 import { freePort } from '../test/helpers/ports.ts'
 import { storedPayloads, writeLines } from '../test/helpers/queue-lines.ts'
 import { isListening } from '../test/helpers/services.ts'
+import { tarOf } from '../test/helpers/tar-of.ts'
 
 const rounds = Number(process.argv[2] ?? 10)
 const totals = { kills: 0, confirmed: 0, lost: 0, duplicated: 0, stuck: 0 }
@@ -200,7 +206,65 @@ async function jobRound(): Promise<Partial<typeof totals>> {
   }
 }
 
-const loops = { queue: queueRound, upload: uploadRound, job: jobRound }
+async function pipelineRound(): Promise<Partial<typeof totals>> {
+  const args = ['--chunk-size', '64K', '--workers', '2']
+  const first = await startPiper(args)
+  const json = { 'content-type': 'application/json' }
+  try {
+    const { tar, files } = await tarOf(20)
+    await fetch(`${first.url}/v1/files/in/photos.tar`, { method: 'PUT', body: tar })
+    const steps = {
+      unpack: { kind: 'extract', output: 'work/' },
+      gz: { kind: 'compress', use: ['unpack'], shards: 3 },
+      sums: { kind: 'hash', use: ['unpack'] },
+      bundle: { kind: 'tar', use: ['gz', ':input'], output: 'out/bundle.tar' },
+    }
+    const body = JSON.stringify({ name: 'soak', steps })
+    await fetch(`${first.url}/v1/pipelines`, { method: 'POST', headers: json, body })
+    const started = await fetch(`${first.url}/v1/runs`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ pipeline: 'soak', input: 'in/photos.tar' }),
+    })
+    const { id } = (await started.json()) as { id: string }
+    await sleep(Math.random() * 1500)
+    first.child.kill('SIGKILL')
+    await once(first.child, 'exit')
+    const second = await startPiper(args, {}, first.data)
+    try {
+      const deadline = Date.now() + 120_000
+      let run = { state: '', steps: {} as Record<string, { jobs: string[] }> }
+      while (Date.now() < deadline) {
+        run = (await (await fetch(`${second.url}/v1/runs/${id}`)).json()) as typeof run
+        if (['succeeded', 'failed', 'cancelled'].includes(run.state)) break
+        await sleep(100)
+      }
+      if (run.state !== 'succeeded') return { kills: 1, confirmed: 1, stuck: 1 }
+      const bundle = Buffer.from(
+        await (await fetch(`${second.url}/v1/files/out/bundle.tar`)).arrayBuffer(),
+      )
+      const listed = spawnSync('tar', ['-t'], { input: bundle })
+        .stdout.toString()
+        .trim()
+        .split('\n')
+      const expected = [...[...files.keys()].map((n) => `work/${n}.gz`), 'in/photos.tar']
+      const lost = expected.filter((name) => !listed.includes(name)).length
+      const jobs = Object.values(run.steps).reduce((n, s) => n + s.jobs.length, 0)
+      const duplicated = listed.length - new Set(listed).size + (jobs - (2 + 2 * files.size))
+      return { kills: 1, confirmed: 1, lost, duplicated }
+    } finally {
+      await second.stop()
+    }
+  } finally {
+    await rm(first.data, { recursive: true, force: true })
+  }
+}
+
+const allLoops = { queue: queueRound, upload: uploadRound, job: jobRound, pipeline: pipelineRound }
+const chosen = process.env.SOAK_LOOPS?.split(',')
+const loops = Object.fromEntries(
+  Object.entries(allLoops).filter(([name]) => !chosen || chosen.includes(name)),
+)
 for (let round = 1; round <= rounds; round++) {
   for (const [name, loop] of Object.entries(loops)) {
     const r = await loop()

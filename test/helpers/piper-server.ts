@@ -14,6 +14,8 @@ export interface RunningPiper {
   messages: () => string[]
   /** SIGTERM, then waits for the exit; the exit code. */
   stop: () => Promise<number | null>
+  /** Resolves with the exit code once the process has exited (however it was stopped). */
+  exited: Promise<number | null>
 }
 
 /**
@@ -82,5 +84,6 @@ export async function startPiper(
       child.kill('SIGTERM')
       return exited
     },
+    exited,
   }
 }

@@ -64,7 +64,7 @@ describe('jobs survive kill -9 of piper up', () => {
     const input = Buffer.from(textLike(24_000_000, 5))
     await interruptAndRestart(input, 'big.txt', async (first) => {
       first.child.kill('SIGKILL')
-      await new Promise((resolve) => first.child.once('exit', resolve))
+      await first.exited
     })
   })
 
@@ -112,7 +112,7 @@ describe('jobs survive kill -9 of piper up', () => {
       body: JSON.stringify({ type: 'compress', input: 'in.txt' }),
     })
     await assert.rejects(died, 'the process is killed before it answers')
-    await new Promise((resolve) => first.child.once('exit', resolve))
+    await first.exited
 
     const second = await startPiper(ARGS, {}, first.data)
     try {

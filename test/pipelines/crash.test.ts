@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { readSse } from '../../src/cli/sse-reader.ts'
 import { shardOf } from '../../src/pipelines/index.ts'
-import { tarOf } from '../e2e/pipelines-suite.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { download, putFile } from '../helpers/jobs-api.ts'
 import { getRun, runEvents, runFinished, savePipeline, startRun } from '../helpers/pipelines-api.ts'
 import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
+import { tarOf } from '../helpers/tar-of.ts'
 
 const ARGS = ['--chunk-size', '64K', '--workers', '2']
 const ITEMS = 50
@@ -25,7 +25,7 @@ async function stepReached(base: string, run: string, step: string, done: number
 
 async function kill(piper: RunningPiper): Promise<void> {
   piper.child.kill('SIGKILL')
-  await new Promise((resolve) => piper.child.once('exit', resolve))
+  await piper.exited
 }
 
 describe('pipeline runs survive kill -9 of piper up', () => {
