@@ -1,5 +1,6 @@
 import { link, open, readFile, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 /**
  * One process per folder (a queue's: a second writer would interleave records; a data
  * folder's: two `piper up` would share one SQLite and blob store). `LOCK` holds the owner's
@@ -21,11 +22,13 @@ export async function lockDir(
   const mine = join(dir, `${name}.${process.pid}`)
   await writeNew(mine, String(process.pid))
   try {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 40; attempt++) {
       if (await linkOnce(mine, path)) return () => rm(path, { force: true })
       const owner = await ownerOf(path)
       if (owner !== undefined && owner !== process.pid && isAlive(owner)) throw held(owner)
-      await takeOver(dir, name, owner)
+      // Another racer may be taking the dead owner's lock over: give it time to finish (on a
+      // loaded machine three quick tries were not enough, and a racer gave up with an error).
+      if (!(await takeOver(dir, name, owner))) await sleep(Math.min(50, 2 ** attempt))
     }
     throw new Error(`cannot lock ${path}: it keeps changing hands`)
   } finally {
@@ -33,8 +36,11 @@ export async function lockDir(
   }
 }
 
-/** Removes `path` if it still names the dead `owner`, holding the takeover lock meanwhile. */
-async function takeOver(dir: string, name: string, owner: number | undefined): Promise<void> {
+/**
+ * Removes `path` if it still names the dead `owner`, holding the takeover lock meanwhile; false
+ * when another process holds the takeover lock (it is doing the same).
+ */
+async function takeOver(dir: string, name: string, owner: number | undefined): Promise<boolean> {
   const path = join(dir, name)
   const takeover = join(dir, `${name}.takeover`)
   const mine = join(dir, `${name}.takeover.${process.pid}`)
@@ -44,10 +50,11 @@ async function takeOver(dir: string, name: string, owner: number | undefined): P
       // Another process is taking over; if it died doing so, its takeover lock goes too.
       const other = await ownerOf(takeover)
       if (other === undefined || !isAlive(other)) await rm(takeover, { force: true })
-      return
+      return false
     }
     try {
       if ((await ownerOf(path)) === owner) await rm(path, { force: true })
+      return true
     } finally {
       await rm(takeover, { force: true })
     }

@@ -222,6 +222,14 @@ describe('job kinds', () => {
     }
   })
 
+  it('extract never overwrites the archive it reads', async () => {
+    const archive = await rawTar([{ name: 'x.tar', body: 'not the archive' }])
+    await s.files.put('self', 'self/x.tar', [archive])
+    const job = await runJob('self', { type: 'extract', input: 'self/x.tar', output: 'self/' })
+    assert.equal(job.error?.code, 'E_ARCHIVE_ENTRY')
+    assert.deepEqual(await read('self', 'self/x.tar'), archive)
+  })
+
   it('extract skips links and counts them; its limits fail the job before storing the entry', async () => {
     await s.files.put('l', 'links.tar', [
       await rawTar([

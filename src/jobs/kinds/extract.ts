@@ -85,6 +85,12 @@ export const extract: JobKind = {
           )
         }
         const name = job.output + entryName(header.name)
+        if (name === input.name) {
+          throw new JobError(
+            'E_ARCHIVE_ENTRY',
+            `entry ${JSON.stringify(header.name)} would overwrite the archive being extracted`,
+          )
+        }
         const file = await ctx.files.put(job.clientId, name, entry as AsyncIterable<Uint8Array>, {
           contentType: 'application/octet-stream',
         })
