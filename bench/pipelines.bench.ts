@@ -8,17 +8,24 @@
  *
  * What each side makes durable differs, and the table says so: Piper fsyncs every queue append,
  * every SQLite commit that changes a job or run, and every stored file before it acknowledges a
- * step; Redis here runs with `appendonly no` and no snapshots, so BullMQ fsyncs nothing.
+ * step; the machine's Redis runs with `appendonly no` and no snapshots, so BullMQ on it fsyncs
+ * nothing. A second Redis, started by this bench with `appendfsync always`, measures BullMQ
+ * with every write durable too.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Queue as BullQueue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pack as tarPack } from 'tar-stream'
 import { readSse } from '../src/cli/sse-reader.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
+import { freePort } from '../test/helpers/ports.ts'
+import { isListening } from '../test/helpers/services.ts'
 import { printTable } from './lib/measure.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200)
@@ -121,12 +128,12 @@ async function piperRound(): Promise<Round> {
   }
 }
 
-async function bullRound(round: number): Promise<Round> {
+async function bullRound(round: number, port: number): Promise<Round> {
   const prefix = `bench-flow-${process.pid}-${round}`
-  const connection = { host: '127.0.0.1', port: 6379 }
+  const connection = { host: '127.0.0.1', port }
   const worker: ChildProcess = spawn(
     process.execPath,
-    [fileURLToPath(new URL('./lib/bullmq-flow-workers.ts', import.meta.url)), prefix],
+    [fileURLToPath(new URL('./lib/bullmq-flow-workers.ts', import.meta.url)), prefix, String(port)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   await once(worker.stdout!, 'data')
@@ -165,14 +172,47 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!
 }
 
+/**
+ * A Redis of this run's own that makes every write durable before it answers (append-only
+ * file, fsync always), so BullMQ can be measured with what Piper promises too.
+ */
+async function durableRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-bench-redis-'))
+  const port = await freePort()
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '']
+  const server = spawn(
+    'redis-server',
+    [...args, '--appendonly', 'yes', '--appendfsync', 'always'],
+    {
+      stdio: 'ignore',
+    },
+  )
+  while (!(await isListening('127.0.0.1', port, 200))) await sleep(20)
+  return {
+    port,
+    stop: async () => {
+      server.kill('SIGTERM')
+      await once(server, 'exit')
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+const durable = await durableRedis()
 const piper: Round[] = []
 const bull: Round[] = []
-for (let round = 0; round < ROUNDS; round++) {
-  piper.push(await piperRound())
-  bull.push(await bullRound(round))
-  console.error(
-    `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s, bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)} runs/s`,
-  )
+const bullDurable: Round[] = []
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    piper.push(await piperRound())
+    bull.push(await bullRound(round, 6379))
+    bullDurable.push(await bullRound(round, durable.port))
+    console.error(
+      `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s, bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)}, bullmq on a durable redis ${bullDurable.at(-1)!.runsPerSecond.toFixed(1)}`,
+    )
+  }
+} finally {
+  await durable.stop()
 }
 const rows: (string | number)[][] = [
   ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'vs BullMQ', 'durable'],
@@ -184,6 +224,7 @@ const summary = (rounds: Round[]) => ({
 })
 const p = summary(piper)
 const b = summary(bull)
+const d = summary(bullDurable)
 rows.push([
   'piper up (embedded, SQLite)',
   p.rps,
@@ -193,7 +234,15 @@ rows.push([
   'fsync: queue, SQLite, files',
 ])
 rows.push(['BullMQ flows (Redis)', b.rps, b.p50, b.p99, 1, 'nothing (appendonly no)'])
+rows.push([
+  'BullMQ flows (Redis, AOF fsync always)',
+  d.rps,
+  d.p50,
+  d.p99,
+  d.rps / b.rps,
+  'every write (appendfsync always)',
+])
 printTable(rows)
 console.log(
-  `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Goal: Piper ≥ 2× BullMQ's runs/s.`,
+  `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Piper ÷ durable BullMQ: ${(p.rps / d.rps).toFixed(2)}. Goal: Piper ≥ 2× BullMQ's runs/s.`,
 )

@@ -2,12 +2,12 @@
  * The BullMQ side of `npm run bench -- pipelines`, in a process of its own as a deployment runs
  * it: workers for the three queues of the DAG a → 10 × b → c. `a` finishing adds the flow (c,
  * the parent, waits for its 10 `b` children: BullMQ's join). Started with the queue-name prefix
- * as its argument; stops on SIGTERM.
+ * and the Redis port as its arguments; stops on SIGTERM.
  */
 import { FlowProducer, Worker } from 'bullmq'
 
 const prefix = process.argv[2] ?? 'bench'
-const connection = { host: '127.0.0.1', port: 6379 }
+const connection = { host: '127.0.0.1', port: Number(process.argv[3] ?? 6379) }
 const flows = new FlowProducer({ connection })
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16)
 
