@@ -138,11 +138,12 @@ async function bullRound(round: number, port: number): Promise<Round> {
   )
   await once(worker.stdout!, 'data')
   const a = new BullQueue(`${prefix}-a`, { connection })
+  const c = new BullQueue(`${prefix}-c`, { connection })
   const events = new QueueEvents(`${prefix}-c`, { connection })
   await events.waitUntilReady()
   const ended = new Map<string, () => void>()
   events.on('completed', async ({ jobId }) => {
-    const job = await new BullQueue(`${prefix}-c`, { connection }).getJob(jobId)
+    const job = await c.getJob(jobId)
     if (job) ended.get(job.data.run)?.()
   })
   try {
@@ -160,6 +161,7 @@ async function bullRound(round: number, port: number): Promise<Round> {
     await once(worker, 'exit')
     await events.close()
     await a.close()
+    await c.close()
     const redis = new Redis(connection)
     const keys = await redis.keys(`bull:${prefix}-*`)
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500))
