@@ -2,7 +2,6 @@ import type { BlobStore } from '../blobs/index.ts'
 import type { CodecPool } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import {
-  isTerminal,
   type JobEventFeed,
   type JobKind,
   JobRunner,
@@ -11,11 +10,12 @@ import {
 } from '../jobs/index.ts'
 import type { MetaStore, RunStore } from '../meta/index.ts'
 import {
+  advanceRunOfJob,
   DeadLetters,
-  PipelineError,
   PipelineService,
   RunEngine,
   RunService,
+  refuseRetryInEndedRun,
 } from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -53,24 +53,14 @@ export interface Component {
 /**
  * Jobs and pipelines wired together once, for `piper up` and for tests: the services the
  * gateway calls, the runner and engine workers call, and the worker runtimes for the kinds
- * served. A job of a run that ends tells the run service, which queues the run's next advance.
+ * served. A job of a run that ends queues the run's next advance.
  */
 export function jobSystem(options: JobSystemOptions) {
   const { meta, queue, files, blobs, pool, feed, logger } = options
   const kinds = options.kinds ?? new KindRegistry()
-  let runs: RunService | undefined
-  const onEnded = async (job: Parameters<RunService['jobEnded']>[0]) => runs?.jobEnded(job)
+  const onEnded = advanceRunOfJob(queue)
+  const canRetry = refuseRetryInEndedRun(meta)
   const sweepIntervalMs = options.sweepIntervalMs
-  // A job of a run that has ended stays failed: retrying it would feed no step.
-  const canRetry = async (job: Parameters<RunService['jobEnded']>[0]) => {
-    const run = job.runId ? await meta.runById(job.runId) : undefined
-    if (run && isTerminal(run.state)) {
-      throw new PipelineError(
-        'E_RUN_FINISHED',
-        `job ${job.id} belongs to run ${run.id}, which ${run.state}`,
-      )
-    }
-  }
   const jobs = new JobService({
     meta,
     queue,
@@ -104,7 +94,7 @@ export function jobSystem(options: JobSystemOptions) {
     maxInFlight: options.runMaxInFlight,
   })
   const deadLetters = new DeadLetters({ queue, jobs, meta })
-  runs = new RunService({
+  const runs = new RunService({
     meta,
     queue,
     files,

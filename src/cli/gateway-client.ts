@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
+import { type FlagValues, loadConfig } from '../config/index.ts'
 import { CliError } from './errors.ts'
 
 export interface ClientRequest {
@@ -86,6 +87,12 @@ export class GatewayClient {
       }
     })
   }
+}
+
+/** The client of the gateway the settings name (`PIPER_URL`, with `PIPER_KEY`). */
+export function clientFor(flags: FlagValues): GatewayClient {
+  const { config } = loadConfig({ flags })
+  return new GatewayClient(config.url, config.key)
 }
 
 /** Percent-encodes each segment of a file name for a `/v1/files/…` path. */

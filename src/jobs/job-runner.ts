@@ -9,14 +9,7 @@ import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
 import { isTerminal } from './job-state.ts'
 import { type JobKind, jobInputs, type KindContext, type KindRegistry } from './kinds/index.ts'
-import {
-  encodeTask,
-  frequenciesFromBase64,
-  frequenciesToBase64,
-  type Task,
-  taskKey,
-  taskTopic,
-} from './tasks.ts'
+import { frequenciesFromBase64, frequenciesToBase64, publishTask, type Task } from './tasks.ts'
 
 /** Told once a job has ended (any final state), e.g. to move its pipeline run on. */
 export type JobEndListener = (job: JobRecord) => Promise<void>
@@ -174,7 +167,8 @@ export class JobRunner {
     // task published by anyone who can reach the queue could copy another client's data into
     // this client's output.
     const manifest = await this.#inputManifest(job)
-    if (manifest[task.seq]?.key !== task.key || task.total !== manifest.length || !kind.part) {
+    if (!kind.part) throw new JobError('E_JOB_TASK', `kind ${kind.name} runs no part tasks`)
+    if (manifest[task.seq]?.key !== task.key || task.total !== manifest.length) {
       throw new JobError(
         'E_JOB_TASK',
         `part ${task.seq} of job ${job.id} names a chunk that is not part ${task.seq} of its input (was the input replaced?)`,
@@ -303,11 +297,8 @@ export class JobRunner {
     }
   }
 
-  async #publish(job: JobRecord, bare: Task): Promise<void> {
-    const task = job.attempt > 0 ? { ...bare, attempt: job.attempt } : bare
-    await this.#o.queue.publish(taskTopic(job.type, job.shard), encodeTask(task), {
-      idempotencyKey: taskKey(task),
-    })
+  #publish(job: JobRecord, task: Task): Promise<void> {
+    return publishTask(this.#o.queue, job, task)
   }
 }
 

@@ -10,7 +10,7 @@ import type { JobRequest } from './job-request.ts'
 import type { JobEndListener } from './job-runner.ts'
 import type { KindRegistry } from './kinds/index.ts'
 import { PeriodicSweep } from './periodic-sweep.ts'
-import { encodeTask, type Task, taskKey, taskTopic } from './tasks.ts'
+import { publishTask, taskTopic } from './tasks.ts'
 
 export interface JobServiceOptions {
   meta: MetaStore
@@ -95,7 +95,7 @@ export class JobService {
     this.#feed.notify()
     if (!result.created) return result
     if (FAILPOINT === 'job-created') process.kill(process.pid, 'SIGKILL')
-    await this.publish(result.job)
+    await this.#publish(result.job)
     this.#log.info({ job: result.job.id, type: request.type, client: clientId }, 'job created')
     return result
   }
@@ -140,22 +140,15 @@ export class JobService {
       const again = await this.#meta.retryJob(job.id, job.version)
       if (!again) continue // it changed meanwhile: look again
       this.#feed.notify()
-      await this.publish(again)
+      await this.#publish(again)
       this.#log.info({ job: id, attempt: again.attempt }, 'job retried')
       return again
     }
   }
 
   /** Queues the job's start task on its kind's topic and marks it published (the outbox). */
-  async publish(job: JobRecord): Promise<void> {
-    const task: Task = {
-      kind: 'start',
-      job: job.id,
-      ...(job.attempt > 0 ? { attempt: job.attempt } : {}),
-    }
-    await this.#queue.publish(taskTopic(job.type, job.shard), encodeTask(task), {
-      idempotencyKey: taskKey(task),
-    })
+  async #publish(job: JobRecord): Promise<void> {
+    await publishTask(this.#queue, job, { kind: 'start', job: job.id })
     await this.#meta.markJobPublished(job.id)
   }
 
@@ -164,7 +157,7 @@ export class JobService {
     for (;;) {
       const jobs = await this.#meta.unpublishedJobs(before, 100)
       for (const job of jobs) {
-        await this.publish(job)
+        await this.#publish(job)
         this.#log.warn({ job: job.id }, 'published a job a crash had left unpublished')
       }
       if (jobs.length < 100) return

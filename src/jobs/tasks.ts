@@ -1,3 +1,5 @@
+import type { JobRecord } from '../meta/index.ts'
+import type { Queue } from '../queue/index.ts'
 import { JobError } from './errors.ts'
 
 /** The group of the workers that run job tasks, on every kind's topic. */
@@ -45,6 +47,17 @@ export type Task = (
 ) & {
   /** The job's try (`attempt`), when it was retried: its tasks are new to the queue. */
   attempt?: number
+}
+
+/**
+ * Publishes one of the job's tasks on its kind's (or shard's) topic, under the task's
+ * idempotency key; a retried job's tasks carry its attempt, so they are new to the queue.
+ */
+export async function publishTask(queue: Queue, job: JobRecord, task: Task): Promise<void> {
+  const sent = job.attempt > 0 ? { ...task, attempt: job.attempt } : task
+  await queue.publish(taskTopic(job.type, job.shard), encodeTask(sent), {
+    idempotencyKey: taskKey(sent),
+  })
 }
 
 /** The queue's idempotency key of a task: the same task published twice is stored once. */

@@ -16,6 +16,7 @@ export {
   stepOrder,
 } from './definition.ts'
 export { PipelineError, type PipelineErrorCode } from './errors.ts'
+export { advanceRunOfJob, refuseRetryInEndedRun } from './job-hooks.ts'
 export { PipelineService } from './pipeline-service.ts'
 export { RunEngine, type RunEngineOptions, shardOf } from './run-engine.ts'
 export { isRunId, newRunId } from './run-id.ts'
@@ -30,6 +31,7 @@ export {
   type AdvanceTask,
   decodeAdvance,
   encodeAdvance,
+  queueAdvance,
   RUN_GROUP,
   RUN_TOPIC,
 } from './run-tasks.ts'

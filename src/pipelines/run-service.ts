@@ -7,14 +7,7 @@ import {
   MAX_JOB_INPUTS,
   PeriodicSweep,
 } from '../jobs/index.ts'
-import type {
-  JobRecord,
-  JobState,
-  MetaStore,
-  RunRecord,
-  RunStore,
-  StepSummary,
-} from '../meta/index.ts'
+import type { JobState, MetaStore, RunRecord, RunStore, StepSummary } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import type { PipelineDefinition } from './definition.ts'
@@ -23,7 +16,7 @@ import type { PipelineService } from './pipeline-service.ts'
 import type { RunEngine } from './run-engine.ts'
 import { isRunId, newRunId } from './run-id.ts'
 import { type RunStatus, runStatus } from './run-status.ts'
-import { encodeAdvance, RUN_TOPIC } from './run-tasks.ts'
+import { queueAdvance, RUN_TOPIC } from './run-tasks.ts'
 
 /** What `POST /v1/runs` asks for, checked. */
 export interface RunRequest {
@@ -131,15 +124,8 @@ export class RunService {
     }
   }
 
-  /** A job ended: if it belongs to a run, that run is looked at again. */
-  async jobEnded(job: JobRecord): Promise<void> {
-    if (job.runId) await this.#publish(job.runId, job.id)
-  }
-
-  async #publish(runId: string, cause: string): Promise<void> {
-    await this.#o.queue.publish(RUN_TOPIC, encodeAdvance({ run: runId }), {
-      idempotencyKey: `${runId}:${cause}`,
-    })
+  #publish(runId: string, cause: string): Promise<void> {
+    return queueAdvance(this.#o.queue, runId, cause)
   }
 
   /** Publishes runs a crash left unpublished, and advances runs idle since `before`. */

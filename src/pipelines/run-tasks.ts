@@ -1,3 +1,4 @@
+import type { Queue } from '../queue/index.ts'
 import { PipelineError } from './errors.ts'
 
 /** The topic of run advances, and the group of the workers that advance runs. */
@@ -29,4 +30,11 @@ export function decodeAdvance(payload: Uint8Array): AdvanceTask {
     throw new PipelineError('E_RUN_REQUEST', 'a run task names no run')
   }
   return { run }
+}
+
+/** Queues an advance of the run; `cause` makes its idempotency key (one advance per cause). */
+export async function queueAdvance(queue: Queue, runId: string, cause: string): Promise<void> {
+  await queue.publish(RUN_TOPIC, encodeAdvance({ run: runId }), {
+    idempotencyKey: `${runId}:${cause}`,
+  })
 }

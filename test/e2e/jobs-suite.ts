@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { before, describe, it, type TestContext } from 'node:test'
 import { textLike } from '../codec/data.ts'
 import { pipeThrough } from '../helpers/exec.ts'
 import { createJob, download, finished, getJob, jobEvents, putFile } from '../helpers/jobs-api.ts'

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it, type TestContext } from 'node:test'
+import { before, describe, it, type TestContext } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { textLike } from '../codec/data.ts'
 import { pipeThrough } from '../helpers/exec.ts'

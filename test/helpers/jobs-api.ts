@@ -31,8 +31,13 @@ export async function getJob(base: string, id: string): Promise<ApiJob> {
 }
 
 /** Every SSE event of the job (from after `lastEventId`) until the stream ends. */
-export async function jobEvents(base: string, id: string, lastEventId?: string) {
-  const res = await fetch(`${base}/v1/jobs/${id}/events`, {
+export function jobEvents(base: string, id: string, lastEventId?: string) {
+  return streamEvents(`${base}/v1/jobs/${id}/events`, lastEventId)
+}
+
+/** Every SSE event at `url` (from after `lastEventId`) until the stream ends, JSON parsed. */
+export async function streamEvents(url: string, lastEventId?: string) {
+  const res = await fetch(url, {
     headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
     signal: AbortSignal.timeout(120_000),
   })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { ApiRun } from '../../src/cli/commands/pipelines.ts'
-import { readSse, type SseEvent } from '../../src/cli/sse-reader.ts'
+import { streamEvents } from './jobs-api.ts'
 
 export interface RunJson extends ApiRun {
   steps: Record<
@@ -52,16 +52,8 @@ export async function getRun(base: string, id: string): Promise<RunJson> {
 }
 
 /** Every SSE event of the run until its stream ends (after its last state). */
-export async function runEvents(base: string, id: string, lastEventId?: string) {
-  const res = await fetch(`${base}/v1/runs/${id}/events`, {
-    headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
-    signal: AbortSignal.timeout(120_000),
-  })
-  assert.equal(res.status, 200)
-  const events: (SseEvent & { json: Record<string, unknown> })[] = []
-  for await (const event of readSse(res.body!))
-    events.push({ ...event, json: JSON.parse(event.data) })
-  return events
+export function runEvents(base: string, id: string, lastEventId?: string) {
+  return streamEvents(`${base}/v1/runs/${id}/events`, lastEventId)
 }
 
 /** Waits for the run to end, then returns it. */

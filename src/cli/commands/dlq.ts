@@ -1,11 +1,6 @@
-import { type FlagValues, loadConfig } from '../../config/index.ts'
-import { GatewayClient } from '../gateway-client.ts'
+import type { FlagValues } from '../../config/index.ts'
+import { clientFor } from '../gateway-client.ts'
 import { type ApiJob, jobLine } from './jobs.ts'
-
-function clientFor(flags: FlagValues): GatewayClient {
-  const { config } = loadConfig({ flags })
-  return new GatewayClient(config.url, config.key)
-}
 
 /** `piper dlq`: the job tasks' dead-letter topics with their letters, one per line. */
 export async function dlqListCommand(flags: FlagValues, out: (text: string) => void) {

@@ -3,9 +3,9 @@ import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { type FlagValues, loadConfig } from '../../config/index.ts'
+import type { FlagValues } from '../../config/index.ts'
 import { CliError } from '../errors.ts'
-import { filePath, GatewayClient } from '../gateway-client.ts'
+import { clientFor, filePath } from '../gateway-client.ts'
 import { regularFileAt, writeAll, writeOutputFile } from '../output-file.ts'
 import { progressReporter } from '../progress.ts'
 
@@ -15,11 +15,6 @@ interface ApiFile {
   sha256: string
   chunks: number
   created: string
-}
-
-function clientFor(flags: FlagValues): GatewayClient {
-  const { config } = loadConfig({ flags })
-  return new GatewayClient(config.url, config.key)
 }
 
 /** `piper put FILE [NAME]`: uploads a file (or stdin, `-`), prints the stored file as JSON. */

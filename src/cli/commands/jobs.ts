@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type FlagValues, loadConfig } from '../../config/index.ts'
+import type { FlagValues } from '../../config/index.ts'
 import { CliError } from '../errors.ts'
-import { GatewayClient } from '../gateway-client.ts'
+import { clientFor } from '../gateway-client.ts'
 import { readSse } from '../sse-reader.ts'
 import { type ApiRun, runLine } from './pipelines.ts'
 
@@ -25,11 +25,6 @@ interface Progress {
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
-
-function clientFor(flags: FlagValues): GatewayClient {
-  const { config } = loadConfig({ flags })
-  return new GatewayClient(config.url, config.key)
-}
 
 function jobPath(id: string): string {
   return `/v1/jobs/${encodeURIComponent(id)}`

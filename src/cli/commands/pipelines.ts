@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
-import { type FlagValues, loadConfig } from '../../config/index.ts'
+import type { FlagValues } from '../../config/index.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
-import { GatewayClient } from '../gateway-client.ts'
+import { clientFor } from '../gateway-client.ts'
 
 interface ApiPipeline {
   name: string
@@ -21,11 +21,6 @@ export interface ApiRun {
   steps: Record<string, { state: string; items: number; done: number; failed: number }>
   outputs: Record<string, string[]>
   error: { code: string; message: string } | null
-}
-
-function clientFor(flags: FlagValues): GatewayClient {
-  const { config } = loadConfig({ flags })
-  return new GatewayClient(config.url, config.key)
 }
 
 function json(body: unknown) {
