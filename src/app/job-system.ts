@@ -1,6 +1,7 @@
 import type { BlobStore } from '../blobs/index.ts'
 import type { CodecPool } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
+import { DEFAULT_IMAGE_LIMITS, Detector, type ImageLimits } from '../images/index.ts'
 import {
   type JobEventFeed,
   type JobKind,
@@ -8,7 +9,7 @@ import {
   JobService,
   KindRegistry,
 } from '../jobs/index.ts'
-import type { MetaStore, RunStore } from '../meta/index.ts'
+import type { ImageStore, MetaStore, RunStore } from '../meta/index.ts'
 import {
   advanceRunOfJob,
   DeadLetters,
@@ -22,7 +23,7 @@ import type { Logger } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
 
 export interface JobSystemOptions {
-  meta: MetaStore & RunStore
+  meta: MetaStore & RunStore & ImageStore
   queue: Queue
   files: FileService
   blobs: BlobStore
@@ -36,6 +37,9 @@ export interface JobSystemOptions {
   /** Tasks of one kind run at once. */
   concurrency: number
   maxOutputBytes?: number
+  imageLimits?: ImageLimits
+  /** Threads that run image detection models (each loads the model once). */
+  detectThreads?: number
   runMaxInFlight?: number
   sweepIntervalMs?: number
   /** How often workers look for new shard queues of their kinds. */
@@ -72,7 +76,10 @@ export function jobSystem(options: JobSystemOptions) {
     canRetry,
     sweepIntervalMs,
   })
+  const detector = new Detector({ threads: options.detectThreads })
+  const images = { limits: options.imageLimits ?? DEFAULT_IMAGE_LIMITS, detector, store: meta }
   const runner = new JobRunner({
+    images,
     meta,
     files,
     blobs,
@@ -118,11 +125,13 @@ export function jobSystem(options: JobSystemOptions) {
     serve.length === 0
       ? []
       : [
+          // First, so closed last: a detection the workers wait for finishes before it stops.
+          { name: 'detector', start: async () => {}, close: () => detector.close() },
           ...jobWorkers(kindWorkers),
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
         ]
-  return { kinds, jobs, runner, pipelines, engine, runs, deadLetters, workers }
+  return { kinds, jobs, runner, pipelines, engine, runs, deadLetters, workers, images }
 }
 
 export type JobSystem = ReturnType<typeof jobSystem>

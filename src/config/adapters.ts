@@ -1,7 +1,7 @@
 // Adapters load when one is picked: a command that needs none (`piper compress`, `piper
 // --version`) does not load the queue, the stores and their libraries (~200 ms of start-up).
 import type { BlobStore } from '../blobs/index.ts'
-import type { ClientUsageReader, MetaStore, RunStore } from '../meta/index.ts'
+import type { ClientUsageReader, ImageStore, MetaStore, RunStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ConfigError } from './errors.ts'
@@ -24,7 +24,9 @@ export async function blobStoreFor(url: string): Promise<BlobStore> {
 }
 
 /** The metadata store a `PIPER_META` URL names (not started; PostgreSQL's driver loads then). */
-export async function metaStoreFor(url: string): Promise<MetaStore & RunStore & ClientUsageReader> {
+export async function metaStoreFor(
+  url: string,
+): Promise<MetaStore & RunStore & ImageStore & ClientUsageReader> {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {
     const { PostgresDriver, SqliteDriver, SqlMetaStore } = await import('../meta/index.ts')

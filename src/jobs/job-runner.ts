@@ -1,6 +1,7 @@
 import type { BlobStore } from '../blobs/index.ts'
 import { type CodecPool, freeNow } from '../codec/index.ts'
 import { type FileService, measuredHistogram, readChunkVerified } from '../files/index.ts'
+import type { ImageKit } from '../images/index.ts'
 import { type JobRecord, type ManifestEntry, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -23,6 +24,8 @@ export interface JobRunnerOptions {
   feed: JobEventFeed
   logger: Logger
   kinds: KindRegistry
+  /** Limits, detector and index for image kinds. */
+  images: ImageKit
   /** The server's cap on the bytes a job may write (decompress, extract), default 64 GiB. */
   maxDecompressOutput?: number
   onEnded?: JobEndListener
@@ -261,6 +264,7 @@ export class JobRunner {
       pool,
       log: this.#log.child({ job: job.id }),
       maxOutputBytes: this.#o.maxDecompressOutput ?? DEFAULT_MAX_OUTPUT_BYTES,
+      images: this.#o.images,
       untilCancelled: (source) => this.#untilCancelled(job, source),
     }
   }

@@ -1,6 +1,14 @@
 /** The metadata port and its SQLite and PostgreSQL adapters. */
 export type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 export { MetaError, type MetaErrorCode } from './errors.ts'
+export type {
+  HashedImage,
+  ImageBucket,
+  ImageEntry,
+  ImageMatch,
+  ImageOutputBucket,
+  ImageStore,
+} from './image-store.ts'
 export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
 export { PostgresDriver } from './postgres-driver.ts'
@@ -28,5 +36,6 @@ export type {
   StepSummary,
 } from './run-records.ts'
 export type { RunStore } from './run-store.ts'
+export { MAX_IMAGE_DISTANCE } from './sql-images.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'
 export { SqliteDriver } from './sqlite-driver.ts'

@@ -168,6 +168,44 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         'CREATE INDEX runs_by_state ON runs (state, updated)',
       ],
     },
+    {
+      version: 5,
+      name: 'images',
+      sql: (t) => [
+        // One row per image file that was hashed or measured; it goes with its file.
+        `CREATE TABLE images (
+          file_id TEXT PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE,
+          client_id ${t.name} NOT NULL,
+          format TEXT NOT NULL,
+          width ${t.bigint} NOT NULL,
+          height ${t.bigint} NOT NULL,
+          bytes ${t.bigint} NOT NULL,
+          phash TEXT,
+          dhash TEXT,
+          band0 INTEGER,
+          band1 INTEGER,
+          band2 INTEGER,
+          band3 INTEGER,
+          stats TEXT,
+          created ${t.bigint} NOT NULL)`,
+        // The multi-index: each 16-bit band of the pHash is a key of its own.
+        'CREATE INDEX images_band0 ON images (client_id, band0)',
+        'CREATE INDEX images_band1 ON images (client_id, band1)',
+        'CREATE INDEX images_band2 ON images (client_id, band2)',
+        'CREATE INDEX images_band3 ON images (client_id, band3)',
+        'CREATE INDEX images_by_time ON images (client_id, created)',
+        // What each finished image job wrote, once per job (a rerun task does not count twice).
+        `CREATE TABLE image_outputs (
+          job_id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL,
+          kind TEXT NOT NULL,
+          outputs ${t.bigint} NOT NULL,
+          bytes_in ${t.bigint} NOT NULL,
+          bytes_out ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL)`,
+        'CREATE INDEX image_outputs_by_time ON image_outputs (client_id, created)',
+      ],
+    },
   ]
 
 /**

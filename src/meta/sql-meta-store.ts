@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
+import type { ImageEntry, ImageStore } from './image-store.ts'
 import { LeaseLock } from './lease-lock.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
@@ -23,6 +24,7 @@ import type { NewRun, PipelineRecord, RunPatch, RunRecord } from './run-records.
 import type { RunStore } from './run-store.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
+import * as images from './sql-images.ts'
 import {
   addJobEvent,
   addProgressEvent,
@@ -41,7 +43,7 @@ import {
 import * as runs from './sql-runs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
-export class SqlMetaStore implements MetaStore, RunStore, ClientUsageReader {
+export class SqlMetaStore implements MetaStore, RunStore, ImageStore, ClientUsageReader {
   readonly name: string
   readonly #driver: SqlDriver
   /** Chunk locks across processes (PostgreSQL): leases that hold no connection. */
@@ -348,6 +350,28 @@ export class SqlMetaStore implements MetaStore, RunStore, ClientUsageReader {
   markJobPublished(id: string): Promise<void> {
     return markJobPublished(this.#driver, id)
   }
+  // Image hashes and figures (`ImageStore`), in sql-images.ts.
+
+  saveImage(entry: ImageEntry): Promise<void> {
+    return images.saveImage(this.#driver, entry)
+  }
+
+  nearImages(clientId: string, phash: string, distance: number) {
+    return images.nearImages(this.#driver, clientId, phash, distance)
+  }
+
+  hashedImages(clientId: string, options: { after?: string; limit: number }) {
+    return images.hashedImages(this.#driver, clientId, options)
+  }
+
+  saveImageOutputs(entry: Parameters<ImageStore['saveImageOutputs']>[0]): Promise<void> {
+    return images.saveImageOutputs(this.#driver, entry)
+  }
+
+  imageBuckets(clientId: string, range: { from: number; to: number; bucketMs: number }) {
+    return images.imageBuckets(this.#driver, clientId, range)
+  }
+
   // Pipelines and runs (`RunStore`), in sql-runs.ts.
 
   savePipeline(clientId: string, name: string, definition: object): Promise<PipelineRecord> {

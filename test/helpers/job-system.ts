@@ -5,6 +5,7 @@ import { jobSystem } from '../../src/app/index.ts'
 import { FsBlobStore } from '../../src/blobs/index.ts'
 import { CodecPool } from '../../src/codec/index.ts'
 import { chunkAnalyzer, FileService } from '../../src/files/index.ts'
+import type { ImageLimits } from '../../src/images/index.ts'
 import { JobEventFeed } from '../../src/jobs/index.ts'
 import { SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { EmbeddedQueue } from '../../src/queue/index.ts'
@@ -18,6 +19,7 @@ export interface JobSystemSetup {
   /** Start the workers of every kind and the run engine's (default false). */
   workers?: boolean
   chunkSize?: number
+  imageLimits?: ImageLimits
   /** Whether uploads measure each chunk's byte histogram (default true, as compress wants). */
   histogram?: boolean
 }
@@ -52,6 +54,7 @@ export async function startJobSystem(options: JobSystemSetup = {}) {
     logger,
     concurrency: 2,
     maxOutputBytes: options.maxOutputBytes,
+    imageLimits: options.imageLimits,
     runMaxInFlight: options.runMaxInFlight,
     consumer: { backoffMs: 10, maxBackoffMs: 50 },
   })
@@ -59,7 +62,7 @@ export async function startJobSystem(options: JobSystemSetup = {}) {
   await system.runs.start()
   if (options.workers) for (const w of system.workers) await w.start()
   const close = async () => {
-    if (options.workers) for (const w of system.workers) await w.close()
+    if (options.workers) for (const w of [...system.workers].reverse()) await w.close()
     await system.runs.close()
     await system.jobs.close()
     await queue.close()

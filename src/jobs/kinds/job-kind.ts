@@ -1,6 +1,7 @@
 import type { BlobStore } from '../../blobs/index.ts'
 import type { CodecPool } from '../../codec/index.ts'
 import type { ChunkAnalysisName, FileService } from '../../files/index.ts'
+import type { ImageKit } from '../../images/index.ts'
 import type { FileRecord, JobRecord } from '../../meta/index.ts'
 import type { Logger } from '../../telemetry/index.ts'
 
@@ -20,6 +21,8 @@ export interface KindContext {
   log: Logger
   /** The server's cap on the bytes a job may write (decompress, extract). */
   maxOutputBytes: number
+  /** Image limits, the detector and the image index (image kinds). */
+  images: ImageKit
   /** Passes `source` on, failing with `E_JOB_FINISHED` once the job was cancelled meanwhile. */
   untilCancelled(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>
 }
@@ -52,6 +55,8 @@ export interface JobKind {
   readonly summary: string
   /** JSON Schema of `params` (an object; unknown fields refused). */
   readonly params: object
+  /** Checks what a schema cannot say (one of two fields); throws `E_JOB_REQUEST` naming it. */
+  checkParams?(params: Record<string, unknown>, where: string): void
   readonly inputs: KindInputs
   readonly output: KindOutput
   /** Analyses of the input's chunks it reads (`part` gets them as `PartInput`). */

@@ -4,11 +4,35 @@ import { compress } from './compress.ts'
 import { decompress } from './decompress.ts'
 import { extract } from './extract.ts'
 import { hash } from './hash.ts'
+import { imageAnalyze } from './image-analyze.ts'
+import { imageConvert } from './image-convert.ts'
+import { imageDetect } from './image-detect.ts'
+import { imageFilter } from './image-filter.ts'
+import { imageHash } from './image-hash.ts'
+import { imageRedact } from './image-redact.ts'
+import { imageResize } from './image-resize.ts'
+import { imageStats } from './image-stats.ts'
+import { imageVariants } from './image-variants.ts'
 import type { ChunkAnalysisName, JobKind } from './job-kind.ts'
 import { tar } from './tar.ts'
 
 /** The kinds Piper ships, in the order `piper kinds` lists them. */
-export const BUILT_IN_KINDS: readonly JobKind[] = [compress, decompress, hash, tar, extract]
+export const BUILT_IN_KINDS: readonly JobKind[] = [
+  compress,
+  decompress,
+  hash,
+  tar,
+  extract,
+  imageResize,
+  imageVariants,
+  imageConvert,
+  imageFilter,
+  imageDetect,
+  imageRedact,
+  imageHash,
+  imageStats,
+  imageAnalyze,
+]
 
 const KIND_NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/
 
@@ -61,6 +85,7 @@ export class KindRegistry {
     const value = params ?? {}
     if (!check(value))
       throw new JobError('E_JOB_REQUEST', `${name}: ${describe(check.errors?.[0], where)}`)
+    this.#kinds.get(name)!.kind.checkParams?.(value as Record<string, unknown>, where)
     return value as Record<string, unknown>
   }
 

@@ -1,0 +1,42 @@
+/** Images: decoding within limits, resizing, encoding, detection, redaction, hashes, stats. */
+
+export {
+  DETECTIONS_CONTENT_TYPE,
+  DETECTIONS_SUFFIX,
+  type DetectionsFile,
+  parseDetections,
+} from './detections-file.ts'
+export { DETECTABLE, type Detection, type DetectOptions, Detector } from './detector.ts'
+export {
+  ENCODE_PARAMS,
+  type EncodeOptions,
+  encode,
+  FORMAT_PARAM,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  outputFormatFor,
+  withExtension,
+} from './encode.ts'
+export { ImageError, type ImageErrorCode, imageErrorOf } from './errors.ts'
+export { bandProbes, bandsOf, hammingDistance } from './hamming.ts'
+export { type ImageKit, readImage } from './image-kit.ts'
+export {
+  checkOutputSize,
+  type ImageInfo,
+  ImageSource,
+  type RawImage,
+  rawPipeline,
+} from './image-source.ts'
+export { type ExifSummary, type ImageStats, imageStats } from './image-stats.ts'
+export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.ts'
+export { dhashOf, type PerceptualHashes, perceptualHashes, phashOf } from './perceptual-hash.ts'
+export { REDACT_METHODS, type RedactMethod, type Region, redact } from './redact.ts'
+export {
+  FITS,
+  GRAVITIES,
+  RESIZE_PARAMS,
+  type ResizeSpec,
+  resize,
+  resizedSize,
+  scaleNeeded,
+} from './resize.ts'

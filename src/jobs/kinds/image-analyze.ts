@@ -1,0 +1,36 @@
+import { imageStats, perceptualHashes } from '../../images/index.ts'
+import { openImage } from './image-job.ts'
+import type { JobKind } from './job-kind.ts'
+
+/**
+ * `image.analyze`: `image.hash` and `image.stats` from one decode. What Piper runs on every
+ * image upload when `imageAnalyzeUploads` says so.
+ */
+export const imageAnalyze: JobKind = {
+  name: 'image.analyze',
+  summary: 'image.hash and image.stats in one decode (run on uploads when enabled)',
+  params: { type: 'object', additionalProperties: false, properties: {} },
+  inputs: 'one',
+  output: 'none',
+  defaultOutput: () => '',
+  plan: async () => 'whole',
+
+  async whole(job, ctx) {
+    const { file, image } = await openImage(job, ctx)
+    const [hashes, stats] = await Promise.all([
+      perceptualHashes(await image.raw()),
+      imageStats(image),
+    ])
+    await ctx.images.store.saveImage({
+      fileId: file.id,
+      clientId: job.clientId,
+      format: image.info.format,
+      width: image.info.width,
+      height: image.info.height,
+      bytes: file.size,
+      ...hashes,
+      stats,
+    })
+    return { result: { ...hashes, ...stats } }
+  },
+}

@@ -1,0 +1,32 @@
+import { perceptualHashes } from '../../images/index.ts'
+import { openImage } from './image-job.ts'
+import type { JobKind } from './job-kind.ts'
+
+/**
+ * `image.hash`: the image's dHash and pHash (64 bits each, hex) as the result, and its pHash
+ * in the near-duplicate index (`GET /v1/files/{name}/duplicates`).
+ */
+export const imageHash: JobKind = {
+  name: 'image.hash',
+  summary: 'perceptual hashes (dHash, pHash) of an image, indexed for near-duplicate search',
+  params: { type: 'object', additionalProperties: false, properties: {} },
+  inputs: 'one',
+  output: 'none',
+  defaultOutput: () => '',
+  plan: async () => 'whole',
+
+  async whole(job, ctx) {
+    const { file, image } = await openImage(job, ctx)
+    const hashes = await perceptualHashes(await image.raw())
+    await ctx.images.store.saveImage({
+      fileId: file.id,
+      clientId: job.clientId,
+      format: image.info.format,
+      width: image.info.width,
+      height: image.info.height,
+      bytes: file.size,
+      ...hashes,
+    })
+    return { result: { ...hashes } }
+  },
+}

@@ -1,0 +1,33 @@
+import { imageStats as measure } from '../../images/index.ts'
+import { openImage } from './image-job.ts'
+import type { JobKind } from './job-kind.ts'
+
+/**
+ * `image.stats`: dimensions, format, colour space, alpha, per-channel statistics, dominant
+ * colour, entropy, sharpness and an EXIF summary (camera, time taken, whether GPS is recorded)
+ * as the result, kept for the client's image statistics (`GET /v1/stats/images`).
+ */
+export const imageStats: JobKind = {
+  name: 'image.stats',
+  summary: 'dimensions, format, colour statistics, sharpness and EXIF summary of an image',
+  params: { type: 'object', additionalProperties: false, properties: {} },
+  inputs: 'one',
+  output: 'none',
+  defaultOutput: () => '',
+  plan: async () => 'whole',
+
+  async whole(job, ctx) {
+    const { file, image } = await openImage(job, ctx)
+    const stats = await measure(image)
+    await ctx.images.store.saveImage({
+      fileId: file.id,
+      clientId: job.clientId,
+      format: image.info.format,
+      width: image.info.width,
+      height: image.info.height,
+      bytes: file.size,
+      stats,
+    })
+    return { result: { ...stats } }
+  },
+}
