@@ -31,6 +31,15 @@ export function integer(min: number, max: number): Parser<number> {
   }
 }
 
+/** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), or a JSON boolean. */
+export function boolean(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw
+  const text = typeof raw === 'string' ? raw.trim().toLowerCase() : ''
+  if (['true', '1', 'yes', 'on'].includes(text)) return true
+  if (['false', '0', 'no', 'off'].includes(text)) return false
+  throw new Error('expected true or false')
+}
+
 export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> {
   return (raw) => {
     if (typeof raw === 'string' && (choices as readonly string[]).includes(raw)) return raw as T

@@ -4,7 +4,7 @@ import { SETTINGS } from './settings.ts'
 
 /** One row of `piper config`: the effective value (secrets masked) and where it came from. */
 export interface PrintableSetting {
-  value: string | number | null
+  value: string | number | boolean | null
   source: string
   env: string
   flag: string
@@ -15,7 +15,7 @@ export function printableConfig(loaded: LoadedConfig): Record<string, PrintableS
   const out: Record<string, PrintableSetting> = {}
   for (const s of SETTINGS) {
     const raw = loaded.config[s.name]
-    let value: string | number | null
+    let value: string | number | boolean | null
     if (raw === undefined) value = null
     else if (s.secret) value = '****'
     else if (typeof raw === 'string') value = maskUrlPassword(raw)

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import {
   adapterUrl,
+  boolean,
   byteSize,
   hostName,
   integer,
@@ -44,6 +45,13 @@ export interface PiperConfig {
   maxDecompressOutput: number
   kinds: string[]
   runMaxInFlight: number
+  imageMaxInputPixels: number
+  imageMaxFrames: number
+  imageMaxInputBytes: number
+  imageMaxOutputDimension: number
+  imageAllowSvg: boolean
+  detectThreads: number
+  imageAnalyzeUploads: string[]
   quotaBytes: number
   quotaFiles: number
   quotaJobs: number
@@ -277,6 +285,62 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'jobs of one pipeline run queued or running at once; the rest wait (a 100 000-item run neither floods the queue nor starves other clients)',
     parse: integer(1, 1_000_000),
     fallback: () => 256,
+  }),
+  setting({
+    name: 'imageMaxInputPixels',
+    flag: '--image-max-input-pixels',
+    env: 'PIPER_IMAGE_MAX_INPUT_PIXELS',
+    doc: 'largest image an image job decodes, in pixels, every frame summed (E_IMAGE_TOO_LARGE beyond, before decoding)',
+    parse: integer(1, 2 ** 40),
+    fallback: () => 100_000_000,
+  }),
+  setting({
+    name: 'imageMaxFrames',
+    flag: '--image-max-frames',
+    env: 'PIPER_IMAGE_MAX_FRAMES',
+    doc: 'frames (pages) an animated or multi-page input image may have',
+    parse: integer(1, 100_000),
+    fallback: () => 100,
+  }),
+  setting({
+    name: 'imageMaxInputBytes',
+    flag: '--image-max-input-bytes',
+    env: 'PIPER_IMAGE_MAX_INPUT_BYTES',
+    doc: 'largest image file an image job reads',
+    parse: byteSize(1024, 2 ** 40),
+    fallback: () => 100 * 1024 * 1024,
+  }),
+  setting({
+    name: 'imageMaxOutputDimension',
+    flag: '--image-max-output-dimension',
+    env: 'PIPER_IMAGE_MAX_OUTPUT_DIMENSION',
+    doc: 'widest or tallest image an image job writes, in pixels',
+    parse: integer(1, 65_535),
+    fallback: () => 16_384,
+  }),
+  setting({
+    name: 'imageAllowSvg',
+    flag: '--image-allow-svg',
+    env: 'PIPER_IMAGE_ALLOW_SVG',
+    doc: 'whether image jobs read SVG input (off: E_IMAGE_UNSUPPORTED)',
+    parse: boolean,
+    fallback: () => false,
+  }),
+  setting({
+    name: 'detectThreads',
+    flag: '--detect-threads',
+    env: 'PIPER_DETECT_THREADS',
+    doc: 'threads that run image.detect models (each loads its model once, ~150 MB)',
+    parse: integer(1, 64),
+    fallback: () => Math.max(1, Math.min(2, availableParallelism())),
+  }),
+  setting({
+    name: 'imageAnalyzeUploads',
+    flag: '--image-analyze-uploads',
+    env: 'PIPER_IMAGE_ANALYZE_UPLOADS',
+    doc: 'whose image uploads get an image.analyze job (hashes for duplicates, statistics): * for every client, none, or client ids',
+    parse: list(nonEmptyString('a client id or *')),
+    fallback: () => ['none'],
   }),
   setting({
     name: 'quotaBytes',

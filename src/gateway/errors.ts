@@ -33,6 +33,10 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_RUN_REQUEST: 400,
   E_RUN_NOT_FOUND: 404,
   E_RUN_FINISHED: 409,
+  E_IMAGE_CORRUPT: 422,
+  E_IMAGE_UNSUPPORTED: 415,
+  E_IMAGE_TOO_LARGE: 413,
+  E_IMAGE_VARIANT: 400,
   // RFC 4918 §11.5: the server cannot store what the request needs stored.
   E_STORAGE_FULL: 507,
   E_LOG_FENCED: 503,

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
+import { asksForVariant, parseVariantQuery } from '../images/index.ts'
 import { type JobRequest, parseJobRequest } from '../jobs/index.ts'
 import type { FileRecord } from '../meta/index.ts'
 import { parseRunRequest, type RunRequest } from '../pipelines/index.ts'
@@ -9,6 +10,7 @@ import { notModified, rangeApplies } from './conditional.ts'
 import { HttpError } from './errors.ts'
 import { fileJson, fileLocation } from './file-json.ts'
 import { parseRange } from './http-range.ts'
+import { distanceParam, fileDuplicates, type ImageRouteOptions } from './image-routes.ts'
 import { jobJson } from './job-json.ts'
 import { uploadMultipart } from './multipart.ts'
 import { decodeCursor, encodeCursor, listPrefix, pageLimit } from './paging.ts'
@@ -48,7 +50,15 @@ export function fileRoutes(
   clients: ClientResolver,
   policy: RoutePolicy,
   jobs?: GatewayOptions['jobs'],
+  images?: ImageRouteOptions,
 ): void {
+  /** Queues `image.analyze` for an uploaded image when its client has that on (once per file). */
+  const analyze = async (client: string, file: FileRecord) => {
+    if (!jobs || !images?.analyzeUploads(client) || !looksLikeImage(file)) return
+    const request = { type: 'image.analyze', input: file.name, output: '', params: {} }
+    await jobs.service.create(client, request, `analyze:${file.id}`)
+  }
+
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
     const client = await clients.resolve(req)
     res.once('close', policy.uploads.take(client))
@@ -59,6 +69,7 @@ export function fileRoutes(
     // destroyed request destroys its socket, and the client would get no answer at all.
     const body = req.iterator({ destroyOnReturn: false })
     const file = await policy.quotas.put(client, tail, body, contentType)
+    await analyze(client, file)
     const job = request && (await jobs!.service.create(client, request)).job
     const run = runRequest && (await jobs!.runs.create(client, runRequest)).run
     sendJson(
@@ -79,12 +90,27 @@ export function fileRoutes(
     const client = await clients.resolve(ctx.req)
     ctx.res.once('close', policy.uploads.take(client))
     const stored = await uploadMultipart(ctx, client, policy.quotas)
+    for (const file of stored) await analyze(client, file)
     sendJson(ctx.res, 201, { files: stored.map(fileJson) })
   })
 
   router.on('GET', '/v1/files/*', async ({ req, res, tail, log, url }) => {
     const client = await clients.resolve(req)
-    const file = await files.stat(client, tail)
+    // `NAME/duplicates` is a search unless a file has that very name.
+    if (images && tail.endsWith(DUPLICATES) && tail.length > DUPLICATES.length) {
+      const own = await files.stat(client, tail).catch(() => undefined)
+      if (!own) {
+        const image = await files.stat(client, tail.slice(0, -DUPLICATES.length))
+        const distance = distanceParam(url.searchParams.get('distance'))
+        sendJson(res, 200, await fileDuplicates(images.store, image, distance))
+        return
+      }
+    }
+    let file = await files.stat(client, tail)
+    if (images && asksForVariant(url.searchParams)) {
+      const request = parseVariantQuery(url.searchParams, images.limits)
+      file = await images.variants.variant(client, file, request)
+    }
     const etag = `"${file.sha256}"`
     const modified = new Date(file.created)
     const headers = {
@@ -143,6 +169,15 @@ export function fileRoutes(
       next_cursor: more ? encodeCursor(shown[shown.length - 1]!.name) : null,
     })
   })
+}
+
+const DUPLICATES = '/duplicates'
+const IMAGE_NAME = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif)$/i
+
+/** Worth an `image.analyze` job: typed as an image, or named like one. */
+function looksLikeImage(file: FileRecord): boolean {
+  if (/^image\/svg/i.test(file.contentType)) return false
+  return /^image\//i.test(file.contentType) || IMAGE_NAME.test(file.name)
 }
 
 /**

@@ -13,6 +13,7 @@ import { dlqRoutes } from './dlq-routes.ts'
 import { describeError, HttpError } from './errors.ts'
 import { fileRoutes } from './file-routes.ts'
 import { healthResponse } from './health.ts'
+import { type ImageRouteOptions, imageRoutes } from './image-routes.ts'
 import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
 import { pipelineRoutes } from './pipeline-routes.ts'
@@ -41,6 +42,8 @@ export interface GatewayOptions {
     runs: RunService
     deadLetters: DeadLetters
   }
+  /** Duplicate search, image statistics, on-demand variants and analysis of image uploads. */
+  images?: ImageRouteOptions
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
   /** Host names and CORS origins (see `BrowserGuard`); default: loopback names, no CORS. */
@@ -146,7 +149,8 @@ export class Gateway {
         legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),
         quotas: new Quotas(storage.meta, storage.quotas ?? NO_QUOTAS, storage.files),
       }
-      fileRoutes(this.#router, storage.files, clients, policy, options.jobs)
+      fileRoutes(this.#router, storage.files, clients, policy, options.jobs, options.images)
+      if (options.images) imageRoutes(this.#router, options.images.store, clients)
       if (options.jobs) {
         const { service, feed, kinds, pipelines, runs } = options.jobs
         const shutdown = this.#shutdown.signal

@@ -7,6 +7,7 @@ export {
   parseDetections,
 } from './detections-file.ts'
 export { DETECTABLE, type Detection, type DetectOptions, Detector } from './detector.ts'
+export { type ClusterMember, duplicateClusters } from './duplicate-clusters.ts'
 export {
   ENCODE_PARAMS,
   type EncodeOptions,
@@ -29,6 +30,15 @@ export {
 } from './image-source.ts'
 export { type ExifSummary, type ImageStats, imageStats } from './image-stats.ts'
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.ts'
+export {
+  asksForVariant,
+  OnDemandVariants,
+  parseVariantQuery,
+  VARIANT_QUERY,
+  VariantError,
+  type VariantRequest,
+  variantName,
+} from './on-demand-variants.ts'
 export { dhashOf, type PerceptualHashes, perceptualHashes, phashOf } from './perceptual-hash.ts'
 export { REDACT_METHODS, type RedactMethod, type Region, redact } from './redact.ts'
 export {

@@ -1,5 +1,6 @@
 import { CodecError } from '../codec/index.ts'
 import { FileError } from '../files/index.ts'
+import { ImageError } from '../images/index.ts'
 import { MetaError } from '../meta/index.ts'
 import { JobError } from './errors.ts'
 
@@ -8,7 +9,9 @@ import { JobError } from './errors.ts'
  * missing input, a malformed task. Such a task fails its job at once instead of retrying.
  */
 export function isPermanentFailure(error: unknown): boolean {
-  if (error instanceof CodecError || error instanceof JobError) return true
+  if (error instanceof CodecError || error instanceof JobError || error instanceof ImageError) {
+    return true
+  }
   if (error instanceof FileError) return error.code !== 'E_UPLOAD_TOO_LARGE'
   return error instanceof MetaError && error.code === 'E_UPLOAD_CONFLICT'
 }

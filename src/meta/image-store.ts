@@ -41,6 +41,7 @@ export interface ImageBucket {
 /** Outputs of finished image jobs of one time bucket. */
 export interface ImageOutputBucket {
   start: number
+  kind: string
   jobs: number
   outputs: number
   bytesIn: number
@@ -55,6 +56,8 @@ export interface ImageOutputBucket {
 export interface ImageStore {
   /** Adds or completes the entry of a file (fields absent are kept); a gone file is ignored. */
   saveImage(entry: ImageEntry): Promise<void>
+  /** The entry of a file, if it was hashed or measured. */
+  image(fileId: string): Promise<ImageEntry | undefined>
   /** Every hashed image of the client within `distance` bits of `phash` (exact, indexed). */
   nearImages(clientId: string, phash: string, distance: number): Promise<ImageMatch[]>
   /** The client's hashed images, by name, a page at a time. */
@@ -74,5 +77,7 @@ export interface ImageStore {
   ): Promise<{
     images: ImageBucket[]
     outputs: ImageOutputBucket[]
+    /** Bytes of image files in the range that repeat another's content (kept once). */
+    dedupBytes: number
   }>
 }

@@ -48,6 +48,21 @@ export async function saveImage(driver: SqlDriver, entry: ImageEntry): Promise<v
   })
 }
 
+export async function image(driver: SqlDriver, fileId: string): Promise<ImageEntry | undefined> {
+  const [row] = await driver.all('SELECT * FROM images WHERE file_id = $1', [fileId])
+  if (!row) return undefined
+  return {
+    fileId: String(row.file_id),
+    clientId: String(row.client_id),
+    format: String(row.format),
+    width: Number(row.width),
+    height: Number(row.height),
+    bytes: Number(row.bytes),
+    ...(row.phash == null ? {} : { phash: String(row.phash), dhash: String(row.dhash) }),
+    ...(row.stats == null ? {} : { stats: JSON.parse(String(row.stats)) }),
+  }
+}
+
 /**
  * Multi-index lookup: for each band, the rows whose band is within ⌊distance/4⌋ bits of the
  * query's (values computed here, so inlined as integer literals), then the exact distance.
@@ -58,6 +73,7 @@ export async function nearImages(
   phash: string,
   distance: number,
 ): Promise<ImageMatch[]> {
+  if (!/^[0-9a-f]{16}$/.test(phash)) throw new Error(`not a 64-bit hash in hex: ${phash}`)
   const flips = Math.floor(distance / 4)
   const selects = bandsOf(phash).map(
     (band, i) =>
@@ -127,7 +143,7 @@ export async function imageBuckets(
   driver: SqlDriver,
   clientId: string,
   range: { from: number; to: number; bucketMs: number },
-): Promise<{ images: ImageBucket[]; outputs: ImageOutputBucket[] }> {
+): Promise<{ images: ImageBucket[]; outputs: ImageOutputBucket[]; dedupBytes: number }> {
   const params = [clientId, range.from, range.to, range.bucketMs]
   const imageRows = await driver.all(
     `SELECT created - (created % $4) AS start, format, COUNT(*) AS n,
@@ -150,20 +166,27 @@ export async function imageBuckets(
     bucket.formats[String(row.format)] = Number(row.n)
   }
   const outputRows = await driver.all(
-    `SELECT created - (created % $4) AS start, COUNT(*) AS jobs, SUM(outputs) AS outputs,
+    `SELECT created - (created % $4) AS start, kind, COUNT(*) AS jobs, SUM(outputs) AS outputs,
        SUM(bytes_in) AS bytes_in, SUM(bytes_out) AS bytes_out
      FROM image_outputs WHERE client_id = $1 AND created >= $2 AND created < $3
-     GROUP BY created - (created % $4) ORDER BY 1`,
+     GROUP BY created - (created % $4), kind ORDER BY 1, 2`,
     params,
   )
   const outputs = outputRows.map((row) => ({
     start: Number(row.start),
+    kind: String(row.kind),
     jobs: Number(row.jobs),
     outputs: Number(row.outputs),
     bytesIn: Number(row.bytes_in),
     bytesOut: Number(row.bytes_out),
   }))
-  return { images: [...images.values()], outputs }
+  const [dedup] = await driver.all(
+    `SELECT SUM((n - 1) * size) AS saved FROM (
+       SELECT COUNT(*) AS n, MAX(f.size) AS size FROM images i JOIN files f ON f.id = i.file_id
+       WHERE i.client_id = $1 AND i.created >= $2 AND i.created < $3 GROUP BY f.sha256) t`,
+    params.slice(0, 3),
+  )
+  return { images: [...images.values()], outputs, dedupBytes: Number(dedup?.saved ?? 0) }
 }
 
 function compare(a: string, b: string): number {

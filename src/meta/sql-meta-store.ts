@@ -356,6 +356,10 @@ export class SqlMetaStore implements MetaStore, RunStore, ImageStore, ClientUsag
     return images.saveImage(this.#driver, entry)
   }
 
+  image(fileId: string) {
+    return images.image(this.#driver, fileId)
+  }
+
   nearImages(clientId: string, phash: string, distance: number) {
     return images.nearImages(this.#driver, clientId, phash, distance)
   }

@@ -13,6 +13,7 @@ import {
 } from '../../config/index.ts'
 import { ChunkScrubber, chunkAnalyzer, FileService, GarbageCollector } from '../../files/index.ts'
 import { Gateway } from '../../gateway/index.ts'
+import { type ImageLimits, OnDemandVariants } from '../../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../../jobs/index.ts'
 import { lockDir } from '../../log/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
@@ -117,6 +118,13 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     bytesPerSecond: config.scrubBytesPerSecond,
   })
   const feed = new JobEventFeed(meta)
+  const imageLimits: ImageLimits = {
+    maxInputPixels: config.imageMaxInputPixels,
+    maxFrames: config.imageMaxFrames,
+    maxInputBytes: config.imageMaxInputBytes,
+    maxOutputDimension: config.imageMaxOutputDimension,
+    allowSvg: config.imageAllowSvg,
+  }
   const { jobs, pipelines, runs, deadLetters, workers } = jobSystem({
     meta,
     queue,
@@ -132,8 +140,11 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     // job: 3.6 s with two per thread, 3.0 s with four).
     concurrency: 4 * pool.size,
     maxOutputBytes: config.maxDecompressOutput,
+    imageLimits,
+    detectThreads: config.detectThreads,
     runMaxInFlight: config.runMaxInFlight,
   })
+  const analyzed = new Set(config.imageAnalyzeUploads)
   const gateway = new Gateway({
     host: config.host,
     port: config.port,
@@ -145,6 +156,12 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
     },
     jobs: { service: jobs, feed, kinds, pipelines, runs, deadLetters },
+    images: {
+      store: meta,
+      limits: imageLimits,
+      variants: new OnDemandVariants({ files, limits: imageLimits }),
+      analyzeUploads: (client) => analyzed.has('*') || analyzed.has(client),
+    },
     browser: {
       publicHosts: config.publicHosts,
       corsOrigins: config.corsOrigins,
