@@ -127,7 +127,7 @@ export function jobSystem(options: JobSystemOptions) {
       : [
           // First, so closed last: a detection the workers wait for finishes before it stops.
           { name: 'detector', start: async () => {}, close: () => detector.close() },
-          ...jobWorkers(kindWorkers),
+          together('job-workers', jobWorkers(kindWorkers)),
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
         ]
@@ -135,3 +135,19 @@ export function jobSystem(options: JobSystemOptions) {
 }
 
 export type JobSystem = ReturnType<typeof jobSystem>
+
+/**
+ * Components started and closed as one, all at once: a worker runtime per kind's topic and
+ * its dead letters (30 with 14 kinds) each wait out a poll as they close, in parallel here.
+ */
+function together(name: string, parts: readonly Component[]): Component {
+  return {
+    name,
+    start: async () => {
+      for (const part of parts) await part.start()
+    },
+    close: async () => {
+      await Promise.all(parts.map((part) => part.close()))
+    },
+  }
+}
