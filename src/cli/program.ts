@@ -202,9 +202,11 @@ function pipelineCommands(program: Command, io: ProgramIo): void {
     pipelines
       .command('apply')
       .description('store the pipeline a JSON or YAML file describes, as its next version')
-      .argument('<file>', 'pipeline file ({name, steps})'),
-  ).action(async (file: string, options: Options) => {
-    await (await load.pipelines()).pipelinesApplyCommand(file, flagValues(options), io.stdout)
+      .argument('[file]', 'pipeline file ({name, steps})')
+      .option('--template <name>', 'a pipeline shipped with Piper instead: image-tagging'),
+  ).action(async (file: string | undefined, options: Options & { template?: string }) => {
+    const { pipelinesApplyCommand } = await load.pipelines()
+    await pipelinesApplyCommand(file, options.template, flagValues(options), io.stdout)
   })
   addConfigOptions(
     pipelines

@@ -19,7 +19,7 @@ export {
   withExtension,
 } from './encode.ts'
 export { ImageError, type ImageErrorCode, imageErrorOf } from './errors.ts'
-export { bandProbes, bandsOf, hammingDistance } from './hamming.ts'
+export { bandProbes, bandsOf, hammingDistance, popcount32 } from './hamming.ts'
 export { type ImageKit, readImage } from './image-kit.ts'
 export {
   checkOutputSize,

@@ -177,6 +177,7 @@ export class RunEngine {
       steps,
       result: {
         outputs: status.outputs,
+        counts: stepCounts(jobs),
         failed_steps: failed,
         duration_ms: Date.now() - run.created,
       },
@@ -201,6 +202,24 @@ export class RunEngine {
       })
     }
   }
+}
+
+/**
+ * The `counts` of every succeeded job's result (`image.detect`: faces found), summed per step:
+ * `{detect: {face: 12}}`. Steps whose jobs count nothing are left out.
+ */
+export function stepCounts(jobs: readonly JobRecord[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {}
+  for (const job of jobs) {
+    const counts = job.result?.counts
+    if (job.state !== 'succeeded' || !job.step || typeof counts !== 'object' || counts === null)
+      continue
+    const step = (out[job.step] ??= {})
+    for (const [label, n] of Object.entries(counts)) {
+      if (typeof n === 'number') step[label] = (step[label] ?? 0) + n
+    }
+  }
+  return out
 }
 
 /** A run being advanced in this process, and the one pass queued behind it, if any. */

@@ -13,7 +13,7 @@ describe('piper up --kinds, and the pipeline commands', () => {
     assert.equal(bad.code, 2, bad.stderr)
     assert.match(
       bad.stderr,
-      /kinds.*"resize" matches no kind \(known: compress, decompress, hash, tar, extract\)/,
+      /kinds.*"resize" matches no kind \(known: compress, decompress, hash, tar, extract, image\.resize, /,
     )
 
     const piper = await startPiper(['--kinds', 'hash,de*'])

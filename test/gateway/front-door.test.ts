@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
@@ -14,6 +16,14 @@ describe('the gateway under hostile requests', () => {
     piper = await startPiper()
     // A stored file and a valid pipeline, so generated runs of it really start.
     await fetch(`${piper.url}/v1/files/fuzz/in.txt`, { method: 'PUT', body: 'fuzz input\n' })
+    // An image, hashed, so variants, duplicates and statistics have something to work on.
+    const png = await readFile(join(import.meta.dirname, '../../../shared/images/coins.png'))
+    await fetch(`${piper.url}/v1/files/fuzz/img.png`, { method: 'PUT', body: png })
+    await fetch(`${piper.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'image.hash', input: 'fuzz/img.png' }),
+    })
     await fetch(`${piper.url}/v1/pipelines`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -66,6 +76,11 @@ describe('the gateway under hostile requests', () => {
         '/v1/runs',
         '/v1/dlq',
         '/v1/kinds',
+        '/v1/duplicates',
+        '/v1/stats/images',
+        '/v1/files/fuzz/img.png',
+        '/v1/files/fuzz/img.png/duplicates',
+        '/v1/files/fuzz/in.txt/duplicates',
         '/files',
         '/healthz',
         '/',
@@ -124,6 +139,15 @@ describe('the gateway under hostile requests', () => {
           'version',
           'client_id',
           'name',
+          'w',
+          'h',
+          'fit',
+          'format',
+          'q',
+          'distance',
+          'bucket',
+          'from',
+          'to',
         ),
         text,
         {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import type { FlagValues } from '../../config/index.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
@@ -23,6 +24,9 @@ export interface ApiRun {
   error: { code: string; message: string } | null
 }
 
+/** Pipelines shipped with Piper (`src/pipelines/templates/NAME.yaml`). */
+export const TEMPLATES = ['image-tagging']
+
 function json(body: unknown) {
   const bytes = Buffer.from(JSON.stringify(body))
   return {
@@ -32,14 +36,32 @@ function json(body: unknown) {
 }
 
 /**
- * `piper pipelines apply FILE`: stores the pipeline a JSON or YAML file describes (`{name,
- * steps}`) as its next version; prints the stored pipeline.
+ * `piper pipelines apply FILE` (or `--template NAME`): stores the pipeline a JSON or YAML file
+ * describes (`{name, steps}`) as its next version; prints the stored pipeline.
  */
 export async function pipelinesApplyCommand(
-  file: string,
+  given: string | undefined,
+  template: string | undefined,
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
+  if ((given === undefined) === (template === undefined)) {
+    throw new CliError('give a pipeline file or --template NAME (one of them)', {
+      code: 'E_USAGE',
+      exitCode: EXIT_USAGE,
+    })
+  }
+  if (template !== undefined && !TEMPLATES.includes(template)) {
+    throw new CliError(
+      `no template ${JSON.stringify(template)}; templates: ${TEMPLATES.join(', ')}`,
+      {
+        code: 'E_USAGE',
+        exitCode: EXIT_USAGE,
+      },
+    )
+  }
+  const file =
+    given ?? fileURLToPath(new URL(`../../pipelines/templates/${template}.yaml`, import.meta.url))
   let text: string
   try {
     text = await readFile(file, 'utf8')
