@@ -1,3 +1,4 @@
+import type { Sharp } from 'sharp'
 import type { FileService } from '../files/index.ts'
 import type { FileRecord } from '../meta/index.ts'
 import { encode, OUTPUT_FORMATS, type OutputFormat, outputFormatFor } from './encode.ts'
@@ -113,7 +114,7 @@ export class OnDemandVariants {
     const source = await readImage(this.#files, image, this.#limits)
     const format = outputFormatFor(source.info.format, request.format)
     const spec: ResizeSpec = { width: request.width, height: request.height, fit: request.fit }
-    let pipeline
+    let pipeline: Sharp
     if (spec.width === undefined && spec.height === undefined) {
       pipeline = await source.pipeline()
     } else {

@@ -214,7 +214,8 @@ export function stepCounts(jobs: readonly JobRecord[]): Record<string, Record<st
     const counts = job.result?.counts
     if (job.state !== 'succeeded' || !job.step || typeof counts !== 'object' || counts === null)
       continue
-    const step = (out[job.step] ??= {})
+    out[job.step] ??= {}
+    const step = out[job.step]!
     for (const [label, n] of Object.entries(counts)) {
       if (typeof n === 'number') step[label] = (step[label] ?? 0) + n
     }

@@ -131,7 +131,7 @@ describe('image kinds', () => {
       'coffee.png.variants/large.webp',
     ])
     const sizes = await Promise.all(
-      (job.result?.outputs as string[]).map(async (n) => {
+      (job.result!.outputs as string[]).map(async (n) => {
         const m = await sharp(await read(n)).metadata()
         return [m.format, m.width, m.height]
       }),
