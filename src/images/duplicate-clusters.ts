@@ -1,4 +1,4 @@
-import { bandProbes, bandsOf, hammingDistance } from './hamming.ts'
+import { bandProbes, bandsOf, hammingDistance } from '../meta/index.ts'
 
 export interface ClusterMember {
   name: string

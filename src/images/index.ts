@@ -1,5 +1,6 @@
 /** Images: decoding within limits, resizing, encoding, detection, redaction, hashes, stats. */
 
+export { bandProbes, bandsOf, hammingDistance, popcount32 } from '../meta/index.ts'
 export {
   DETECTIONS_CONTENT_TYPE,
   DETECTIONS_SUFFIX,
@@ -19,7 +20,6 @@ export {
   withExtension,
 } from './encode.ts'
 export { ImageError, type ImageErrorCode, imageErrorOf } from './errors.ts'
-export { bandProbes, bandsOf, hammingDistance, popcount32 } from './hamming.ts'
 export { type ImageKit, readImage } from './image-kit.ts'
 export {
   checkOutputSize,

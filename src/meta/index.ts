@@ -1,6 +1,7 @@
 /** The metadata port and its SQLite and PostgreSQL adapters. */
 export type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 export { MetaError, type MetaErrorCode } from './errors.ts'
+export { bandProbes, bandsOf, hammingDistance, popcount32 } from './hamming.ts'
 export type {
   HashedImage,
   ImageBucket,

@@ -1,4 +1,4 @@
-import { bandProbes, bandsOf, hammingDistance } from '../images/hamming.ts'
+import { bandProbes, bandsOf, hammingDistance } from './hamming.ts'
 import type {
   HashedImage,
   ImageBucket,

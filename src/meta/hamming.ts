@@ -1,5 +1,5 @@
-// Hamming distance and the multi-index of 64-bit hashes; no image code, so the metadata
-// store can use it.
+// Hamming distance and the multi-index of 64-bit hashes (perceptual hashes of images): the
+// arithmetic of the image store's band index, and of clustering in `images/`.
 
 /** Bits that differ between two 64-bit hashes in hex. */
 export function hammingDistance(a: string, b: string): number {
