@@ -22,7 +22,7 @@ export const DETECTABLE = ['face'] as const
  * Pixels go to the model at most this large on their long side: SSD MobileNet looks at a
  * 512 × 512 resampling anyway, so more only costs the copy and the resize.
  */
-const MODEL_SIDE = 1024
+export const DETECT_SIDE = 1024
 
 interface Pending {
   resolve(detections: Detection[]): void
@@ -47,7 +47,7 @@ export class Detector {
 
   /** Finds faces in decoded pixels (any channels; alpha is dropped). */
   async detect(image: RawImage, options: DetectOptions): Promise<Detection[]> {
-    const scale = Math.min(1, MODEL_SIDE / Math.max(image.width, image.height))
+    const scale = Math.min(1, DETECT_SIDE / Math.max(image.width, image.height))
     const { data, info } = await sharp(image.data, {
       raw: { width: image.width, height: image.height, channels: image.channels },
     })

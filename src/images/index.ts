@@ -7,7 +7,13 @@ export {
   type DetectionsFile,
   parseDetections,
 } from './detections-file.ts'
-export { DETECTABLE, type Detection, type DetectOptions, Detector } from './detector.ts'
+export {
+  DETECT_SIDE,
+  DETECTABLE,
+  type Detection,
+  type DetectOptions,
+  Detector,
+} from './detector.ts'
 export { type ClusterMember, duplicateClusters } from './duplicate-clusters.ts'
 export {
   ENCODE_PARAMS,

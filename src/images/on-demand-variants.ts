@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import type { Sharp } from 'sharp'
 import type { FileService } from '../files/index.ts'
 import type { FileRecord } from '../meta/index.ts'
@@ -85,10 +86,15 @@ export class OnDemandVariants {
   readonly #files: FileService
   readonly #limits: ImageLimits
   readonly #making = new Map<string, Promise<FileRecord>>()
+  /** Variants made at once; each holds its image's bytes and pixels, so the rest wait. */
+  readonly #slots: number
+  #busy = 0
+  readonly #waiting: (() => void)[] = []
 
-  constructor(options: { files: FileService; limits: ImageLimits }) {
+  constructor(options: { files: FileService; limits: ImageLimits; concurrency?: number }) {
     this.#files = options.files
     this.#limits = options.limits
+    this.#slots = options.concurrency ?? Math.max(2, availableParallelism())
   }
 
   /** The stored variant of `image` (made now if missing or older than the image). */
@@ -106,6 +112,22 @@ export class OnDemandVariants {
   }
 
   async #make(
+    clientId: string,
+    image: FileRecord,
+    name: string,
+    request: VariantRequest,
+  ): Promise<FileRecord> {
+    while (this.#busy >= this.#slots) await new Promise<void>((wake) => this.#waiting.push(wake))
+    this.#busy++
+    try {
+      return await this.#render(clientId, image, name, request)
+    } finally {
+      this.#busy--
+      this.#waiting.shift()?.()
+    }
+  }
+
+  async #render(
     clientId: string,
     image: FileRecord,
     name: string,

@@ -1,4 +1,5 @@
 import {
+  DETECT_SIDE,
   DETECTABLE,
   DETECTIONS_CONTENT_TYPE,
   DETECTIONS_SUFFIX,
@@ -36,19 +37,33 @@ export const imageDetect: JobKind = {
 
   async whole(job, ctx) {
     const { file, image } = await openImage(job, ctx)
-    const raw = await image.raw()
-    const detections = await ctx.images.detector.detect(raw, {
+    const { width, height } = image.info
+    // Decoded no larger than the detector looks at (a 50 MP photo is then ~3 MB of pixels, not
+    // 150); boxes are scaled back to the image as displayed.
+    const raw = await image.raw(DETECT_SIDE / Math.max(width, height))
+    const sx = width / raw.width
+    const sy = height / raw.height
+    const found = await ctx.images.detector.detect(raw, {
       minScore: (job.params.minScore as number | undefined) ?? 0.5,
       maxResults: (job.params.maxResults as number | undefined) ?? 100,
     })
+    const detections = found.map((d) => ({
+      ...d,
+      box: {
+        x: Math.round(d.box.x * sx),
+        y: Math.round(d.box.y * sy),
+        width: Math.min(width, Math.round(d.box.width * sx)),
+        height: Math.min(height, Math.round(d.box.height * sy)),
+      },
+    }))
     const counts: Record<string, number> = {}
     for (const label of (job.params.labels as string[] | undefined) ?? DETECTABLE) counts[label] = 0
     for (const d of detections) counts[d.label] = (counts[d.label] ?? 0) + 1
     const doc: DetectionsFile = {
       image: file.name,
       sha256: file.sha256,
-      width: raw.width,
-      height: raw.height,
+      width,
+      height,
       model: MODEL,
       detections: detections.map((d) => ({ ...d, score: Math.round(d.score * 1e4) / 1e4 })),
     }

@@ -57,7 +57,12 @@ export const imageRedact: JobKind = {
       labels: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
       minScore: { type: 'number', minimum: 0, maximum: 1 },
       regions: { type: 'array', items: REGION, maxItems: 10_000 },
-      ...OUTPUT_PARAMS,
+      // No keepMetadata: a redacted image keeps no EXIF (a GPS position is a region too).
+      format: OUTPUT_PARAMS.format,
+      quality: OUTPUT_PARAMS.quality,
+      effort: OUTPUT_PARAMS.effort,
+      lossless: OUTPUT_PARAMS.lossless,
+      progressive: OUTPUT_PARAMS.progressive,
     },
   },
   inputs: 'one',
