@@ -270,7 +270,9 @@ async function detection(work: string): Promise<void> {
       names.push(`faces/f${i}.jpg`)
       await upload(piper, names[i]!, file)
     }
-    await savePipeline(piper, 'faces', { d: { kind: 'image.detect' } })
+    await savePipeline(piper, 'faces', {
+      d: { kind: 'image.detect', params: { labels: ['face'] } },
+    })
     await timedRun(piper, 'faces', names.slice(0, 1)) // loads the model
     const script = fileURLToPath(new URL('./lib/face-api-direct.ts', import.meta.url))
     for (let round = 0; round < ROUNDS; round++) {

@@ -5,18 +5,23 @@ import type { RawImage } from './image-source.ts'
 
 /** One thing found in an image; the box in pixels of the image as displayed. */
 export interface Detection {
+  /** `face`, `person` or `vehicle`. */
   label: string
+  /** A vehicle's kind: `car`, `bus`, `truck`, `motorcycle`, `bicycle`, `train`, `boat`, `airplane`. */
+  type?: string
   score: number
   box: { x: number; y: number; width: number; height: number }
 }
 
 export interface DetectOptions {
-  minScore: number
+  labels: readonly string[]
+  /** The lowest score kept, for every label; absent: each label's default (face 0.5, others 0.3). */
+  minScore?: number
   maxResults: number
 }
 
 /** The labels `image.detect` can find. */
-export const DETECTABLE = ['face'] as const
+export const DETECTABLE = ['face', 'person', 'vehicle'] as const
 
 /**
  * Pixels go to the model at most this large on their long side: SSD MobileNet looks at a
@@ -30,9 +35,9 @@ interface Pending {
 }
 
 /**
- * Face detection on a few worker threads, started on first use (a process that never detects
- * never loads TensorFlow). Each thread loads the model once and takes one image at a time;
- * requests wait in order for a free thread.
+ * Detection on a few worker threads, started on first use (a process that never detects
+ * never loads TensorFlow). Each thread loads a model once, when a request first needs it, and
+ * takes one image at a time; requests wait in order for a free thread.
  */
 export class Detector {
   readonly threads: number
@@ -79,13 +84,9 @@ export class Detector {
     }))
   }
 
-  async #run(request: {
-    data: Uint8Array
-    width: number
-    height: number
-    minScore: number
-    maxResults: number
-  }): Promise<Detection[]> {
+  async #run(
+    request: DetectOptions & { data: Uint8Array; width: number; height: number },
+  ): Promise<Detection[]> {
     const slot = await this.#slot()
     const id = this.#nextId++
     slot.busy = true

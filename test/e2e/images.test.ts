@@ -71,6 +71,8 @@ describe('images through piper up', () => {
       const doc = JSON.parse(
         (await download(piper.url, `party/p${i}.jpg.detections.json`)).toString(),
       )
+      // The template blurs faces only; people are found too, and counted.
+      doc.detections = doc.detections.filter((d: { label: string }) => d.label === 'face')
       assert.ok(doc.detections.length >= 1, `p${i}: no face found`)
       faces += doc.detections.length
       const original = await readFile(join(FACES, `sample${i}.jpg`))
@@ -105,17 +107,25 @@ describe('images through piper up', () => {
           Math.abs(reference.data[at + 2]! - redacted.data[at + 2]!)
         )
       }
+      let bandPixels = 0 // faces side by side may leave one of them no band of its own
       for (const [k, d] of doc.detections.entries()) {
         const box = d.box as Box
-        let inside = 0
-        let n = 0
-        for (let y = box.y; y < box.y + box.height; y++) {
-          for (let x = box.x; x < box.x + box.width; x++) {
-            inside += diff(x, y)
-            n++
+        // Blurred: the detail inside (mean step between neighbouring pixels) is mostly gone.
+        const detail = (img: typeof reference) => {
+          let sum = 0
+          let n = 0
+          for (let y = box.y; y < box.y + box.height; y++) {
+            for (let x = box.x; x + 1 < box.x + box.width; x++) {
+              const at = (y * img.width + x) * 3
+              for (let c = 0; c < 3; c++) sum += Math.abs(img.data[at + c]! - img.data[at + 3 + c]!)
+              n++
+            }
           }
+          return sum / n
         }
-        assert.ok(inside / n > 6, `p${i} face ${k}: mean change inside ${inside / n}`)
+        const before = detail(reference)
+        const after = detail(redacted)
+        assert.ok(after < 0.5 * before, `p${i} face ${k}: detail ${before} before, ${after} after`)
         // A band 32–64 px outside the padded box (and as far from every other box): untouched.
         let changed = 0
         let band = 0
@@ -135,11 +145,13 @@ describe('images through piper up', () => {
             if (diff(x, y) > 0) changed++
           }
         }
-        assert.ok(band > 0)
+        bandPixels += band
         assert.equal(changed, 0, `p${i} face ${k}: ${changed} of ${band} pixels around it changed`)
       }
+      assert.ok(bandPixels > 10_000, `p${i}: only ${bandPixels} pixels around its faces`)
     }
-    assert.deepEqual(counts, { detect: { face: faces } })
+    assert.equal(counts.detect!.face, faces)
+    assert.ok(counts.detect!.person! >= 6, `people: ${JSON.stringify(counts)}`)
     const variants = (run.outputs as Record<string, string[]>).variants!
     assert.equal(variants.length, 18)
     const thumb = await sharp(

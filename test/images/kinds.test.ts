@@ -226,7 +226,11 @@ describe('image kinds', () => {
   it('detects faces, and redact hides exactly those regions', async () => {
     const photo = await readFile(join(FACES, 'sample1.jpg'))
     await put('people.jpg', photo)
-    const detect = await run({ type: 'image.detect', input: 'people.jpg' })
+    const detect = await run({
+      type: 'image.detect',
+      input: 'people.jpg',
+      params: { labels: ['face'] },
+    })
     assert.equal(detect.state, 'succeeded', JSON.stringify(detect.error))
     const counts = detect.result?.counts as Record<string, number>
     assert.ok(counts.face! >= 3, `faces: ${JSON.stringify(detect.result)}`)
@@ -274,6 +278,28 @@ describe('image kinds', () => {
     const stale = await run({ type: 'image.redact', input: detect.output })
     assert.equal(stale.state, 'failed')
     assert.match(stale.error?.message ?? '', /changed after/)
+  })
+
+  it('detects people and vehicles with their type', async () => {
+    await put('moto.png', await readFile(join(IMAGES, 'motorcycle_left.png')), 'image/png')
+    await put('astronaut.png', await readFile(join(IMAGES, 'astronaut.png')), 'image/png')
+    const moto = await run({ type: 'image.detect', input: 'moto.png' })
+    assert.equal(moto.state, 'succeeded', JSON.stringify(moto.error))
+    assert.deepEqual(moto.result?.counts, {
+      face: 0,
+      person: 0,
+      vehicle: 1,
+      'vehicle.motorcycle': 1,
+    })
+    const astronaut = await run({
+      type: 'image.detect',
+      input: 'astronaut.png',
+      params: { labels: ['person'] },
+    })
+    assert.deepEqual(astronaut.result?.counts, { person: 1 })
+    const [found] = astronaut.result!.detections as { label: string; box: { width: number } }[]
+    assert.equal(found?.label, 'person')
+    assert.ok(found!.box.width > 256, 'the astronaut fills most of the 512 px picture')
   })
 
   it('hashes: a resized, re-encoded copy is near, another photo is far; stats read EXIF', async () => {

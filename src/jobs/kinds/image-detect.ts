@@ -8,18 +8,20 @@ import {
 import { openImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
-/** The model behind `image.detect`, named in every detections file. */
-const MODEL = 'face-api ssd-mobilenet-v1 (tfjs-wasm)'
+/** The models behind `image.detect`, named in every detections file. */
+const MODEL =
+  'faces: face-api ssd-mobilenet-v1; people, vehicles: human centernet (coco); tfjs-wasm'
 
 /**
- * `image.detect`: faces in an image, as boxes with scores. The result counts them by label and
- * lists them; the output file (`NAME.detections.json`) names the image by name and sha256, so
+ * `image.detect`: faces, people and vehicles (with their type: car, bus, truck, …) in an image,
+ * as boxes with scores; `params.labels` picks which (each model costs its own time). The result
+ * counts them by label and lists them; the output file (`NAME.detections.json`) names the image by name and sha256, so
  * a following `image.redact` step can hide what was found. The model runs on the detector's
  * threads, loaded once per thread.
  */
 export const imageDetect: JobKind = {
   name: 'image.detect',
-  summary: 'faces in an image as boxes with scores (a detections file and the counts)',
+  summary: 'faces, people and vehicles (with type) as boxes with scores, and their counts',
   params: {
     type: 'object',
     additionalProperties: false,
@@ -43,8 +45,10 @@ export const imageDetect: JobKind = {
     const raw = await image.raw(DETECT_SIDE / Math.max(width, height))
     const sx = width / raw.width
     const sy = height / raw.height
+    const labels = (job.params.labels as string[] | undefined) ?? DETECTABLE
     const found = await ctx.images.detector.detect(raw, {
-      minScore: (job.params.minScore as number | undefined) ?? 0.5,
+      labels,
+      minScore: job.params.minScore as number | undefined,
       maxResults: (job.params.maxResults as number | undefined) ?? 100,
     })
     const detections = found.map((d) => ({
@@ -56,9 +60,13 @@ export const imageDetect: JobKind = {
         height: Math.min(height, Math.round(d.box.height * sy)),
       },
     }))
+    // By label, and vehicles also by type: {face: 3, person: 2, vehicle: 1, "vehicle.bus": 1}.
     const counts: Record<string, number> = {}
-    for (const label of (job.params.labels as string[] | undefined) ?? DETECTABLE) counts[label] = 0
-    for (const d of detections) counts[d.label] = (counts[d.label] ?? 0) + 1
+    for (const label of labels) counts[label] = 0
+    for (const d of detections) {
+      counts[d.label] = (counts[d.label] ?? 0) + 1
+      if (d.type) counts[`${d.label}.${d.type}`] = (counts[`${d.label}.${d.type}`] ?? 0) + 1
+    }
     const doc: DetectionsFile = {
       image: file.name,
       sha256: file.sha256,
