@@ -330,7 +330,7 @@ export const SETTINGS: readonly Setting[] = [
     name: 'detectThreads',
     flag: '--detect-threads',
     env: 'PIPER_DETECT_THREADS',
-    doc: 'threads that run image.detect models (each loads its model once, ~250 MB)',
+    doc: 'threads that run image.detect models (each loads its models once, ~250–300 MB)',
     parse: integer(1, 64),
     fallback: () => Math.max(1, Math.min(2, availableParallelism())),
   }),
