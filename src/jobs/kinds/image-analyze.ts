@@ -1,5 +1,5 @@
 import { imageStats, perceptualHashes } from '../../images/index.ts'
-import { openImage } from './image-job.ts'
+import { indexImage, openImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -21,16 +21,7 @@ export const imageAnalyze: JobKind = {
       perceptualHashes(await image.raw()),
       imageStats(image),
     ])
-    await ctx.images.store.saveImage({
-      fileId: file.id,
-      clientId: job.clientId,
-      format: image.info.format,
-      width: image.info.width,
-      height: image.info.height,
-      bytes: file.size,
-      ...hashes,
-      stats,
-    })
+    await indexImage(job, ctx, file, image, { ...hashes, stats })
     return { result: { ...hashes, ...stats } }
   },
 }

@@ -1,5 +1,5 @@
 import { perceptualHashes } from '../../images/index.ts'
-import { openImage } from './image-job.ts'
+import { indexImage, openImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -18,15 +18,7 @@ export const imageHash: JobKind = {
   async whole(job, ctx) {
     const { file, image } = await openImage(job, ctx)
     const hashes = await perceptualHashes(await image.raw())
-    await ctx.images.store.saveImage({
-      fileId: file.id,
-      clientId: job.clientId,
-      format: image.info.format,
-      width: image.info.width,
-      height: image.info.height,
-      bytes: file.size,
-      ...hashes,
-    })
+    await indexImage(job, ctx, file, image, hashes)
     return { result: { ...hashes } }
   },
 }

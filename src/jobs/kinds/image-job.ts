@@ -61,6 +61,25 @@ export async function storeImage(
   })
 }
 
+/** Adds what a job measured of the file (hashes, stats) to its entry in the image index. */
+export async function indexImage(
+  job: JobRecord,
+  ctx: KindContext,
+  file: FileRecord,
+  image: ImageSource,
+  measured: { phash?: string; dhash?: string; stats?: object },
+): Promise<void> {
+  await ctx.images.store.saveImage({
+    fileId: file.id,
+    clientId: job.clientId,
+    format: image.info.format,
+    width: image.info.width,
+    height: image.info.height,
+    bytes: file.size,
+    ...measured,
+  })
+}
+
 /** Records the job's outputs once (a task run again records nothing more). */
 export async function recordOutputs(
   job: JobRecord,

@@ -1,5 +1,5 @@
 import { imageStats as measure } from '../../images/index.ts'
-import { openImage } from './image-job.ts'
+import { indexImage, openImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -19,15 +19,7 @@ export const imageStats: JobKind = {
   async whole(job, ctx) {
     const { file, image } = await openImage(job, ctx)
     const stats = await measure(image)
-    await ctx.images.store.saveImage({
-      fileId: file.id,
-      clientId: job.clientId,
-      format: image.info.format,
-      width: image.info.width,
-      height: image.info.height,
-      bytes: file.size,
-      stats,
-    })
+    await indexImage(job, ctx, file, image, { stats })
     return { result: { ...stats } }
   },
 }
