@@ -5,6 +5,7 @@ export type BlobErrorCode =
   | 'E_BLOB_RANGE'
   | 'E_BLOB_SIZE'
   | 'E_STORAGE_FULL'
+  | 'E_BLOB_UNAVAILABLE'
 
 /** A blob store operation that failed for a reason the caller can act on. */
 export class BlobError extends Error {

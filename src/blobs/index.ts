@@ -2,3 +2,4 @@
 export { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
 export { BlobError, type BlobErrorCode } from './errors.ts'
 export { FsBlobStore } from './fs-blob-store.ts'
+export { S3BlobStore, type S3BlobStoreOptions, s3OptionsFromUrl } from './s3-blob-store.ts'

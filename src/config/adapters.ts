@@ -17,8 +17,16 @@ export async function blobStoreFor(url: string): Promise<BlobStore> {
     const { FsBlobStore } = await import('../blobs/index.ts')
     return new FsBlobStore(localPath(url))
   }
+  if (url.startsWith('s3:')) {
+    const { S3BlobStore, s3OptionsFromUrl } = await import('../blobs/index.ts')
+    try {
+      return new S3BlobStore(s3OptionsFromUrl(url))
+    } catch (error) {
+      throw new ConfigError((error as Error).message, { setting: 'blobs' })
+    }
+  }
   throw new ConfigError(
-    `blob store ${url.split(':')[0]}: is not available in this version of Piper (use file:DIR)`,
+    `blob store ${url.split(':')[0]}: is not available in this version of Piper (use file:DIR or s3://bucket)`,
     { setting: 'blobs' },
   )
 }

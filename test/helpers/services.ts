@@ -53,3 +53,18 @@ export async function requireServer(
   t.skip(message)
   return false
 }
+
+/** The S3-compatible server of the tests: OpenStack Swift with s3api (scripts/services/swift-s3.sh). */
+export const S3: ServerAddress = {
+  name: 'S3 (Swift s3api)',
+  host: '127.0.0.1',
+  port: 9480,
+  howToStart: 'bash scripts/services/swift-s3.sh',
+}
+
+/** How the tests reach it: endpoint and the key scripts/services/swift-s3.sh creates. */
+export const S3_ACCESS = {
+  endpoint: 'http://127.0.0.1:9480',
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test:tester', secretAccessKey: 'testing' },
+}

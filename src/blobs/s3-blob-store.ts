@@ -1,0 +1,338 @@
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+import { BlobError } from './errors.ts'
+
+/** Blobs up to this size go up in one PUT (with Content-MD5); larger ones as a multipart upload. */
+const SINGLE_PUT_MAX = 16 * 1024 * 1024
+/** Pieces a download yields: each copied into memory of its own, at most this large. */
+const PIECE = 256 * 1024
+
+export interface S3BlobStoreOptions {
+  bucket: string
+  /** Prepended to every key (`piper/` → `piper/<sha256>`); empty by default. */
+  prefix?: string
+  /** An S3-compatible server (MinIO, Swift s3api, Ceph): addressed path-style. Default: AWS. */
+  endpoint?: string
+  region?: string
+  /** Default: the SDK's chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, roles). */
+  credentials?: S3ClientConfig['credentials']
+  /** Create the bucket at start when it is missing (default true). */
+  createBucket?: boolean
+}
+
+/**
+ * `s3://bucket/prefix?endpoint=…&region=…` → options. Credentials are never taken from the URL
+ * (it is printed by `piper config`): the SDK's usual chain supplies them.
+ */
+export function s3OptionsFromUrl(url: string): S3BlobStoreOptions {
+  const parsed = new URL(url)
+  if (parsed.protocol !== 's3:' || !parsed.hostname) {
+    throw new Error(`expected s3://bucket[/prefix][?endpoint=URL&region=R], got ${url}`)
+  }
+  if (parsed.username || parsed.password) {
+    throw new Error(
+      's3:// URLs carry no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+    )
+  }
+  const prefix = decodeURIComponent(parsed.pathname.replace(/^\/+/, ''))
+  return {
+    bucket: parsed.hostname,
+    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    endpoint: parsed.searchParams.get('endpoint') ?? undefined,
+    region: parsed.searchParams.get('region') ?? undefined,
+  }
+}
+
+/**
+ * Blobs as objects of an S3 bucket, one per key under a prefix. A put sends the blob whole with
+ * its Content-MD5 (the server checks it), or as a multipart upload past 16 MiB, and is atomic
+ * as S3 objects are. Concurrent puts of one key in a process share one upload; across processes
+ * (S3-compatible servers such as Swift refuse `If-None-Match: *`) both may report `created`,
+ * which content addressing makes harmless: the bytes are the same.
+ *
+ * Buffers: `put` copies what it is given before it returns control to the source, so the caller
+ * may reuse its memory at once; every piece `get` yields, and `read`'s buffer, are the caller's.
+ */
+export class S3BlobStore implements BlobStore {
+  readonly name = 's3'
+  readonly #client: S3Client
+  readonly #bucket: string
+  readonly #prefix: string
+  readonly #createBucket: boolean
+  readonly #putting = new Map<string, Promise<PutResult>>()
+
+  constructor(options: S3BlobStoreOptions) {
+    this.#bucket = options.bucket
+    this.#prefix = options.prefix ?? ''
+    this.#createBucket = options.createBucket ?? true
+    this.#client = new S3Client({
+      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      endpoint: options.endpoint,
+      forcePathStyle: options.endpoint !== undefined,
+      credentials: options.credentials,
+      // S3-compatible servers reject the SDK's newer default checksums (CRC32 trailers).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    })
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }))
+    } catch (error) {
+      if (!this.#createBucket || httpStatus(error) !== 404) throw unavailable(error, this.#bucket)
+      try {
+        await this.#client.send(new CreateBucketCommand({ Bucket: this.#bucket }))
+      } catch (createError) {
+        const name = (createError as { name?: string }).name
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') {
+          throw unavailable(createError, this.#bucket)
+        }
+      }
+    }
+  }
+
+  put(
+    key: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options: { expectedSize?: number } = {},
+  ): Promise<PutResult> {
+    try {
+      checkKey(key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const running = this.#putting.get(key)
+    if (running) {
+      // The same bytes are going up already: wait for them, and drain this source.
+      return (async () => {
+        if (!(source instanceof Uint8Array)) for await (const _ of source);
+        const result = await running.catch(() => undefined)
+        if (result) return { created: false, size: result.size }
+        return this.put(key, source instanceof Uint8Array ? source : new Uint8Array(0), options)
+      })()
+    }
+    const putting = this.#put(key, source, options).finally(() => this.#putting.delete(key))
+    this.#putting.set(key, putting)
+    return putting
+  }
+
+  async #put(
+    key: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options: { expectedSize?: number },
+  ): Promise<PutResult> {
+    const existing = await this.stat(key)
+    if (existing) {
+      if (!(source instanceof Uint8Array)) for await (const _ of source);
+      return { created: false, size: existing.size }
+    }
+    // Gather up to the single-PUT size (copies: the caller's memory is free once we have it).
+    const pieces: Uint8Array[] = []
+    let size = 0
+    const iterator = (source instanceof Uint8Array ? once(source) : source)[Symbol.asyncIterator]()
+    let ended = false
+    while (size <= SINGLE_PUT_MAX) {
+      const next = await iterator.next()
+      if (next.done) {
+        ended = true
+        break
+      }
+      pieces.push(new Uint8Array(next.value))
+      size += next.value.length
+    }
+    const sizeError = (got: number) =>
+      new BlobError(
+        'E_BLOB_SIZE',
+        key,
+        `blob ${key}: got ${got} bytes, expected ${options.expectedSize}`,
+      )
+    if (ended) {
+      if (options.expectedSize !== undefined && size !== options.expectedSize) throw sizeError(size)
+      const body = Buffer.concat(pieces, size)
+      await this.#send(key, () =>
+        this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#prefix + key,
+            Body: body,
+            ContentLength: size,
+            ContentMD5: createHash('md5').update(body).digest('base64'),
+            ContentType: 'application/octet-stream',
+          }),
+        ),
+      )
+      return { created: true, size }
+    }
+    // Large: stream the rest as a multipart upload; a wrong size aborts it before completion.
+    const expected = options.expectedSize
+    let total = 0
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (const piece of pieces) {
+        total += piece.length
+        yield piece
+      }
+      pieces.length = 0
+      for (;;) {
+        const next = await iterator.next()
+        if (next.done) break
+        total += next.value.length
+        yield new Uint8Array(next.value)
+      }
+      if (expected !== undefined && total !== expected) throw sizeError(total)
+    }
+    const upload = new Upload({
+      client: this.#client,
+      params: { Bucket: this.#bucket, Key: this.#prefix + key, Body: Readable.from(body()) },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 4,
+      leavePartsOnError: false,
+    })
+    await this.#send(key, () => upload.done())
+    return { created: true, size: total }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
+    const info = await this.stat(key)
+    if (!info) throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
+      throw new BlobError(
+        'E_BLOB_RANGE',
+        key,
+        `range ${range.start}-${range.end} is outside blob ${key} of ${info.size} bytes`,
+      )
+    }
+    if (info.size === 0) return (async function* () {})()
+    const response = await this.#send(key, () =>
+      this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#prefix + key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      ),
+    )
+    return ownPieces(response.Body as AsyncIterable<Uint8Array>)
+  }
+
+  async read(key: string): Promise<Uint8Array> {
+    checkKey(key)
+    const response = await this.#send(key, () =>
+      this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })),
+    )
+    const size = Number(response.ContentLength ?? 0)
+    const bytes = new Uint8Array(size)
+    let at = 0
+    for await (const piece of response.Body as AsyncIterable<Uint8Array>) {
+      if (at + piece.length > size)
+        throw new BlobError('E_BLOB_SIZE', key, `blob ${key} is longer than its length`)
+      bytes.set(piece, at)
+      at += piece.length
+    }
+    if (at !== size)
+      throw new BlobError('E_BLOB_SIZE', key, `blob ${key} ended after ${at} of ${size} bytes`)
+    return bytes
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    checkKey(key)
+    try {
+      const head = await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }),
+      )
+      return { size: Number(head.ContentLength ?? 0) }
+    } catch (error) {
+      if (httpStatus(error) === 404) return undefined
+      throw unavailable(error, key)
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    if (!(await this.stat(key))) return false
+    await this.#send(key, () =>
+      this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })),
+    )
+    return true
+  }
+
+  async *list(prefix = ''): AsyncIterable<{ key: string; size: number; modified: Date }> {
+    let token: string | undefined
+    do {
+      const page = await this.#send(`list ${prefix}`, () =>
+        this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: this.#prefix + prefix,
+            ContinuationToken: token,
+          }),
+        ),
+      )
+      for (const object of page.Contents ?? []) {
+        const key = (object.Key ?? '').slice(this.#prefix.length)
+        if (!BLOB_KEY.test(key)) continue
+        yield { key, size: Number(object.Size ?? 0), modified: object.LastModified ?? new Date(0) }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+  }
+
+  async close(): Promise<void> {
+    this.#client.destroy()
+  }
+
+  /** Runs an S3 call, naming a missing key `E_BLOB_NOT_FOUND` and the rest `E_BLOB_UNAVAILABLE`. */
+  async #send<T>(key: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      if (error instanceof BlobError) throw error
+      if (httpStatus(error) === 404)
+        throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+      throw unavailable(error, key)
+    }
+  }
+}
+
+function checkKey(key: string): void {
+  if (!BLOB_KEY.test(key)) {
+    throw new BlobError('E_BLOB_KEY', key, `invalid blob key ${JSON.stringify(key)}`)
+  }
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+}
+
+function unavailable(error: unknown, key: string): BlobError {
+  const status = httpStatus(error)
+  const what = status ? `S3 answered ${status}` : (error as Error).message
+  return new BlobError('E_BLOB_UNAVAILABLE', key, `blob store unavailable (${what})`, {
+    cause: error,
+  })
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
+}
+
+/** The response's pieces, each copied into memory of its own (at most `PIECE` bytes each). */
+async function* ownPieces(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const piece of body) {
+    for (let at = 0; at < piece.length; at += PIECE) {
+      yield new Uint8Array(piece.subarray(at, Math.min(piece.length, at + PIECE)))
+    }
+  }
+}
