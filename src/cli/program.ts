@@ -16,6 +16,7 @@ const load = {
   keys: () => import('./commands/keys.ts'),
   pipelines: () => import('./commands/pipelines.ts'),
   queue: () => import('./commands/queue.ts'),
+  storage: () => import('./commands/storage.ts'),
   up: () => import('./commands/up.ts'),
 }
 
@@ -82,6 +83,7 @@ export function buildProgram(io: ProgramIo): Command {
   pipelineCommands(program, io)
   keysCommands(program, io)
   queueCommands(program, io)
+  storageCommands(program)
   return program
 }
 
@@ -310,6 +312,23 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<fingerprint>', 'hex prefix shown by keys ls'),
   ).action(async (client: string, fingerprint: string, options: Options) => {
     await (await load.keys()).keysRevokeCommand(client, fingerprint, flagValues(options))
+  })
+}
+
+/** storage serve: a storage node for nodes:// blob stores. */
+function storageCommands(program: Command): void {
+  const storage = program.command('storage').description('storage nodes: serve one')
+  addConfigOptions(
+    storage
+      .command('serve')
+      .description('serve the blobs of --data as a storage node (--port defaults to 7601 here)'),
+  ).action(async (options: Options) => {
+    const flags = flagValues(options)
+    const { host, port, ...rest } = flags
+    await (await load.storage()).storageServeCommand(
+      { host: host ?? '127.0.0.1', port: port ?? '7601' },
+      rest,
+    )
   })
 }
 

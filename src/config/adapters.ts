@@ -12,7 +12,22 @@ export function localPath(url: string): string {
 }
 
 /** The blob store a `PIPER_BLOBS` URL names (not started). */
-export async function blobStoreFor(url: string): Promise<BlobStore> {
+export async function blobStoreFor(
+  url: string,
+  options: { storageToken?: string; logger?: Logger } = {},
+): Promise<BlobStore> {
+  if (url.startsWith('nodes:')) {
+    const { NodesBlobStore, nodesOptionsFromUrl } = await import('../storage/index.ts')
+    try {
+      return new NodesBlobStore({
+        ...nodesOptionsFromUrl(url),
+        token: options.storageToken,
+        logger: options.logger,
+      })
+    } catch (error) {
+      throw new ConfigError((error as Error).message, { setting: 'blobs' })
+    }
+  }
   if (url.startsWith('file:')) {
     const { FsBlobStore } = await import('../blobs/index.ts')
     return new FsBlobStore(localPath(url))
@@ -26,7 +41,7 @@ export async function blobStoreFor(url: string): Promise<BlobStore> {
     }
   }
   throw new ConfigError(
-    `blob store ${url.split(':')[0]}: is not available in this version of Piper (use file:DIR or s3://bucket)`,
+    `blob store ${url.split(':')[0]}: is not a blob store Piper knows (use file:DIR, s3://bucket or nodes://host:port,…)`,
     { setting: 'blobs' },
   )
 }

@@ -128,8 +128,12 @@ const SCHEME = /^([a-z][a-z0-9+.-]*):(.*)$/i
 export function adapterUrl(schemes: {
   local: readonly string[]
   network: readonly string[]
+  /** Schemes naming several `host:port`s, comma-separated (`nodes://a:7601,b:7601`). */
+  hostLists?: readonly string[]
 }): Parser<string> {
-  const all = [...schemes.local, ...schemes.network].map((s) => `${s}:`).join(', ')
+  const all = [...schemes.local, ...schemes.network, ...(schemes.hostLists ?? [])]
+    .map((s) => `${s}:`)
+    .join(', ')
   return (raw) => {
     const match = typeof raw === 'string' ? SCHEME.exec(raw.trim()) : null
     if (!match) throw new Error(`expected a URL starting with one of: ${all}`)
@@ -137,6 +141,12 @@ export function adapterUrl(schemes: {
     const rest = match[2]!
     if (schemes.local.includes(scheme)) {
       if (rest === '' || rest === '//') throw new Error(`expected a path after "${scheme}:"`)
+      return `${scheme}:${rest}`
+    }
+    if (schemes.hostLists?.includes(scheme)) {
+      if (!/^\/\/[^/?#\s]+(\?[^#\s]*)?$/.test(rest)) {
+        throw new Error(`expected ${scheme}://host:port,host:port[?…]`)
+      }
       return `${scheme}:${rest}`
     }
     if (schemes.network.includes(scheme)) {

@@ -27,6 +27,8 @@ export interface PiperConfig {
   workers: number
   queue: string
   queueToken: string | undefined
+  storageToken: string | undefined
+  storageCapacity: number
   queueTlsCert: string | undefined
   queueTlsKey: string | undefined
   meta: string
@@ -134,6 +136,23 @@ export const SETTINGS: readonly Setting[] = [
     fallback: (c) => `embedded:${c.data}/queue`,
   }),
   setting({
+    name: 'storageToken',
+    flag: '--storage-token',
+    env: 'PIPER_STORAGE_TOKEN',
+    doc: 'shared secret between storage nodes (`piper storage serve`) and the processes using nodes://',
+    secret: true,
+    parse: optionalSecret(16),
+    fallback: () => undefined,
+  }),
+  setting({
+    name: 'storageCapacity',
+    flag: '--storage-capacity',
+    env: 'PIPER_STORAGE_CAPACITY',
+    doc: 'bytes a storage node may hold, e.g. 500G (0: what its disk has)',
+    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
+    fallback: () => 0,
+  }),
+  setting({
     name: 'queueToken',
     flag: '--queue-token',
     env: 'PIPER_QUEUE_TOKEN',
@@ -170,8 +189,8 @@ export const SETTINGS: readonly Setting[] = [
     name: 'blobs',
     flag: '--blobs',
     env: 'PIPER_BLOBS',
-    doc: 'blob store adapter: file:DIR, s3://bucket or nodes://a,b,c',
-    parse: adapterUrl({ local: ['file'], network: ['s3', 'nodes'] }),
+    doc: 'blob store adapter: file:DIR, s3://bucket[/prefix][?endpoint=URL&region=R] or nodes://host:port,…[?redundancy=replicas:N|ec:K+M]',
+    parse: adapterUrl({ local: ['file'], network: ['s3'], hostLists: ['nodes'] }),
     fallback: (c) => `file:${c.data}/blobs`,
   }),
   setting({

@@ -43,7 +43,10 @@ function productTable(c: number): Uint8Array {
 /** Inverts a square matrix over GF(2^8) by Gauss–Jordan elimination. */
 export function invert(matrix: number[][]): number[][] {
   const n = matrix.length
-  const a = matrix.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))])
+  const a = matrix.map((row, i) => [
+    ...row,
+    ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)),
+  ])
   for (let col = 0; col < n; col++) {
     const pivot = a.findIndex((row, r) => r >= col && row[col] !== 0)
     if (pivot < 0) throw new Error('singular matrix')
@@ -89,8 +92,12 @@ export class ReedSolomon {
     if (this.engine === 'simd' && !kernel) throw new Error('WebAssembly SIMD is not available here')
     // Cauchy: C[i][j] = 1 / (x_i + y_j) with x_i = k + i, y_j = j, all distinct.
     this.#rows = [
-      ...Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => (i === j ? 1 : 0))),
-      ...Array.from({ length: m }, (_, i) => Array.from({ length: k }, (_, j) => gfInv((k + i) ^ j))),
+      ...Array.from({ length: k }, (_, i) =>
+        Array.from({ length: k }, (_, j) => (i === j ? 1 : 0)),
+      ),
+      ...Array.from({ length: m }, (_, i) =>
+        Array.from({ length: k }, (_, j) => gfInv((k + i) ^ j)),
+      ),
     ]
   }
 
@@ -105,7 +112,8 @@ export class ReedSolomon {
 
   /** The m parity shards of k data shards of equal length. */
   encode(data: readonly Uint8Array[]): Uint8Array[] {
-    if (data.length !== this.k) throw new Error(`expected ${this.k} data shards, got ${data.length}`)
+    if (data.length !== this.k)
+      throw new Error(`expected ${this.k} data shards, got ${data.length}`)
     const size = data[0]!.length
     if (data.some((d) => d.length !== size)) throw new Error('data shards differ in length')
     return this.#multiply(this.#rows.slice(this.k), data, size)

@@ -96,7 +96,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   }
   const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
-  const blobs = await blobStoreFor(config.blobs)
+  const blobs = await blobStoreFor(config.blobs, { storageToken: config.storageToken, logger })
   const meta = await metaStoreFor(config.meta)
   // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
   const pool = new CodecPool(config.workers)

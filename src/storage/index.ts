@@ -1,0 +1,11 @@
+/** Storage nodes and the `nodes://` blob store: placement, erasure coding, the node server. */
+export { NodeClient } from './node-client.ts'
+export { MAX_NODE_BLOB, StorageNode, type StorageNodeOptions } from './node-server.ts'
+export {
+  NodesBlobStore,
+  type NodesBlobStoreOptions,
+  nodesOptionsFromUrl,
+  type Redundancy,
+} from './nodes-blob-store.ts'
+export { gfInv, gfMul, invert, ReedSolomon } from './reed-solomon.ts'
+export { type PlacementNode, rank } from './rendezvous.ts'

@@ -1,0 +1,405 @@
+import { createHash } from 'node:crypto'
+import {
+  BLOB_KEY,
+  BlobError,
+  type BlobStore,
+  type ByteRange,
+  type PutResult,
+} from '../blobs/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { NodeClient } from './node-client.ts'
+import { ReedSolomon } from './reed-solomon.ts'
+import { rank } from './rendezvous.ts'
+
+/** How a blob is kept: R whole copies, or k data + m parity shards (any k rebuild it). */
+export type Redundancy = { replicas: number } | { k: number; m: number }
+
+/** Pieces `get` yields, each memory of its own. */
+const PIECE = 256 * 1024
+/** What leads every shard: the blob's length (shards are padded to equal length). */
+const SHARD_HEADER = 8
+
+export interface NodesBlobStoreOptions {
+  /** `host:port` (or URLs) of the storage nodes. */
+  nodes: readonly string[]
+  redundancy: Redundancy
+  token?: string
+  /** Prepended to every key on the nodes, so several installations can share them. */
+  namespace?: string
+  logger?: Logger
+}
+
+/** `nodes://a:7601,b:7601?redundancy=replicas:2|ec:4+2` → the nodes and the redundancy. */
+export function nodesOptionsFromUrl(url: string): {
+  nodes: string[]
+  redundancy: Redundancy
+  namespace?: string
+} {
+  const match = /^nodes:\/\/([^?#]+)(?:\?(.*))?$/.exec(url)
+  if (!match)
+    throw new Error(
+      `expected nodes://host:port,host:port[?redundancy=replicas:N|ec:K+M], got ${url}`,
+    )
+  const nodes = match[1]!
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)
+  for (const node of nodes) {
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(node))
+      throw new Error(`not host:port: ${node}`)
+  }
+  const query = new URLSearchParams(match[2] ?? '')
+  // A + in a query means a space (application/x-www-form-urlencoded): ec:4+2 arrives as "ec:4 2".
+  const raw = (query.get('redundancy') ?? 'replicas:2').replace(' ', '+')
+  const namespace = query.get('namespace') ?? undefined
+  if (namespace !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$/.test(namespace)) {
+    throw new Error('namespace: 1 to 16 letters, digits, _ or -')
+  }
+  const replicas = /^replicas:(\d+)$/.exec(raw)
+  const ec = /^ec:(\d+)\+(\d+)$/.exec(raw)
+  const redundancy: Redundancy | undefined = replicas
+    ? { replicas: Number(replicas[1]) }
+    : ec
+      ? { k: Number(ec[1]), m: Number(ec[2]) }
+      : undefined
+  if (!redundancy) throw new Error(`redundancy must be replicas:N or ec:K+M, got ${raw}`)
+  const needed = 'replicas' in redundancy ? redundancy.replicas : redundancy.k + redundancy.m
+  if (needed < 1 || nodes.length < needed) {
+    throw new Error(`${raw} needs at least ${needed} nodes; ${nodes.length} given`)
+  }
+  return { nodes, redundancy, ...(namespace ? { namespace } : {}) }
+}
+
+interface Node {
+  name: string
+  weight: number
+  client: NodeClient
+}
+
+/**
+ * Blobs spread over storage nodes (`piper storage serve`). Where a blob lives is computed, not
+ * looked up: weighted rendezvous hashing ranks the nodes for its key, and its copies (or
+ * shards) go to the first ones. A node that fails a write is passed over for the next in rank,
+ * so writes go on while nodes are down; a put succeeds only once every copy or shard is stored
+ * and fsynced on a distinct node (the write quorum). A read takes the first copy that answers,
+ * or any k shards (decoding only when a data shard is missing), so reads go on while up to R − 1
+ * (or m) nodes are down; each such degraded read is counted.
+ *
+ * Buffers: `put` gathers its source into memory of its own before it sends; every piece `get`
+ * yields and `read`'s buffer are the caller's.
+ */
+export class NodesBlobStore implements BlobStore {
+  readonly name = 'nodes'
+  readonly redundancy: Redundancy
+  readonly #nodes: Node[]
+  readonly #code: ReedSolomon | undefined
+  readonly #log: Logger | undefined
+  /** `ns-` before every key on the nodes (empty without a namespace). */
+  readonly #ns: string
+  readonly #putting = new Map<string, Promise<PutResult>>()
+  /** Reads that found a copy or shard missing or damaged and used another. */
+  degradedReads = 0
+
+  constructor(options: NodesBlobStoreOptions) {
+    this.redundancy = options.redundancy
+    this.#nodes = options.nodes.map((address) => ({
+      name: address,
+      weight: 1,
+      client: new NodeClient(address, options.token),
+    }))
+    this.#code =
+      'k' in options.redundancy
+        ? new ReedSolomon(options.redundancy.k, options.redundancy.m)
+        : undefined
+    this.#log = options.logger?.child({ component: 'nodes-blob-store' })
+    this.#ns = options.namespace ? `${options.namespace}-` : ''
+  }
+
+  async start(): Promise<void> {
+    // Nodes down at start are fine (placement does not depend on who answers), but not all.
+    const answers = await Promise.allSettled(this.#nodes.map((n) => n.client.describe()))
+    if (answers.every((a) => a.status === 'rejected')) {
+      throw new BlobError('E_BLOB_UNAVAILABLE', 'nodes', 'no storage node answered')
+    }
+  }
+
+  put(
+    key: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options: { expectedSize?: number } = {},
+  ): Promise<PutResult> {
+    try {
+      checkKey(key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const running = this.#putting.get(key)
+    if (running) {
+      return (async (): Promise<PutResult> => {
+        const bytes = await gather(source)
+        const result = await running.catch(() => undefined)
+        return result ? { created: false, size: result.size } : this.put(key, bytes, options)
+      })()
+    }
+    const putting = this.#put(key, source, options).finally(() => this.#putting.delete(key))
+    this.#putting.set(key, putting)
+    return putting
+  }
+
+  async #put(
+    key: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options: { expectedSize?: number },
+  ): Promise<PutResult> {
+    const bytes = await gather(source)
+    if (options.expectedSize !== undefined && bytes.length !== options.expectedSize) {
+      throw new BlobError(
+        'E_BLOB_SIZE',
+        key,
+        `blob ${key}: got ${bytes.length} bytes, expected ${options.expectedSize}`,
+      )
+    }
+    if (await this.stat(key)) return { created: false, size: bytes.length }
+    const pieces = this.#code ? this.#shards(key, bytes) : [{ key: this.#ns + key, bytes }]
+    const copies = 'replicas' in this.redundancy ? this.redundancy.replicas : 1
+    const ranked = rank(key, this.#nodes)
+    // Each piece (a copy or a shard) to its own node: first choices at once, then the next
+    // nodes in rank for those that failed.
+    const wanted = pieces.flatMap((piece) => Array.from({ length: copies }, () => piece))
+    const used = new Set<Node>()
+    const spare = ranked.slice(wanted.length)
+    await Promise.all(
+      wanted.map(async (piece, i) => {
+        const sha256 = createHash('sha256').update(piece.bytes).digest('hex')
+        let node: Node | undefined = ranked[i]!
+        used.add(node)
+        for (;;) {
+          try {
+            await node.client.put(piece.key, piece.bytes, sha256)
+            return
+          } catch (error) {
+            this.#log?.warn(
+              { err: error, node: node.name, key: piece.key },
+              'storage node refused a write; trying the next',
+            )
+            node = spare.find((n) => !used.has(n))
+            if (!node) {
+              throw new BlobError(
+                'E_BLOB_UNAVAILABLE',
+                key,
+                `too few storage nodes took ${key}: ${(error as Error).message}`,
+                {
+                  cause: error,
+                },
+              )
+            }
+            used.add(node)
+          }
+        }
+      }),
+    )
+    return { created: true, size: bytes.length }
+  }
+
+  /** The k + m shards of a blob, each led by the blob's length. */
+  #shards(key: string, bytes: Uint8Array): { key: string; bytes: Uint8Array }[] {
+    const { k, m } = this.#code!
+    const length = Math.max(1, Math.ceil(bytes.length / k))
+    const data = Array.from({ length: k }, (_, i) => {
+      const shard = new Uint8Array(length)
+      shard.set(bytes.subarray(i * length, Math.min(bytes.length, (i + 1) * length)))
+      return shard
+    })
+    return [...data, ...this.#code!.encode(data)].map((shard, i) => {
+      const out = new Uint8Array(SHARD_HEADER + shard.length)
+      new DataView(out.buffer).setBigUint64(0, BigInt(bytes.length))
+      out.set(shard, SHARD_HEADER)
+      return { key: this.#ns + shardKey(key, k, m, i), bytes: out }
+    })
+  }
+
+  async get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
+    const bytes = await this.read(key)
+    if (range && (range.start < 0 || range.end < range.start || range.end >= bytes.length)) {
+      throw new BlobError(
+        'E_BLOB_RANGE',
+        key,
+        `range ${range.start}-${range.end} is outside blob ${key} of ${bytes.length} bytes`,
+      )
+    }
+    const start = range?.start ?? 0
+    const end = range ? range.end + 1 : bytes.length
+    return (async function* () {
+      for (let at = start; at < end; at += PIECE) {
+        yield new Uint8Array(bytes.subarray(at, Math.min(end, at + PIECE)))
+      }
+    })()
+  }
+
+  async read(key: string): Promise<Uint8Array> {
+    checkKey(key)
+    return this.#code ? this.#readShards(key) : this.#readCopy(key)
+  }
+
+  async #readCopy(key: string): Promise<Uint8Array> {
+    let failure: unknown
+    for (const [i, node] of rank(key, this.#nodes).entries()) {
+      try {
+        const bytes = await node.client.get(this.#ns + key)
+        if (bytes) {
+          if (i > 0 && failure) this.degradedReads++
+          return bytes
+        }
+      } catch (error) {
+        failure = error
+      }
+    }
+    if (failure)
+      throw new BlobError('E_BLOB_UNAVAILABLE', key, `no copy of ${key} could be read`, {
+        cause: failure,
+      })
+    throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+  }
+
+  async #readShards(key: string): Promise<Uint8Array> {
+    const { k, m } = this.#code!
+    const ranked = rank(key, this.#nodes)
+    const spare = ranked.slice(k + m)
+    let failure: unknown
+    /** Shard i from its home node, else from the spare nodes a failed write may have used. */
+    const fetchShard = async (i: number): Promise<Uint8Array | undefined> => {
+      for (const node of [ranked[i]!, ...spare]) {
+        try {
+          const bytes = await node.client.get(this.#ns + shardKey(key, k, m, i))
+          if (bytes) return bytes
+        } catch (error) {
+          failure = error
+        }
+      }
+      return undefined
+    }
+    const shards: (Uint8Array | undefined)[] = await Promise.all(
+      Array.from({ length: k }, (_, i) => fetchShard(i)),
+    )
+    for (let i = k; i < k + m && shards.filter(Boolean).length < k; i++)
+      shards[i] = await fetchShard(i)
+    const found = shards.filter(Boolean).length
+    if (found < k) {
+      if (found === 0 && !failure)
+        throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+      throw new BlobError(
+        'E_BLOB_UNAVAILABLE',
+        key,
+        `only ${found} of the ${k} shards of ${key} needed could be read`,
+        {
+          cause: failure,
+        },
+      )
+    }
+    const first = shards.find(Boolean)!
+    const size = Number(new DataView(first.buffer, first.byteOffset).getBigUint64(0))
+    const body = shards.map((s) => s?.subarray(SHARD_HEADER))
+    if (body.slice(0, k).some((s) => !s)) this.degradedReads++
+    const data = this.#code!.reconstruct(body)
+    const out = new Uint8Array(size)
+    const length = data[0]!.length
+    data.forEach((shard, i) => {
+      const at = i * length
+      if (at < size) out.set(shard.subarray(0, Math.min(length, size - at)), at)
+    })
+    return out
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    checkKey(key)
+    if (!this.#code) {
+      for (const node of rank(key, this.#nodes)) {
+        const size = await node.client.size(this.#ns + key).catch(() => undefined)
+        if (size !== undefined) return { size }
+      }
+      return undefined
+    }
+    const { k, m } = this.#code
+    const ranked = rank(key, this.#nodes)
+    for (let i = 0; i < k + m; i++) {
+      for (const node of [ranked[i]!, ...ranked.slice(k + m)]) {
+        const head = await node.client
+          .get(this.#ns + shardKey(key, k, m, i), { start: 0, end: SHARD_HEADER - 1 })
+          .catch(() => undefined)
+        if (head?.length === SHARD_HEADER)
+          return { size: Number(new DataView(head.buffer, head.byteOffset).getBigUint64(0)) }
+      }
+    }
+    return undefined
+  }
+
+  async delete(key: string): Promise<boolean> {
+    checkKey(key)
+    const keys = (
+      this.#code
+        ? Array.from({ length: this.#code.k + this.#code.m }, (_, i) =>
+            shardKey(key, this.#code!.k, this.#code!.m, i),
+          )
+        : [key]
+    ).map((k) => this.#ns + k)
+    const results = await Promise.all(
+      this.#nodes.flatMap((node) => keys.map((k) => node.client.delete(k).catch(() => false))),
+    )
+    return results.some(Boolean)
+  }
+
+  async *list(prefix = ''): AsyncIterable<{ key: string; size: number; modified: Date }> {
+    const seen = new Set<string>()
+    for (const node of this.#nodes) {
+      let listing: AsyncIterable<{ key: string; size: number; modified: string }>
+      try {
+        listing = node.client.list(this.#ns + prefix)
+        for await (const blob of listing) {
+          const own = blob.key.slice(this.#ns.length)
+          const shard = SHARD_KEY.exec(own)
+          const key = shard ? shard[1]! : own
+          if (seen.has(key) || (this.#code ? !shard : shard)) continue
+          seen.add(key)
+          const size = this.#code ? (await this.stat(key))?.size : blob.size
+          if (size !== undefined) yield { key, size, modified: new Date(blob.modified) }
+        }
+      } catch (error) {
+        this.#log?.warn({ err: error, node: node.name }, 'a storage node could not be listed')
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+const SHARD_KEY = /^(.+)-\d+x\d+-\d+$/
+
+function shardKey(key: string, k: number, m: number, i: number): string {
+  return `${key}-${k}x${m}-${i}`
+}
+
+function checkKey(key: string): void {
+  // Room for the shard suffix within the 200 characters a node accepts.
+  if (!BLOB_KEY.test(key) || key.length > 180) {
+    throw new BlobError('E_BLOB_KEY', key, `invalid blob key ${JSON.stringify(key)}`)
+  }
+}
+
+/** The source in one buffer of the store's own. */
+async function gather(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  // new Uint8Array(x) copies (a Buffer's own slice() would not).
+  if (source instanceof Uint8Array) return new Uint8Array(source)
+  const pieces: Uint8Array[] = []
+  let size = 0
+  for await (const piece of source) {
+    pieces.push(new Uint8Array(piece))
+    size += piece.length
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const piece of pieces) {
+    out.set(piece, at)
+    at += piece.length
+  }
+  return out
+}
