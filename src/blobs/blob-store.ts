@@ -4,6 +4,16 @@ export interface ByteRange {
   end: number
 }
 
+export interface PutOptions {
+  /** The source's length: another fails with `E_BLOB_SIZE` and stores nothing. */
+  expectedSize?: number
+  /**
+   * The bytes' sha256 (hex) when the caller knows it already: a network store sends it for its
+   * server to check instead of hashing the bytes again. A wrong one fails the put.
+   */
+  sha256?: string
+}
+
 /** What `put` did: `created` is false when a blob was already stored under the key. */
 export interface PutResult {
   created: boolean
@@ -17,6 +27,11 @@ export interface PutResult {
  */
 export interface BlobStore {
   readonly name: string
+  /**
+   * How many chunks a reader should fetch ahead of the one it sends (default 1): a store across
+   * a network answers each read a round trip later, so it wants several in flight.
+   */
+  readonly readAhead?: number
   start(): Promise<void>
   /**
    * Stores the bytes under `key`, atomically: a reader sees the whole blob or none. When
@@ -25,7 +40,7 @@ export interface BlobStore {
   put(
     key: string,
     source: Uint8Array | AsyncIterable<Uint8Array>,
-    options?: { expectedSize?: number },
+    options?: PutOptions,
   ): Promise<PutResult>
   /**
    * Streams the blob, or the inclusive `range` of it, in pieces that are buffers of their own

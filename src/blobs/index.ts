@@ -1,5 +1,11 @@
 /** The blob store port and its adapters. Piper keys chunks by their sha256. */
-export { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+export {
+  BLOB_KEY,
+  type BlobStore,
+  type ByteRange,
+  type PutOptions,
+  type PutResult,
+} from './blob-store.ts'
 export { BlobError, type BlobErrorCode } from './errors.ts'
 export { FsBlobStore } from './fs-blob-store.ts'
 export { S3BlobStore, type S3BlobStoreOptions, s3OptionsFromUrl } from './s3-blob-store.ts'

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import {
   CreateBucketCommand,
@@ -12,10 +11,20 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+import {
+  BLOB_KEY,
+  type BlobStore,
+  type ByteRange,
+  type PutOptions,
+  type PutResult,
+} from './blob-store.ts'
 import { BlobError } from './errors.ts'
 
-/** Blobs up to this size go up in one PUT (with Content-MD5); larger ones as a multipart upload. */
+/**
+ * Blobs up to this size go up in one PUT, larger ones as a multipart upload. A PUT's signature
+ * covers the sha256 of its body (`x-amz-content-sha256`), which the server checks: no
+ * Content-MD5 on top (a second hash of every chunk on this thread).
+ */
 const SINGLE_PUT_MAX = 16 * 1024 * 1024
 /** Pieces a download yields: each copied into memory of its own, at most this large. */
 const PIECE = 256 * 1024
@@ -57,8 +66,8 @@ export function s3OptionsFromUrl(url: string): S3BlobStoreOptions {
 }
 
 /**
- * Blobs as objects of an S3 bucket, one per key under a prefix. A put sends the blob whole with
- * its Content-MD5 (the server checks it), or as a multipart upload past 16 MiB, and is atomic
+ * Blobs as objects of an S3 bucket, one per key under a prefix. A put sends the blob whole (its
+ * signed sha256 checked by the server), or as a multipart upload past 16 MiB, and is atomic
  * as S3 objects are. Concurrent puts of one key in a process share one upload; across processes
  * (S3-compatible servers such as Swift refuse `If-None-Match: *`) both may report `created`,
  * which content addressing makes harmless: the bytes are the same.
@@ -68,6 +77,7 @@ export function s3OptionsFromUrl(url: string): S3BlobStoreOptions {
  */
 export class S3BlobStore implements BlobStore {
   readonly name = 's3'
+  readonly readAhead = 4
   readonly #client: S3Client
   readonly #bucket: string
   readonly #prefix: string
@@ -108,7 +118,7 @@ export class S3BlobStore implements BlobStore {
   put(
     key: string,
     source: Uint8Array | AsyncIterable<Uint8Array>,
-    options: { expectedSize?: number } = {},
+    options: PutOptions = {},
   ): Promise<PutResult> {
     try {
       checkKey(key)
@@ -133,7 +143,7 @@ export class S3BlobStore implements BlobStore {
   async #put(
     key: string,
     source: Uint8Array | AsyncIterable<Uint8Array>,
-    options: { expectedSize?: number },
+    options: PutOptions,
   ): Promise<PutResult> {
     const existing = await this.stat(key)
     if (existing) {
@@ -163,18 +173,26 @@ export class S3BlobStore implements BlobStore {
     if (ended) {
       if (options.expectedSize !== undefined && size !== options.expectedSize) throw sizeError(size)
       const body = Buffer.concat(pieces, size)
-      await this.#send(key, () =>
-        this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: this.#prefix + key,
-            Body: body,
-            ContentLength: size,
-            ContentMD5: createHash('md5').update(body).digest('base64'),
-            ContentType: 'application/octet-stream',
-          }),
-        ),
-      )
+      const command = new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: this.#prefix + key,
+        Body: body,
+        ContentLength: size,
+        ContentType: 'application/octet-stream',
+      })
+      const sha256 = options.sha256
+      if (sha256 && /^[0-9a-f]{64}$/.test(sha256)) {
+        // The signer takes a payload hash already in the request instead of hashing the body.
+        command.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as { headers?: Record<string, string> }
+            if (request.headers) request.headers['x-amz-content-sha256'] = sha256
+            return next(args)
+          },
+          { step: 'build', name: 'piperKnownSha256' },
+        )
+      }
+      await this.#send(key, () => this.#client.send(command))
       return { created: true, size }
     }
     // Large: stream the rest as a multipart upload; a wrong size aborts it before completion.

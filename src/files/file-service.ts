@@ -191,10 +191,13 @@ export class FileService {
       read.catch(() => {}) // awaited in turn; a download given up leaves it unawaited
       return read
     }
-    let next = ahead(0)
+    // Chunks fetched ahead: one on a local disk, several across a network (`readAhead`).
+    const depth = Math.max(1, this.#blobs.readAhead ?? 1)
+    const queued: (Promise<Uint8Array> | undefined)[] = []
+    for (let i = 0; i < depth; i++) queued.push(ahead(i))
     for (let i = 0; i < parts.length; i++) {
-      const current = next
-      next = ahead(i + 1)
+      const current = queued.shift()
+      queued.push(ahead(i + depth))
       const part = parts[i]!
       if (current) yield await current
       else {
@@ -286,7 +289,7 @@ export class FileService {
     await this.#meta.withChunkLock(key, async () => {
       await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies }, options)
       const source = options.onTaken ? handOver(bytes, options.onTaken) : bytes
-      await this.#blobs.put(key, source, { expectedSize: size })
+      await this.#blobs.put(key, source, { expectedSize: size, sha256: key })
     })
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { it } from 'node:test'
 import { S3BlobStore, s3OptionsFromUrl } from '../../src/blobs/index.ts'
 import { collect } from '../helpers/collect.ts'
@@ -54,6 +54,24 @@ it('s3: a blob larger than one PUT goes up in parts, and a wrong size stores not
       code: 'E_BLOB_SIZE',
     })
     assert.equal(await store.stat(other), undefined)
+  } finally {
+    await store.close()
+  }
+})
+
+it('s3: a known sha256 is sent for the server to check, and a wrong one stores nothing', async (t) => {
+  if (!(await requireServer(t, S3))) return
+  const store = freshStore()
+  await store.start()
+  try {
+    const bytes = randomBytes(50_000)
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    assert.equal((await store.put(sha256, bytes, { sha256 })).created, true)
+    assert.deepEqual(Buffer.from(await store.read(sha256)), bytes)
+    const other = randomBytes(50_000)
+    const key = createHash('sha256').update(other).digest('hex')
+    await assert.rejects(store.put(key, other, { sha256 }))
+    assert.equal(await store.stat(key), undefined)
   } finally {
     await store.close()
   }
