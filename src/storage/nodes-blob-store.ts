@@ -4,6 +4,7 @@ import {
   BlobError,
   type BlobStore,
   type ByteRange,
+  type PutOptions,
   type PutResult,
 } from '../blobs/index.ts'
 import type { Logger } from '../telemetry/index.ts'
