@@ -6,6 +6,7 @@ export type BlobErrorCode =
   | 'E_BLOB_SIZE'
   | 'E_STORAGE_FULL'
   | 'E_BLOB_UNAVAILABLE'
+  | 'E_BLOB_CORRUPT'
 
 /** A blob store operation that failed for a reason the caller can act on. */
 export class BlobError extends Error {

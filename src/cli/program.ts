@@ -83,7 +83,7 @@ export function buildProgram(io: ProgramIo): Command {
   pipelineCommands(program, io)
   keysCommands(program, io)
   queueCommands(program, io)
-  storageCommands(program)
+  storageCommands(program, io)
   return program
 }
 
@@ -316,8 +316,10 @@ function keysCommands(program: Command, io: ProgramIo): void {
 }
 
 /** storage serve: a storage node for nodes:// blob stores. */
-function storageCommands(program: Command): void {
-  const storage = program.command('storage').description('storage nodes: serve one')
+function storageCommands(program: Command, io: ProgramIo): void {
+  const storage = program
+    .command('storage')
+    .description('storage nodes: serve one; repair the blobs on them')
   addConfigOptions(
     storage
       .command('serve')
@@ -328,6 +330,23 @@ function storageCommands(program: Command): void {
     await (await load.storage()).storageServeCommand(
       { host: host ?? '127.0.0.1', port: port ?? '7601' },
       rest,
+    )
+  })
+  addConfigOptions(
+    storage
+      .command('repair')
+      .description(
+        'put every blob of the nodes:// store where placement wants it: heal lost copies, rebalance onto new nodes, remove surplus',
+      )
+      .option(
+        '--verify',
+        'read every copy back (the nodes check their hashes) and rewrite damaged ones: a scrub',
+      ),
+  ).action(async (options: Options & { verify?: boolean }) => {
+    await (await load.storage()).storageRepairCommand(
+      { verify: options.verify === true },
+      flagValues(options),
+      io.stdout,
     )
   })
 }

@@ -6,6 +6,7 @@ export {
   type NodesBlobStoreOptions,
   nodesOptionsFromUrl,
   type Redundancy,
+  type RepairResult,
 } from './nodes-blob-store.ts'
 export { gfInv, gfMul, invert, ReedSolomon } from './reed-solomon.ts'
 export { type PlacementNode, rank } from './rendezvous.ts'

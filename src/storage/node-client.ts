@@ -109,7 +109,9 @@ export class NodeClient {
 
   async #error(res: Response, key: string): Promise<BlobError> {
     const text = await res.text().catch(() => '')
-    const code = res.status === 507 ? 'E_STORAGE_FULL' : 'E_BLOB_UNAVAILABLE'
+    const corrupt = res.status === 500 && text.includes('"E_BLOB_CORRUPT"')
+    const code =
+      res.status === 507 ? 'E_STORAGE_FULL' : corrupt ? 'E_BLOB_CORRUPT' : 'E_BLOB_UNAVAILABLE'
     return new BlobError(
       code,
       key,

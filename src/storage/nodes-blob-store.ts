@@ -15,6 +15,15 @@ import { rank } from './rendezvous.ts'
 /** How a blob is kept: R whole copies, or k data + m parity shards (any k rebuild it). */
 export type Redundancy = { replicas: number } | { k: number; m: number }
 
+/** What a repair did: copies or shards written where missing, rewritten where damaged, removed where placement no longer wants them, and nodes that did not answer. */
+export interface RepairResult {
+  copied: number
+  bytesCopied: number
+  repaired: number
+  removed: number
+  unreachable: number
+}
+
 /** Pieces `get` yields, each memory of its own. */
 const PIECE = 256 * 1024
 /** What leads every shard: the blob's length (shards are padded to equal length). */
@@ -374,6 +383,147 @@ export class NodesBlobStore implements BlobStore {
       } catch (error) {
         this.#log?.warn({ err: error, node: node.name }, 'a storage node could not be listed')
       }
+    }
+  }
+
+  /**
+   * Brings one blob to where placement wants it now: every copy (or shard) on its node in rank
+   * order (the next one where a node is down), rebuilt from the others where it is missing, or
+   * damaged when `verify` reads each one back (the node checks its hash); then removes copies
+   * from nodes that no longer should hold them. Idempotent: run again, it finds nothing to do.
+   * Copies are only removed once every wanted one is in place.
+   */
+  async repair(key: string, options: { verify?: boolean } = {}): Promise<RepairResult> {
+    checkKey(key)
+    const result: RepairResult = {
+      copied: 0,
+      bytesCopied: 0,
+      repaired: 0,
+      removed: 0,
+      unreachable: 0,
+    }
+    const ranked = rank(key, this.#nodes)
+    const pieces = this.#code ? this.#code.k + this.#code.m : 1
+    const copies = 'replicas' in this.redundancy ? this.redundancy.replicas : 1
+    let source: Promise<{ key: string; bytes: Uint8Array }[]> | undefined
+    // The pieces as they should be, made once and only when one is missing: the blob read
+    // through the usual path (any copy, any k shards), cut again the same way.
+    const wanted = () => {
+      source ??= this.read(key).then((bytes) =>
+        this.#code ? this.#shards(key, bytes) : [{ key: this.#ns + key, bytes }],
+      )
+      return source
+    }
+    const holders = new Map<number, Set<Node>>()
+    // Where reads look: a shard on its own node in rank, else on the nodes after the k + m; a
+    // copy on the first nodes in rank that answer.
+    const spare = this.#code ? ranked.slice(pieces) : ranked
+    const used = new Set<Node>()
+    for (let piece = 0; piece < pieces; piece++) {
+      const pieceKey = this.#code
+        ? this.#ns + shardKey(key, this.#code.k, this.#code.m, piece)
+        : this.#ns + key
+      const held = new Set<Node>()
+      holders.set(piece, held)
+      const candidates = this.#code ? [ranked[piece]!, ...spare] : ranked
+      for (const node of candidates) {
+        if (held.size >= copies) break
+        if (used.has(node)) continue
+        used.add(node)
+        let state: 'ok' | 'missing' | 'damaged'
+        try {
+          state = await this.#check(node, pieceKey, options.verify === true)
+        } catch {
+          result.unreachable++
+          continue
+        }
+        if (state !== 'ok') {
+          const bytes = (await wanted())[piece]!.bytes
+          if (state === 'damaged') await node.client.delete(pieceKey)
+          await node.client.put(pieceKey, bytes, createHash('sha256').update(bytes).digest('hex'))
+          if (state === 'damaged') result.repaired++
+          else {
+            result.copied++
+            result.bytesCopied += bytes.length
+          }
+        }
+        held.add(node)
+      }
+      if (held.size < copies)
+        throw new BlobError(
+          'E_BLOB_UNAVAILABLE',
+          key,
+          `too few storage nodes answer to place ${key}`,
+        )
+    }
+    // Every piece is in place: copies elsewhere are surplus (placement moved them).
+    for (let piece = 0; piece < pieces; piece++) {
+      const pieceKey = this.#code
+        ? this.#ns + shardKey(key, this.#code.k, this.#code.m, piece)
+        : this.#ns + key
+      for (const node of this.#nodes) {
+        if (holders.get(piece)!.has(node)) continue
+        if (await node.client.delete(pieceKey).catch(() => false)) result.removed++
+      }
+    }
+    return result
+  }
+
+  /** Repairs every blob the nodes hold (see `repair`), reporting progress as it goes. */
+  async repairAll(
+    options: {
+      verify?: boolean
+      /** Stops between blobs (a repair run again goes on where this one stopped, in effect). */
+      signal?: AbortSignal
+      onProgress?: (done: number, totals: RepairResult & { failed: number }) => void
+    } = {},
+  ): Promise<RepairResult & { blobs: number; failed: number }> {
+    const totals: RepairResult & { blobs: number; failed: number } = {
+      blobs: 0,
+      failed: 0,
+      copied: 0,
+      bytesCopied: 0,
+      repaired: 0,
+      removed: 0,
+      unreachable: 0,
+    }
+    const keys: string[] = []
+    for await (const blob of this.list()) keys.push(blob.key)
+    for (const key of keys) {
+      if (options.signal?.aborted) break
+      totals.blobs++
+      let one: RepairResult
+      try {
+        one = await this.repair(key, options)
+      } catch (error) {
+        // One blob that cannot be placed (too few nodes, too few shards left) stops no other.
+        totals.failed++
+        this.#log?.error({ err: error, key }, 'blob could not be repaired')
+        options.onProgress?.(totals.blobs, totals)
+        continue
+      }
+      totals.copied += one.copied
+      totals.bytesCopied += one.bytesCopied
+      totals.repaired += one.repaired
+      totals.removed += one.removed
+      totals.unreachable += one.unreachable
+      options.onProgress?.(totals.blobs, totals)
+    }
+    return totals
+  }
+
+  /** Whether a node holds a piece (read back, hash-checked by the node, when `verify`). */
+  async #check(
+    node: Node,
+    pieceKey: string,
+    verify: boolean,
+  ): Promise<'ok' | 'missing' | 'damaged'> {
+    if (!verify) return (await node.client.size(pieceKey)) === undefined ? 'missing' : 'ok'
+    try {
+      return (await node.client.get(pieceKey)) ? 'ok' : 'missing'
+    } catch (error) {
+      if ((error as BlobError).code === 'E_BLOB_CORRUPT') return 'damaged'
+      throw error
     }
   }
 
