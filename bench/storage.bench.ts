@@ -9,11 +9,14 @@
  *    rebuild two lost shards, MB/s of data per core, Piper's WebAssembly SIMD kernel and plain
  *    JavaScript, against `@ronomon/reed-solomon` (native C) when it is installed
  *    (`npm i --no-save @ronomon/reed-solomon` builds it).
- * 3. S3 on Swift (scripts/services/swift-s3.sh): the same file through Piper (`--blobs s3://…`)
+ * 3. Rebalance: 3 nodes with replicas:2 holding BENCH_REBALANCE_BLOBS (500) chunks of 256 KiB,
+ *    a 4th node added, `repairAll`: bytes copied against the least that must move (the copies
+ *    whose node is now the new one), and the time it took.
+ * 4. S3 on Swift (scripts/services/swift-s3.sh): the same file through Piper (`--blobs s3://…`)
  *    against the AWS SDK's own multipart upload and download of the same bytes, in this process.
  */
 import { spawnSync } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -21,7 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { ReedSolomon } from '../src/storage/index.ts'
+import { NodesBlobStore, ReedSolomon, rank } from '../src/storage/index.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { isListening, S3, S3_ACCESS } from '../test/helpers/services.ts'
 import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
@@ -30,7 +33,7 @@ import { peakRssMiB, timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_STORAGE_BYTES ?? 1 << 30)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const SECTIONS = (process.env.BENCH_STORAGE ?? 'stores,erasure,s3').split(',')
+const SECTIONS = (process.env.BENCH_STORAGE ?? 'stores,erasure,rebalance,s3').split(',')
 const dir = await mkdtemp(join(tmpdir(), 'piper-bench-storage-'))
 const file = join(dir, 'input.bin')
 spawnSync('sh', ['-c', `head -c ${SIZE} /dev/urandom > ${file}`], { stdio: 'inherit' })
@@ -182,6 +185,51 @@ async function erasure(): Promise<void> {
   printTable(rows)
 }
 
+async function rebalance(): Promise<void> {
+  const count = Number(process.env.BENCH_REBALANCE_BLOBS ?? 500)
+  console.log(
+    `\n## rebalance: ${count} chunks of 256 KiB on 3 nodes (replicas:2), a 4th node added`,
+  )
+  const cluster = await startStorageNodes(4)
+  try {
+    const three = new NodesBlobStore({
+      nodes: cluster.addresses.slice(0, 3),
+      redundancy: { replicas: 2 },
+    })
+    const four = new NodesBlobStore({ nodes: cluster.addresses, redundancy: { replicas: 2 } })
+    const keys: string[] = []
+    for (let i = 0; i < count; i++) {
+      const bytes = randomBytes(256 * 1024)
+      const key = createHash('sha256').update(bytes).digest('hex')
+      await three.put(key, bytes)
+      keys.push(key)
+    }
+    const t = performance.now()
+    const result = await four.repairAll()
+    const ms = performance.now() - t
+    const nodes = cluster.addresses.map((name) => ({ name, weight: 1 }))
+    const moving = keys.filter((key) =>
+      rank(key, nodes)
+        .slice(0, 2)
+        .some((n) => n.name === cluster.addresses[3]),
+    )
+    const minimum = moving.length * 256 * 1024
+    printTable([
+      [
+        'chunks',
+        'moved to the new node',
+        'bytes copied',
+        'least that must move',
+        'copied ÷ least',
+        'seconds',
+      ],
+      [count, moving.length, result.bytesCopied, minimum, result.bytesCopied / minimum, ms / 1000],
+    ])
+  } finally {
+    await cluster.stop()
+  }
+}
+
 async function s3(): Promise<void> {
   console.log(
     `\n## S3 on Swift (s3api): ${SIZE / 2 ** 20} MiB through Piper against the AWS SDK itself`,
@@ -252,6 +300,7 @@ async function s3(): Promise<void> {
 try {
   if (SECTIONS.includes('stores')) await stores()
   if (SECTIONS.includes('erasure')) await erasure()
+  if (SECTIONS.includes('rebalance')) await rebalance()
   if (SECTIONS.includes('s3')) await s3()
 } finally {
   await rm(dir, { recursive: true, force: true })
