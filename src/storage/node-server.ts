@@ -111,6 +111,10 @@ export class StorageNode {
     const url = new URL(req.url ?? '/', 'http://node')
     const path = url.pathname
     if (path === '/livez' || path === '/readyz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end()
+        return
+      }
       const draining = this.#closing !== undefined
       return send(res, draining && path === '/readyz' ? 503 : 200, {
         status: draining ? 'draining' : 'ok',
