@@ -334,6 +334,37 @@ function storageCommands(program: Command, io: ProgramIo): void {
   })
   addConfigOptions(
     storage
+      .command('ls')
+      .description(
+        'the storage nodes of the registry: id, state, address, used/capacity, last seen',
+      ),
+  ).action(async (options: Options) => {
+    await (await load.storage()).storageListCommand(flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    storage
+      .command('add')
+      .description('register a running storage node (nodes://registry places blobs on it)')
+      .argument('<address>', 'host:port of the node'),
+  ).action(async (address: string, options: Options) => {
+    await (await load.storage()).storageAddCommand(address, flagValues(options), io.stdout)
+  })
+  for (const [verb, state, what] of [
+    ['drain', 'draining', 'take no new copies; piper storage repair moves its copies away'],
+    [
+      'remove',
+      'removed',
+      'forget the node (drain it and repair first, or its copies are lost to reads)',
+    ],
+  ] as const) {
+    addConfigOptions(
+      storage.command(verb).description(what).argument('<id>', 'node id (piper storage ls)'),
+    ).action(async (id: string, options: Options) => {
+      await (await load.storage()).storageStateCommand(id, state, flagValues(options))
+    })
+  }
+  addConfigOptions(
+    storage
       .command('repair')
       .description(
         'put every blob of the nodes:// store where placement wants it: heal lost copies, rebalance onto new nodes, remove surplus',

@@ -1,7 +1,13 @@
 // Adapters load when one is picked: a command that needs none (`piper compress`, `piper
 // --version`) does not load the queue, the stores and their libraries (~200 ms of start-up).
 import type { BlobStore } from '../blobs/index.ts'
-import type { ClientUsageReader, ImageStore, MetaStore, RunStore } from '../meta/index.ts'
+import type {
+  ClientUsageReader,
+  ImageStore,
+  MetaStore,
+  NodeRegistry,
+  RunStore,
+} from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ConfigError } from './errors.ts'
@@ -14,19 +20,25 @@ export function localPath(url: string): string {
 /** The blob store a `PIPER_BLOBS` URL names (not started). */
 export async function blobStoreFor(
   url: string,
-  options: { storageToken?: string; logger?: Logger } = {},
+  options: { storageToken?: string; logger?: Logger; registry?: NodeRegistry } = {},
 ): Promise<BlobStore> {
   if (url.startsWith('nodes:')) {
     const { NodesBlobStore, nodesOptionsFromUrl } = await import('../storage/index.ts')
+    let parsed: ReturnType<typeof nodesOptionsFromUrl>
     try {
-      return new NodesBlobStore({
-        ...nodesOptionsFromUrl(url),
-        token: options.storageToken,
-        logger: options.logger,
-      })
+      parsed = nodesOptionsFromUrl(url)
     } catch (error) {
       throw new ConfigError((error as Error).message, { setting: 'blobs' })
     }
+    if (parsed.registry && !options.registry) {
+      throw new ConfigError('nodes://registry needs the metadata store here', { setting: 'blobs' })
+    }
+    return new NodesBlobStore({
+      ...parsed,
+      registry: parsed.registry ? options.registry : undefined,
+      token: options.storageToken,
+      logger: options.logger,
+    })
   }
   if (url.startsWith('file:')) {
     const { FsBlobStore } = await import('../blobs/index.ts')
@@ -49,7 +61,7 @@ export async function blobStoreFor(
 /** The metadata store a `PIPER_META` URL names (not started; PostgreSQL's driver loads then). */
 export async function metaStoreFor(
   url: string,
-): Promise<MetaStore & RunStore & ImageStore & ClientUsageReader> {
+): Promise<MetaStore & RunStore & ImageStore & NodeRegistry & ClientUsageReader> {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {
     const { PostgresDriver, SqliteDriver, SqlMetaStore } = await import('../meta/index.ts')

@@ -12,6 +12,7 @@ export type {
 } from './image-store.ts'
 export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
+export type { NodeRegistry, StorageNodeRecord, StorageNodeState } from './node-registry.ts'
 export { PostgresDriver } from './postgres-driver.ts'
 export {
   type ChunkInfo,

@@ -206,6 +206,23 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         'CREATE INDEX image_outputs_by_time ON image_outputs (client_id, created)',
       ],
     },
+    {
+      version: 6,
+      name: 'storage nodes',
+      sql: (t) => [
+        // The storage nodes of nodes://registry stores: who they are, where, their state
+        // (up, down, draining, removed) and their figures from the last heartbeat.
+        `CREATE TABLE storage_nodes (
+          id TEXT PRIMARY KEY,
+          address TEXT NOT NULL UNIQUE,
+          state TEXT NOT NULL,
+          capacity ${t.bigint} NOT NULL,
+          used ${t.bigint} NOT NULL,
+          free ${t.bigint} NOT NULL,
+          last_seen ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL)`,
+      ],
+    },
   ]
 
 /**

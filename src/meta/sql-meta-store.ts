@@ -5,6 +5,7 @@ import type { ImageEntry, ImageStore } from './image-store.ts'
 import { LeaseLock } from './lease-lock.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
+import type { NodeRegistry, StorageNodeState } from './node-registry.ts'
 import type {
   ChunkInfo,
   FileRecord,
@@ -40,10 +41,13 @@ import {
   updateJobIn,
   uploadProgressIn,
 } from './sql-jobs.ts'
+import * as registry from './sql-node-registry.ts'
 import * as runs from './sql-runs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
-export class SqlMetaStore implements MetaStore, RunStore, ImageStore, ClientUsageReader {
+export class SqlMetaStore
+  implements MetaStore, RunStore, ImageStore, NodeRegistry, ClientUsageReader
+{
   readonly name: string
   readonly #driver: SqlDriver
   /** Chunk locks across processes (PostgreSQL): leases that hold no connection. */
@@ -350,6 +354,20 @@ export class SqlMetaStore implements MetaStore, RunStore, ImageStore, ClientUsag
   markJobPublished(id: string): Promise<void> {
     return markJobPublished(this.#driver, id)
   }
+  // Storage nodes (`NodeRegistry`), in sql-node-registry.ts.
+
+  listStorageNodes() {
+    return registry.listStorageNodes(this.#driver)
+  }
+
+  saveStorageNode(node: Parameters<NodeRegistry['saveStorageNode']>[0]) {
+    return registry.saveStorageNode(this.#driver, node)
+  }
+
+  setStorageNodeState(id: string, state: StorageNodeState) {
+    return registry.setStorageNodeState(this.#driver, id, state)
+  }
+
   // Image hashes and figures (`ImageStore`), in sql-images.ts.
 
   saveImage(entry: ImageEntry): Promise<void> {

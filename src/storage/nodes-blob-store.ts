@@ -7,6 +7,7 @@ import {
   type PutOptions,
   type PutResult,
 } from '../blobs/index.ts'
+import type { NodeRegistry, StorageNodeState } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { NodeClient } from './node-client.ts'
 import { ReedSolomon } from './reed-solomon.ts'
@@ -30,8 +31,14 @@ const PIECE = 256 * 1024
 const SHARD_HEADER = 8
 
 export interface NodesBlobStoreOptions {
-  /** `host:port` (or URLs) of the storage nodes. */
-  nodes: readonly string[]
+  /** `host:port` (or URLs) of the storage nodes; or, with `registry`, none. */
+  nodes?: readonly string[]
+  /** The nodes are those of the registry (`nodes://registry`), kept current by heartbeats. */
+  registry?: NodeRegistry
+  /** How often the registry's nodes are asked how they are (default 10 s). */
+  heartbeatMs?: number
+  /** A node that has not answered for this long is marked `down` (default 3 heartbeats). */
+  downAfterMs?: number
   redundancy: Redundancy
   token?: string
   /** Prepended to every key on the nodes, so several installations can share them. */
@@ -42,6 +49,8 @@ export interface NodesBlobStoreOptions {
 /** `nodes://a:7601,b:7601?redundancy=replicas:2|ec:4+2` → the nodes and the redundancy. */
 export function nodesOptionsFromUrl(url: string): {
   nodes: string[]
+  /** `nodes://registry?…`: the nodes are the metadata store's registry. */
+  registry: boolean
   redundancy: Redundancy
   namespace?: string
 } {
@@ -50,7 +59,8 @@ export function nodesOptionsFromUrl(url: string): {
     throw new Error(
       `expected nodes://host:port,host:port[?redundancy=replicas:N|ec:K+M], got ${url}`,
     )
-  const nodes = match[1]!
+  const registry = match[1] === 'registry'
+  const nodes = (registry ? '' : match[1]!)
     .split(',')
     .map((n) => n.trim())
     .filter(Boolean)
@@ -74,16 +84,17 @@ export function nodesOptionsFromUrl(url: string): {
       : undefined
   if (!redundancy) throw new Error(`redundancy must be replicas:N or ec:K+M, got ${raw}`)
   const needed = 'replicas' in redundancy ? redundancy.replicas : redundancy.k + redundancy.m
-  if (needed < 1 || nodes.length < needed) {
+  if (needed < 1 || (!registry && nodes.length < needed)) {
     throw new Error(`${raw} needs at least ${needed} nodes; ${nodes.length} given`)
   }
-  return { nodes, redundancy, ...(namespace ? { namespace } : {}) }
+  return { nodes, registry, redundancy, ...(namespace ? { namespace } : {}) }
 }
 
 interface Node {
   name: string
   weight: number
   client: NodeClient
+  state: StorageNodeState
 }
 
 /**
@@ -102,7 +113,13 @@ export class NodesBlobStore implements BlobStore {
   readonly name = 'nodes'
   readonly readAhead = 4
   readonly redundancy: Redundancy
-  readonly #nodes: Node[]
+  /** Every node not removed: placed ones (`up`, `down`) and draining ones. */
+  #nodes: Node[]
+  readonly #registry: NodeRegistry | undefined
+  readonly #token: string | undefined
+  readonly #heartbeatMs: number
+  readonly #downAfterMs: number
+  #heartbeat: NodeJS.Timeout | undefined
   readonly #code: ReedSolomon | undefined
   readonly #log: Logger | undefined
   /** `ns-` before every key on the nodes (empty without a namespace). */
@@ -113,11 +130,16 @@ export class NodesBlobStore implements BlobStore {
 
   constructor(options: NodesBlobStoreOptions) {
     this.redundancy = options.redundancy
-    this.#nodes = options.nodes.map((address) => ({
+    this.#nodes = (options.nodes ?? []).map((address) => ({
       name: address,
       weight: 1,
       client: new NodeClient(address, options.token),
+      state: 'up' as const,
     }))
+    this.#registry = options.registry
+    this.#token = options.token
+    this.#heartbeatMs = options.heartbeatMs ?? 10_000
+    this.#downAfterMs = options.downAfterMs ?? 3 * this.#heartbeatMs
     this.#code =
       'k' in options.redundancy
         ? new ReedSolomon(options.redundancy.k, options.redundancy.m)
@@ -127,11 +149,79 @@ export class NodesBlobStore implements BlobStore {
   }
 
   async start(): Promise<void> {
+    if (this.#registry) {
+      await this.refresh()
+      this.#heartbeat = setInterval(() => {
+        this.refresh().catch((error: unknown) =>
+          this.#log?.warn({ err: error }, 'storage node heartbeat failed'),
+        )
+      }, this.#heartbeatMs)
+      this.#heartbeat.unref()
+    }
     // Nodes down at start are fine (placement does not depend on who answers), but not all.
     const answers = await Promise.allSettled(this.#nodes.map((n) => n.client.describe()))
     if (answers.every((a) => a.status === 'rejected')) {
       throw new BlobError('E_BLOB_UNAVAILABLE', 'nodes', 'no storage node answered')
     }
+  }
+
+  /**
+   * With a registry: asks every node how it is (recording capacity, used and free space, and
+   * `down` after three missed heartbeats, `up` again when it answers), then takes the
+   * registry's nodes as the placement's. A node's weight is its capacity in GiB.
+   */
+  async refresh(): Promise<void> {
+    const registry = this.#registry
+    if (!registry) return
+    const now = Date.now()
+    for (const record of await registry.listStorageNodes()) {
+      if (record.state === 'removed') continue
+      const client = new NodeClient(record.address, this.#token)
+      try {
+        const figures = await client.describe()
+        await registry.saveStorageNode({
+          id: record.id,
+          address: record.address,
+          capacity: figures.capacity,
+          used: figures.used,
+          free: figures.free,
+          lastSeen: now,
+          ...(record.state === 'down' ? { state: 'up' as const } : {}),
+        })
+      } catch {
+        if (record.state === 'up' && now - record.lastSeen >= this.#downAfterMs) {
+          await registry.setStorageNodeState(record.id, 'down')
+          this.#log?.warn({ node: record.id, address: record.address }, 'storage node is down')
+        }
+      }
+    }
+    this.#nodes = (await registry.listStorageNodes())
+      .filter((record) => record.state !== 'removed')
+      .map((record) => ({
+        name: record.id,
+        weight: Math.max(1, record.capacity / 2 ** 30),
+        client: new NodeClient(record.address, this.#token),
+        state: record.state,
+      }))
+  }
+
+  /** Where new copies go: the nodes that are up or down (down ones are tried, then passed over). */
+  #placed(key: string): Node[] {
+    return rank(
+      key,
+      this.#nodes.filter((n) => n.state === 'up' || n.state === 'down'),
+    )
+  }
+
+  /** Where reads look: the placed nodes in rank, then draining ones (their copies are leaving). */
+  #readOrder(key: string): Node[] {
+    return [
+      ...this.#placed(key),
+      ...rank(
+        key,
+        this.#nodes.filter((n) => n.state === 'draining'),
+      ),
+    ]
   }
 
   put(
@@ -174,7 +264,7 @@ export class NodesBlobStore implements BlobStore {
     // a missing blob (most puts) costs no extra round trips (k + m of them with shards).
     const pieces = this.#code ? this.#shards(key, bytes) : [{ key: this.#ns + key, bytes }]
     const copies = 'replicas' in this.redundancy ? this.redundancy.replicas : 1
-    const ranked = rank(key, this.#nodes)
+    const ranked = this.#placed(key)
     // Each piece (a copy or a shard) to its own node: first choices at once, then the next
     // nodes in rank for those that failed.
     const wanted = pieces.flatMap((piece) => Array.from({ length: copies }, () => piece))
@@ -260,7 +350,7 @@ export class NodesBlobStore implements BlobStore {
 
   async #readCopy(key: string): Promise<Uint8Array> {
     let failure: unknown
-    for (const [i, node] of rank(key, this.#nodes).entries()) {
+    for (const [i, node] of this.#readOrder(key).entries()) {
       try {
         const bytes = await node.client.get(this.#ns + key)
         if (bytes) {
@@ -280,7 +370,7 @@ export class NodesBlobStore implements BlobStore {
 
   async #readShards(key: string): Promise<Uint8Array> {
     const { k, m } = this.#code!
-    const ranked = rank(key, this.#nodes)
+    const ranked = this.#readOrder(key)
     const spare = ranked.slice(k + m)
     let failure: unknown
     /** Shard i from its home node, else from the spare nodes a failed write may have used. */
@@ -330,14 +420,14 @@ export class NodesBlobStore implements BlobStore {
   async stat(key: string): Promise<{ size: number } | undefined> {
     checkKey(key)
     if (!this.#code) {
-      for (const node of rank(key, this.#nodes)) {
+      for (const node of this.#readOrder(key)) {
         const size = await node.client.size(this.#ns + key).catch(() => undefined)
         if (size !== undefined) return { size }
       }
       return undefined
     }
     const { k, m } = this.#code
-    const ranked = rank(key, this.#nodes)
+    const ranked = this.#readOrder(key)
     for (let i = 0; i < k + m; i++) {
       for (const node of [ranked[i]!, ...ranked.slice(k + m)]) {
         const head = await node.client
@@ -402,7 +492,7 @@ export class NodesBlobStore implements BlobStore {
       removed: 0,
       unreachable: 0,
     }
-    const ranked = rank(key, this.#nodes)
+    const ranked = this.#placed(key)
     const pieces = this.#code ? this.#code.k + this.#code.m : 1
     const copies = 'replicas' in this.redundancy ? this.redundancy.replicas : 1
     let source: Promise<{ key: string; bytes: Uint8Array }[]> | undefined
@@ -527,7 +617,9 @@ export class NodesBlobStore implements BlobStore {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeat)
+  }
 }
 
 const SHARD_KEY = /^(.+)-\d+x\d+-\d+$/

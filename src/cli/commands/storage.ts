@@ -1,5 +1,6 @@
-import { blobStoreFor, type FlagValues, loadConfig } from '../../config/index.ts'
-import { type NodesBlobStore, StorageNode } from '../../storage/index.ts'
+import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
+import type { NodeRegistry } from '../../meta/index.ts'
+import { NodeClient, type NodesBlobStore, StorageNode } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
@@ -69,9 +70,14 @@ export async function storageRepairCommand(
       },
     )
   }
+  const meta = config.blobs.startsWith('nodes://registry')
+    ? await metaStoreFor(config.meta)
+    : undefined
+  await meta?.start()
   const blobs = (await blobStoreFor(config.blobs, {
     storageToken: config.storageToken,
     logger,
+    registry: meta,
   })) as NodesBlobStore
   await blobs.start()
   const stop = new AbortController()
@@ -102,5 +108,71 @@ export async function storageRepairCommand(
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await blobs.close()
+    await meta?.close()
   }
+}
+
+async function withRegistry<T>(
+  flags: FlagValues,
+  fn: (meta: NodeRegistry) => Promise<T>,
+): Promise<T> {
+  const { config } = loadConfig({ flags })
+  const meta = await metaStoreFor(config.meta)
+  await meta.start()
+  try {
+    return await fn(meta)
+  } finally {
+    await meta.close()
+  }
+}
+
+/** `piper storage ls`: the registry's nodes: id, state, address, used / capacity, last seen. */
+export async function storageListCommand(flags: FlagValues, out: (text: string) => void) {
+  const nodes = await withRegistry(flags, (meta) => meta.listStorageNodes())
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)}G`
+  for (const n of nodes) {
+    out(
+      `${n.id}\t${n.state}\t${n.address}\t${gib(n.used)}/${gib(n.capacity)}\t${new Date(n.lastSeen).toISOString()}\n`,
+    )
+  }
+}
+
+/** `piper storage add ADDRESS`: registers a running node (asked for its id and capacity). */
+export async function storageAddCommand(
+  address: string,
+  flags: FlagValues,
+  out: (text: string) => void,
+) {
+  const { config } = loadConfig({ flags })
+  const client = new NodeClient(address, config.storageToken)
+  let figures: Awaited<ReturnType<NodeClient['describe']>>
+  try {
+    figures = await client.describe()
+  } catch (error) {
+    throw new CliError(`no storage node answers at ${address}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  const saved = await withRegistry(flags, (meta) =>
+    meta.saveStorageNode({
+      id: figures.id,
+      address,
+      capacity: figures.capacity,
+      used: figures.used,
+      free: figures.free,
+      lastSeen: Date.now(),
+      state: 'up',
+    }),
+  )
+  out(`${JSON.stringify(saved)}\n`)
+}
+
+/** `piper storage drain ID` / `remove ID`: a node's state, by its id. */
+export async function storageStateCommand(
+  id: string,
+  state: 'draining' | 'removed',
+  flags: FlagValues,
+) {
+  const changed = await withRegistry(flags, (meta) => meta.setStorageNodeState(id, state))
+  if (!changed) throw new CliError(`no storage node ${id} (see piper storage ls)`)
 }

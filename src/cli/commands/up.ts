@@ -96,8 +96,13 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   }
   const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
-  const blobs = await blobStoreFor(config.blobs, { storageToken: config.storageToken, logger })
   const meta = await metaStoreFor(config.meta)
+  // nodes://registry reads its nodes from the metadata store, so the store starts first.
+  const blobs = await blobStoreFor(config.blobs, {
+    storageToken: config.storageToken,
+    logger,
+    registry: meta,
+  })
   // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
   const pool = new CodecPool(config.workers)
   const threads = { name: 'codec-pool', start: async () => {}, close: () => pool.close() }
@@ -184,8 +189,8 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       dataLock,
       threads,
       queueComponent,
-      blobs,
       meta,
+      blobs,
       jobs,
       runs,
       ...workers,
