@@ -33,6 +33,7 @@ export interface PiperConfig {
   queueTlsKey: string | undefined
   meta: string
   blobs: string
+  staging: string | undefined
   chunkSize: number
   jsonBodyLimit: number
   publicHosts: string[]
@@ -192,6 +193,17 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'blob store adapter: file:DIR, s3://bucket[/prefix][?endpoint=URL&region=R] or nodes://host:port,…[?redundancy=replicas:N|ec:K+M]',
     parse: adapterUrl({ local: ['file'], network: ['s3'], hostLists: ['nodes'] }),
     fallback: (c) => `file:${c.data}/blobs`,
+  }),
+  setting({
+    name: 'staging',
+    flag: '--staging',
+    env: 'PIPER_STAGING',
+    doc: 'a fast first tier for uploads, file:DIR: chunks land there and move to the blob store afterwards',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return undefined
+      return adapterUrl({ local: ['file'], network: [] })(raw)
+    },
+    fallback: () => undefined,
   }),
   setting({
     name: 'chunkSize',

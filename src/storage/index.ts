@@ -10,3 +10,4 @@ export {
 } from './nodes-blob-store.ts'
 export { gfInv, gfMul, invert, ReedSolomon } from './reed-solomon.ts'
 export { type PlacementNode, rank } from './rendezvous.ts'
+export { TieredBlobStore, type TieredBlobStoreOptions } from './tiered-blob-store.ts'

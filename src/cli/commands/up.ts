@@ -16,6 +16,7 @@ import { Gateway } from '../../gateway/index.ts'
 import { type ImageLimits, OnDemandVariants } from '../../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../../jobs/index.ts'
 import { lockDir } from '../../log/index.ts'
+import { TieredBlobStore } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
@@ -98,11 +99,19 @@ export async function upCommand(flags: FlagValues): Promise<void> {
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
   const meta = await metaStoreFor(config.meta)
   // nodes://registry reads its nodes from the metadata store, so the store starts first.
-  const blobs = await blobStoreFor(config.blobs, {
+  const longTerm = await blobStoreFor(config.blobs, {
     storageToken: config.storageToken,
     logger,
     registry: meta,
   })
+  // With a staging tier, uploads land on it at disk speed and move to PIPER_BLOBS afterwards.
+  const blobs = config.staging
+    ? new TieredBlobStore({
+        staging: await blobStoreFor(config.staging),
+        longTerm,
+        logger,
+      })
+    : longTerm
   // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
   const pool = new CodecPool(config.workers)
   const threads = { name: 'codec-pool', start: async () => {}, close: () => pool.close() }
