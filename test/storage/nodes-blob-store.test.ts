@@ -81,7 +81,13 @@ for (const [label, count, redundancy] of [
 it('nodes:// URLs name nodes, redundancy and namespace, and refuse too few nodes', () => {
   assert.deepEqual(nodesOptionsFromUrl('nodes://a:7601,b:7601,c:7601?redundancy=replicas:3'), {
     nodes: ['a:7601', 'b:7601', 'c:7601'],
+    registry: false,
     redundancy: { replicas: 3 },
+  })
+  assert.deepEqual(nodesOptionsFromUrl('nodes://registry?redundancy=ec:4+2'), {
+    nodes: [],
+    registry: true,
+    redundancy: { k: 4, m: 2 },
   })
   assert.deepEqual(
     nodesOptionsFromUrl('nodes://a:1,b:2,c:3,d:4,e:5,f:6?redundancy=ec:4+2&namespace=x1')
