@@ -9,3 +9,4 @@ export {
 export { BlobError, type BlobErrorCode } from './errors.ts'
 export { FsBlobStore } from './fs-blob-store.ts'
 export { S3BlobStore, type S3BlobStoreOptions, s3OptionsFromUrl } from './s3-blob-store.ts'
+export { gather, sharedPut } from './shared-put.ts'

@@ -19,6 +19,7 @@ import {
   type PutResult,
 } from './blob-store.ts'
 import { BlobError } from './errors.ts'
+import { sharedPut } from './shared-put.ts'
 
 /**
  * Blobs up to this size go up in one PUT, larger ones as a multipart upload. A PUT's signature
@@ -125,19 +126,7 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       return Promise.reject(error)
     }
-    const running = this.#putting.get(key)
-    if (running) {
-      // The same bytes are going up already: wait for them, and drain this source.
-      return (async () => {
-        if (!(source instanceof Uint8Array)) for await (const _ of source);
-        const result = await running.catch(() => undefined)
-        if (result) return { created: false, size: result.size }
-        return this.put(key, source instanceof Uint8Array ? source : new Uint8Array(0), options)
-      })()
-    }
-    const putting = this.#put(key, source, options).finally(() => this.#putting.delete(key))
-    this.#putting.set(key, putting)
-    return putting
+    return sharedPut(this.#putting, key, source, (body) => this.#put(key, body, options))
   }
 
   async #put(

@@ -4,8 +4,10 @@ import {
   BlobError,
   type BlobStore,
   type ByteRange,
+  gather,
   type PutOptions,
   type PutResult,
+  sharedPut,
 } from '../blobs/index.ts'
 import type { NodeRegistry, StorageNodeState } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -234,17 +236,7 @@ export class NodesBlobStore implements BlobStore {
     } catch (error) {
       return Promise.reject(error)
     }
-    const running = this.#putting.get(key)
-    if (running) {
-      return (async (): Promise<PutResult> => {
-        const bytes = await gather(source)
-        const result = await running.catch(() => undefined)
-        return result ? { created: false, size: result.size } : this.put(key, bytes, options)
-      })()
-    }
-    const putting = this.#put(key, source, options).finally(() => this.#putting.delete(key))
-    this.#putting.set(key, putting)
-    return putting
+    return sharedPut(this.#putting, key, source, (body) => this.#put(key, body, options))
   }
 
   async #put(
@@ -633,23 +625,4 @@ function checkKey(key: string): void {
   if (!BLOB_KEY.test(key) || key.length > 180) {
     throw new BlobError('E_BLOB_KEY', key, `invalid blob key ${JSON.stringify(key)}`)
   }
-}
-
-/** The source in one buffer of the store's own. */
-async function gather(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  // new Uint8Array(x) copies (a Buffer's own slice() would not).
-  if (source instanceof Uint8Array) return new Uint8Array(source)
-  const pieces: Uint8Array[] = []
-  let size = 0
-  for await (const piece of source) {
-    pieces.push(new Uint8Array(piece))
-    size += piece.length
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const piece of pieces) {
-    out.set(piece, at)
-    at += piece.length
-  }
-  return out
 }
