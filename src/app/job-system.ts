@@ -1,7 +1,8 @@
+import { availableParallelism } from 'node:os'
 import type { BlobStore } from '../blobs/index.ts'
 import type { CodecPool } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
-import { DEFAULT_IMAGE_LIMITS, Detector, type ImageLimits } from '../images/index.ts'
+import { DEFAULT_IMAGE_LIMITS, Detector, type ImageLimits, Slots } from '../images/index.ts'
 import {
   type JobEventFeed,
   type JobKind,
@@ -77,7 +78,13 @@ export function jobSystem(options: JobSystemOptions) {
     sweepIntervalMs,
   })
   const detector = new Detector({ threads: options.detectThreads })
-  const images = { limits: options.imageLimits ?? DEFAULT_IMAGE_LIMITS, detector, store: meta }
+  const images = {
+    limits: options.imageLimits ?? DEFAULT_IMAGE_LIMITS,
+    detector,
+    store: meta,
+    // Two images per core: enough to keep libvips' threads busy while others read or write.
+    slots: new Slots(2 * availableParallelism()),
+  }
   const runner = new JobRunner({
     images,
     meta,

@@ -52,14 +52,19 @@ export function fileRoutes(
   jobs?: GatewayOptions['jobs'],
   images?: ImageRouteOptions,
 ): void {
-  /** Queues `image.analyze` for an uploaded image when its client has that on (once per file). */
-  const analyze = async (client: string, file: FileRecord) => {
+  /**
+   * Queues `image.analyze` for an uploaded image when its client has that on (once per file).
+   * The upload is stored whatever happens here: a failure is logged, not the request's.
+   */
+  const analyze = async (client: string, file: FileRecord, log: RequestContext['log']) => {
     if (!jobs || !images?.analyzeUploads(client) || !looksLikeImage(file)) return
     const request = { type: 'image.analyze', input: file.name, output: '', params: {} }
-    await jobs.service.create(client, request, `analyze:${file.id}`)
+    await jobs.service.create(client, request, `analyze:${file.id}`).catch((error: unknown) => {
+      log.warn({ err: error, name: file.name }, 'could not queue the analysis of an uploaded image')
+    })
   }
 
-  router.on('PUT', '/v1/files/*', async ({ req, res, tail, url }) => {
+  router.on('PUT', '/v1/files/*', async ({ req, res, tail, url, log }) => {
     const client = await clients.resolve(req)
     res.once('close', policy.uploads.take(client))
     const { request, runRequest } = await followUp(url, tail, client, jobs)
@@ -69,7 +74,7 @@ export function fileRoutes(
     // destroyed request destroys its socket, and the client would get no answer at all.
     const body = req.iterator({ destroyOnReturn: false })
     const file = await policy.quotas.put(client, tail, body, contentType)
-    await analyze(client, file)
+    await analyze(client, file, log)
     const job = request && (await jobs!.service.create(client, request)).job
     const run = runRequest && (await jobs!.runs.create(client, runRequest)).run
     sendJson(
@@ -90,7 +95,7 @@ export function fileRoutes(
     const client = await clients.resolve(ctx.req)
     ctx.res.once('close', policy.uploads.take(client))
     const stored = await uploadMultipart(ctx, client, policy.quotas)
-    for (const file of stored) await analyze(client, file)
+    for (const file of stored) await analyze(client, file, ctx.log)
     sendJson(ctx.res, 201, { files: stored.map(fileJson) })
   })
 

@@ -4,12 +4,15 @@ import type { Detector } from './detector.ts'
 import { ImageError } from './errors.ts'
 import { ImageSource } from './image-source.ts'
 import type { ImageLimits } from './limits.ts'
+import type { Slots } from './slots.ts'
 
 /** What image kinds use besides files: the limits, the detector threads and the image index. */
 export interface ImageKit {
   limits: ImageLimits
   detector: Detector
   store: ImageStore
+  /** Images held at once by this process's image tasks (each up to `maxInputBytes` and its pixels). */
+  slots: Slots
 }
 
 /**

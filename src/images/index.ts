@@ -56,3 +56,4 @@ export {
   resizedSize,
   scaleNeeded,
 } from './resize.ts'
+export { Slots } from './slots.ts'

@@ -1,5 +1,5 @@
 import { imageStats, perceptualHashes } from '../../images/index.ts'
-import { indexImage, openImage } from './image-job.ts'
+import { indexImage, withImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -16,12 +16,13 @@ export const imageAnalyze: JobKind = {
   plan: async () => 'whole',
 
   async whole(job, ctx) {
-    const { file, image } = await openImage(job, ctx)
-    const [hashes, stats] = await Promise.all([
-      perceptualHashes(await image.raw()),
-      imageStats(image),
-    ])
-    await indexImage(job, ctx, file, image, { ...hashes, stats })
-    return { result: { ...hashes, ...stats } }
+    return withImage(job, ctx, async ({ file, image }) => {
+      const [hashes, stats] = await Promise.all([
+        perceptualHashes(await image.raw()),
+        imageStats(image),
+      ])
+      await indexImage(job, ctx, file, image, { ...hashes, stats })
+      return { result: { ...hashes, ...stats } }
+    })
   },
 }

@@ -2,10 +2,10 @@ import { FORMAT_PARAM } from '../../images/index.ts'
 import {
   derivedName,
   OUTPUT_PARAMS,
-  openImage,
   outputOf,
   recordOutputs,
   storeImage,
+  withImage,
 } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
@@ -32,14 +32,15 @@ export const imageConvert: JobKind = {
   plan: async () => 'whole',
 
   async whole(job, ctx) {
-    const { image } = await openImage(job, ctx)
-    const { format, options } = outputOf(job.params, image.info.format)
-    const pipeline = await image.pipeline({ keepMetadata: job.params.keepMetadata === true })
-    const output = await storeImage(job, ctx, job.output, pipeline, format, options)
-    await recordOutputs(job, ctx, image.bytes.length, [output])
-    return {
-      outputs: [output],
-      result: { format, bytesIn: image.bytes.length, bytes: output.size },
-    }
+    return withImage(job, ctx, async ({ image }) => {
+      const { format, options } = outputOf(job.params, image.info.format)
+      const pipeline = await image.pipeline({ keepMetadata: job.params.keepMetadata === true })
+      const output = await storeImage(job, ctx, job.output, pipeline, format, options)
+      await recordOutputs(job, ctx, image.bytes.length, [output])
+      return {
+        outputs: [output],
+        result: { format, bytesIn: image.bytes.length, bytes: output.size },
+      }
+    })
   },
 }

@@ -2,10 +2,10 @@ import { JobError } from '../errors.ts'
 import {
   derivedName,
   OUTPUT_PARAMS,
-  openImage,
   outputOf,
   recordOutputs,
   storeImage,
+  withImage,
 } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
@@ -47,17 +47,18 @@ export const imageFilter: JobKind = {
 
   async whole(job, ctx) {
     const p = job.params
-    const { image } = await openImage(job, ctx)
-    const { format, options } = outputOf(p, image.info.format)
-    let pipeline = await image.pipeline({ keepMetadata: p.keepMetadata === true })
-    if (p.normalise) pipeline = pipeline.normalise()
-    if (p.greyscale) pipeline = pipeline.greyscale()
-    if (p.tint !== undefined) pipeline = pipeline.tint(p.tint as string)
-    if (p.blur !== undefined) pipeline = pipeline.blur(p.blur as number)
-    if (p.sharpen === true) pipeline = pipeline.sharpen()
-    else if (typeof p.sharpen === 'number') pipeline = pipeline.sharpen({ sigma: p.sharpen })
-    const output = await storeImage(job, ctx, job.output, pipeline, format, options)
-    await recordOutputs(job, ctx, image.bytes.length, [output])
-    return { outputs: [output], result: { format, bytes: output.size } }
+    return withImage(job, ctx, async ({ image }) => {
+      const { format, options } = outputOf(p, image.info.format)
+      let pipeline = await image.pipeline({ keepMetadata: p.keepMetadata === true })
+      if (p.normalise) pipeline = pipeline.normalise()
+      if (p.greyscale) pipeline = pipeline.greyscale()
+      if (p.tint !== undefined) pipeline = pipeline.tint(p.tint as string)
+      if (p.blur !== undefined) pipeline = pipeline.blur(p.blur as number)
+      if (p.sharpen === true) pipeline = pipeline.sharpen()
+      else if (typeof p.sharpen === 'number') pipeline = pipeline.sharpen({ sigma: p.sharpen })
+      const output = await storeImage(job, ctx, job.output, pipeline, format, options)
+      await recordOutputs(job, ctx, image.bytes.length, [output])
+      return { outputs: [output], result: { format, bytes: output.size } }
+    })
   },
 }

@@ -1,5 +1,5 @@
 import { perceptualHashes } from '../../images/index.ts'
-import { indexImage, openImage } from './image-job.ts'
+import { indexImage, withImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -16,9 +16,10 @@ export const imageHash: JobKind = {
   plan: async () => 'whole',
 
   async whole(job, ctx) {
-    const { file, image } = await openImage(job, ctx)
-    const hashes = await perceptualHashes(await image.raw())
-    await indexImage(job, ctx, file, image, hashes)
-    return { result: { ...hashes } }
+    return withImage(job, ctx, async ({ file, image }) => {
+      const hashes = await perceptualHashes(await image.raw())
+      await indexImage(job, ctx, file, image, hashes)
+      return { result: { ...hashes } }
+    })
   },
 }

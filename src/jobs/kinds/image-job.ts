@@ -23,15 +23,24 @@ export const OUTPUT_PARAMS = {
   keepMetadata: { type: 'boolean' },
 } as const
 
-/** The job's (first) input as an image, its bytes checked as they are read. */
-export async function openImage(
+/**
+ * Runs `work` on the job's (first) input as an image, its bytes checked as they are read, while
+ * holding one of the process's image slots (so memory is bounded whatever the concurrency).
+ */
+export async function withImage<T>(
   job: JobRecord,
   ctx: KindContext,
+  work: (opened: { file: FileRecord; image: ImageSource }) => Promise<T>,
   name = jobInputs(job)[0]!,
-): Promise<{ file: FileRecord; image: ImageSource }> {
-  const file = await ctx.files.stat(job.clientId, name)
-  const image = await readImage(ctx.files, file, ctx.images.limits, ctx.untilCancelled)
-  return { file, image }
+): Promise<T> {
+  const release = await ctx.images.slots.take()
+  try {
+    const file = await ctx.files.stat(job.clientId, name)
+    const image = await readImage(ctx.files, file, ctx.images.limits, ctx.untilCancelled)
+    return await work({ file, image })
+  } finally {
+    release()
+  }
 }
 
 /** The format and encoder settings of a job's params, for an input of `inputFormat`. */

@@ -13,10 +13,10 @@ import { JobError } from '../errors.ts'
 import {
   derivedName,
   OUTPUT_PARAMS,
-  openImage,
   outputOf,
   recordOutputs,
   storeImage,
+  withImage,
 } from './image-job.ts'
 import { type JobKind, jobInputs, type KindContext } from './job-kind.ts'
 
@@ -82,42 +82,48 @@ export const imageRedact: JobKind = {
     const detections = isDetections(input.name, input.contentType)
       ? await readDetections(job.clientId, input, ctx)
       : undefined
-    const { file, image } = await openImage(job, ctx, detections?.image ?? inputName)
-    if (detections && detections.sha256 !== file.sha256) {
-      throw new JobError(
-        'E_JOB_REQUEST',
-        `${file.name} changed after ${input.name} was made (its sha256 differs); detect again`,
-      )
-    }
-    const raw = await image.raw()
-    const regions: Region[] = ((p.regions as Region[] | undefined) ?? []).slice()
-    if (detections) {
-      const labels = p.labels as string[] | undefined
-      const minScore = (p.minScore as number | undefined) ?? 0
-      // Boxes are in the pixels the detector saw; scale them should the sizes differ.
-      const sx = raw.width / detections.width
-      const sy = raw.height / detections.height
-      for (const d of detections.detections) {
-        if (labels && !labels.includes(d.label)) continue
-        if (d.score < minScore) continue
-        regions.push({
-          x: d.box.x * sx,
-          y: d.box.y * sy,
-          width: d.box.width * sx,
-          height: d.box.height * sy,
+    return withImage(
+      job,
+      ctx,
+      async ({ file, image }) => {
+        if (detections && detections.sha256 !== file.sha256) {
+          throw new JobError(
+            'E_JOB_REQUEST',
+            `${file.name} changed after ${input.name} was made (its sha256 differs); detect again`,
+          )
+        }
+        const raw = await image.raw()
+        const regions: Region[] = ((p.regions as Region[] | undefined) ?? []).slice()
+        if (detections) {
+          const labels = p.labels as string[] | undefined
+          const minScore = (p.minScore as number | undefined) ?? 0
+          // Boxes are in the pixels the detector saw; scale them should the sizes differ.
+          const sx = raw.width / detections.width
+          const sy = raw.height / detections.height
+          for (const d of detections.detections) {
+            if (labels && !labels.includes(d.label)) continue
+            if (d.score < minScore) continue
+            regions.push({
+              x: d.box.x * sx,
+              y: d.box.y * sy,
+              width: d.box.width * sx,
+              height: d.box.height * sy,
+            })
+          }
+        }
+        const hidden = await redact(raw, regions, {
+          method: (p.method as RedactMethod | undefined) ?? 'blur',
+          strength: p.strength as number | undefined,
+          color: p.color as string | undefined,
+          padding: (p.padding as number | undefined) ?? (detections ? 0.1 : 0),
         })
-      }
-    }
-    const hidden = await redact(raw, regions, {
-      method: (p.method as RedactMethod | undefined) ?? 'blur',
-      strength: p.strength as number | undefined,
-      color: p.color as string | undefined,
-      padding: (p.padding as number | undefined) ?? (detections ? 0.1 : 0),
-    })
-    const { format, options } = outputOf(p, image.info.format)
-    const output = await storeImage(job, ctx, job.output, rawPipeline(hidden), format, options)
-    await recordOutputs(job, ctx, image.bytes.length, [output])
-    return { outputs: [output], result: { image: file.name, regions: regions.length } }
+        const { format, options } = outputOf(p, image.info.format)
+        const output = await storeImage(job, ctx, job.output, rawPipeline(hidden), format, options)
+        await recordOutputs(job, ctx, image.bytes.length, [output])
+        return { outputs: [output], result: { image: file.name, regions: regions.length } }
+      },
+      detections?.image ?? inputName,
+    )
   },
 }
 

@@ -3,10 +3,10 @@ import { JobError } from '../errors.ts'
 import {
   derivedName,
   OUTPUT_PARAMS,
-  openImage,
   outputOf,
   recordOutputs,
   storeImage,
+  withImage,
 } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
@@ -44,15 +44,16 @@ export const imageResize: JobKind = {
 
   async whole(job, ctx) {
     const spec = job.params as ResizeSpec
-    const { image } = await openImage(job, ctx)
-    const { format, options } = outputOf(job.params, image.info.format)
-    const keepMetadata = job.params.keepMetadata === true
-    const scale = scaleNeeded(spec, image.info.width, image.info.height)
-    const source = await image.pipeline({ keepMetadata, scale })
-    const raw = keepMetadata ? image.info : await image.raw()
-    const pipeline = resize(source, spec, raw, ctx.images.limits)
-    const output = await storeImage(job, ctx, job.output, pipeline, format, options)
-    await recordOutputs(job, ctx, image.bytes.length, [output])
-    return { outputs: [output], result: { format, bytes: output.size } }
+    return withImage(job, ctx, async ({ image }) => {
+      const { format, options } = outputOf(job.params, image.info.format)
+      const keepMetadata = job.params.keepMetadata === true
+      const scale = scaleNeeded(spec, image.info.width, image.info.height)
+      const source = await image.pipeline({ keepMetadata, scale })
+      const raw = keepMetadata ? image.info : await image.raw()
+      const pipeline = resize(source, spec, raw, ctx.images.limits)
+      const output = await storeImage(job, ctx, job.output, pipeline, format, options)
+      await recordOutputs(job, ctx, image.bytes.length, [output])
+      return { outputs: [output], result: { format, bytes: output.size } }
+    })
   },
 }

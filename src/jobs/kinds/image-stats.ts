@@ -1,5 +1,5 @@
 import { imageStats as measure } from '../../images/index.ts'
-import { indexImage, openImage } from './image-job.ts'
+import { indexImage, withImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -17,9 +17,10 @@ export const imageStats: JobKind = {
   plan: async () => 'whole',
 
   async whole(job, ctx) {
-    const { file, image } = await openImage(job, ctx)
-    const stats = await measure(image)
-    await indexImage(job, ctx, file, image, { stats })
-    return { result: { ...stats } }
+    return withImage(job, ctx, async ({ file, image }) => {
+      const stats = await measure(image)
+      await indexImage(job, ctx, file, image, { stats })
+      return { result: { ...stats } }
+    })
   },
 }

@@ -4,10 +4,10 @@ import { JobError } from '../errors.ts'
 import {
   derivedName,
   OUTPUT_PARAMS,
-  openImage,
   outputOf,
   recordOutputs,
   storeImage,
+  withImage,
 } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
@@ -67,32 +67,33 @@ export const imageVariants: JobKind = {
       string,
       ResizeSpec & Record<string, unknown>
     >
-    const { image } = await openImage(job, ctx)
-    const { width, height } = image.info
-    const keepMetadata = job.params.keepMetadata === true
-    const scale = Math.max(
-      ...Object.values(variants).map((spec) => scaleNeeded(spec, width, height)),
-    )
-    const raw = keepMetadata ? image.info : await image.raw(scale)
-    const outputs: FileRecord[] = []
-    const sizes: Record<string, { format: string; bytes: number }> = {}
-    // One at a time: each encode already runs on libuv's threads, and memory stays one output.
-    for (const [name, spec] of Object.entries(variants)) {
-      const { format, options } = outputOf({ ...job.params, ...spec }, image.info.format)
-      const source = await image.pipeline({ keepMetadata })
-      const pipeline = resize(source, spec, raw, ctx.images.limits)
-      const file = await storeImage(
-        job,
-        ctx,
-        derivedName(`${job.output}${name}`, '', format),
-        pipeline,
-        format,
-        options,
+    return withImage(job, ctx, async ({ image }) => {
+      const { width, height } = image.info
+      const keepMetadata = job.params.keepMetadata === true
+      const scale = Math.max(
+        ...Object.values(variants).map((spec) => scaleNeeded(spec, width, height)),
       )
-      outputs.push(file)
-      sizes[name] = { format, bytes: file.size }
-    }
-    await recordOutputs(job, ctx, image.bytes.length, outputs)
-    return { outputs, result: { variants: sizes } }
+      const raw = keepMetadata ? image.info : await image.raw(scale)
+      const outputs: FileRecord[] = []
+      const sizes: Record<string, { format: string; bytes: number }> = {}
+      // One at a time: each encode already runs on libuv's threads, and memory stays one output.
+      for (const [name, spec] of Object.entries(variants)) {
+        const { format, options } = outputOf({ ...job.params, ...spec }, image.info.format)
+        const source = await image.pipeline({ keepMetadata })
+        const pipeline = resize(source, spec, raw, ctx.images.limits)
+        const file = await storeImage(
+          job,
+          ctx,
+          derivedName(`${job.output}${name}`, '', format),
+          pipeline,
+          format,
+          options,
+        )
+        outputs.push(file)
+        sizes[name] = { format, bytes: file.size }
+      }
+      await recordOutputs(job, ctx, image.bytes.length, outputs)
+      return { outputs, result: { variants: sizes } }
+    })
   },
 }
