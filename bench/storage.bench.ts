@@ -13,10 +13,13 @@
  *    a 4th node added, `repairAll`: bytes copied against the least that must move (the copies
  *    whose node is now the new one), and the time it took.
  * 4. S3 on Swift (scripts/services/swift-s3.sh): the same file through Piper (`--blobs s3://…`)
- *    against the AWS SDK's own multipart upload and download of the same bytes, in this process.
+ *    against the AWS SDK's own multipart upload and download of the same bytes, in this process;
+ *    and the floor this machine allows a gateway: the SDK's transfer while the same bytes also
+ *    cross one HTTP hop into a process that hashes them (the slower of the two).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -249,6 +252,9 @@ async function s3(): Promise<void> {
   const piperDown: number[] = []
   const sdkUp: number[] = []
   const sdkDown: number[] = []
+  const floorUp: number[] = []
+  const floorDown: number[] = []
+  const hop = await hashingHop()
   for (let round = 0; round < ROUNDS; round++) {
     const prefix = `r${randomUUID().slice(0, 8)}/`
     const url = `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(S3_ACCESS.endpoint)}&region=us-east-1`
@@ -275,26 +281,90 @@ async function s3(): Promise<void> {
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}sdk.bin` }))
     for await (const _ of got.Body as AsyncIterable<Uint8Array>);
     sdkDown.push(performance.now() - t)
+    // The floor: the SDK's transfer while the same bytes also cross one HTTP hop into a process
+    // that hashes them, which any gateway in front of S3 has to do; the slower of the two.
+    const [hopUp, sdkUpLoaded] = await Promise.all([
+      curlTimed(['-T', file, `${hop.url}/x`]),
+      timedAsync(() =>
+        new Upload({
+          client,
+          params: { Bucket: bucket, Key: `${prefix}floor.bin`, Body: createReadStream(file) },
+          partSize: 8 * 1024 * 1024,
+          queueSize: 4,
+        }).done(),
+      ),
+    ])
+    floorUp.push(Math.max(hopUp, sdkUpLoaded))
+    const [hopDown, sdkDownLoaded] = await Promise.all([
+      curlTimed([`${hop.url}/x`]),
+      timedAsync(async () => {
+        const body = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: `${prefix}floor.bin` }),
+        )
+        for await (const _ of body.Body as AsyncIterable<Uint8Array>);
+      }),
+    ])
+    floorDown.push(Math.max(hopDown, sdkDownLoaded))
     console.log(
       `round ${round + 1}: piper up ${piperUp.at(-1)!.toFixed(0)} down ${piperDown.at(-1)!.toFixed(0)}, sdk up ${sdkUp.at(-1)!.toFixed(0)} down ${sdkDown.at(-1)!.toFixed(0)} ms`,
     )
   }
   client.destroy()
+  hop.child.kill()
   printTable([
-    ['', 'Piper MB/s', 'SDK MB/s', 'Piper ÷ SDK'],
+    ['', 'Piper MB/s', 'SDK MB/s', 'Piper ÷ SDK', 'floor MB/s', 'floor ÷ SDK'],
     [
       'upload',
       mbPerSecond(SIZE, median(piperUp)),
       mbPerSecond(SIZE, median(sdkUp)),
       median(sdkUp) / median(piperUp),
+      mbPerSecond(SIZE, median(floorUp)),
+      median(sdkUp) / median(floorUp),
     ],
     [
       'download',
       mbPerSecond(SIZE, median(piperDown)),
       mbPerSecond(SIZE, median(sdkDown)),
       median(sdkDown) / median(piperDown),
+      mbPerSecond(SIZE, median(floorDown)),
+      median(sdkDown) / median(floorDown),
     ],
   ])
+}
+
+/** A process that takes uploads and serves the input file over HTTP, hashing every byte (sha256). */
+async function hashingHop(): Promise<{ url: string; child: ReturnType<typeof spawn> }> {
+  const script = `
+    const http = require('node:http'); const fs = require('node:fs'); const crypto = require('node:crypto')
+    const server = http.createServer((req, res) => {
+      const hash = crypto.createHash('sha256')
+      if (req.method === 'PUT') { req.on('data', (d) => hash.update(d)); req.on('end', () => res.end(hash.digest('hex'))); return }
+      res.writeHead(200, { 'content-length': fs.statSync(process.argv[1]).size })
+      fs.createReadStream(process.argv[1]).on('data', (d) => hash.update(d)).pipe(res)
+    })
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port))`
+  const child = spawn(process.execPath, ['-e', script, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const [port] = (await once(child.stdout!, 'data')) as [Buffer]
+  return { url: `http://127.0.0.1:${String(port).trim()}`, child }
+}
+
+function curlTimed(args: string[]): Promise<number> {
+  const began = performance.now()
+  const child = spawn('curl', ['-sSf', '-m', '1200', '-o', '/dev/null', ...args], {
+    stdio: 'ignore',
+  })
+  return once(child, 'exit').then(([code]) => {
+    if (code !== 0) throw new Error(`curl exited with ${code}`)
+    return performance.now() - began
+  })
+}
+
+async function timedAsync(fn: () => Promise<unknown>): Promise<number> {
+  const began = performance.now()
+  await fn()
+  return performance.now() - began
 }
 
 try {

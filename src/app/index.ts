@@ -1,2 +1,3 @@
 /** Composition: Piper's parts wired together once, for the commands and the tests. */
 export { type JobSystem, type JobSystemOptions, jobSystem } from './job-system.ts'
+export { LeaderTask, type LeaderTaskOptions } from './leader-task.ts'

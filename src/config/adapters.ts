@@ -4,6 +4,7 @@ import type { BlobStore } from '../blobs/index.ts'
 import type {
   ClientUsageReader,
   ImageStore,
+  LeaderLeases,
   MetaStore,
   NodeRegistry,
   RunStore,
@@ -61,7 +62,7 @@ export async function blobStoreFor(
 /** The metadata store a `PIPER_META` URL names (not started; PostgreSQL's driver loads then). */
 export async function metaStoreFor(
   url: string,
-): Promise<MetaStore & RunStore & ImageStore & NodeRegistry & ClientUsageReader> {
+): Promise<MetaStore & RunStore & ImageStore & NodeRegistry & LeaderLeases & ClientUsageReader> {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {
     const { PostgresDriver, SqliteDriver, SqlMetaStore } = await import('../meta/index.ts')

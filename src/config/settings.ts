@@ -29,6 +29,7 @@ export interface PiperConfig {
   queueToken: string | undefined
   storageToken: string | undefined
   storageCapacity: number
+  storageRepairIntervalMs: number
   queueTlsCert: string | undefined
   queueTlsKey: string | undefined
   meta: string
@@ -152,6 +153,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'bytes a storage node may hold, e.g. 500G (0: what its disk has)',
     parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
     fallback: () => 0,
+  }),
+  setting({
+    name: 'storageRepairIntervalMs',
+    flag: '--storage-repair-interval-ms',
+    env: 'PIPER_STORAGE_REPAIR_INTERVAL_MS',
+    doc: 'with nodes:// blobs, time between repair passes (heal, rebalance) run by one process of the cluster; 0: only piper storage repair',
+    parse: integer(0, 7 * 24 * 3_600_000),
+    fallback: () => 600_000,
   }),
   setting({
     name: 'queueToken',

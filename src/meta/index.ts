@@ -10,6 +10,7 @@ export type {
   ImageOutputBucket,
   ImageStore,
 } from './image-store.ts'
+export type { LeaderLeases } from './leader-leases.ts'
 export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
 export type { NodeRegistry, StorageNodeRecord, StorageNodeState } from './node-registry.ts'

@@ -223,6 +223,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           created ${t.bigint} NOT NULL)`,
       ],
     },
+    {
+      version: 7,
+      name: 'leader leases',
+      sql: (t) => [
+        // One row per singleton task (repair, …): which process leads it until when.
+        `CREATE TABLE leader_leases (
+          name TEXT PRIMARY KEY,
+          holder TEXT NOT NULL,
+          expires ${t.bigint} NOT NULL)`,
+      ],
+    },
   ]
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
 import type { ImageEntry, ImageStore } from './image-store.ts'
+import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
@@ -41,6 +42,7 @@ import {
   updateJobIn,
   uploadProgressIn,
 } from './sql-jobs.ts'
+import * as leases from './sql-leader-leases.ts'
 import * as registry from './sql-node-registry.ts'
 import * as runs from './sql-runs.ts'
 
@@ -354,6 +356,16 @@ export class SqlMetaStore
   markJobPublished(id: string): Promise<void> {
     return markJobPublished(this.#driver, id)
   }
+  // Leader leases (`LeaderLeases`), in sql-leader-leases.ts.
+
+  lead(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return leases.lead(this.#driver, name, holder, ttlMs)
+  }
+
+  resign(name: string, holder: string): Promise<void> {
+    return leases.resign(this.#driver, name, holder)
+  }
+
   // Storage nodes (`NodeRegistry`), in sql-node-registry.ts.
 
   listStorageNodes() {

@@ -43,6 +43,11 @@ export class TieredBlobStore implements BlobStore {
     this.readAhead = Math.max(options.staging.readAhead ?? 1, options.longTerm.readAhead ?? 1)
   }
 
+  /** The store blobs end up in. */
+  get longTerm(): BlobStore {
+    return this.#longTerm
+  }
+
   async start(): Promise<void> {
     await this.#staging.start()
     await this.#longTerm.start()

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { jobSystem } from '../../app/index.ts'
+import { jobSystem, LeaderTask } from '../../app/index.ts'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
@@ -16,7 +16,7 @@ import { Gateway } from '../../gateway/index.ts'
 import { type ImageLimits, OnDemandVariants } from '../../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../../jobs/index.ts'
 import { lockDir } from '../../log/index.ts'
-import { TieredBlobStore } from '../../storage/index.ts'
+import { NodesBlobStore, TieredBlobStore } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
@@ -191,6 +191,21 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     },
   })
 
+  // Storage nodes are healed and rebalanced by one process of the cluster at a time.
+  const nodes = longTerm instanceof NodesBlobStore ? longTerm : undefined
+  const repairer =
+    nodes && config.storageRepairIntervalMs > 0
+      ? new LeaderTask({
+          name: 'storage-repair',
+          leases: meta,
+          logger,
+          intervalMs: config.storageRepairIntervalMs,
+          run: async (signal) => {
+            const totals = await nodes.repairAll({ signal })
+            logger.info(totals, 'storage repair pass done')
+          },
+        })
+      : undefined
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
   try {
@@ -200,6 +215,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       queueComponent,
       meta,
       blobs,
+      ...(repairer ? [repairer] : []),
       jobs,
       runs,
       ...workers,

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { LeaderLeases } from '../meta/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+
+export interface LeaderTaskOptions {
+  /** The lease's name: one process in the cluster runs the task at a time. */
+  name: string
+  leases: LeaderLeases
+  logger: Logger
+  /** Time between runs (and between attempts to lead). */
+  intervalMs: number
+  /** How long a lease lasts unless renewed (default 60 s; renewed every third of it). */
+  ttlMs?: number
+  /** One run; it should stop soon after `signal` aborts (at close). */
+  run: (signal: AbortSignal) => Promise<void>
+}
+
+/**
+ * A singleton task: every interval, the process asks for the task's lease and, when it leads,
+ * runs the task, renewing the lease while it works. Should that process die, its lease runs
+ * out and another process takes the task over at its next attempt. `close()` stops the timer,
+ * aborts a run in progress, waits for it and gives the lease up; it is idempotent.
+ */
+export class LeaderTask {
+  readonly name: string
+  readonly #o: LeaderTaskOptions
+  readonly #holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  readonly #stop = new AbortController()
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> = Promise.resolve()
+  #closing: Promise<void> | undefined
+
+  constructor(options: LeaderTaskOptions) {
+    this.#o = options
+    this.name = `leader:${options.name}`
+  }
+
+  async start(): Promise<void> {
+    this.#timer = setInterval(() => this.#tick(), this.#o.intervalMs)
+    this.#timer.unref()
+  }
+
+  /** One attempt: lead, then run (also what the timer does). Resolves when the run has ended. */
+  runOnce(): Promise<void> {
+    this.#tick()
+    return this.#running
+  }
+
+  #tick(): void {
+    this.#running = this.#running
+      .then(() => this.#attempt())
+      .catch((error: unknown) => {
+        this.#o.logger.warn(
+          { err: error, task: this.#o.name },
+          'singleton task failed; the next interval retries',
+        )
+      })
+  }
+
+  async #attempt(): Promise<void> {
+    if (this.#stop.signal.aborted) return
+    const ttl = this.#o.ttlMs ?? 60_000
+    if (!(await this.#o.leases.lead(this.#o.name, this.#holder, ttl))) return
+    const renew = setInterval(() => {
+      this.#o.leases.lead(this.#o.name, this.#holder, ttl).catch(() => {})
+    }, ttl / 3)
+    renew.unref()
+    try {
+      await this.#o.run(this.#stop.signal)
+    } finally {
+      clearInterval(renew)
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#timer)
+      this.#stop.abort()
+      await this.#running
+      await this.#o.leases.resign(this.#o.name, this.#holder).catch(() => {})
+    })()
+    return this.#closing
+  }
+}

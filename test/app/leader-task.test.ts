@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it, type TestContext } from 'node:test'
+import { LeaderTask } from '../../src/app/index.ts'
+import { PostgresDriver, SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
+import { silent } from '../helpers/job-system.ts'
+import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
+import { POSTGRES, requireServer } from '../helpers/services.ts'
+
+const dirs: string[] = []
+after(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+  await dropTestSchemas()
+})
+
+for (const [label, open] of [
+  [
+    'sqlite',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'piper-leader-'))
+      dirs.push(dir)
+      return new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
+    },
+  ],
+  [
+    'postgres',
+    async (t: TestContext) =>
+      (await requireServer(t, POSTGRES))
+        ? new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))
+        : undefined,
+  ],
+] as const) {
+  describe(`leader leases: ${label}`, () => {
+    it('one process runs a singleton at a time; when it stops, another takes over', async (t) => {
+      const meta = await open(t)
+      if (!meta) return
+      await meta.start()
+      const runs: string[] = []
+      let release = () => {}
+      const blocked = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const task = (who: string, hold = false) =>
+        new LeaderTask({
+          name: 'test-singleton',
+          leases: meta,
+          logger: silent,
+          intervalMs: 3_600_000,
+          run: async () => {
+            runs.push(who)
+            if (hold) await blocked
+          },
+        })
+      const a = task('a', true)
+      const b = task('b')
+      try {
+        const first = a.runOnce()
+        await new Promise((r) => setImmediate(r))
+        while (runs.length === 0) await new Promise((r) => setTimeout(r, 5))
+        await b.runOnce() // a leads and holds: b does not run
+        assert.deepEqual(runs, ['a'])
+        release()
+        await first
+        await b.runOnce() // a still holds the lease (it renews until it closes)
+        assert.deepEqual(runs, ['a'])
+        await a.close()
+        await b.runOnce()
+        assert.deepEqual(runs, ['a', 'b'])
+        // A lease that ran out goes to whoever asks.
+        assert.equal(await meta.lead('expired', 'x', -1), true)
+        assert.equal(await meta.lead('expired', 'y', 60_000), true)
+        assert.equal(await meta.lead('expired', 'x', 60_000), false)
+      } finally {
+        await a.close()
+        await b.close()
+        await meta.close()
+      }
+    })
+  })
+}
