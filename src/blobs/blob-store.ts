@@ -12,6 +12,11 @@ export interface PutOptions {
    * server to check instead of hashing the bytes again. A wrong one fails the put.
    */
   sha256?: string
+  /**
+   * Nothing referenced this blob before (the metadata says so): it is most likely not stored,
+   * so a store across a network may put without looking first (the same bytes again are harmless).
+   */
+  fresh?: boolean
 }
 
 /** What `put` did: `created` is false when a blob was already stored under the key. */

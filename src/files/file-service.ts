@@ -287,9 +287,14 @@ export class FileService {
     const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
     const size = bytes.length
     await this.#meta.withChunkLock(key, async () => {
-      await this.#meta.addUploadChunk(uploadId, seq, { key, size, frequencies }, options)
+      const { first } = await this.#meta.addUploadChunk(
+        uploadId,
+        seq,
+        { key, size, frequencies },
+        options,
+      )
       const source = options.onTaken ? handOver(bytes, options.onTaken) : bytes
-      await this.#blobs.put(key, source, { expectedSize: size, sha256: key })
+      await this.#blobs.put(key, source, { expectedSize: size, sha256: key, fresh: first })
     })
   }
 
