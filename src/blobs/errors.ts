@@ -20,3 +20,18 @@ export class BlobError extends Error {
     this.key = key
   }
 }
+
+/** `E_BLOB_RANGE` unless `range` (inclusive) lies within a blob of `size` bytes. */
+export function checkRange(
+  key: string,
+  range: { start: number; end: number } | undefined,
+  size: number,
+): void {
+  if (range && (range.start < 0 || range.end < range.start || range.end >= size)) {
+    throw new BlobError(
+      'E_BLOB_RANGE',
+      key,
+      `range ${range.start}-${range.end} is outside blob ${key} of ${size} bytes`,
+    )
+  }
+}

@@ -3,7 +3,7 @@ import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'n
 import { join } from 'node:path'
 import { isAlive, isDiskFull, syncDirectory } from '../log/index.ts'
 import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
-import { BlobError } from './errors.ts'
+import { BlobError, checkRange } from './errors.ts'
 
 /**
  * Blobs as files under `root`, fanned out by the key's first four characters
@@ -94,13 +94,7 @@ export class FsBlobStore implements BlobStore {
     const path = this.#path(key)
     const info = await this.stat(key)
     if (!info) throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
-    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
-      throw new BlobError(
-        'E_BLOB_RANGE',
-        key,
-        `range ${range.start}-${range.end} is outside blob ${key} of ${info.size} bytes`,
-      )
-    }
+    checkRange(key, range, info.size)
     if (info.size === 0) return emptyIterable()
     return readPieces(key, path, range?.start ?? 0, range?.end ?? info.size - 1)
   }

@@ -6,7 +6,7 @@ export {
   type PutOptions,
   type PutResult,
 } from './blob-store.ts'
-export { BlobError, type BlobErrorCode } from './errors.ts'
+export { BlobError, type BlobErrorCode, checkRange } from './errors.ts'
 export { FsBlobStore } from './fs-blob-store.ts'
 export { S3BlobStore, type S3BlobStoreOptions, s3OptionsFromUrl } from './s3-blob-store.ts'
 export { gather, sharedPut } from './shared-put.ts'

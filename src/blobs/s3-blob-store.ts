@@ -18,7 +18,7 @@ import {
   type PutOptions,
   type PutResult,
 } from './blob-store.ts'
-import { BlobError } from './errors.ts'
+import { BlobError, checkRange } from './errors.ts'
 import { sharedPut } from './shared-put.ts'
 
 /**
@@ -117,16 +117,12 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  put(
+  async put(
     key: string,
     source: Uint8Array | AsyncIterable<Uint8Array>,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    try {
-      checkKey(key)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    checkKey(key)
     return sharedPut(this.#putting, key, source, (body) => this.#put(key, body, options))
   }
 
@@ -216,13 +212,7 @@ export class S3BlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
     const info = await this.stat(key)
     if (!info) throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
-    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
-      throw new BlobError(
-        'E_BLOB_RANGE',
-        key,
-        `range ${range.start}-${range.end} is outside blob ${key} of ${info.size} bytes`,
-      )
-    }
+    checkRange(key, range, info.size)
     if (info.size === 0) return (async function* () {})()
     const response = await this.#send(key, () =>
       this.#client.send(

@@ -4,6 +4,7 @@ import {
   BlobError,
   type BlobStore,
   type ByteRange,
+  checkRange,
   gather,
   type PutOptions,
   type PutResult,
@@ -226,16 +227,12 @@ export class NodesBlobStore implements BlobStore {
     ]
   }
 
-  put(
+  async put(
     key: string,
     source: Uint8Array | AsyncIterable<Uint8Array>,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    try {
-      checkKey(key)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    checkKey(key)
     return sharedPut(this.#putting, key, source, (body) => this.#put(key, body, options))
   }
 
@@ -319,13 +316,7 @@ export class NodesBlobStore implements BlobStore {
 
   async get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
     const bytes = await this.read(key)
-    if (range && (range.start < 0 || range.end < range.start || range.end >= bytes.length)) {
-      throw new BlobError(
-        'E_BLOB_RANGE',
-        key,
-        `range ${range.start}-${range.end} is outside blob ${key} of ${bytes.length} bytes`,
-      )
-    }
+    checkRange(key, range, bytes.length)
     const start = range?.start ?? 0
     const end = range ? range.end + 1 : bytes.length
     return (async function* () {
