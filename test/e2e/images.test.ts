@@ -9,7 +9,7 @@ import { type ApiJob, download, finished, putFile } from '../helpers/jobs-api.ts
 import { runFinished, startRun } from '../helpers/pipelines-api.ts'
 import { type RunningPiper, startPiper } from '../helpers/piper-server.ts'
 
-const IMAGES = join(import.meta.dirname, '../../../shared/images')
+const IMAGES = join(import.meta.dirname, '../fixtures/images')
 const FACES = join(
   dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
   'demo',
@@ -195,11 +195,11 @@ describe('images through piper up', () => {
   })
 
   it('analyses image uploads, finds near duplicates with the index, and counts them in the statistics', async () => {
-    const astronaut = await readFile(join(IMAGES, 'astronaut.png'))
+    const astronaut = await readFile(join(IMAGES, 'astronaut.jpg'))
     const copy = await sharp(astronaut).resize(256).jpeg({ quality: 60 }).toBuffer()
-    await putFile(piper.url, 'd/astronaut.png', astronaut)
+    await putFile(piper.url, 'd/astronaut.jpg', astronaut)
     await putFile(piper.url, 'd/astronaut-small.jpg', copy)
-    await putFile(piper.url, 'd/astronaut-again.png', astronaut)
+    await putFile(piper.url, 'd/astronaut-again.jpg', astronaut)
     await putFile(piper.url, 'd/coffee.png', await readFile(join(IMAGES, 'coffee.png')))
     await putFile(piper.url, 'd/notes.txt', Buffer.from('not an image'))
     const listed = (await (await fetch(`${piper.url}/v1/jobs?limit=1000`)).json()) as {
@@ -209,22 +209,22 @@ describe('images through piper up', () => {
       (j) => j.type === 'image.analyze' && j.input.startsWith('d/'),
     )
     assert.deepEqual(analyses.map((j) => j.input).sort(), [
-      'd/astronaut-again.png',
+      'd/astronaut-again.jpg',
       'd/astronaut-small.jpg',
-      'd/astronaut.png',
+      'd/astronaut.jpg',
       'd/coffee.png',
     ])
     for (const job of analyses) assert.equal((await finished(piper.url, job.id)).state, 'succeeded')
 
-    const res = await fetch(`${piper.url}/v1/files/d/astronaut.png/duplicates?distance=8`)
+    const res = await fetch(`${piper.url}/v1/files/d/astronaut.jpg/duplicates?distance=8`)
     assert.equal(res.status, 200, await res.clone().text())
     const dupes = (await res.json()) as {
       exact: string[]
       near: { name: string; distance: number }[]
     }
-    assert.deepEqual(dupes.exact, ['d/astronaut-again.png'])
+    assert.deepEqual(dupes.exact, ['d/astronaut-again.jpg'])
     assert.deepEqual(dupes.near.map((n) => n.name).sort(), [
-      'd/astronaut-again.png',
+      'd/astronaut-again.jpg',
       'd/astronaut-small.jpg',
     ])
     const none = await fetch(`${piper.url}/v1/files/d/notes.txt/duplicates`)
@@ -234,12 +234,12 @@ describe('images through piper up', () => {
       clusters: { files: { name: string }[] }[]
     }
     const astronauts = clusters.clusters.find((c) =>
-      c.files.some((f) => f.name === 'd/astronaut.png'),
+      c.files.some((f) => f.name === 'd/astronaut.jpg'),
     )
     assert.deepEqual(astronauts?.files.map((f) => f.name).sort(), [
-      'd/astronaut-again.png',
+      'd/astronaut-again.jpg',
       'd/astronaut-small.jpg',
-      'd/astronaut.png',
+      'd/astronaut.jpg',
     ])
 
     const stats = (await (await fetch(`${piper.url}/v1/stats/images?bucket=hour`)).json()) as {

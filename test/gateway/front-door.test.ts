@@ -17,7 +17,7 @@ describe('the gateway under hostile requests', () => {
     // A stored file and a valid pipeline, so generated runs of it really start.
     await fetch(`${piper.url}/v1/files/fuzz/in.txt`, { method: 'PUT', body: 'fuzz input\n' })
     // An image, hashed, so variants, duplicates and statistics have something to work on.
-    const png = await readFile(join(import.meta.dirname, '../../../shared/images/coins.png'))
+    const png = await readFile(join(import.meta.dirname, '../fixtures/images/coins.png'))
     await fetch(`${piper.url}/v1/files/fuzz/img.png`, { method: 'PUT', body: png })
     await fetch(`${piper.url}/v1/jobs`, {
       method: 'POST',

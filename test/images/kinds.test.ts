@@ -10,7 +10,7 @@ import { isTerminal, parseJobRequest } from '../../src/jobs/index.ts'
 import type { JobRecord } from '../../src/meta/index.ts'
 import { type StartedJobSystem, startJobSystem } from '../helpers/job-system.ts'
 
-const IMAGES = join(import.meta.dirname, '../../../shared/images')
+const IMAGES = join(import.meta.dirname, '../fixtures/images')
 const FACES = join(
   dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
   'demo',
@@ -281,9 +281,9 @@ describe('image kinds', () => {
   })
 
   it('detects people and vehicles with their type', async () => {
-    await put('moto.png', await readFile(join(IMAGES, 'motorcycle_left.png')), 'image/png')
-    await put('astronaut.png', await readFile(join(IMAGES, 'astronaut.png')), 'image/png')
-    const moto = await run({ type: 'image.detect', input: 'moto.png' })
+    await put('moto.jpg', await readFile(join(IMAGES, 'motorcycle_left.jpg')))
+    await put('astronaut.jpg', await readFile(join(IMAGES, 'astronaut.jpg')))
+    const moto = await run({ type: 'image.detect', input: 'moto.jpg' })
     assert.equal(moto.state, 'succeeded', JSON.stringify(moto.error))
     assert.deepEqual(moto.result?.counts, {
       face: 0,
@@ -293,7 +293,7 @@ describe('image kinds', () => {
     })
     const astronaut = await run({
       type: 'image.detect',
-      input: 'astronaut.png',
+      input: 'astronaut.jpg',
       params: { labels: ['person'] },
     })
     assert.deepEqual(astronaut.result?.counts, { person: 1 })
@@ -303,9 +303,9 @@ describe('image kinds', () => {
   })
 
   it('hashes: a resized, re-encoded copy is near, another photo is far; stats read EXIF', async () => {
-    const a = await pixels(await readFile(join(IMAGES, 'astronaut.png')))
+    const a = await pixels(await readFile(join(IMAGES, 'astronaut.jpg')))
     const copy = await pixels(
-      await sharp(await readFile(join(IMAGES, 'astronaut.png')))
+      await sharp(await readFile(join(IMAGES, 'astronaut.jpg')))
         .resize(300)
         .jpeg({ quality: 50 })
         .toBuffer(),
