@@ -1,0 +1,135 @@
+/**
+ * `npm run bench -- cli`: compression and decompression as users run them — whole processes,
+ * file to file, on one input of BENCH_CLI_BYTES (512 MiB) built from ../shared/corpus, generated
+ * text, source code and binaries. Tools, alternating round by round (BENCH_ROUNDS, 3), medians:
+ * `piper compress` (all threads, one thread), `pigz -H -p2` (Huffman only, 2 threads), `gzip -1`,
+ * zlib's Huffman-only mode through a one-line Node script; then `piper decompress` (all, one
+ * thread) of Piper's file, `pigz -d` and `gzip -d` of pigz's. Each row prints wall time, MB/s,
+ * CPU seconds (user + system, so a serial stage shows as cores left idle), cores used, output
+ * size, and the ratio to the peer the targets of issue 24 name.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { binary, corpusFiles, generatedText, sourceCode } from './lib/inputs.ts'
+import { printTable } from './lib/measure.ts'
+
+const SIZE = Number(process.env.BENCH_CLI_BYTES ?? 512 * 2 ** 20)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const PIPER = fileURLToPath(new URL('../bin/piper.ts', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'piper-bench-cli-'))
+const input = join(dir, 'input.bin')
+
+/** A quarter each: real corpus files (repeated), generated text, source code, binaries. */
+function buildInput(): void {
+  const quarter = Math.floor(SIZE / 4)
+  const corpus = corpusFiles().map((f) => f.bytes)
+  const parts: Uint8Array[] = []
+  let corpusBytes = 0
+  while (corpus.length > 0 && corpusBytes < quarter) {
+    for (const bytes of corpus) {
+      parts.push(bytes)
+      corpusBytes += bytes.length
+    }
+  }
+  parts.push(
+    generatedText(SIZE - corpusBytes - 2 * quarter),
+    sourceCode(quarter / 2),
+    binary(quarter / 2),
+  )
+  writeFileSync(input, Buffer.concat(parts))
+}
+
+interface Run {
+  wall: number
+  cpu: number
+}
+
+/** Runs a shell command under GNU time: wall and CPU seconds. */
+function timed(command: string): Run {
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %U %S', 'sh', '-c', command], {
+    encoding: 'utf8',
+  })
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr.slice(-500)}`)
+  const [wall, user, system] = result.stderr.trim().split('\n').at(-1)!.split(' ').map(Number)
+  return { wall: wall!, cpu: user! + system! }
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const node = process.execPath
+const zlibHuffman = `${node} -e "const z=require('zlib'),fs=require('fs');fs.createReadStream(process.argv[1]).pipe(z.createGzip({strategy:z.constants.Z_HUFFMAN_ONLY})).pipe(fs.createWriteStream(process.argv[2]))"`
+
+const compressors: [string, (out: string) => string][] = [
+  ['piper compress (all threads)', (out) => `${node} ${PIPER} compress ${input} -o ${out} --force`],
+  [
+    'piper compress --threads 1',
+    (out) => `${node} ${PIPER} compress ${input} -o ${out} --force --threads 1`,
+  ],
+  ['pigz -H -p2', (out) => `pigz -H -p2 -c ${input} > ${out}`],
+  ['gzip -1', (out) => `gzip -1 -c ${input} > ${out}`],
+  ['zlib Huffman-only (node)', (out) => `${zlibHuffman} ${input} ${out}`],
+]
+
+buildInput()
+const inputSize = statSync(input).size
+console.log(
+  `input: ${(inputSize / 2 ** 20).toFixed(0)} MiB (corpus, source, binaries, generated text)`,
+)
+const results = new Map<string, { runs: Run[]; size: number }>()
+const out = (name: string) => join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.gz`)
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, command] of compressors) {
+    const r = results.get(name) ?? { runs: [], size: 0 }
+    r.runs.push(timed(command(out(name))))
+    r.size = statSync(out(name)).size
+    results.set(name, r)
+  }
+}
+const piperGz = out('piper compress (all threads)')
+const pigzGz = out('pigz -H -p2')
+const decompressors: [string, string][] = [
+  [
+    'piper decompress (all threads) of piper',
+    `${node} ${PIPER} decompress ${piperGz} -o ${join(dir, 'a.out')} --force`,
+  ],
+  [
+    'piper decompress --threads 1 of piper',
+    `${node} ${PIPER} decompress ${piperGz} -o ${join(dir, 'b.out')} --force --threads 1`,
+  ],
+  ['pigz -d of piper', `pigz -d -c ${piperGz} > ${join(dir, 'c.out')}`],
+  [
+    'piper decompress of pigz',
+    `${node} ${PIPER} decompress ${pigzGz} -o ${join(dir, 'd.out')} --force`,
+  ],
+  ['pigz -d of pigz', `pigz -d -c ${pigzGz} > ${join(dir, 'e.out')}`],
+  ['gzip -d of pigz', `gzip -d -c ${pigzGz} > ${join(dir, 'f.out')}`],
+]
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, command] of decompressors) {
+    const r = results.get(name) ?? { runs: [], size: 0 }
+    r.runs.push(timed(command))
+    results.set(name, r)
+  }
+}
+const wall = (name: string) => median(results.get(name)!.runs.map((r) => r.wall))
+const rows: (string | number)[][] = [
+  ['tool', 'wall s', 'MB/s', 'CPU s', 'cores', 'output ÷ input', 'vs'],
+]
+const peer: Record<string, string> = {
+  'piper compress (all threads)': 'pigz -H -p2',
+  'piper compress --threads 1': 'zlib Huffman-only (node)',
+  'piper decompress (all threads) of piper': 'pigz -d of piper',
+  'piper decompress --threads 1 of piper': 'piper decompress (all threads) of piper',
+  'piper decompress of pigz': 'pigz -d of pigz',
+}
+for (const [name, r] of results) {
+  const w = wall(name)
+  const cpu = median(r.runs.map((x) => x.cpu))
+  const ratio = peer[name] ? `${(wall(peer[name]!) / w).toFixed(2)}× ${peer[name]}` : ''
+  rows.push([name, w, inputSize / 1e6 / w, cpu, cpu / w, r.size ? r.size / inputSize : '', ratio])
+}
+printTable(rows)
+rmSync(dir, { recursive: true, force: true })
