@@ -22,7 +22,7 @@ const PIPER = fileURLToPath(new URL('../bin/piper.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'piper-bench-cli-'))
 const input = join(dir, 'input.bin')
 
-/** A quarter each: real corpus files (repeated), generated text, source code, binaries. */
+/** About a quarter each: real corpus files (repeated), source code, binaries, generated text. */
 function buildInput(): void {
   const quarter = Math.floor(SIZE / 4)
   const corpus = corpusFiles().map((f) => f.bytes)
@@ -34,11 +34,11 @@ function buildInput(): void {
       corpusBytes += bytes.length
     }
   }
-  parts.push(
-    generatedText(SIZE - corpusBytes - 2 * quarter),
-    sourceCode(quarter / 2),
-    binary(quarter / 2),
-  )
+  // Source and binaries, as much of each as this machine has up to a quarter; text fills the rest.
+  const source = sourceCode(quarter)
+  const binaries = binary(quarter)
+  const text = generatedText(Math.max(0, SIZE - corpusBytes - source.length - binaries.length))
+  parts.push(source, binaries, text)
   writeFileSync(input, Buffer.concat(parts))
 }
 
