@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { NodesBlobStore, nodesOptionsFromUrl, type Redundancy } from '../../src/storage/index.ts'
+import {
+  NodesBlobStore,
+  nodesOptionsFromUrl,
+  type Redundancy,
+  rank,
+} from '../../src/storage/index.ts'
 import { runBlobStoreContract } from '../blobs/blob-store-contract.ts'
 import { collect } from '../helpers/collect.ts'
 import { startStorageNodes } from '../helpers/storage-nodes.ts'
@@ -36,8 +41,13 @@ for (const [label, count, redundancy] of [
       const keys = blobs.map((bytes) => createHash('sha256').update(bytes).digest('hex'))
       for (const [i, bytes] of blobs.entries()) await store.put(keys[i]!, bytes)
       const tolerated = 'replicas' in redundancy ? redundancy.replicas - 1 : redundancy.m
-      const down = cluster.nodes.slice(0, tolerated)
-      for (const node of down) await node.kill()
+      // The nodes the first blob ranks first: killing them makes its reads degraded for sure,
+      // and killing one more takes away its last copy (or one shard too many).
+      const order = rank(
+        keys[0]!,
+        cluster.addresses.map((name) => ({ name, weight: 1 })),
+      ).map((n) => cluster.nodes.findIndex((node) => node.address === n.name))
+      for (const i of order.slice(0, tolerated)) await cluster.nodes[i]!.kill()
       try {
         for (const [i, bytes] of blobs.entries()) {
           assert.deepEqual(
@@ -61,11 +71,15 @@ for (const [label, count, redundancy] of [
         } else {
           await assert.rejects(store.put('f'.repeat(64), extra), { code: 'E_BLOB_UNAVAILABLE' })
         }
-        // One more node down than the redundancy covers: some blob is unreadable, and says so.
-        await cluster.nodes[tolerated]!.kill()
+        // One more node down than the redundancy covers: the first blob is unreadable, and says so.
+        await cluster.nodes[order[tolerated]!]!.kill()
         const results = await Promise.allSettled(keys.map((key) => store.read(key)))
         const failed = results.filter((r) => r.status === 'rejected')
-        assert.ok(failed.length > 0, 'losing one more node than allowed loses some blob')
+        assert.equal(
+          results[0]!.status,
+          'rejected',
+          'losing one more node than allowed loses the blob',
+        )
         for (const f of failed)
           assert.equal((f as PromiseRejectedResult).reason.code, 'E_BLOB_UNAVAILABLE')
       } finally {
