@@ -3,7 +3,7 @@ import type { Sharp } from 'sharp'
 import type { FileService } from '../files/index.ts'
 import type { FileRecord } from '../meta/index.ts'
 import { encode, OUTPUT_FORMATS, type OutputFormat, outputFormatFor } from './encode.ts'
-import { ImageError } from './errors.ts'
+import { ImageError, imageErrorOf } from './errors.ts'
 import { readImage } from './image-kit.ts'
 import type { ImageLimits } from './limits.ts'
 import { FITS, type ResizeSpec, resize, scaleNeeded } from './resize.ts'
@@ -144,7 +144,11 @@ export class OnDemandVariants {
       const raw = await source.raw(scale)
       pipeline = resize(await source.pipeline(), spec, raw, this.#limits)
     }
-    const bytes = await encode(pipeline, format, { quality: request.quality }).toBuffer()
+    const bytes = await encode(pipeline, format, { quality: request.quality })
+      .toBuffer()
+      .catch((error: unknown) => {
+        throw imageErrorOf(error)
+      })
     if (bytes.length === 0) throw new ImageError('E_IMAGE_CORRUPT', 'the variant came out empty')
     return this.#files.put(clientId, name, [bytes], {
       contentType: OUTPUT_FORMATS[format].contentType,
