@@ -38,7 +38,6 @@ export class ImageSource {
   readonly info: ImageInfo
   readonly #limits: ImageLimits
   #raw: Promise<RawImage> | undefined
-  #scale = 1
 
   private constructor(bytes: Buffer, info: ImageInfo, limits: ImageLimits) {
     this.bytes = bytes
@@ -115,12 +114,12 @@ export class ImageSource {
    */
   raw(scale = 1): Promise<RawImage> {
     if (!this.#raw) {
-      this.#scale = Math.min(1, scale)
+      const shrink = Math.min(1, scale)
       let pipeline = this.fromFile()
-      if (this.#scale < 1) {
+      if (shrink < 1) {
         pipeline = pipeline.resize({
-          width: Math.max(1, Math.round(this.info.width * this.#scale)),
-          height: Math.max(1, Math.round(this.info.height * this.#scale)),
+          width: Math.max(1, Math.round(this.info.width * shrink)),
+          height: Math.max(1, Math.round(this.info.height * shrink)),
           fit: 'fill',
         })
       }

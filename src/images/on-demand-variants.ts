@@ -7,6 +7,7 @@ import { ImageError, imageErrorOf } from './errors.ts'
 import { readImage } from './image-kit.ts'
 import type { ImageLimits } from './limits.ts'
 import { FITS, type ResizeSpec, resize, scaleNeeded } from './resize.ts'
+import { Slots } from './slots.ts'
 
 /** The query parameters of an on-demand variant, and nothing else (an allowlist). */
 export const VARIANT_QUERY = ['w', 'h', 'fit', 'format', 'q'] as const
@@ -87,14 +88,12 @@ export class OnDemandVariants {
   readonly #limits: ImageLimits
   readonly #making = new Map<string, Promise<FileRecord>>()
   /** Variants made at once; each holds its image's bytes and pixels, so the rest wait. */
-  readonly #slots: number
-  #busy = 0
-  readonly #waiting: (() => void)[] = []
+  readonly #slots: Slots
 
   constructor(options: { files: FileService; limits: ImageLimits; concurrency?: number }) {
     this.#files = options.files
     this.#limits = options.limits
-    this.#slots = options.concurrency ?? Math.max(2, availableParallelism())
+    this.#slots = new Slots(options.concurrency ?? Math.max(2, availableParallelism()))
   }
 
   /** The stored variant of `image` (made now if missing or older than the image). */
@@ -117,13 +116,11 @@ export class OnDemandVariants {
     name: string,
     request: VariantRequest,
   ): Promise<FileRecord> {
-    while (this.#busy >= this.#slots) await new Promise<void>((wake) => this.#waiting.push(wake))
-    this.#busy++
+    const release = await this.#slots.take()
     try {
       return await this.#render(clientId, image, name, request)
     } finally {
-      this.#busy--
-      this.#waiting.shift()?.()
+      release()
     }
   }
 

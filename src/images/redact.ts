@@ -1,5 +1,5 @@
 import sharp, { type OverlayOptions } from 'sharp'
-import type { RawImage } from './image-source.ts'
+import { type RawImage, rawPipeline } from './image-source.ts'
 
 export const REDACT_METHODS = ['blur', 'pixelate', 'fill'] as const
 export type RedactMethod = (typeof REDACT_METHODS)[number]
@@ -25,12 +25,9 @@ export async function redact(
     .map((r) => grow(r, options.padding ?? 0, image.width, image.height))
     .filter((r) => r.width > 0 && r.height > 0)
   if (boxes.length === 0) return image
-  const rawOf = (img: RawImage) => ({
-    raw: { width: img.width, height: img.height, channels: img.channels },
-  })
   const overlays: OverlayOptions[] = await Promise.all(
     boxes.map(async (box) => {
-      const piece = sharp(image.data, rawOf(image)).extract({
+      const piece = rawPipeline(image).extract({
         left: box.x,
         top: box.y,
         width: box.width,
@@ -64,7 +61,7 @@ export async function redact(
           })
           .raw()
           .toBuffer({ resolveWithObject: true })
-        input = await sharp(small.data, rawOf({ ...small.info, data: small.data } as RawImage))
+        input = await rawPipeline({ ...small.info, data: small.data } as RawImage)
           .resize({ width: box.width, height: box.height, fit: 'fill', kernel: 'nearest' })
           .raw()
           .toBuffer()
@@ -81,7 +78,7 @@ export async function redact(
       }
     }),
   )
-  const { data, info } = await sharp(image.data, rawOf(image))
+  const { data, info } = await rawPipeline(image)
     .composite(overlays)
     .raw()
     .toBuffer({ resolveWithObject: true })

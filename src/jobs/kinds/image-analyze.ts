@@ -1,5 +1,5 @@
 import { imageStats, perceptualHashes } from '../../images/index.ts'
-import { indexImage, withImage } from './image-job.ts'
+import { indexImage, MEASURING_KIND, withImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -9,11 +9,7 @@ import type { JobKind } from './job-kind.ts'
 export const imageAnalyze: JobKind = {
   name: 'image.analyze',
   summary: 'image.hash and image.stats in one decode (run on uploads when enabled)',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  inputs: 'one',
-  output: 'none',
-  defaultOutput: () => '',
-  plan: async () => 'whole',
+  ...MEASURING_KIND,
 
   async whole(job, ctx) {
     return withImage(job, ctx, async ({ file, image }) => {

@@ -1,5 +1,5 @@
 import { perceptualHashes } from '../../images/index.ts'
-import { indexImage, withImage } from './image-job.ts'
+import { indexImage, MEASURING_KIND, withImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -9,11 +9,7 @@ import type { JobKind } from './job-kind.ts'
 export const imageHash: JobKind = {
   name: 'image.hash',
   summary: 'perceptual hashes (dHash, pHash) of an image, indexed for near-duplicate search',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  inputs: 'one',
-  output: 'none',
-  defaultOutput: () => '',
-  plan: async () => 'whole',
+  ...MEASURING_KIND,
 
   async whole(job, ctx) {
     return withImage(job, ctx, async ({ file, image }) => {

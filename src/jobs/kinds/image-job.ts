@@ -11,7 +11,7 @@ import {
   readImage,
 } from '../../images/index.ts'
 import type { FileRecord, JobRecord } from '../../meta/index.ts'
-import { jobInputs, type KindContext } from './job-kind.ts'
+import { type JobKind, jobInputs, type KindContext } from './job-kind.ts'
 
 // What the image kinds share: reading the input image, writing an encoded output, their
 // common params, and the record of what a job wrote (for image statistics).
@@ -115,3 +115,15 @@ export function derivedName(input: string, suffix: string, format?: string): str
   const ext = format ? OUTPUT_FORMATS[format as OutputFormat].ext : hasExt ? input.slice(dot) : ''
   return `${stem}${suffix}${ext}`
 }
+
+/**
+ * What every kind that measures an image shares (`image.hash`, `image.stats`,
+ * `image.analyze`): no params, one image in, a result and the image index out, no file.
+ */
+export const MEASURING_KIND = {
+  params: { type: 'object', additionalProperties: false, properties: {} },
+  inputs: 'one',
+  output: 'none',
+  defaultOutput: () => '',
+  plan: async () => 'whole',
+} as const satisfies Partial<JobKind>

@@ -1,5 +1,5 @@
 import { imageStats as measure } from '../../images/index.ts'
-import { indexImage, withImage } from './image-job.ts'
+import { indexImage, MEASURING_KIND, withImage } from './image-job.ts'
 import type { JobKind } from './job-kind.ts'
 
 /**
@@ -10,11 +10,7 @@ import type { JobKind } from './job-kind.ts'
 export const imageStats: JobKind = {
   name: 'image.stats',
   summary: 'dimensions, format, colour statistics, sharpness and EXIF summary of an image',
-  params: { type: 'object', additionalProperties: false, properties: {} },
-  inputs: 'one',
-  output: 'none',
-  defaultOutput: () => '',
-  plan: async () => 'whole',
+  ...MEASURING_KIND,
 
   async whole(job, ctx) {
     return withImage(job, ctx, async ({ file, image }) => {
