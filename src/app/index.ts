@@ -1,3 +1,4 @@
 /** Composition: Piper's parts wired together once, for the commands and the tests. */
 export { type JobSystem, type JobSystemOptions, jobSystem } from './job-system.ts'
 export { LeaderTask, type LeaderTaskOptions } from './leader-task.ts'
+export { type RepairStatus, StorageRepairs, type StorageRepairsOptions } from './storage-repairs.ts'

@@ -8,7 +8,7 @@ export interface LeaderTaskOptions {
   name: string
   leases: LeaderLeases
   logger: Logger
-  /** Time between runs (and between attempts to lead). */
+  /** Time between runs (and between attempts to lead); 0: only when triggered. */
   intervalMs: number
   /** How long a lease lasts unless renewed (default 60 s; renewed every third of it). */
   ttlMs?: number
@@ -30,6 +30,7 @@ export class LeaderTask {
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> = Promise.resolve()
   #closing: Promise<void> | undefined
+  #busy = false
 
   constructor(options: LeaderTaskOptions) {
     this.#o = options
@@ -37,8 +38,17 @@ export class LeaderTask {
   }
 
   async start(): Promise<void> {
-    this.#timer = setInterval(() => this.#tick(), this.#o.intervalMs)
+    if (this.#o.intervalMs <= 0) return
+    this.#timer = setInterval(() => {
+      // A run longer than the interval is not followed by a queue of attempts.
+      if (!this.#busy) this.#tick()
+    }, this.#o.intervalMs)
     this.#timer.unref()
+  }
+
+  /** Whether a run (or an attempt to lead) is under way in this process. */
+  get busy(): boolean {
+    return this.#busy
   }
 
   /** One attempt: lead, then run (also what the timer does). Resolves when the run has ended. */
@@ -47,29 +57,45 @@ export class LeaderTask {
     return this.#running
   }
 
-  #tick(): void {
+  /**
+   * One attempt now, without waiting for the run: resolves as soon as the lease is decided —
+   * true when this process leads (the run goes on), false when another process holds it.
+   */
+  trigger(): Promise<boolean> {
+    return new Promise((decided) => this.#tick(decided))
+  }
+
+  #tick(decided: (led: boolean) => void = () => {}): void {
     this.#running = this.#running
-      .then(() => this.#attempt())
+      .then(() => this.#attempt(decided))
       .catch((error: unknown) => {
         this.#o.logger.warn(
           { err: error, task: this.#o.name },
           'singleton task failed; the next interval retries',
         )
       })
+      .finally(() => decided(false))
   }
 
-  async #attempt(): Promise<void> {
+  async #attempt(decided: (led: boolean) => void): Promise<void> {
     if (this.#stop.signal.aborted) return
-    const ttl = this.#o.ttlMs ?? 60_000
-    if (!(await this.#o.leases.lead(this.#o.name, this.#holder, ttl))) return
-    const renew = setInterval(() => {
-      this.#o.leases.lead(this.#o.name, this.#holder, ttl).catch(() => {})
-    }, ttl / 3)
-    renew.unref()
+    this.#busy = true
     try {
-      await this.#o.run(this.#stop.signal)
+      const ttl = this.#o.ttlMs ?? 60_000
+      const led = await this.#o.leases.lead(this.#o.name, this.#holder, ttl)
+      decided(led)
+      if (!led) return
+      const renew = setInterval(() => {
+        this.#o.leases.lead(this.#o.name, this.#holder, ttl).catch(() => {})
+      }, ttl / 3)
+      renew.unref()
+      try {
+        await this.#o.run(this.#stop.signal)
+      } finally {
+        clearInterval(renew)
+      }
     } finally {
-      clearInterval(renew)
+      this.#busy = false
     }
   }
 

@@ -30,6 +30,7 @@ export interface PiperConfig {
   storageToken: string | undefined
   storageCapacity: number
   storageRepairIntervalMs: number
+  adminClients: string[]
   queueTlsCert: string | undefined
   queueTlsKey: string | undefined
   meta: string
@@ -161,6 +162,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'with nodes:// blobs, time between repair passes (heal, rebalance) run by one process of the cluster; 0: only piper storage repair',
     parse: integer(0, 7 * 24 * 3_600_000),
     fallback: () => 600_000,
+  }),
+  setting({
+    name: 'adminClients',
+    flag: '--admin-clients',
+    env: 'PIPER_ADMIN_CLIENTS',
+    doc: 'clients (API key owners) allowed on /v1/admin/… and /metrics, comma-separated; default: default, the keyless loopback client',
+    parse: list(nonEmptyString('client names')),
+    fallback: () => ['default'],
   }),
   setting({
     name: 'queueToken',

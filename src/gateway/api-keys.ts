@@ -25,10 +25,26 @@ export const DEFAULT_CLIENT = 'default'
 export class ClientResolver {
   readonly #meta: MetaStore
   readonly #loopback: boolean
+  readonly #admins: ReadonlySet<string>
 
-  constructor(meta: MetaStore, host: string) {
+  /** `admins`: the clients allowed on `/v1/admin/…` and `/metrics`. */
+  constructor(meta: MetaStore, host: string, admins: readonly string[] = [DEFAULT_CLIENT]) {
     this.#meta = meta
     this.#loopback = isLoopback(host)
+    this.#admins = new Set(admins)
+  }
+
+  /** The client of a request that must come from an administrator (403 otherwise). */
+  async resolveAdmin(req: IncomingMessage): Promise<string> {
+    const client = await this.resolve(req)
+    if (!this.#admins.has(client)) {
+      throw new HttpError(
+        403,
+        'E_FORBIDDEN',
+        `client ${client} is not an administrator (see the adminClients setting)`,
+      )
+    }
+    return client
   }
 
   async resolve(req: IncomingMessage): Promise<string> {

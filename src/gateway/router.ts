@@ -33,7 +33,7 @@ export class Router {
   }
 
   /** The handler and path tail for a request, or an `HttpError` (404, 405, 400). */
-  match(method: string, pathname: string): { handler: Handler; tail: string } {
+  match(method: string, pathname: string): { handler: Handler; tail: string; route: string } {
     const candidates = this.#routes.filter((r) =>
       r.prefix
         ? pathname.startsWith(r.path) && pathname.length > r.path.length
@@ -66,6 +66,6 @@ export class Router {
         })
       }
     }
-    return { handler: route.handler, tail }
+    return { handler: route.handler, tail, route: route.prefix ? `${route.path}*` : route.path }
   }
 }

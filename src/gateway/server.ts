@@ -5,7 +5,13 @@ import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
 import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { DeadLetters, PipelineService, RunService } from '../pipelines/index.ts'
-import type { Logger } from '../telemetry/index.ts'
+import {
+  createMetricsRegistry,
+  type Histogram,
+  httpRequestDuration,
+  type Logger,
+  type Registry,
+} from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
 import { ClientSlots } from './client-slots.ts'
@@ -21,6 +27,7 @@ import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
 import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
+import { type StorageAdminOptions, storageAdminRoutes } from './storage-admin-routes.ts'
 
 export interface GatewayOptions {
   host: string
@@ -44,6 +51,12 @@ export interface GatewayOptions {
   }
   /** Duplicate search, image statistics, on-demand variants and analysis of image uploads. */
   images?: ImageRouteOptions
+  /** Clients allowed on `/v1/admin/…` and `/metrics` (default: `default`, the keyless loopback client). */
+  admins?: readonly string[]
+  /** `/v1/admin/storage`, with a `nodes://` blob store. */
+  storageAdmin?: StorageAdminOptions
+  /** Where the gateway's metrics go, served at `/metrics` (default: a registry of its own). */
+  metrics?: Registry
   /** How long `close()` lets in-flight requests finish before cutting connections. */
   drainTimeoutMs?: number
   /** Host names and CORS origins (see `BrowserGuard`); default: loopback names, no CORS. */
@@ -97,6 +110,7 @@ export class Gateway {
   #closing: Promise<void> | undefined
   /** Aborted when the gateway closes: long-lived event streams end so the server can. */
   readonly #shutdown = new AbortController()
+  readonly #requests: Histogram<'method' | 'route' | 'status'>
 
   constructor(options: GatewayOptions) {
     this.#options = options
@@ -139,9 +153,11 @@ export class Gateway {
           `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       )
     })
+    const metrics = options.metrics ?? createMetricsRegistry()
+    this.#requests = httpRequestDuration(metrics)
     const { storage } = options
     if (storage) {
-      const clients = new ClientResolver(storage.meta, options.host)
+      const clients = new ClientResolver(storage.meta, options.host, options.admins)
       const policy: RoutePolicy = {
         browser: this.#guard,
         uploads: new ClientSlots(limits.uploadsPerClient, 'uploads', 'uploadsPerClient'),
@@ -159,6 +175,15 @@ export class Gateway {
         dlqRoutes(this.#router, options.jobs.deadLetters, clients)
       }
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
+      if (options.storageAdmin) {
+        const shutdown = this.#shutdown.signal
+        storageAdminRoutes(this.#router, options.storageAdmin, clients, policy, shutdown)
+      }
+      this.#router.on('GET', '/metrics', async ({ req, res }) => {
+        await clients.resolveAdmin(req)
+        res.writeHead(200, { 'content-type': metrics.contentType })
+        res.end(await metrics.metrics())
+      })
     }
   }
 
@@ -244,6 +269,10 @@ export class Gateway {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('x-content-type-options', 'nosniff')
     let log = this.#log.child({ method: req.method })
+    // Labelled by route pattern, never by path: one series per route, whatever the names.
+    let route = 'none'
+    const stopTimer = this.#requests.startTimer({ method: methodLabel(req.method) })
+    res.once('close', () => stopTimer({ route, status: String(res.statusCode) }))
     try {
       const { url, pathname } = parseRequestTarget(req.url)
       log = this.#log.child({ method: req.method, path: pathname })
@@ -256,8 +285,9 @@ export class Gateway {
         sendJson(res, health.status, health.body)
         return
       }
-      const { handler, tail } = this.#router.match(req.method ?? 'GET', pathname)
-      await handler({ req, res, url, tail, log })
+      const matched = this.#router.match(req.method ?? 'GET', pathname)
+      route = matched.route
+      await matched.handler({ req, res, url, tail: matched.tail, log })
     } catch (error) {
       this.#fail(req, res, error, log)
     }
@@ -281,6 +311,13 @@ export class Gateway {
     if (status === 401) headers['www-authenticate'] = 'Bearer realm="piper"'
     sendJson(res, status, { error: { code, message } }, headers)
   }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'])
+
+/** A method as a metric label: any other verb is `other` (clients choose methods freely). */
+function methodLabel(method: string | undefined): string {
+  return method && METHODS.has(method) ? method : 'other'
 }
 
 /** Node's parser errors (`clientError`) as status, reason phrase and message. */

@@ -2,6 +2,7 @@
 export { NodeClient } from './node-client.ts'
 export { MAX_NODE_BLOB, StorageNode, type StorageNodeOptions } from './node-server.ts'
 export {
+  type NodeStatus,
   NodesBlobStore,
   type NodesBlobStoreOptions,
   nodesOptionsFromUrl,
@@ -9,5 +10,7 @@ export {
   type RepairResult,
 } from './nodes-blob-store.ts'
 export { gfInv, gfMul, invert, ReedSolomon } from './reed-solomon.ts'
+export { registerNode } from './register-node.ts'
 export { type PlacementNode, rank } from './rendezvous.ts'
+export { storageMetrics } from './storage-metrics.ts'
 export { TieredBlobStore, type TieredBlobStoreOptions } from './tiered-blob-store.ts'

@@ -28,6 +28,21 @@ export interface RepairResult {
   unreachable: number
 }
 
+/** A node as the admin API shows it: its place in placement and, when it answered, its figures. */
+export interface NodeStatus {
+  /** Its id (registry) or address (a static list). */
+  name: string
+  address: string
+  state: StorageNodeState
+  answering: boolean
+  id?: string
+  capacity?: number
+  used?: number
+  free?: number
+  /** Why it did not answer. */
+  error?: string
+}
+
 /** Pieces `get` yields, each memory of its own. */
 const PIECE = 256 * 1024
 /** What leads every shard: the blob's length (shards are padded to equal length). */
@@ -540,6 +555,26 @@ export class NodesBlobStore implements BlobStore {
       }
     }
     return result
+  }
+
+  /** The state of every node placement knows (as of the last heartbeat), without asking them. */
+  nodeStates(): StorageNodeState[] {
+    return this.#nodes.map((n) => n.state)
+  }
+
+  /** Every node placement knows (not removed ones), asked how it is now. */
+  nodeStatus(): Promise<NodeStatus[]> {
+    return Promise.all(
+      this.#nodes.map(async (n): Promise<NodeStatus> => {
+        const known = { name: n.name, address: n.client.url, state: n.state }
+        try {
+          const { id, capacity, used, free } = await n.client.describe()
+          return { ...known, answering: true, id, capacity, used, free }
+        } catch (error) {
+          return { ...known, answering: false, error: (error as Error).message }
+        }
+      }),
+    )
   }
 
   /** Repairs every blob the nodes hold (see `repair`), reporting progress as it goes. */

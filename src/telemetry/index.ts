@@ -1,2 +1,10 @@
-/** Logging (and later metrics and tracing) shared by every component. */
+/** Logging and metrics shared by every component. */
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts'
+export {
+  Counter,
+  createMetricsRegistry,
+  Gauge,
+  Histogram,
+  httpRequestDuration,
+  Registry,
+} from './metrics.ts'

@@ -68,6 +68,28 @@ for (const [label, open] of [
         await a.close()
         await b.runOnce()
         assert.deepEqual(runs, ['a', 'b'])
+        // trigger() answers once the lease is decided, without waiting for the run.
+        const c = task('c', true)
+        assert.equal(await c.trigger(), false, 'b holds the lease')
+        await b.close()
+        let ran = false
+        const d = new LeaderTask({
+          name: 'test-singleton',
+          leases: meta,
+          logger: silent,
+          intervalMs: 0,
+          run: (signal) => {
+            ran = true
+            // Runs until closed.
+            return new Promise((resolve) => signal.addEventListener('abort', () => resolve()))
+          },
+        })
+        assert.equal(await d.trigger(), true)
+        assert.equal(ran, true)
+        assert.equal(d.busy, true)
+        await d.close()
+        assert.equal(d.busy, false)
+        await c.close()
         // A lease that ran out goes to whoever asks.
         assert.equal(await meta.lead('expired', 'x', -1), true)
         assert.equal(await meta.lead('expired', 'y', 60_000), true)

@@ -1,6 +1,6 @@
 import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
 import type { NodeRegistry } from '../../meta/index.ts'
-import { NodeClient, type NodesBlobStore, StorageNode } from '../../storage/index.ts'
+import { type NodesBlobStore, registerNode, StorageNode } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
@@ -144,26 +144,15 @@ export async function storageAddCommand(
   out: (text: string) => void,
 ) {
   const { config } = loadConfig({ flags })
-  const client = new NodeClient(address, config.storageToken)
-  let figures: Awaited<ReturnType<NodeClient['describe']>>
-  try {
-    figures = await client.describe()
-  } catch (error) {
-    throw new CliError(`no storage node answers at ${address}: ${(error as Error).message}`, {
-      cause: error,
-    })
-  }
-  const saved = await withRegistry(flags, (meta) =>
-    meta.saveStorageNode({
-      id: figures.id,
-      address,
-      capacity: figures.capacity,
-      used: figures.used,
-      free: figures.free,
-      lastSeen: Date.now(),
-      state: 'up',
-    }),
-  )
+  const saved = await withRegistry(flags, async (meta) => {
+    try {
+      return await registerNode(meta, address, config.storageToken)
+    } catch (error) {
+      throw new CliError(`no storage node answers at ${address}: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+  })
   out(`${JSON.stringify(saved)}\n`)
 }
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { jobSystem, LeaderTask } from '../../app/index.ts'
+import { jobSystem, StorageRepairs } from '../../app/index.ts'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
@@ -16,8 +16,8 @@ import { Gateway } from '../../gateway/index.ts'
 import { type ImageLimits, OnDemandVariants } from '../../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../../jobs/index.ts'
 import { lockDir } from '../../log/index.ts'
-import { NodesBlobStore, TieredBlobStore } from '../../storage/index.ts'
-import { createLogger } from '../../telemetry/index.ts'
+import { NodesBlobStore, storageMetrics, TieredBlobStore } from '../../storage/index.ts'
+import { createLogger, createMetricsRegistry } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
 
@@ -158,6 +158,18 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     detectThreads: config.detectThreads,
     runMaxInFlight: config.runMaxInFlight,
   })
+  // Storage nodes are healed and rebalanced by one process of the cluster at a time.
+  const nodes = longTerm instanceof NodesBlobStore ? longTerm : undefined
+  const repairs = nodes
+    ? new StorageRepairs({
+        store: nodes,
+        leases: meta,
+        logger,
+        intervalMs: config.storageRepairIntervalMs,
+      })
+    : undefined
+  const metrics = createMetricsRegistry()
+  if (nodes) storageMetrics(metrics, nodes)
   const analyzed = new Set(config.imageAnalyzeUploads)
   const gateway = new Gateway({
     host: config.host,
@@ -176,6 +188,18 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       variants: new OnDemandVariants({ files, limits: imageLimits }),
       analyzeUploads: (client) => analyzed.has('*') || analyzed.has(client),
     },
+    admins: config.adminClients,
+    metrics,
+    ...(nodes && repairs
+      ? {
+          storageAdmin: {
+            store: nodes,
+            repairs,
+            token: config.storageToken,
+            ...(config.blobs.startsWith('nodes://registry') ? { registry: meta } : {}),
+          },
+        }
+      : {}),
     browser: {
       publicHosts: config.publicHosts,
       corsOrigins: config.corsOrigins,
@@ -191,21 +215,6 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     },
   })
 
-  // Storage nodes are healed and rebalanced by one process of the cluster at a time.
-  const nodes = longTerm instanceof NodesBlobStore ? longTerm : undefined
-  const repairer =
-    nodes && config.storageRepairIntervalMs > 0
-      ? new LeaderTask({
-          name: 'storage-repair',
-          leases: meta,
-          logger,
-          intervalMs: config.storageRepairIntervalMs,
-          run: async (signal) => {
-            const totals = await nodes.repairAll({ signal })
-            logger.info(totals, 'storage repair pass done')
-          },
-        })
-      : undefined
   const supervisor = new Supervisor(logger)
   const stopped = supervisor.stopOnSignals()
   try {
@@ -215,7 +224,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       queueComponent,
       meta,
       blobs,
-      ...(repairer ? [repairer] : []),
+      ...(repairs ? [repairs] : []),
       jobs,
       runs,
       ...workers,

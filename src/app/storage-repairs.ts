@@ -1,0 +1,151 @@
+import { EventEmitter, on } from 'node:events'
+import type { LeaderLeases } from '../meta/index.ts'
+import type { NodesBlobStore, RepairResult } from '../storage/index.ts'
+import type { Logger } from '../telemetry/index.ts'
+import { LeaderTask } from './leader-task.ts'
+
+/** A repair pass as the admin API shows it, updated as it goes. */
+export interface RepairStatus extends RepairResult {
+  /** Counts passes of this process, from 1. */
+  id: number
+  state: 'running' | 'done' | 'stopped' | 'failed'
+  /** Read every copy back (a scrub), not only checked that it exists. */
+  verify: boolean
+  trigger: 'schedule' | 'admin'
+  started: number
+  ended?: number
+  /** Blobs looked at so far, and those that could not be placed. */
+  blobs: number
+  failed: number
+  error?: string
+}
+
+export interface StorageRepairsOptions {
+  store: NodesBlobStore
+  leases: LeaderLeases
+  logger: Logger
+  /** Time between scheduled passes; 0: only when asked (`request`). */
+  intervalMs: number
+}
+
+/** At most this many progress updates a second reach watchers (a pass may touch millions of blobs). */
+const UPDATES_PER_SECOND = 4
+
+/**
+ * Heal, rebalance and scrub of a `nodes://` store as passes over every blob: scheduled, or asked
+ * for through the admin API, and run by one process of the cluster at a time (the
+ * `storage-repair` leader lease). A pass is resumable in effect: blobs already where placement
+ * wants them cost a size check each, so a pass cut off by a stop is finished by the next.
+ */
+export class StorageRepairs {
+  readonly name = 'storage-repairs'
+  readonly #o: StorageRepairsOptions
+  readonly #task: LeaderTask
+  readonly #updates = new EventEmitter()
+  #last: RepairStatus | undefined
+  #passes = 0
+  /** What the next pass does, when asked for (a scheduled one never verifies). */
+  #next: { verify: boolean; trigger: RepairStatus['trigger'] } | undefined
+
+  constructor(options: StorageRepairsOptions) {
+    this.#o = options
+    this.#task = new LeaderTask({
+      name: 'storage-repair',
+      leases: options.leases,
+      logger: options.logger,
+      intervalMs: options.intervalMs,
+      run: (signal) => this.#pass(signal),
+    })
+    this.#updates.setMaxListeners(0)
+  }
+
+  start(): Promise<void> {
+    return this.#task.start()
+  }
+
+  /** The pass under way, or the last one this process ran. */
+  get last(): RepairStatus | undefined {
+    return this.#last
+  }
+
+  /**
+   * Starts a pass unless one runs here already (that one is returned). Resolves once the lease
+   * is decided: `undefined` when another process of the cluster leads repairs now.
+   */
+  async request(options: { verify: boolean }): Promise<RepairStatus | undefined> {
+    if (this.#task.busy && this.#last?.state === 'running') return this.#last
+    this.#next = { verify: options.verify, trigger: 'admin' }
+    const led = await this.#task.trigger()
+    if (!led) {
+      this.#next = undefined
+      return undefined
+    }
+    // The pass has begun (its status exists) by the time the lease is decided and run called.
+    return this.#last
+  }
+
+  /** The pass's status each time it changes (a few times a second at most), until it ends. */
+  async *watch(signal: AbortSignal): AsyncGenerator<RepairStatus> {
+    const current = this.#last
+    if (!current) return
+    // Listening before the first yield: no update falls between it and the loop.
+    const updates = on(this.#updates, 'status', { signal }) as AsyncIterableIterator<[RepairStatus]>
+    try {
+      yield { ...current }
+      if (current.state !== 'running') return
+      for await (const [status] of updates) {
+        if (status.id !== current.id) continue
+        yield status
+        if (status.state !== 'running') return
+      }
+    } finally {
+      await updates.return?.()
+    }
+  }
+
+  async #pass(signal: AbortSignal): Promise<void> {
+    const next = this.#next ?? { verify: false, trigger: 'schedule' as const }
+    this.#next = undefined
+    const status: RepairStatus = {
+      id: ++this.#passes,
+      state: 'running',
+      ...next,
+      started: Date.now(),
+      blobs: 0,
+      failed: 0,
+      copied: 0,
+      bytesCopied: 0,
+      repaired: 0,
+      removed: 0,
+      unreachable: 0,
+    }
+    this.#last = status
+    let shown = 0
+    const publish = () => this.#updates.emit('status', { ...status })
+    publish()
+    try {
+      const totals = await this.#o.store.repairAll({
+        verify: status.verify,
+        signal,
+        onProgress: (_, sofar) => {
+          Object.assign(status, sofar)
+          if (Date.now() - shown < 1000 / UPDATES_PER_SECOND) return
+          shown = Date.now()
+          publish()
+        },
+      })
+      Object.assign(status, totals, { state: signal.aborted ? 'stopped' : 'done' })
+      this.#o.logger.info({ ...totals, trigger: status.trigger }, 'storage repair pass done')
+    } catch (error) {
+      Object.assign(status, { state: 'failed', error: (error as Error).message })
+      throw error
+    } finally {
+      status.ended = Date.now()
+      publish()
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#task.close()
+  }
+}
