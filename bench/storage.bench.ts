@@ -32,7 +32,7 @@ import { startPiper } from '../test/helpers/piper-server.ts'
 import { isListening, S3, S3_ACCESS } from '../test/helpers/services.ts'
 import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
 import { mbPerSecond, printTable } from './lib/measure.ts'
-import { peakRssMiB, timed } from './lib/process.ts'
+import { peakRssMiB, settled, timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_STORAGE_BYTES ?? 1 << 30)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -258,17 +258,23 @@ async function s3(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     const prefix = `r${randomUUID().slice(0, 8)}/`
     const url = `s3://${bucket}/${prefix}?endpoint=${encodeURIComponent(S3_ACCESS.endpoint)}&region=us-east-1`
+    await settled('swift')
     const piper = await startPiper(['--blobs', url], {
       AWS_ACCESS_KEY_ID: S3_ACCESS.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3_ACCESS.credentials.secretAccessKey,
     })
     try {
       piperUp.push(curlUp(`${piper.url}/v1/files/bench.bin`))
+      // Every transfer starts with Swift idle: after Piper's 256 chunk PUTs its container
+      // updates ran on into the download, costing it 1.5-2 s of Swift's CPU (the SDK's one
+      // object does not).
+      await settled('swift')
       piperDown.push(curlDown(`${piper.url}/v1/files/bench.bin`))
     } finally {
       await piper.stop()
       await rm(piper.data, { recursive: true, force: true })
     }
+    await settled('swift')
     let t = performance.now()
     await new Upload({
       client,
@@ -277,6 +283,7 @@ async function s3(): Promise<void> {
       queueSize: 4,
     }).done()
     sdkUp.push(performance.now() - t)
+    await settled('swift')
     t = performance.now()
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}sdk.bin` }))
     for await (const _ of got.Body as AsyncIterable<Uint8Array>);
@@ -295,6 +302,7 @@ async function s3(): Promise<void> {
       ),
     ])
     floorUp.push(Math.max(hopUp, sdkUpLoaded))
+    await settled('swift')
     const [hopDown, sdkDownLoaded] = await Promise.all([
       curlTimed([`${hop.url}/x`]),
       timedAsync(async () => {
