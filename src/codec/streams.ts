@@ -1,14 +1,17 @@
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { cutChunks } from './cut-chunks.ts'
-import { codecErrorFromZlib, decodeMember } from './decode-member.ts'
+import { codecErrorFromZlib, type DecodeOptions, decodeMember } from './decode-member.ts'
 import { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
+import { inOrderAhead } from './in-order-ahead.ts'
 import { type GzipSource, MemberReader } from './member-reader.ts'
 import type { CodecPool } from './pool.ts'
 
 /** 1 MiB: big enough that per-member overhead (~35 bytes) is lost in the noise. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20
+/** Pieces of output that zlib streams (another tool's gzip) come in. */
+const GUNZIP_PIECE = 1 << 20
 /** Piper members up to this size are decoded whole (in parallel); larger ones stream via zlib. */
 const MAX_BUFFERED_MEMBER = 256 << 20
 
@@ -55,34 +58,16 @@ export async function* compressChunks(
   options: Pick<CompressOptions, 'pool'> = {},
 ): AsyncGenerator<Uint8Array> {
   const { pool } = options
-  const inFlight: Promise<Uint8Array>[] = []
-  const limit = inFlightLimit(pool)
   let any = false
-  for await (const chunk of chunks) {
+  const encode = (chunk: Uint8Array): Promise<Uint8Array> => {
     any = true
-    inFlight.push(
-      handled(
-        pool
-          ? pool.encode(chunk, undefined, { transfer: true })
-          : Promise.resolve(encodeChunk(chunk)),
-      ),
-    )
-    if (inFlight.length >= limit) yield await inFlight.shift()!
+    return pool
+      ? pool.encode(chunk, undefined, { transfer: true })
+      : Promise.resolve().then(() => encodeChunk(chunk))
   }
+  yield* inOrderAhead(chunks, encode, inFlightLimit(pool))
   // An empty input is still a valid gzip file: one member holding nothing.
-  if (!any) inFlight.push(Promise.resolve(encodeChunk(new Uint8Array(0))))
-  while (inFlight.length > 0) yield await inFlight.shift()!
-}
-
-/**
- * A task whose failure is marked handled now and raised when it is awaited, in order. Between
- * the two, the stream may wait on its source (a file read, stdin) or its consumer (a write, or
- * one that stopped early), and a failure unobserved across that wait would be reported as an
- * unhandled rejection, which ends the process.
- */
-function handled<T>(task: Promise<T>): Promise<T> {
-  task.catch(() => {})
-  return task
+  if (!any) yield encodeChunk(new Uint8Array(0))
 }
 
 /**
@@ -99,17 +84,17 @@ export async function* decompress(
   const { pool, onProgress } = options
   const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER
   const reader = new MemberReader(source)
-  const inFlight: Promise<Uint8Array>[] = []
-  const limit = inFlightLimit(pool)
   let promised = 0
-  try {
+  /** The first member without Piper's sizes, where zlib takes over; none while there is none. */
+  let streamFrom: number | undefined
+  // Piper's members, each read whole (for a worker, straight into a buffer the pool lends).
+  async function* members(): AsyncGenerator<{ bytes: Uint8Array; decode: DecodeOptions }> {
     for (let member = 0; ; member++) {
       const header = await reader.nextHeader(member)
-      if (!header) break
+      if (!header) return
       const piper = header.piper
       if (!piper || piper.memberSize > MAX_BUFFERED_MEMBER) {
-        while (inFlight.length > 0) yield await inFlight.shift()!
-        yield* gunzipRest(reader, member, maxOutput - promised, onProgress)
+        streamFrom = member
         return
       }
       promised += piper.isize
@@ -121,23 +106,24 @@ export async function* decompress(
         )
       }
       const decode = { member, offset: reader.offset, maxOutput: piper.isize }
-      // For a worker, the member's bytes are copied once, into a buffer the pool lends.
       const bytes = await reader.takeMember(
         piper.memberSize,
         member,
         pool && ((n) => pool.borrow(n)),
       )
       onProgress?.(reader.offset)
-      inFlight.push(
-        handled(
-          pool
-            ? pool.decode(bytes, decode, { transfer: true })
-            : Promise.resolve().then(() => decodeMember(bytes, decode)),
-        ),
-      )
-      if (inFlight.length >= limit) yield await inFlight.shift()!
+      yield { bytes, decode }
     }
-    while (inFlight.length > 0) yield await inFlight.shift()!
+  }
+  const decodeOne = ({ bytes, decode }: { bytes: Uint8Array; decode: DecodeOptions }) =>
+    pool
+      ? pool.decode(bytes, decode, { transfer: true })
+      : Promise.resolve().then(() => decodeMember(bytes, decode))
+  try {
+    yield* inOrderAhead(members(), decodeOne, inFlightLimit(pool))
+    if (streamFrom !== undefined) {
+      yield* gunzipRest(reader, streamFrom, maxOutput - promised, onProgress)
+    }
   } finally {
     await reader.close()
   }
@@ -160,7 +146,9 @@ async function* gunzipRest(
   onProgress: ((bytesIn: number) => void) | undefined,
 ): AsyncGenerator<Uint8Array> {
   const base = reader.offset
-  const gunzip = createGunzip()
+  // Output in pieces of up to 1 MiB: zlib's default 16 KiB made a write call (and an await) per
+  // 16 KiB, which halved the speed of decompressing other tools' files.
+  const gunzip = createGunzip({ chunkSize: GUNZIP_PIECE })
   let fed = 0
   const counted = async function* () {
     for await (const piece of reader.rest()) {
@@ -174,7 +162,9 @@ async function* gunzipRest(
   input.pipe(gunzip)
   let produced = 0
   try {
-    for await (const piece of gunzip as AsyncIterable<Buffer>) {
+    // A few pieces pulled ahead, so zlib inflates the next while the consumer writes this one.
+    const ahead = inOrderAhead(gunzip as AsyncIterable<Buffer>, async (piece) => piece, 4)
+    for await (const piece of ahead) {
       produced += piece.length
       if (produced > maxOutput) {
         throw new CodecError('E_OUTPUT_LIMIT', `output exceeds the limit of ${maxOutput} bytes`, {
