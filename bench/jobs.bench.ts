@@ -4,6 +4,7 @@
  * <cores>` (Huffman-only, the same kind of coding) and `piper compress` without the queue, on
  * the same file in the same run; and the resident memory of `piper up` while the job runs, at
  * two file sizes, to show that it does not grow with the file. Target: within 1.25× of pigz -H.
+ * Then a decompress job of the compress job's output, next to `pigz -d` of the same bytes.
  */
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
@@ -33,8 +34,38 @@ async function writeInput(path: string, size: number): Promise<void> {
   )
 }
 
-/** Uploads `file`, then times one compress job and samples `piper up`'s RSS while it runs. */
-async function piperJob(file: string): Promise<{ ms: number; peakMiB: number; ratio: number }> {
+/** Times one job from `POST /v1/jobs` to its last state event; fails unless it succeeded. */
+async function runJob(
+  base: string,
+  request: Record<string, string>,
+): Promise<{ ms: number; result: Record<string, unknown> }> {
+  const start = performance.now()
+  const res = await fetch(`${base}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  })
+  const job = (await res.json()) as { id: string }
+  let state = ''
+  const events = await fetch(`${base}/v1/jobs/${job.id}/events`)
+  for await (const event of readSse(events.body!)) {
+    if (event.event === 'state') state = JSON.parse(event.data).state
+  }
+  const ms = performance.now() - start
+  if (state !== 'succeeded') throw new Error(`the ${request.type} job ended ${state}`)
+  const done = (await (await fetch(`${base}/v1/jobs/${job.id}`)).json()) as {
+    result: Record<string, unknown>
+  }
+  return { ms, result: done.result }
+}
+
+/**
+ * Uploads `file`, then times one compress job (sampling `piper up`'s RSS while it runs) and
+ * one decompress job of its output.
+ */
+async function piperJob(
+  file: string,
+): Promise<{ ms: number; decompressMs: number; peakMiB: number; ratio: number }> {
   const piper = await startPiper(['--workers', String(CORES)])
   try {
     timed('curl', [
@@ -52,25 +83,20 @@ async function piperJob(file: string): Promise<{ ms: number; peakMiB: number; ra
     const sampler = setInterval(async () => {
       peakMiB = Math.max(peakMiB, await rssMiB(pid).catch(() => 0))
     }, 50)
-    const start = performance.now()
-    const res = await fetch(`${piper.url}/v1/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'compress', input: 'in.txt' }),
-    })
-    const job = (await res.json()) as { id: string }
-    let state = ''
-    const events = await fetch(`${piper.url}/v1/jobs/${job.id}/events`)
-    for await (const event of readSse(events.body!)) {
-      if (event.event === 'state') state = JSON.parse(event.data).state
-    }
-    const ms = performance.now() - start
+    const compressed = await runJob(piper.url, { type: 'compress', input: 'in.txt' })
     clearInterval(sampler)
-    if (state !== 'succeeded') throw new Error(`the job ended ${state}`)
-    const done = (await (await fetch(`${piper.url}/v1/jobs/${job.id}`)).json()) as {
-      result: { ratio: number }
+    // Then its output back: the same bytes `pigz -d` is timed on.
+    const decompressed = await runJob(piper.url, {
+      type: 'decompress',
+      input: 'in.txt.gz',
+      output: 'out.txt',
+    })
+    return {
+      ms: compressed.ms,
+      decompressMs: decompressed.ms,
+      peakMiB,
+      ratio: compressed.result.ratio as number,
     }
-    return { ms, peakMiB, ratio: done.result.ratio }
   } finally {
     await piper.stop()
     await rm(piper.data, { recursive: true, force: true })
@@ -82,11 +108,15 @@ try {
   const rows: (string | number)[][] = [
     ['compress', 'MiB', 'seconds', 'MB/s', 'vs pigz -H', 'RSS MiB'],
   ]
+  const decompressRows: (string | number)[][] = [
+    ['decompress', 'MiB', 'seconds', 'MB/s (of output)', 'vs pigz -d'],
+  ]
   const hasPigz = spawnSync('pigz', ['--version']).status === 0
   for (const size of sizes) {
     const file = join(dir, `in-${size}.txt`)
     await writeInput(file, size)
     const mib = size / 2 ** 20
+    const gz = `${file}.gz`
     let pigzMs = Number.NaN
     if (hasPigz) {
       timed('pigz', ['-H', '-p', String(CORES), '-c', file]) // warm the page cache
@@ -100,7 +130,7 @@ try {
       'compress',
       file,
       '-o',
-      '/dev/null',
+      gz,
       '--force',
       '--threads',
       String(CORES),
@@ -124,9 +154,29 @@ try {
       pigzMs / job.ms,
       job.peakMiB,
     ])
+    let pigzDecompressMs = Number.NaN
+    if (hasPigz) {
+      pigzDecompressMs = timed('sh', ['-c', `pigz -d -c ${gz} > /dev/null`])
+      decompressRows.push([
+        'pigz -d (of the same bytes)',
+        mib,
+        pigzDecompressMs / 1000,
+        mbPerSecond(size, pigzDecompressMs),
+        1,
+      ])
+    }
+    decompressRows.push([
+      'piper job (POST → succeeded)',
+      mib,
+      job.decompressMs / 1000,
+      mbPerSecond(size, job.decompressMs),
+      pigzDecompressMs / job.decompressMs,
+    ])
     await rm(file)
+    await rm(gz)
   }
   printTable(rows)
+  printTable(decompressRows)
   if (!hasPigz) console.log('pigz is not installed (apt-get install pigz): no peer in this run')
   console.log(
     `target: the job within 1.25× of pigz -H (vs pigz ≥ 0.80) at ${CORES} cores; RSS flat in file size`,
