@@ -26,6 +26,8 @@ export interface StorageRepairsOptions {
   logger: Logger
   /** Time between scheduled passes; 0: only when asked (`request`). */
   intervalMs: number
+  /** A verifying pass (a scrub) reads back at most this many bytes a second. */
+  scrubBytesPerSecond?: number
 }
 
 /** At most this many progress updates a second reach watchers (a pass may touch millions of blobs). */
@@ -127,6 +129,7 @@ export class StorageRepairs {
       const totals = await this.#o.store.repairAll({
         verify: status.verify,
         signal,
+        bytesPerSecond: this.#o.scrubBytesPerSecond,
         onProgress: (_, sofar) => {
           Object.assign(status, sofar)
           if (Date.now() - shown < 1000 / UPDATES_PER_SECOND) return

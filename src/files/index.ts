@@ -12,4 +12,5 @@ export {
   type StoreChunkOptions,
 } from './file-service.ts'
 export { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.ts'
+export { Pace } from './pace.ts'
 export { readChunkVerified, readVerified } from './verified-chunks.ts'

@@ -10,6 +10,7 @@ import {
   type PutResult,
   sharedPut,
 } from '../blobs/index.ts'
+import { Pace } from '../files/index.ts'
 import type { NodeRegistry, StorageNodeState } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { NodeClient } from './node-client.ts'
@@ -583,6 +584,8 @@ export class NodesBlobStore implements BlobStore {
       verify?: boolean
       /** Stops between blobs (a repair run again goes on where this one stopped, in effect). */
       signal?: AbortSignal
+      /** With `verify`, the most blob bytes read back a second (a scrub's bounded rate). */
+      bytesPerSecond?: number
       onProgress?: (done: number, totals: RepairResult & { failed: number }) => void
     } = {},
   ): Promise<RepairResult & { blobs: number; failed: number }> {
@@ -595,10 +598,13 @@ export class NodesBlobStore implements BlobStore {
       removed: 0,
       unreachable: 0,
     }
-    const keys: string[] = []
-    for await (const blob of this.list()) keys.push(blob.key)
-    for (const key of keys) {
+    const blobs: { key: string; size: number }[] = []
+    for await (const blob of this.list()) blobs.push(blob)
+    const pace =
+      options.verify && options.bytesPerSecond ? new Pace(options.bytesPerSecond) : undefined
+    for (const { key, size } of blobs) {
       if (options.signal?.aborted) break
+      await pace?.spend(size, options.signal)
       totals.blobs++
       let one: RepairResult
       try {

@@ -166,6 +166,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
         leases: meta,
         logger,
         intervalMs: config.storageRepairIntervalMs,
+        scrubBytesPerSecond: config.scrubBytesPerSecond,
       })
     : undefined
   const metrics = createMetricsRegistry()
