@@ -1,11 +1,11 @@
 import { EventEmitter, on } from 'node:events'
 import type { LeaderLeases } from '../meta/index.ts'
-import type { NodesBlobStore, RepairResult } from '../storage/index.ts'
+import { type NodesBlobStore, noRepairs, type RepairTotals } from '../storage/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { LeaderTask } from './leader-task.ts'
 
 /** A repair pass as the admin API shows it, updated as it goes. */
-export interface RepairStatus extends RepairResult {
+export interface RepairStatus extends RepairTotals {
   /** Counts passes of this process, from 1. */
   id: number
   state: 'running' | 'done' | 'stopped' | 'failed'
@@ -14,9 +14,6 @@ export interface RepairStatus extends RepairResult {
   trigger: 'schedule' | 'admin'
   started: number
   ended?: number
-  /** Blobs looked at so far, and those that could not be placed. */
-  blobs: number
-  failed: number
   error?: string
 }
 
@@ -113,13 +110,7 @@ export class StorageRepairs {
       state: 'running',
       ...next,
       started: Date.now(),
-      blobs: 0,
-      failed: 0,
-      copied: 0,
-      bytesCopied: 0,
-      repaired: 0,
-      removed: 0,
-      unreachable: 0,
+      ...noRepairs(),
     }
     this.#last = status
     let shown = 0

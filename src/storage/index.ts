@@ -6,8 +6,10 @@ export {
   NodesBlobStore,
   type NodesBlobStoreOptions,
   nodesOptionsFromUrl,
+  noRepairs,
   type Redundancy,
   type RepairResult,
+  type RepairTotals,
 } from './nodes-blob-store.ts'
 export { gfInv, gfMul, invert, ReedSolomon } from './reed-solomon.ts'
 export { registerNode } from './register-node.ts'

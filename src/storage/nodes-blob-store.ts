@@ -29,6 +29,25 @@ export interface RepairResult {
   unreachable: number
 }
 
+/** What a pass over every blob did: the sum of its repairs, blobs looked at, and those that could not be placed. */
+export interface RepairTotals extends RepairResult {
+  blobs: number
+  failed: number
+}
+
+/** Totals before a pass has done anything. */
+export function noRepairs(): RepairTotals {
+  return {
+    blobs: 0,
+    failed: 0,
+    copied: 0,
+    bytesCopied: 0,
+    repaired: 0,
+    removed: 0,
+    unreachable: 0,
+  }
+}
+
 /** A node as the admin API shows it: its place in placement and, when it answered, its figures. */
 export interface NodeStatus {
   /** Its id (registry) or address (a static list). */
@@ -586,18 +605,10 @@ export class NodesBlobStore implements BlobStore {
       signal?: AbortSignal
       /** With `verify`, the most blob bytes read back a second (a scrub's bounded rate). */
       bytesPerSecond?: number
-      onProgress?: (done: number, totals: RepairResult & { failed: number }) => void
+      onProgress?: (done: number, totals: RepairTotals) => void
     } = {},
-  ): Promise<RepairResult & { blobs: number; failed: number }> {
-    const totals: RepairResult & { blobs: number; failed: number } = {
-      blobs: 0,
-      failed: 0,
-      copied: 0,
-      bytesCopied: 0,
-      repaired: 0,
-      removed: 0,
-      unreachable: 0,
-    }
+  ): Promise<RepairTotals> {
+    const totals = noRepairs()
     const blobs: { key: string; size: number }[] = []
     for await (const blob of this.list()) blobs.push(blob)
     const pace =
