@@ -72,7 +72,7 @@ export class StorageRepairs {
    * is decided: `undefined` when another process of the cluster leads repairs now.
    */
   async request(options: { verify: boolean }): Promise<RepairStatus | undefined> {
-    if (this.#task.busy && this.#last?.state === 'running') return this.#last
+    if (this.#last?.state === 'running') return this.#last
     this.#next = { verify: options.verify, trigger: 'admin' }
     const led = await this.#task.trigger()
     if (!led) {

@@ -53,6 +53,16 @@ export interface ImageOutputBucket {
  * search, and figures over time. Split from `MetaStore`; the SQL adapters keep it beside files,
  * and an entry goes when its file is deleted or replaced.
  */
+/** What one image job wrote: its outputs and the bytes in and out. */
+export interface ImageOutputsEntry {
+  jobId: string
+  clientId: string
+  kind: string
+  outputs: number
+  bytesIn: number
+  bytesOut: number
+}
+
 export interface ImageStore {
   /** Adds or completes the entry of a file (fields absent are kept); a gone file is ignored. */
   saveImage(entry: ImageEntry): Promise<void>
@@ -63,14 +73,7 @@ export interface ImageStore {
   /** The client's hashed images, by name, a page at a time. */
   hashedImages(clientId: string, options: { after?: string; limit: number }): Promise<HashedImage[]>
   /** Records what an image job wrote, once per job however often it runs. */
-  saveImageOutputs(entry: {
-    jobId: string
-    clientId: string
-    kind: string
-    outputs: number
-    bytesIn: number
-    bytesOut: number
-  }): Promise<void>
+  saveImageOutputs(entry: ImageOutputsEntry): Promise<void>
   imageBuckets(
     clientId: string,
     range: { from: number; to: number; bucketMs: number },

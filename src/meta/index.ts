@@ -8,6 +8,7 @@ export type {
   ImageEntry,
   ImageMatch,
   ImageOutputBucket,
+  ImageOutputsEntry,
   ImageStore,
 } from './image-store.ts'
 export type { LeaderLeases } from './leader-leases.ts'

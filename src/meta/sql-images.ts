@@ -5,6 +5,7 @@ import type {
   ImageEntry,
   ImageMatch,
   ImageOutputBucket,
+  ImageOutputsEntry,
 } from './image-store.ts'
 import type { SqlDriver } from './sql-driver.ts'
 
@@ -113,17 +114,7 @@ export async function hashedImages(
   }))
 }
 
-export async function saveImageOutputs(
-  driver: SqlDriver,
-  entry: {
-    jobId: string
-    clientId: string
-    kind: string
-    outputs: number
-    bytesIn: number
-    bytesOut: number
-  },
-): Promise<void> {
+export async function saveImageOutputs(driver: SqlDriver, entry: ImageOutputsEntry): Promise<void> {
   await driver.run(
     `INSERT INTO image_outputs (job_id, client_id, kind, outputs, bytes_in, bytes_out, created)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id) DO NOTHING`,

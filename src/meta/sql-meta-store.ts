@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
-import type { ImageEntry, ImageStore } from './image-store.ts'
+import type { ImageEntry, ImageOutputsEntry, ImageStore } from './image-store.ts'
 import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
@@ -398,7 +398,7 @@ export class SqlMetaStore
     return images.hashedImages(this.#driver, clientId, options)
   }
 
-  saveImageOutputs(entry: Parameters<ImageStore['saveImageOutputs']>[0]): Promise<void> {
+  saveImageOutputs(entry: ImageOutputsEntry): Promise<void> {
     return images.saveImageOutputs(this.#driver, entry)
   }
 

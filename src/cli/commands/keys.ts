@@ -1,20 +1,9 @@
-import { type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
+import type { FlagValues } from '../../config/index.ts'
 import { generateApiKey, hashApiKey } from '../../gateway/index.ts'
-import type { MetaStore } from '../../meta/index.ts'
 import { CliError } from '../errors.ts'
+import { withMeta } from './with-meta.ts'
 
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-
-async function withMeta<T>(flags: FlagValues, fn: (meta: MetaStore) => Promise<T>): Promise<T> {
-  const { config } = loadConfig({ flags })
-  const meta = await metaStoreFor(config.meta)
-  await meta.start()
-  try {
-    return await fn(meta)
-  } finally {
-    await meta.close()
-  }
-}
 
 /** `piper keys create CLIENT`: prints a new API key once; only its sha256 is stored. */
 export async function keysCreateCommand(

@@ -1,9 +1,9 @@
 import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
-import type { NodeRegistry } from '../../meta/index.ts'
 import { type NodesBlobStore, registerNode, StorageNode } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
+import { withMeta } from './with-meta.ts'
 
 /**
  * `piper storage serve`: a storage node holding blobs in `--data` (its own folder), for
@@ -112,23 +112,9 @@ export async function storageRepairCommand(
   }
 }
 
-async function withRegistry<T>(
-  flags: FlagValues,
-  fn: (meta: NodeRegistry) => Promise<T>,
-): Promise<T> {
-  const { config } = loadConfig({ flags })
-  const meta = await metaStoreFor(config.meta)
-  await meta.start()
-  try {
-    return await fn(meta)
-  } finally {
-    await meta.close()
-  }
-}
-
 /** `piper storage ls`: the registry's nodes: id, state, address, used / capacity, last seen. */
 export async function storageListCommand(flags: FlagValues, out: (text: string) => void) {
-  const nodes = await withRegistry(flags, (meta) => meta.listStorageNodes())
+  const nodes = await withMeta(flags, (meta) => meta.listStorageNodes())
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)}G`
   for (const n of nodes) {
     out(
@@ -144,7 +130,7 @@ export async function storageAddCommand(
   out: (text: string) => void,
 ) {
   const { config } = loadConfig({ flags })
-  const saved = await withRegistry(flags, async (meta) => {
+  const saved = await withMeta(flags, async (meta) => {
     try {
       return await registerNode(meta, address, config.storageToken)
     } catch (error) {
@@ -162,6 +148,6 @@ export async function storageStateCommand(
   state: 'draining' | 'removed',
   flags: FlagValues,
 ) {
-  const changed = await withRegistry(flags, (meta) => meta.setStorageNodeState(id, state))
+  const changed = await withMeta(flags, (meta) => meta.setStorageNodeState(id, state))
   if (!changed) throw new CliError(`no storage node ${id} (see piper storage ls)`)
 }
