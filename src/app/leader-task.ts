@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
 import type { LeaderLeases } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
+import { leaseHolder, withLease } from './with-lease.ts'
 
 export interface LeaderTaskOptions {
   /** The lease's name: one process in the cluster runs the task at a time. */
@@ -25,7 +24,7 @@ export interface LeaderTaskOptions {
 export class LeaderTask {
   readonly name: string
   readonly #o: LeaderTaskOptions
-  readonly #holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  readonly #holder = leaseHolder()
   readonly #stop = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> = Promise.resolve()
@@ -81,19 +80,19 @@ export class LeaderTask {
     if (this.#stop.signal.aborted) return
     this.#busy = true
     try {
-      const ttl = this.#o.ttlMs ?? 60_000
-      const led = await this.#o.leases.lead(this.#o.name, this.#holder, ttl)
-      decided(led)
-      if (!led) return
-      const renew = setInterval(() => {
-        this.#o.leases.lead(this.#o.name, this.#holder, ttl).catch(() => {})
-      }, ttl / 3)
-      renew.unref()
-      try {
-        await this.#o.run(this.#stop.signal)
-      } finally {
-        clearInterval(renew)
-      }
+      const o = this.#o
+      await withLease(
+        {
+          leases: o.leases,
+          name: o.name,
+          holder: this.#holder,
+          ttlMs: o.ttlMs ?? 60_000,
+          onDecided: decided,
+          // A task on a schedule keeps leading; one run only when asked gives the lease up.
+          keep: o.intervalMs > 0,
+        },
+        () => o.run(this.#stop.signal),
+      )
     } finally {
       this.#busy = false
     }

@@ -1,8 +1,8 @@
-import { EventEmitter, on } from 'node:events'
 import type { LeaderLeases } from '../meta/index.ts'
 import { type NodesBlobStore, noRepairs, type RepairTotals } from '../storage/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { LeaderTask } from './leader-task.ts'
+import { StatusFeed } from './status-feed.ts'
 
 /** A repair pass as the admin API shows it, updated as it goes. */
 export interface RepairStatus extends RepairTotals {
@@ -27,9 +27,6 @@ export interface StorageRepairsOptions {
   scrubBytesPerSecond?: number
 }
 
-/** At most this many progress updates a second reach watchers (a pass may touch millions of blobs). */
-const UPDATES_PER_SECOND = 4
-
 /**
  * Heal, rebalance and scrub of a `nodes://` store as passes over every blob: scheduled, or asked
  * for through the admin API, and run by one process of the cluster at a time (the
@@ -40,8 +37,7 @@ export class StorageRepairs {
   readonly name = 'storage-repairs'
   readonly #o: StorageRepairsOptions
   readonly #task: LeaderTask
-  readonly #updates = new EventEmitter()
-  #last: RepairStatus | undefined
+  readonly #feed = new StatusFeed<RepairStatus>()
   #passes = 0
   /** What the next pass does, when asked for (a scheduled one never verifies). */
   #next: { verify: boolean; trigger: RepairStatus['trigger'] } | undefined
@@ -55,7 +51,6 @@ export class StorageRepairs {
       intervalMs: options.intervalMs,
       run: (signal) => this.#pass(signal),
     })
-    this.#updates.setMaxListeners(0)
   }
 
   start(): Promise<void> {
@@ -64,7 +59,7 @@ export class StorageRepairs {
 
   /** The pass under way, or the last one this process ran. */
   get last(): RepairStatus | undefined {
-    return this.#last
+    return this.#feed.last
   }
 
   /**
@@ -72,7 +67,7 @@ export class StorageRepairs {
    * is decided: `undefined` when another process of the cluster leads repairs now.
    */
   async request(options: { verify: boolean }): Promise<RepairStatus | undefined> {
-    if (this.#last?.state === 'running') return this.#last
+    if (this.last?.state === 'running') return this.last
     this.#next = { verify: options.verify, trigger: 'admin' }
     const led = await this.#task.trigger()
     if (!led) {
@@ -80,26 +75,12 @@ export class StorageRepairs {
       return undefined
     }
     // The pass has begun (its status exists) by the time the lease is decided and run called.
-    return this.#last
+    return this.last
   }
 
   /** The pass's status each time it changes (a few times a second at most), until it ends. */
-  async *watch(signal: AbortSignal): AsyncGenerator<RepairStatus> {
-    const current = this.#last
-    if (!current) return
-    // Listening before the first yield: no update falls between it and the loop.
-    const updates = on(this.#updates, 'status', { signal }) as AsyncIterableIterator<[RepairStatus]>
-    try {
-      yield { ...current }
-      if (current.state !== 'running') return
-      for await (const [status] of updates) {
-        if (status.id !== current.id) continue
-        yield status
-        if (status.state !== 'running') return
-      }
-    } finally {
-      await updates.return?.()
-    }
+  watch(signal: AbortSignal): AsyncGenerator<RepairStatus> {
+    return this.#feed.watch(signal)
   }
 
   async #pass(signal: AbortSignal): Promise<void> {
@@ -112,10 +93,7 @@ export class StorageRepairs {
       started: Date.now(),
       ...noRepairs(),
     }
-    this.#last = status
-    let shown = 0
-    const publish = () => this.#updates.emit('status', { ...status })
-    publish()
+    this.#feed.publish(status, true)
     try {
       const totals = await this.#o.store.repairAll({
         verify: status.verify,
@@ -123,9 +101,7 @@ export class StorageRepairs {
         bytesPerSecond: this.#o.scrubBytesPerSecond,
         onProgress: (_, sofar) => {
           Object.assign(status, sofar)
-          if (Date.now() - shown < 1000 / UPDATES_PER_SECOND) return
-          shown = Date.now()
-          publish()
+          this.#feed.publish(status)
         },
       })
       Object.assign(status, totals, { state: signal.aborted ? 'stopped' : 'done' })
@@ -135,7 +111,7 @@ export class StorageRepairs {
       throw error
     } finally {
       status.ended = Date.now()
-      publish()
+      this.#feed.publish(status, true)
     }
   }
 

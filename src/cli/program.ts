@@ -8,6 +8,7 @@ import { CliError, EXIT_USAGE } from './errors.ts'
 // Each command's module loads when the command runs, with what it needs: `piper compress` does
 // not load the gateway, the queue or their libraries, and `piper --version` loads none.
 const load = {
+  backup: () => import('./commands/backup.ts'),
   codec: () => import('./commands/codec.ts'),
   config: () => import('./commands/config.ts'),
   dlq: () => import('./commands/dlq.ts'),
@@ -84,6 +85,7 @@ export function buildProgram(io: ProgramIo): Command {
   keysCommands(program, io)
   queueCommands(program, io)
   storageCommands(program, io)
+  backupCommands(program, io)
   return program
 }
 
@@ -312,6 +314,65 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<fingerprint>', 'hex prefix shown by keys ls'),
   ).action(async (client: string, fingerprint: string, options: Options) => {
     await (await load.keys()).keysRevokeCommand(client, fingerprint, flagValues(options))
+  })
+}
+
+/** backup create, ls, verify, restore, prune: backups of the metadata and chunks to a blob store. */
+function backupCommands(program: Command, io: ProgramIo): void {
+  const backup = program
+    .command('backup')
+    .description('back the metadata and chunks up to a blob store; list, verify, restore, prune')
+  const keep = (c: Command) =>
+    c
+      .option('--keep-last <n>', 'keep the newest N backups')
+      .option('--keep-daily <n>', 'keep the newest backup of each of the last N days with one')
+      .option('--keep-weekly <n>', 'keep the newest backup of each of the last N weeks with one')
+  addConfigOptions(
+    keep(
+      backup
+        .command('create')
+        .description('back up now, while Piper serves: prints the manifest; progress on stderr')
+        .option('--to <url>', 'blob store of the backups (default PIPER_BACKUPS)'),
+    ),
+  ).action(async (options: Options) => {
+    await (await load.backup()).backupCreateCommand(options, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    backup
+      .command('ls')
+      .description('the backups: id, state, started, files, chunks, bytes, bytes copied')
+      .option('--from <url>', 'blob store of the backups (default PIPER_BACKUPS)'),
+  ).action(async (options: Options) => {
+    await (await load.backup()).backupListCommand(options, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    backup
+      .command('verify')
+      .description('read every chunk of a backup back and check its hash (exit 1 if damaged)')
+      .argument('<id>', 'backup id (piper backup ls) or latest')
+      .option('--from <url>', 'blob store of the backups (default PIPER_BACKUPS)'),
+  ).action(async (id: string, options: Options) => {
+    await (await load.backup()).backupVerifyCommand(id, options, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    backup
+      .command('restore')
+      .description('restore a backup into a new --data folder (or empty --meta and --blobs)')
+      .argument('<id>', 'backup id (piper backup ls) or latest')
+      .option('--from <url>', 'blob store of the backups (default PIPER_BACKUPS)'),
+  ).action(async (id: string, options: Options) => {
+    await (await load.backup()).backupRestoreCommand(id, options, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    keep(
+      backup
+        .command('prune')
+        .description('delete the backups the --keep-* options do not keep, and chunks none needs')
+        .option('--to <url>', 'blob store of the backups (default PIPER_BACKUPS)')
+        .option('--dry-run', 'only say what would be deleted'),
+    ),
+  ).action(async (options: Options) => {
+    await (await load.backup()).backupPruneCommand(options, flagValues(options), io.stdout)
   })
 }
 

@@ -5,6 +5,7 @@ import type {
   ClientUsageReader,
   ImageStore,
   LeaderLeases,
+  MetaDumps,
   MetaStore,
   NodeRegistry,
   RunStore,
@@ -62,7 +63,9 @@ export async function blobStoreFor(
 /** The metadata store a `PIPER_META` URL names (not started; PostgreSQL's driver loads then). */
 export async function metaStoreFor(
   url: string,
-): Promise<MetaStore & RunStore & ImageStore & NodeRegistry & LeaderLeases & ClientUsageReader> {
+): Promise<
+  MetaStore & RunStore & ImageStore & NodeRegistry & LeaderLeases & ClientUsageReader & MetaDumps
+> {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {
     const { PostgresDriver, SqliteDriver, SqlMetaStore } = await import('../meta/index.ts')

@@ -20,7 +20,12 @@ export function printableConfig(loaded: LoadedConfig): Record<string, PrintableS
     else if (s.secret) value = '****'
     else if (typeof raw === 'string') value = maskUrlPassword(raw)
     else if (Array.isArray(raw)) value = raw.join(',')
-    else value = raw
+    else if (typeof raw === 'object') {
+      // As it is written (`last=3,daily=7`), so the value printed can be given back.
+      value = Object.entries(raw)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
+    } else value = raw
     out[s.name] = { value, source: loaded.sources[s.name], env: s.env, flag: s.flag }
   }
   return out

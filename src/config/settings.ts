@@ -62,6 +62,10 @@ export interface PiperConfig {
   quotaJobs: number
   scrubIntervalMs: number
   scrubBytesPerSecond: number
+  backups: string | undefined
+  backupBytesPerSecond: number
+  backupIntervalMs: number
+  backupKeep: { last?: number; daily?: number; weekly?: number } | undefined
   url: string
   key: string | undefined
 }
@@ -430,6 +434,50 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'the most the chunk scrub reads per second, e.g. 32M',
     parse: byteSize(64 * 1024, 2 ** 40),
     fallback: () => 32 * 1024 * 1024,
+  }),
+  setting({
+    name: 'backups',
+    flag: '--backups',
+    env: 'PIPER_BACKUPS',
+    doc: 'blob store backups go to (piper backup, POST /v1/admin/backups): file:DIR, s3://bucket[/prefix] or nodes://…',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return undefined
+      return adapterUrl({ local: ['file'], network: ['s3'], hostLists: ['nodes'] })(raw)
+    },
+    fallback: () => undefined,
+  }),
+  setting({
+    name: 'backupBytesPerSecond',
+    flag: '--backup-bytes-per-second',
+    env: 'PIPER_BACKUP_BYTES_PER_SECOND',
+    doc: 'the most chunk bytes a backup copies per second, e.g. 64M (0: no limit)',
+    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(64 * 1024, 2 ** 40)(raw)),
+    fallback: () => 64 * 1024 * 1024,
+  }),
+  setting({
+    name: 'backupIntervalMs',
+    flag: '--backup-interval-ms',
+    env: 'PIPER_BACKUP_INTERVAL_MS',
+    doc: 'with PIPER_BACKUPS, time between backups piper up makes (one process of the cluster); 0: only when asked (POST /v1/admin/backups, piper backup create)',
+    parse: integer(0, 30 * 24 * 3_600_000),
+    fallback: () => 0,
+  }),
+  setting({
+    name: 'backupKeep',
+    flag: '--backup-keep',
+    env: 'PIPER_BACKUP_KEEP',
+    doc: 'after each backup piper up makes, keep these and delete the rest, e.g. last=3,daily=7,weekly=4 (unset: delete none)',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return undefined
+      const keep: { last?: number; daily?: number; weekly?: number } = {}
+      for (const part of String(raw).split(',')) {
+        const m = /^\s*(last|daily|weekly)\s*=\s*(\d{1,6})\s*$/.exec(part)
+        if (!m) throw new Error('expected last=N, daily=N and/or weekly=N, comma-separated')
+        keep[m[1] as 'last' | 'daily' | 'weekly'] = Number(m[2])
+      }
+      return keep
+    },
+    fallback: () => undefined,
   }),
   setting({
     name: 'url',

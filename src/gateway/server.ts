@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Backups } from '../app/index.ts'
 import type { FileService } from '../files/index.ts'
 import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
 import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
@@ -13,6 +14,7 @@ import {
   type Registry,
 } from '../telemetry/index.ts'
 import { ClientResolver } from './api-keys.ts'
+import { backupAdminRoutes } from './backup-admin-routes.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
 import { ClientSlots } from './client-slots.ts'
 import { dlqRoutes } from './dlq-routes.ts'
@@ -53,6 +55,8 @@ export interface GatewayOptions {
   images?: ImageRouteOptions
   /** Clients allowed on `/v1/admin/…` and `/metrics` (default: `default`, the keyless loopback client). */
   admins?: readonly string[]
+  /** `/v1/admin/backups`, with a backup store configured (`PIPER_BACKUPS`). */
+  backups?: Backups
   /** `/v1/admin/storage`, with a `nodes://` blob store. */
   storageAdmin?: StorageAdminOptions
   /** Where the gateway's metrics go, served at `/metrics` (default: a registry of its own). */
@@ -175,6 +179,7 @@ export class Gateway {
         dlqRoutes(this.#router, options.jobs.deadLetters, clients)
       }
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
+      backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)
       if (options.storageAdmin) {
         const shutdown = this.#shutdown.signal
         storageAdminRoutes(this.#router, options.storageAdmin, clients, policy, shutdown)

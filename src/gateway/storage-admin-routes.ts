@@ -7,7 +7,7 @@ import { readJson } from './json-body.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
 import type { RoutePolicy } from './server.ts'
-import { SseStream } from './sse.ts'
+import { streamStatus } from './status-events.ts'
 
 export interface StorageAdminOptions {
   store: NodesBlobStore
@@ -124,18 +124,7 @@ export function storageAdminRoutes(
     if (!o.repairs.last) {
       throw new HttpError(404, 'E_NOT_FOUND', 'this process has run no storage repair yet')
     }
-    res.once('close', policy.streams.take(client))
-    const stream = new SseStream(req, res, shutdown)
-    let id = 0
-    try {
-      for await (const status of o.repairs.watch(stream.signal)) {
-        await stream.send(++id, status.state === 'running' ? 'progress' : 'end', status)
-      }
-    } catch (error) {
-      if (!stream.signal.aborted) throw error
-    } finally {
-      stream.end()
-    }
+    await streamStatus(req, res, o.repairs, policy.streams.take(client), shutdown)
   })
 }
 

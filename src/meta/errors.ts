@@ -5,6 +5,7 @@ export type MetaErrorCode =
   | 'E_UPLOAD_CONFLICT'
   | 'E_UPLOAD_GONE'
   | 'E_STORAGE_FULL'
+  | 'E_RESTORE_NOT_EMPTY'
 
 /** A metadata operation that failed: the database is unreachable, too new, or state vanished. */
 export class MetaError extends Error {

@@ -12,6 +12,7 @@ export type {
   ImageStore,
 } from './image-store.ts'
 export type { LeaderLeases } from './leader-leases.ts'
+export type { MetaDumps } from './meta-dumps.ts'
 export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
 export type { NodeRegistry, StorageNodeRecord, StorageNodeState } from './node-registry.ts'
@@ -40,6 +41,7 @@ export type {
   StepSummary,
 } from './run-records.ts'
 export type { RunStore } from './run-store.ts'
+export { DUMP_TABLES, DumpError, type DumpLine, UNDUMPED_TABLES } from './sql-dump.ts'
 export { MAX_IMAGE_DISTANCE } from './sql-images.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'
 export { SqliteDriver } from './sqlite-driver.ts'

@@ -7,6 +7,8 @@
 export interface LeaderLeases {
   /** Takes or renews the lease of `name` for `ttlMs`; true when `holder` now leads. */
   lead(name: string, holder: string, ttlMs: number): Promise<boolean>
+  /** Who holds the lease now, if anyone. */
+  holderOf(name: string): Promise<string | undefined>
   /** Gives the lease up (when `holder` has it). */
   resign(name: string, holder: string): Promise<void>
 }

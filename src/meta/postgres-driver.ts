@@ -141,6 +141,22 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
+  /** A `REPEATABLE READ READ ONLY` transaction: every statement sees its first one's snapshot. */
+  async snapshot<T>(fn: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.#open().connect()
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      const result = await fn(executor(client))
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw this.#classify(error)
+    } finally {
+      client.release()
+    }
+  }
+
   async lockInTransaction(tx: SqlExecutor, key: string): Promise<void> {
     await tx.all('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
   }

@@ -35,5 +35,10 @@ export interface SqlDriver extends SqlExecutor {
    * a concurrent transaction could otherwise interleave with (no-op where transactions are serial).
    */
   lockInTransaction(tx: SqlExecutor, key: string): Promise<void>
+  /**
+   * Runs `fn` on a read-only view of the whole database as of one moment, on a connection of its
+   * own: writers go on meanwhile and `fn` sees none of their commits (a backup's consistent copy).
+   */
+  snapshot<T>(fn: (reader: SqlExecutor) => Promise<T>): Promise<T>
   close(): Promise<void>
 }

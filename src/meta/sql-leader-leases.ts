@@ -28,3 +28,11 @@ export async function lead(
 export async function resign(driver: SqlDriver, name: string, holder: string): Promise<void> {
   await driver.run('DELETE FROM leader_leases WHERE name = $1 AND holder = $2', [name, holder])
 }
+
+export async function holderOf(driver: SqlDriver, name: string): Promise<string | undefined> {
+  const rows = await driver.all(
+    `SELECT holder FROM leader_leases WHERE name = $1 AND expires >= ${now(driver)}`,
+    [name],
+  )
+  return rows[0] ? String(rows[0].holder) : undefined
+}

@@ -4,6 +4,7 @@ import { MetaError } from './errors.ts'
 import type { ImageEntry, ImageOutputsEntry, ImageStore } from './image-store.ts'
 import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
+import type { MetaDumps } from './meta-dumps.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type { NodeRegistry, StorageNodeState } from './node-registry.ts'
@@ -26,6 +27,7 @@ import type { NewRun, PipelineRecord, RunPatch, RunRecord } from './run-records.
 import type { RunStore } from './run-store.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
+import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
 import * as images from './sql-images.ts'
 import {
   addJobEvent,
@@ -48,7 +50,7 @@ import * as runs from './sql-runs.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
 export class SqlMetaStore
-  implements MetaStore, RunStore, ImageStore, NodeRegistry, ClientUsageReader
+  implements MetaStore, RunStore, ImageStore, NodeRegistry, ClientUsageReader, MetaDumps
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -75,6 +77,21 @@ export class SqlMetaStore
   close(): Promise<void> {
     this.#closed ??= this.#driver.close()
     return this.#closed
+  }
+
+  dump(sink: (line: DumpLine) => Promise<void> | void): Promise<Record<string, number>> {
+    return dumpTables(this.#driver, sink)
+  }
+
+  async empty(): Promise<boolean> {
+    return (await heldTable(this.#driver)) === undefined
+  }
+
+  load(
+    lines: AsyncIterable<DumpLine>,
+    options: { restoredFrom: string },
+  ): Promise<Record<string, number>> {
+    return loadTables(this.#driver, lines, options)
   }
 
   async ensureClient(clientId: string): Promise<void> {
@@ -364,6 +381,10 @@ export class SqlMetaStore
 
   resign(name: string, holder: string): Promise<void> {
     return leases.resign(this.#driver, name, holder)
+  }
+
+  holderOf(name: string): Promise<string | undefined> {
+    return leases.holderOf(this.#driver, name)
   }
 
   // Storage nodes (`NodeRegistry`), in sql-node-registry.ts.

@@ -88,6 +88,30 @@ export class SqliteDriver implements SqlDriver {
   /** SQLite transactions are serial already (`BEGIN IMMEDIATE` and the queue). */
   async lockInTransaction(): Promise<void> {}
 
+  /**
+   * A second, read-only connection: in WAL mode a read transaction sees the database as of its
+   * first read while this connection (or another process) keeps writing.
+   */
+  async snapshot<T>(fn: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    this.#open()
+    const db = new DatabaseSync(this.path, { readOnly: true, timeout: 10_000 })
+    try {
+      db.exec('BEGIN')
+      const reader: SqlExecutor = {
+        all: async (sql, params = []) =>
+          db.prepare(sql.replace(/\$(\d+)/g, '?$1')).all(...params) as Row[],
+        run: async () => {
+          throw new MetaError('E_META_UNAVAILABLE', 'a snapshot is read-only')
+        },
+      }
+      const result = await fn(reader)
+      db.exec('COMMIT')
+      return result
+    } finally {
+      db.close()
+    }
+  }
+
   async close(): Promise<void> {
     await this.#queue.catch(() => {})
     this.#statements.clear()

@@ -3,11 +3,21 @@ import { after, it } from 'node:test'
 import { PostgresDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
 import { POSTGRES, requireServer } from '../helpers/services.ts'
+import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 
 after(dropTestSchemas)
 
 runMetaStoreContract('postgres', {
+  create: async (t) => {
+    if (!(await requireServer(t, POSTGRES))) return undefined
+    const meta = new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))
+    await meta.start()
+    return meta
+  },
+})
+
+runMetaDumpsContract('postgres', {
   create: async (t) => {
     if (!(await requireServer(t, POSTGRES))) return undefined
     const meta = new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))

@@ -4,8 +4,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, it } from 'node:test'
-import { MIGRATIONS, SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
+import {
+  DUMP_TABLES,
+  MIGRATIONS,
+  SqliteDriver,
+  SqlMetaStore,
+  UNDUMPED_TABLES,
+} from '../../src/meta/index.ts'
 import type { SqlExecutor } from '../../src/meta/sql-driver.ts'
+import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 
 const dirs: string[] = []
@@ -18,6 +25,14 @@ async function freshPath(): Promise<string> {
 }
 
 runMetaStoreContract('sqlite', {
+  create: async () => {
+    const meta = new SqlMetaStore(new SqliteDriver(await freshPath()))
+    await meta.start()
+    return meta
+  },
+})
+
+runMetaDumpsContract('sqlite', {
   create: async () => {
     const meta = new SqlMetaStore(new SqliteDriver(await freshPath()))
     await meta.start()
@@ -97,4 +112,22 @@ it('sqlite: a commit that need not reach the disk leaves the next ones durable, 
   } finally {
     await driver.close()
   }
+})
+
+it('every table of the schema is either in a metadata dump or left out of it on purpose', async () => {
+  const path = await freshPath()
+  const meta = new SqlMetaStore(new SqliteDriver(path))
+  await meta.start()
+  await meta.close()
+  const db = new DatabaseSync(path)
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .all()
+    .map((r) => String(r.name))
+  db.close()
+  assert.deepEqual(
+    tables.sort(),
+    [...DUMP_TABLES.map((t) => t.name), ...UNDUMPED_TABLES].sort(),
+    'a new table must be added to DUMP_TABLES (backed up) or UNDUMPED_TABLES (sql-dump.ts)',
+  )
 })

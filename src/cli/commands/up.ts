@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { jobSystem, StorageRepairs } from '../../app/index.ts'
+import { Backups, jobSystem, StorageRepairs } from '../../app/index.ts'
+import { checkBackupTarget } from '../../backup/index.ts'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
@@ -169,6 +170,27 @@ export async function upCommand(flags: FlagValues): Promise<void> {
         scrubBytesPerSecond: config.scrubBytesPerSecond,
       })
     : undefined
+  // With PIPER_BACKUPS: backups asked for through /v1/admin/backups or on an interval.
+  const backupStore = config.backups
+    ? await blobStoreFor(config.backups, { storageToken: config.storageToken, logger })
+    : undefined
+  if (config.backups) {
+    for (const live of [config.blobs, config.staging ?? '']) {
+      if (live) checkBackupTarget(live, config.backups)
+    }
+  }
+  const backups = backupStore
+    ? new Backups({
+        meta,
+        leases: meta,
+        source: blobs,
+        target: backupStore,
+        logger,
+        bytesPerSecond: config.backupBytesPerSecond || undefined,
+        intervalMs: config.backupIntervalMs,
+        keep: config.backupKeep,
+      })
+    : undefined
   const metrics = createMetricsRegistry()
   if (nodes) storageMetrics(metrics, nodes)
   const analyzed = new Set(config.imageAnalyzeUploads)
@@ -191,6 +213,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     },
     admins: config.adminClients,
     metrics,
+    backups,
     ...(nodes && repairs
       ? {
           storageAdmin: {
@@ -226,6 +249,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       meta,
       blobs,
       ...(repairs ? [repairs] : []),
+      ...(backupStore && backups ? [backupStore, backups] : []),
       jobs,
       runs,
       ...workers,
