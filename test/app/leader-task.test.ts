@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it, type TestContext } from 'node:test'
 import { LeaderTask } from '../../src/app/index.ts'
+import { leaseHolder, withLease } from '../../src/app/with-lease.ts'
 import { PostgresDriver, SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { silent } from '../helpers/job-system.ts'
 import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
@@ -94,6 +96,22 @@ for (const [label, open] of [
         assert.equal(await meta.lead('expired', 'x', -1), true)
         assert.equal(await meta.lead('expired', 'y', 60_000), true)
         assert.equal(await meta.lead('expired', 'x', 60_000), false)
+        // A lease whose holder was a process of this host that is gone (kill -9) is taken at once.
+        const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!
+        await meta.lead('crashed', `${hostname()}:${dead}:abcd1234`, 60_000)
+        assert.equal(await meta.holderOf('crashed'), `${hostname()}:${dead}:abcd1234`)
+        const outcome = await withLease(
+          { leases: meta, name: 'crashed', holder: leaseHolder(), ttlMs: 60_000 },
+          async () => 'ran',
+        )
+        assert.deepEqual(outcome, { led: true, value: 'ran' })
+        // A live holder (this process) keeps it.
+        await meta.lead('alive', `${hostname()}:${process.pid}:abcd1234`, 60_000)
+        const refused = await withLease(
+          { leases: meta, name: 'alive', holder: leaseHolder(), ttlMs: 60_000 },
+          async () => 'ran',
+        )
+        assert.deepEqual(refused, { led: false })
       } finally {
         await a.close()
         await b.close()

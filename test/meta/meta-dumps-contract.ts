@@ -147,38 +147,36 @@ export function runMetaDumpsContract(name: string, options: MetaDumpsContractOpt
         const damage = fc.oneof(
           fc.integer({ min: 1, max: lines.length - 1 }).map((n) => lines.slice(0, n)),
           fc.integer({ min: 1, max: lines.length - 1 }).map((i) => lines.filter((_, j) => j !== i)),
-          fc
-            .integer({ min: 1, max: lines.length - 2 })
-            .chain((i) =>
-              fc
-                .constantFrom<DumpLine>(
-                  { table: 'storage_nodes', columns: ['id'] },
-                  { table: 'files', columns: ['id; DROP TABLE files'] },
-                  { row: [] },
-                  {
-                    row: [
-                      'x',
-                      1,
-                      null,
-                      { b64: 'AA==' },
-                      'extra',
-                      'y',
-                      'z',
-                      'w',
-                      'v',
-                      'u',
-                      't',
-                      's',
-                      'r',
-                    ],
-                  },
-                  {
-                    header: { format: 'piper-metadata', version: 1, schema: 99, dialect: 'sqlite' },
-                  },
-                  { end: { rows: {} } },
-                )
-                .map((bad) => [...lines.slice(0, i), bad, ...lines.slice(i + 1)]),
-            ),
+          fc.integer({ min: 1, max: lines.length - 2 }).chain((i) =>
+            fc
+              .constantFrom<DumpLine>(
+                { table: 'storage_nodes', columns: ['id'] },
+                { table: 'files', columns: ['id; DROP TABLE files'] },
+                { row: [] },
+                {
+                  row: [
+                    'x',
+                    1,
+                    null,
+                    { b64: 'AA==' },
+                    'extra',
+                    'y',
+                    'z',
+                    'w',
+                    'v',
+                    'u',
+                    't',
+                    's',
+                    'r',
+                  ],
+                },
+                {
+                  header: { format: 'piper-metadata', version: 1, schema: 99, dialect: 'sqlite' },
+                },
+                { end: { rows: {} } },
+              )
+              .map((bad) => [...lines.slice(0, i), bad, ...lines.slice(i + 1)]),
+          ),
         )
         await fc.assert(
           fc.asyncProperty(damage, async (damaged) => {
