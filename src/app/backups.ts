@@ -2,6 +2,7 @@ import {
   type BackupEntry,
   type BackupManifest,
   type BackupProgress,
+  checkBackupTarget,
   createBackup,
   listBackups,
   type PruneResult,
@@ -9,6 +10,7 @@ import {
   type RetentionPolicy,
 } from '../backup/index.ts'
 import type { BlobStore } from '../blobs/index.ts'
+import { blobStoreFor, type PiperConfig } from '../config/index.ts'
 import type { LeaderLeases, MetaDumps } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { LeaderTask } from './leader-task.ts'
@@ -71,6 +73,11 @@ export class Backups {
 
   start(): Promise<void> {
     return this.#task.start()
+  }
+
+  /** The store backups go to (started and closed by whoever made it). */
+  get target(): BlobStore {
+    return this.#o.target
   }
 
   get last(): BackupStatus | undefined {
@@ -153,4 +160,31 @@ export class Backups {
   close(): Promise<void> {
     return this.#task.close()
   }
+}
+
+/**
+ * The backups `piper up` makes when `PIPER_BACKUPS` names a store (refused when it is the live
+ * store or inside it); undefined without one. The target store is not started.
+ */
+export async function configuredBackups(
+  config: PiperConfig,
+  o: { meta: BackupsOptions['meta'] & LeaderLeases; source: BlobStore; logger: Logger },
+): Promise<Backups | undefined> {
+  if (!config.backups) return undefined
+  for (const live of [config.blobs, config.staging]) {
+    if (live) checkBackupTarget(live, config.backups)
+  }
+  return new Backups({
+    meta: o.meta,
+    leases: o.meta,
+    source: o.source,
+    target: await blobStoreFor(config.backups, {
+      storageToken: config.storageToken,
+      logger: o.logger,
+    }),
+    logger: o.logger,
+    bytesPerSecond: config.backupBytesPerSecond || undefined,
+    intervalMs: config.backupIntervalMs,
+    keep: config.backupKeep,
+  })
 }

@@ -1,6 +1,6 @@
 /** Composition: Piper's parts wired together once, for the commands and the tests. */
 
-export { type BackupStatus, Backups, type BackupsOptions } from './backups.ts'
+export { type BackupStatus, Backups, type BackupsOptions, configuredBackups } from './backups.ts'
 export { type JobSystem, type JobSystemOptions, jobSystem } from './job-system.ts'
 export { LeaderTask, type LeaderTaskOptions } from './leader-task.ts'
 export { type RepairStatus, StorageRepairs, type StorageRepairsOptions } from './storage-repairs.ts'

@@ -297,7 +297,11 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .command('create')
       .description('create an API key for CLIENT and print it (shown only once)')
       .argument('<client>', 'client id, e.g. alice')
-      .option('--label <text>', 'a note to tell keys apart'),
+      .option('--label <text>', 'a note to tell keys apart')
+      .option(
+        '--from-file <file>',
+        'take the key from FILE (e.g. a mounted secret) instead of making one; nothing printed, a key already there kept',
+      ),
   ).action(async (client: string, options: Options) => {
     await (await load.keys()).keysCreateCommand(client, options, flagValues(options), io.stdout)
   })

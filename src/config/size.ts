@@ -6,9 +6,11 @@ const UNITS: Record<string, number> = {
   mib: 1 << 20,
   g: 1 << 30,
   gib: 1 << 30,
+  t: 2 ** 40,
+  tib: 2 ** 40,
 }
 
-/** Parses a byte size: `1048576`, `64K`, `1M`, `1MiB`, `2g` (binary multiples). */
+/** Parses a byte size: `1048576`, `64K`, `1M`, `1MiB`, `2g`, `1T` (binary multiples). */
 export function parseSize(text: string, what: string): number {
   const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text)
   const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined

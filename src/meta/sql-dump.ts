@@ -54,7 +54,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
 /**
  * Writes every row of the dumped tables as of one moment (`driver.snapshot`) to `sink`, line by
  * line, awaiting each (the sink's backpressure). Pages by primary key, so a table of millions
- * of rows is never held in memory. `onRow` sees each row of a table as the database returns it.
+ * of rows is never held in memory.
  */
 export async function dumpTables(
   driver: SqlDriver,
@@ -71,27 +71,34 @@ export async function dumpTables(
       },
     })
     const counts: Record<string, number> = {}
-    for (const table of DUMP_TABLES) {
-      counts[table.name] = 0
-      let columns: string[] | undefined
-      let after: SqlParam[] | undefined
-      for (;;) {
-        const page = await readPage(reader, table, after)
-        if (page.length === 0) break
-        if (!columns) {
-          columns = Object.keys(page[0]!)
-          await sink({ table: table.name, columns })
-        }
-        for (const row of page) await sink({ row: columns.map((c) => encodeValue(row[c])) })
-        counts[table.name] = (counts[table.name] ?? 0) + page.length
-        const last = page[page.length - 1]!
-        after = table.key.map((k) => last[k] as SqlParam)
-        if (page.length < PAGE) break
-      }
-    }
+    for (const table of DUMP_TABLES) counts[table.name] = await dumpTable(reader, table, sink)
     await sink({ end: { rows: counts } })
     return counts
   })
+}
+
+/** One table's `table` line and rows, page by page; how many rows. */
+async function dumpTable(
+  reader: SqlExecutor,
+  table: (typeof DUMP_TABLES)[number],
+  sink: (line: DumpLine) => Promise<void> | void,
+): Promise<number> {
+  let count = 0
+  let columns: string[] | undefined
+  let after: SqlParam[] | undefined
+  for (;;) {
+    const page = await readPage(reader, table, after)
+    if (page.length === 0) return count
+    if (!columns) {
+      columns = Object.keys(page[0]!)
+      await sink({ table: table.name, columns })
+    }
+    for (const row of page) await sink({ row: columns.map((c) => encodeValue(row[c])) })
+    count += page.length
+    const last = page[page.length - 1]!
+    after = table.key.map((k) => last[k] as SqlParam)
+    if (page.length < PAGE) return count
+  }
 }
 
 function readPage(
@@ -147,7 +154,6 @@ export async function loadTables(
   lines: AsyncIterable<DumpLine>,
   options: { restoredFrom: string },
 ): Promise<Record<string, number>> {
-  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version
   return driver.transaction(async (tx) => {
     const held = await heldTable(tx)
     if (held) {
@@ -156,62 +162,9 @@ export async function loadTables(
         `the metadata store to restore into is not empty (it has ${held}); restore into a new one`,
       )
     }
-    const known = new Set(DUMP_TABLES.map((t) => t.name))
-    const counts: Record<string, number> = {}
-    let header = false
-    let ended = false
-    let table: { name: string; columns: string[] } | undefined
-    let batch: SqlParam[][] = []
-    const flush = async () => {
-      if (!table || batch.length === 0) return
-      await insertRows(tx, table.name, table.columns, batch)
-      counts[table.name] = (counts[table.name] ?? 0) + batch.length
-      batch = []
-    }
-    for await (const line of lines) {
-      if (ended) throw new DumpError('the metadata dump goes on after its end')
-      if ('header' in line) {
-        const h = line.header
-        if (h?.format !== 'piper-metadata' || h.version !== 1) {
-          throw new DumpError('not a Piper metadata dump (or of a newer format)')
-        }
-        if (!Number.isInteger(h.schema) || h.schema > latest) {
-          throw new DumpError(
-            `the dump is of schema ${h.schema}, newer than this Piper knows (${latest}); upgrade Piper`,
-          )
-        }
-        header = true
-        continue
-      }
-      if (!header) throw new DumpError('the metadata dump has no header')
-      if ('table' in line) {
-        await flush()
-        if (!known.has(line.table) || !Array.isArray(line.columns)) {
-          throw new DumpError(`the dump names a table Piper does not restore: ${line.table}`)
-        }
-        if (!line.columns.every((c) => typeof c === 'string' && IDENTIFIER.test(c))) {
-          throw new DumpError(`the dump names a malformed column of ${line.table}`)
-        }
-        table = { name: line.table, columns: line.columns }
-      } else if ('row' in line) {
-        if (!table || !Array.isArray(line.row) || line.row.length !== table.columns.length) {
-          throw new DumpError('a row of the metadata dump does not fit its table')
-        }
-        batch.push(line.row.map(decodeValue))
-        if (batch.length * table.columns.length >= 900) await flush()
-      } else if ('end' in line) {
-        await flush()
-        for (const [name, n] of Object.entries(line.end?.rows ?? {})) {
-          if ((counts[name] ?? 0) !== n) {
-            throw new DumpError(`the dump's ${name} holds ${counts[name] ?? 0} rows, not ${n}`)
-          }
-        }
-        ended = true
-      } else {
-        throw new DumpError('a line of the metadata dump is of no known kind')
-      }
-    }
-    if (!ended) throw new DumpError('the metadata dump was cut off (it has no end)')
+    const loader = new DumpLoader(tx)
+    for await (const line of lines) await loader.take(line)
+    const counts = loader.finish()
     await interruptUnfinished(tx, options.restoredFrom)
     if (driver.dialect === 'postgres') {
       // Rows came with their ids; the sequence must go on after the largest.
@@ -229,6 +182,90 @@ export async function heldTable(reader: SqlExecutor): Promise<string | undefined
     if ((await reader.all(`SELECT 1 FROM ${table} LIMIT 1`)).length > 0) return table
   }
   return undefined
+}
+
+/** Checks a dump line by line and inserts its rows in batches (one table's rows per statement). */
+class DumpLoader {
+  readonly #tx: SqlExecutor
+  readonly #known = new Set(DUMP_TABLES.map((t) => t.name))
+  readonly #counts: Record<string, number> = {}
+  #state: 'start' | 'body' | 'ended' = 'start'
+  #table: { name: string; columns: string[] } | undefined
+  #batch: SqlParam[][] = []
+
+  constructor(tx: SqlExecutor) {
+    this.#tx = tx
+  }
+
+  async take(line: DumpLine): Promise<void> {
+    if (this.#state === 'ended') throw new DumpError('the metadata dump goes on after its end')
+    if ('header' in line) return this.#header(line.header)
+    if (this.#state === 'start') throw new DumpError('the metadata dump has no header')
+    if ('table' in line) return this.#startTable(line.table, line.columns)
+    if ('row' in line) return this.#row(line.row)
+    if ('end' in line) return this.#end(line.end?.rows)
+    throw new DumpError('a line of the metadata dump is of no known kind')
+  }
+
+  finish(): Record<string, number> {
+    if (this.#state !== 'ended')
+      throw new DumpError('the metadata dump was cut off (it has no end)')
+    return this.#counts
+  }
+
+  #header(h: Extract<DumpLine, { header: unknown }>['header']): void {
+    if (this.#state !== 'start') throw new DumpError('the metadata dump has a second header')
+    if (h?.format !== 'piper-metadata' || h.version !== 1) {
+      throw new DumpError('not a Piper metadata dump (or of a newer format)')
+    }
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version
+    if (!Number.isInteger(h.schema) || h.schema > latest) {
+      throw new DumpError(
+        `the dump is of schema ${h.schema}, newer than this Piper knows (${latest}); upgrade Piper`,
+      )
+    }
+    this.#state = 'body'
+  }
+
+  async #startTable(name: string, columns: unknown): Promise<void> {
+    await this.#flush()
+    if (!this.#known.has(name) || !Array.isArray(columns)) {
+      throw new DumpError(`the dump names a table Piper does not restore: ${name}`)
+    }
+    if (!columns.every((c) => typeof c === 'string' && IDENTIFIER.test(c))) {
+      throw new DumpError(`the dump names a malformed column of ${name}`)
+    }
+    this.#table = { name, columns }
+  }
+
+  async #row(row: unknown): Promise<void> {
+    const table = this.#table
+    if (!table || !Array.isArray(row) || row.length !== table.columns.length) {
+      throw new DumpError('a row of the metadata dump does not fit its table')
+    }
+    this.#batch.push(row.map(decodeValue))
+    if (this.#batch.length * table.columns.length >= 900) await this.#flush()
+  }
+
+  async #end(rows: Record<string, number> | undefined): Promise<void> {
+    await this.#flush()
+    const said = rows ?? {}
+    for (const name of new Set([...Object.keys(said), ...Object.keys(this.#counts)])) {
+      const loaded = this.#counts[name] ?? 0
+      if (loaded !== (said[name] ?? 0)) {
+        throw new DumpError(`the dump's ${name} holds ${loaded} rows, not ${said[name] ?? 0}`)
+      }
+    }
+    this.#state = 'ended'
+  }
+
+  async #flush(): Promise<void> {
+    const table = this.#table
+    if (!table || this.#batch.length === 0) return
+    await insertRows(this.#tx, table.name, table.columns, this.#batch)
+    this.#counts[table.name] = (this.#counts[table.name] ?? 0) + this.#batch.length
+    this.#batch = []
+  }
 }
 
 async function insertRows(

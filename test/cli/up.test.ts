@@ -150,3 +150,32 @@ test('piper up reports a data folder it cannot create', async () => {
   assert.equal(code, 1)
   assert.match(stderr, /piper: cannot create data folder .*a-file\/data/)
 })
+
+test('piper keys create --from-file: a mounted secret becomes the key, once, at every start; a bad one is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'piper-keys-'))
+  const key = `pk_${'k'.repeat(40)}`
+  writeFileSync(join(dir, 'admin.key'), `${key}\n`)
+  const create = (client: string, file = 'admin.key') =>
+    runPiper(['keys', 'create', client, '--from-file', join(dir, file), '--data', dir])
+  for (let i = 0; i < 2; i++) {
+    const run = await create('ops')
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(run.stdout, '', 'the key is not printed')
+  }
+  const listed = await runPiper(['keys', 'ls', '--data', dir])
+  assert.equal(listed.stdout.trim().split('\n').length, 1, 'kept once')
+  const other = await create('eve')
+  assert.equal(other.code, 1)
+  assert.match(other.stderr, /another client's/)
+  writeFileSync(join(dir, 'short.key'), 'pk_short\n')
+  assert.equal((await create('ops', 'short.key')).code, 2)
+  const piper = await startPiper(['--data', dir, '--host', '0.0.0.0'])
+  try {
+    const url = piper.url.replace('0.0.0.0', '127.0.0.1')
+    const res = await fetch(`${url}/v1/files`, { headers: { authorization: `Bearer ${key}` } })
+    assert.equal(res.status, 200)
+  } finally {
+    piper.child.kill('SIGTERM')
+    await once(piper.child, 'exit')
+  }
+})

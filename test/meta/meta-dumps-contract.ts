@@ -46,10 +46,11 @@ function tablesOf(lines: readonly DumpLine[]): Record<string, string[]> {
   let table = ''
   for (const line of lines) {
     if ('table' in line) table = line.table
-    if ('row' in line)
-      (tables[table] ??= []).push(
-        JSON.stringify(line.row.map((v) => (typeof v === 'number' ? String(v) : v))),
-      )
+    if ('row' in line) {
+      const rows = tables[table] ?? []
+      rows.push(JSON.stringify(line.row.map((v) => (typeof v === 'number' ? String(v) : v))))
+      tables[table] = rows
+    }
   }
   return tables
 }

@@ -81,17 +81,16 @@ export async function backupListCommand(
   await withStores(flags, options.from, { live: false }, async ({ store }) => {
     for (const b of await listBackups(store)) {
       const m = b.manifest
-      out(
-        [
-          b.id,
-          b.state,
-          new Date(b.started).toISOString(),
-          m ? `${m.metadata.rows.files ?? 0} files` : '-',
-          m ? `${m.chunks.count} chunks` : '-',
-          m ? mib(m.chunks.bytes) : '-',
-          m ? `copied ${mib(m.chunks.copiedBytes)}` : '-',
-        ].join('\t') + '\n',
-      )
+      const fields = [
+        b.id,
+        b.state,
+        new Date(b.started).toISOString(),
+        m ? `${m.metadata.rows.files ?? 0} files` : '-',
+        m ? `${m.chunks.count} chunks` : '-',
+        m ? mib(m.chunks.bytes) : '-',
+        m ? `copied ${mib(m.chunks.copiedBytes)}` : '-',
+      ]
+      out(`${fields.join('\t')}\n`)
     }
   })
 }

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { Backups, jobSystem, StorageRepairs } from '../../app/index.ts'
-import { checkBackupTarget } from '../../backup/index.ts'
+import { configuredBackups, jobSystem, StorageRepairs } from '../../app/index.ts'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
@@ -171,26 +170,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       })
     : undefined
   // With PIPER_BACKUPS: backups asked for through /v1/admin/backups or on an interval.
-  const backupStore = config.backups
-    ? await blobStoreFor(config.backups, { storageToken: config.storageToken, logger })
-    : undefined
-  if (config.backups) {
-    for (const live of [config.blobs, config.staging ?? '']) {
-      if (live) checkBackupTarget(live, config.backups)
-    }
-  }
-  const backups = backupStore
-    ? new Backups({
-        meta,
-        leases: meta,
-        source: blobs,
-        target: backupStore,
-        logger,
-        bytesPerSecond: config.backupBytesPerSecond || undefined,
-        intervalMs: config.backupIntervalMs,
-        keep: config.backupKeep,
-      })
-    : undefined
+  const backups = await configuredBackups(config, { meta, source: blobs, logger })
   const metrics = createMetricsRegistry()
   if (nodes) storageMetrics(metrics, nodes)
   const analyzed = new Set(config.imageAnalyzeUploads)
@@ -249,7 +229,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       meta,
       blobs,
       ...(repairs ? [repairs] : []),
-      ...(backupStore && backups ? [backupStore, backups] : []),
+      ...(backups ? [backups.target, backups] : []),
       jobs,
       runs,
       ...workers,
