@@ -10,7 +10,13 @@ import {
   JobService,
   KindRegistry,
 } from '../jobs/index.ts'
-import type { ImageStore, MetaStore, RunStore } from '../meta/index.ts'
+import type {
+  ImageStore,
+  MetaStore,
+  RunStore,
+  ScheduleStore,
+  ScheduleTicks,
+} from '../meta/index.ts'
 import {
   advanceRunOfJob,
   DeadLetters,
@@ -20,11 +26,12 @@ import {
   refuseRetryInEndedRun,
 } from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
+import { Scheduler, ScheduleService } from '../schedules/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
 
 export interface JobSystemOptions {
-  meta: MetaStore & RunStore & ImageStore
+  meta: MetaStore & RunStore & ImageStore & ScheduleStore & ScheduleTicks
   queue: Queue
   files: FileService
   blobs: BlobStore
@@ -46,6 +53,8 @@ export interface JobSystemOptions {
   /** How often workers look for new shard queues of their kinds. */
   shardScanMs?: number
   consumer?: ConsumerOptions
+  /** The schedules' clock (tests drive it); default `Date.now`. */
+  now?: () => number
 }
 
 /** A long-lived part with a start and a draining, idempotent close. */
@@ -120,6 +129,9 @@ export function jobSystem(options: JobSystemOptions) {
     logger,
     sweepIntervalMs,
   })
+  const schedules = new ScheduleService({ store: meta, pipelines, now: options.now })
+  // Every process that serves requests ticks the schedules; each tick starts one run in all.
+  const scheduler = new Scheduler({ store: meta, runs, files, logger, now: options.now })
   const serve = options.serve ?? kinds.all
   const kindWorkers = {
     queue,
@@ -139,7 +151,19 @@ export function jobSystem(options: JobSystemOptions) {
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
         ]
-  return { kinds, jobs, runner, pipelines, engine, runs, deadLetters, workers, images }
+  return {
+    kinds,
+    jobs,
+    runner,
+    pipelines,
+    engine,
+    runs,
+    deadLetters,
+    workers,
+    images,
+    schedules,
+    scheduler,
+  }
 }
 
 export type JobSystem = ReturnType<typeof jobSystem>

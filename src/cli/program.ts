@@ -16,6 +16,7 @@ const load = {
   jobs: () => import('./commands/jobs.ts'),
   keys: () => import('./commands/keys.ts'),
   pipelines: () => import('./commands/pipelines.ts'),
+  schedules: () => import('./commands/schedules.ts'),
   queue: () => import('./commands/queue.ts'),
   storage: () => import('./commands/storage.ts'),
   up: () => import('./commands/up.ts'),
@@ -86,6 +87,7 @@ export function buildProgram(io: ProgramIo): Command {
   queueCommands(program, io)
   storageCommands(program, io)
   backupCommands(program, io)
+  scheduleCommands(program, io)
   return program
 }
 
@@ -318,6 +320,60 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<fingerprint>', 'hex prefix shown by keys ls'),
   ).action(async (client: string, fingerprint: string, options: Options) => {
     await (await load.keys()).keysRevokeCommand(client, fingerprint, flagValues(options))
+  })
+}
+
+/** schedules: cron schedules of pipeline runs on the gateway at PIPER_URL. */
+function scheduleCommands(program: Command, io: ProgramIo): void {
+  const schedules = program
+    .command('schedules')
+    .description('list schedules of pipeline runs; apply, show, pause, resume or remove one')
+  addConfigOptions(
+    schedules
+      .command('ls', { isDefault: true })
+      .description('list schedules: name, cron (zone), pipeline, next tick'),
+  ).action(async (options: Options) => {
+    await (await load.schedules()).schedulesListCommand(flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    schedules
+      .command('apply')
+      .description('create or replace the schedule a JSON or YAML file describes')
+      .argument(
+        '<file>',
+        'schedule file ({name, cron, timezone?, pipeline, input|inputs|prefix, …})',
+      ),
+  ).action(async (file: string, options: Options) => {
+    await (await load.schedules()).schedulesApplyCommand(file, flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    schedules
+      .command('show')
+      .description('print a schedule and its recent ticks as JSON')
+      .argument('<name>', 'schedule name'),
+  ).action(async (name: string, options: Options) => {
+    await (await load.schedules()).schedulesShowCommand(name, flagValues(options), io.stdout)
+  })
+  for (const action of ['pause', 'resume'] as const) {
+    addConfigOptions(
+      schedules
+        .command(action)
+        .description(
+          action === 'pause' ? 'stop starting runs' : 'start runs again from the next tick',
+        )
+        .argument('<name>', 'schedule name'),
+    ).action(async (name: string, options: Options) => {
+      const { schedulesPauseCommand } = await load.schedules()
+      await schedulesPauseCommand(name, action, flagValues(options), io.stdout)
+    })
+  }
+  addConfigOptions(
+    schedules
+      .command('rm')
+      .description('delete a schedule (the runs it started stay)')
+      .argument('<name>', 'schedule name'),
+  ).action(async (name: string, options: Options) => {
+    await (await load.schedules()).schedulesRmCommand(name, flagValues(options))
   })
 }
 

@@ -9,6 +9,8 @@ import type {
   MetaStore,
   NodeRegistry,
   RunStore,
+  ScheduleStore,
+  ScheduleTicks,
 } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -64,7 +66,15 @@ export async function blobStoreFor(
 export async function metaStoreFor(
   url: string,
 ): Promise<
-  MetaStore & RunStore & ImageStore & NodeRegistry & LeaderLeases & ClientUsageReader & MetaDumps
+  MetaStore &
+    RunStore &
+    ImageStore &
+    NodeRegistry &
+    LeaderLeases &
+    ClientUsageReader &
+    MetaDumps &
+    ScheduleStore &
+    ScheduleTicks
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {

@@ -6,6 +6,7 @@ import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
 import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { DeadLetters, PipelineService, RunService } from '../pipelines/index.ts'
+import type { ScheduleService } from '../schedules/index.ts'
 import {
   createMetricsRegistry,
   type Histogram,
@@ -29,6 +30,7 @@ import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
 import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
+import { scheduleRoutes } from './schedule-routes.ts'
 import { type StorageAdminOptions, storageAdminRoutes } from './storage-admin-routes.ts'
 
 export interface GatewayOptions {
@@ -50,6 +52,7 @@ export interface GatewayOptions {
     pipelines: PipelineService
     runs: RunService
     deadLetters: DeadLetters
+    schedules?: ScheduleService
   }
   /** Duplicate search, image statistics, on-demand variants and analysis of image uploads. */
   images?: ImageRouteOptions
@@ -177,6 +180,7 @@ export class Gateway {
         jobRoutes(this.#router, service, feed, kinds, clients, policy, shutdown)
         pipelineRoutes(this.#router, pipelines, runs, feed, clients, policy, shutdown)
         dlqRoutes(this.#router, options.jobs.deadLetters, clients)
+        if (options.jobs.schedules) scheduleRoutes(this.#router, options.jobs.schedules, clients)
       }
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
       backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)

@@ -41,6 +41,13 @@ export type {
   StepSummary,
 } from './run-records.ts'
 export type { RunStore } from './run-store.ts'
+export type {
+  ScheduleRecord,
+  ScheduleStore,
+  ScheduleTicks,
+  TickRecord,
+  TickState,
+} from './schedule-store.ts'
 export { DUMP_TABLES, DumpError, type DumpLine, UNDUMPED_TABLES } from './sql-dump.ts'
 export { MAX_IMAGE_DISTANCE } from './sql-images.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'

@@ -234,6 +234,36 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           expires ${t.bigint} NOT NULL)`,
       ],
     },
+    {
+      version: 8,
+      name: 'schedules',
+      sql: (t) => [
+        // A schedule starts a pipeline run at each tick of its cron expression; next_tick is the
+        // first tick not yet handled (ms), paused ones are skipped.
+        `CREATE TABLE schedules (
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          name ${t.name} NOT NULL,
+          definition TEXT NOT NULL,
+          paused INTEGER NOT NULL DEFAULT 0,
+          next_tick ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL,
+          updated ${t.bigint} NOT NULL,
+          PRIMARY KEY (client_id, name))`,
+        'CREATE INDEX schedules_due ON schedules (next_tick) WHERE paused = 0',
+        // One row per tick handled: its primary key is what makes a tick start one run however
+        // many processes see it due. state: claimed, started, waiting, skipped, failed.
+        `CREATE TABLE schedule_ticks (
+          client_id ${t.name} NOT NULL,
+          name ${t.name} NOT NULL,
+          tick ${t.bigint} NOT NULL,
+          state TEXT NOT NULL,
+          run_id TEXT,
+          error TEXT,
+          created ${t.bigint} NOT NULL,
+          PRIMARY KEY (client_id, name, tick))`,
+        'CREATE INDEX schedule_ticks_open ON schedule_ticks (state, created)',
+      ],
+    },
   ]
 
 /**

@@ -25,6 +25,8 @@ export const DUMP_TABLES: readonly { name: string; key: string[]; where?: string
   { name: 'runs', key: ['id'] },
   { name: 'images', key: ['file_id'] },
   { name: 'image_outputs', key: ['job_id'] },
+  { name: 'schedules', key: ['client_id', 'name'] },
+  { name: 'schedule_ticks', key: ['client_id', 'name', 'tick'] },
 ]
 
 /** Tables in the schema that a dump leaves out (see `DUMP_TABLES`). */

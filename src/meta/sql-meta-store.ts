@@ -25,6 +25,13 @@ import type {
 import { decodeFrequencies, encodeFrequencies, fileFromRow, prefixEnd } from './rows.ts'
 import type { NewRun, PipelineRecord, RunPatch, RunRecord } from './run-records.ts'
 import type { RunStore } from './run-store.ts'
+import type {
+  ScheduleRecord,
+  ScheduleStore,
+  ScheduleTicks,
+  TickRecord,
+  TickState,
+} from './schedule-store.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
@@ -47,10 +54,19 @@ import {
 import * as leases from './sql-leader-leases.ts'
 import * as registry from './sql-node-registry.ts'
 import * as runs from './sql-runs.ts'
+import * as schedules from './sql-schedules.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
 export class SqlMetaStore
-  implements MetaStore, RunStore, ImageStore, NodeRegistry, ClientUsageReader, MetaDumps
+  implements
+    MetaStore,
+    RunStore,
+    ImageStore,
+    NodeRegistry,
+    ClientUsageReader,
+    MetaDumps,
+    ScheduleStore,
+    ScheduleTicks
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -77,6 +93,66 @@ export class SqlMetaStore
   close(): Promise<void> {
     this.#closed ??= this.#driver.close()
     return this.#closed
+  }
+
+  // Schedules (`ScheduleStore`, `ScheduleTicks`), in sql-schedules.ts.
+
+  putSchedule(
+    r: Omit<ScheduleRecord, 'created' | 'updated'>,
+    now: number,
+  ): Promise<ScheduleRecord> {
+    return schedules.putSchedule(this.#driver, r, now)
+  }
+
+  getSchedule(clientId: string, name: string): Promise<ScheduleRecord | undefined> {
+    return schedules.getSchedule(this.#driver, clientId, name)
+  }
+
+  listSchedules(clientId: string): Promise<ScheduleRecord[]> {
+    return schedules.listSchedules(this.#driver, clientId)
+  }
+
+  pauseSchedule(
+    clientId: string,
+    name: string,
+    paused: boolean,
+    nextTick: number,
+    now: number,
+  ): Promise<boolean> {
+    return schedules.pauseSchedule(this.#driver, clientId, name, paused, nextTick, now)
+  }
+
+  deleteSchedule(clientId: string, name: string): Promise<boolean> {
+    return schedules.deleteSchedule(this.#driver, clientId, name)
+  }
+
+  dueSchedules(now: number, limit: number): Promise<ScheduleRecord[]> {
+    return schedules.dueSchedules(this.#driver, now, limit)
+  }
+
+  advanceSchedule(clientId: string, name: string, from: number, to: number): Promise<boolean> {
+    return schedules.advanceSchedule(this.#driver, clientId, name, from, to)
+  }
+
+  claimTick(clientId: string, name: string, tick: number, now: number): Promise<boolean> {
+    return schedules.claimTick(this.#driver, clientId, name, tick, now)
+  }
+
+  settleTick(
+    clientId: string,
+    name: string,
+    tick: number,
+    outcome: { state: TickState; runId?: string; error?: string },
+  ): Promise<void> {
+    return schedules.settleTick(this.#driver, clientId, name, tick, outcome)
+  }
+
+  openTicks(claimedBefore: number, limit: number): Promise<TickRecord[]> {
+    return schedules.openTicks(this.#driver, claimedBefore, limit)
+  }
+
+  recentTicks(clientId: string, name: string, limit: number): Promise<TickRecord[]> {
+    return schedules.recentTicks(this.#driver, clientId, name, limit)
   }
 
   dump(sink: (line: DumpLine) => Promise<void> | void): Promise<Record<string, number>> {

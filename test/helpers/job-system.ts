@@ -22,6 +22,8 @@ export interface JobSystemSetup {
   imageLimits?: ImageLimits
   /** Whether uploads measure each chunk's byte histogram (default true, as compress wants). */
   histogram?: boolean
+  /** The schedules' clock. */
+  now?: () => number
 }
 
 /**
@@ -57,6 +59,7 @@ export async function startJobSystem(options: JobSystemSetup = {}) {
     imageLimits: options.imageLimits,
     runMaxInFlight: options.runMaxInFlight,
     consumer: { backoffMs: 10, maxBackoffMs: 50 },
+    now: options.now,
   })
   await system.jobs.start()
   await system.runs.start()

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { parse as parseYaml } from 'yaml'
 import type { FlagValues } from '../../config/index.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
+import { readDefinitionFile } from './definition-file.ts'
 
 interface ApiPipeline {
   name: string
@@ -27,7 +26,7 @@ export interface ApiRun {
 /** Pipelines shipped with Piper (`src/pipelines/templates/NAME.yaml`). */
 export const TEMPLATES = ['image-tagging']
 
-function json(body: unknown) {
+export function json(body: unknown) {
   const bytes = Buffer.from(JSON.stringify(body))
   return {
     headers: { 'content-type': 'application/json', 'content-length': bytes.length },
@@ -62,23 +61,7 @@ export async function pipelinesApplyCommand(
   }
   const file =
     given ?? fileURLToPath(new URL(`../../pipelines/templates/${template}.yaml`, import.meta.url))
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, { cause: error })
-  }
-  let body: unknown
-  try {
-    // YAML 1.2 is a superset of JSON: one parser reads both.
-    body = parseYaml(text, { maxAliasCount: 100 })
-  } catch (error) {
-    throw new CliError(`${file} is not JSON or YAML: ${(error as Error).message}`, {
-      code: 'E_USAGE',
-      exitCode: EXIT_USAGE,
-      cause: error,
-    })
-  }
+  const body = await readDefinitionFile(file)
   const saved = await clientFor(flags).json<ApiPipeline>({
     method: 'POST',
     path: '/v1/pipelines',

@@ -139,7 +139,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     maxOutputDimension: config.imageMaxOutputDimension,
     allowSvg: config.imageAllowSvg,
   }
-  const { jobs, pipelines, runs, deadLetters, workers } = jobSystem({
+  const { jobs, pipelines, runs, deadLetters, workers, schedules, scheduler } = jobSystem({
     meta,
     queue,
     files,
@@ -184,7 +184,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       jsonBodyLimit: config.jsonBodyLimit,
       quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
     },
-    jobs: { service: jobs, feed, kinds, pipelines, runs, deadLetters },
+    jobs: { service: jobs, feed, kinds, pipelines, runs, deadLetters, schedules },
     images: {
       store: meta,
       limits: imageLimits,
@@ -232,6 +232,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
       ...(backups ? [backups.target, backups] : []),
       jobs,
       runs,
+      scheduler,
       ...workers,
       gc,
       scrubber,
