@@ -38,15 +38,13 @@ export interface BackupsOptions {
   target: BlobStore
   logger: Logger
   bytesPerSecond?: number
-  /** Time between scheduled backups; 0: only when asked. */
-  intervalMs: number
   /** After each backup, the backups this policy does not keep are deleted. */
   keep?: RetentionPolicy
 }
 
 /**
- * Backups made by `piper up` while it serves: asked for through the admin API (or on a
- * schedule), run by one process of the cluster at a time through the `backup` lease — the one
+ * Backups made by `piper up` while it serves: asked for through the admin API (or at the ticks
+ * of `PIPER_BACKUP_SCHEDULE`), run by one process of the cluster at a time through the `backup` lease — the one
  * `piper backup create` and `prune` take, so a backup from the CLI and one from here never
  * overlap.
  */
@@ -64,7 +62,8 @@ export class Backups {
       name: 'backup',
       leases: options.leases,
       logger: options.logger,
-      intervalMs: options.intervalMs,
+      // Only when asked: by the admin API, or by the scheduler at a tick of PIPER_BACKUP_SCHEDULE.
+      intervalMs: 0,
       // Renewed every 20 s while a backup runs; a killed process's lease ends within a minute.
       ttlMs: 60_000,
       run: (signal) => this.#backup(signal),
@@ -93,9 +92,9 @@ export class Backups {
    * Starts a backup unless one runs here already (that one is returned). Resolves once the lease
    * is decided: `undefined` when another process (or `piper backup`) is backing up now.
    */
-  async request(): Promise<BackupStatus | undefined> {
+  async request(trigger: BackupStatus['trigger'] = 'admin'): Promise<BackupStatus | undefined> {
     if (this.last?.state === 'running') return this.last
-    this.#trigger = 'admin'
+    this.#trigger = trigger
     const led = await this.#task.trigger()
     this.#trigger = 'schedule'
     return led ? this.last : undefined
@@ -184,7 +183,6 @@ export async function configuredBackups(
     }),
     logger: o.logger,
     bytesPerSecond: config.backupBytesPerSecond || undefined,
-    intervalMs: config.backupIntervalMs,
     keep: config.backupKeep,
   })
 }

@@ -3,4 +3,5 @@
 export { type BackupStatus, Backups, type BackupsOptions, configuredBackups } from './backups.ts'
 export { type JobSystem, type JobSystemOptions, jobSystem } from './job-system.ts'
 export { LeaderTask, type LeaderTaskOptions } from './leader-task.ts'
+export { maintenanceTasks } from './maintenance.ts'
 export { type RepairStatus, StorageRepairs, type StorageRepairsOptions } from './storage-repairs.ts'

@@ -26,7 +26,7 @@ import {
   refuseRetryInEndedRun,
 } from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
-import { Scheduler, ScheduleService } from '../schedules/index.ts'
+import { type MaintenanceTask, Scheduler, ScheduleService } from '../schedules/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
 
@@ -55,6 +55,8 @@ export interface JobSystemOptions {
   consumer?: ConsumerOptions
   /** The schedules' clock (tests drive it); default `Date.now`. */
   now?: () => number
+  /** Maintenance the scheduler runs at its ticks (garbage collection, scrub, backups). */
+  maintenance?: readonly MaintenanceTask[]
 }
 
 /** A long-lived part with a start and a draining, idempotent close. */
@@ -131,7 +133,14 @@ export function jobSystem(options: JobSystemOptions) {
   })
   const schedules = new ScheduleService({ store: meta, pipelines, now: options.now })
   // Every process that serves requests ticks the schedules; each tick starts one run in all.
-  const scheduler = new Scheduler({ store: meta, runs, files, logger, now: options.now })
+  const scheduler = new Scheduler({
+    store: meta,
+    runs,
+    files,
+    logger,
+    now: options.now,
+    tasks: options.maintenance,
+  })
   const serve = options.serve ?? kinds.all
   const kindWorkers = {
     queue,

@@ -1,3 +1,4 @@
+import { Cron } from 'croner'
 /**
  * Parsers for setting values. Each takes the raw value (a string from a flag or the
  * environment, or any JSON value from a config file) and returns the typed value, or throws
@@ -45,6 +46,21 @@ export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> 
     if (typeof raw === 'string' && (choices as readonly string[]).includes(raw)) return raw as T
     throw new Error(`expected one of: ${choices.join(', ')}`)
   }
+}
+
+/** A cron expression (five fields, or six with seconds first); `off` or '' for none. */
+export const cronOrOff: Parser<string | undefined> = (raw) => {
+  if (raw === undefined || raw === '' || raw === 'off') return undefined
+  if (typeof raw !== 'string')
+    throw new Error('expected a cron expression such as "0 3 * * *", or off')
+  try {
+    new Cron(raw, { paused: true })
+  } catch (error) {
+    throw new Error(
+      `expected a cron expression such as "0 3 * * *", or off: ${(error as Error).message}`,
+    )
+  }
+  return raw.trim()
 }
 
 export function nonEmptyString(what: string): Parser<string> {

@@ -3,6 +3,7 @@ import {
   adapterUrl,
   boolean,
   byteSize,
+  cronOrOff,
   hostName,
   integer,
   kindPattern,
@@ -60,11 +61,12 @@ export interface PiperConfig {
   quotaBytes: number
   quotaFiles: number
   quotaJobs: number
-  scrubIntervalMs: number
+  scrubSchedule: string | undefined
+  gcSchedule: string | undefined
   scrubBytesPerSecond: number
   backups: string | undefined
   backupBytesPerSecond: number
-  backupIntervalMs: number
+  backupSchedule: string | undefined
   backupKeep: { last?: number; daily?: number; weekly?: number } | undefined
   url: string
   key: string | undefined
@@ -420,12 +422,20 @@ export const SETTINGS: readonly Setting[] = [
     fallback: () => 0,
   }),
   setting({
-    name: 'scrubIntervalMs',
-    flag: '--scrub-interval-ms',
-    env: 'PIPER_SCRUB_INTERVAL_MS',
-    doc: 'time between passes of the chunk scrub, which reads every chunk and checks its hash',
-    parse: integer(1000, 365 * 86_400_000),
-    fallback: () => 86_400_000,
+    name: 'scrubSchedule',
+    flag: '--scrub-schedule',
+    env: 'PIPER_SCRUB_SCHEDULE',
+    doc: 'when the chunk scrub reads every stored chunk back against its sha256 (cron, UTC; one process of the cluster per tick), or off',
+    parse: cronOrOff,
+    fallback: () => '0 3 * * *',
+  }),
+  setting({
+    name: 'gcSchedule',
+    flag: '--gc-schedule',
+    env: 'PIPER_GC_SCHEDULE',
+    doc: 'when garbage collection runs (cron, UTC; one process of the cluster per tick; each process also runs one at start), or off',
+    parse: cronOrOff,
+    fallback: () => '*/10 * * * *',
   }),
   setting({
     name: 'scrubBytesPerSecond',
@@ -455,12 +465,12 @@ export const SETTINGS: readonly Setting[] = [
     fallback: () => 64 * 1024 * 1024,
   }),
   setting({
-    name: 'backupIntervalMs',
-    flag: '--backup-interval-ms',
-    env: 'PIPER_BACKUP_INTERVAL_MS',
-    doc: 'with PIPER_BACKUPS, time between backups piper up makes (one process of the cluster); 0: only when asked (POST /v1/admin/backups, piper backup create)',
-    parse: integer(0, 30 * 24 * 3_600_000),
-    fallback: () => 0,
+    name: 'backupSchedule',
+    flag: '--backup-schedule',
+    env: 'PIPER_BACKUP_SCHEDULE',
+    doc: 'with PIPER_BACKUPS, when piper up makes a backup (cron, UTC; one process of the cluster per tick), e.g. "0 * * * *"; off: only when asked',
+    parse: cronOrOff,
+    fallback: () => undefined,
   }),
   setting({
     name: 'backupKeep',

@@ -6,7 +6,10 @@ import { readVerified } from './verified-chunks.ts'
 export interface ChunkScrubberOptions {
   blobs: BlobStore
   logger: Logger
-  /** Between passes over every chunk; the first starts one interval after start. */
+  /**
+   * Between passes over every chunk; the first starts one interval after start. 0: only those
+   * asked for with `runOnce` (a schedule of the cluster, which runs each on one process).
+   */
   intervalMs?: number
   /** The most a pass reads per second, so serving and jobs keep the disk. */
   bytesPerSecond?: number
@@ -31,6 +34,7 @@ export class ChunkScrubber {
   readonly #abort = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #running: Promise<unknown> = Promise.resolve()
+  #busy = false
 
   constructor(options: ChunkScrubberOptions) {
     this.#o = { intervalMs: 24 * 3_600_000, bytesPerSecond: 32 << 20, ...options }
@@ -70,19 +74,29 @@ export class ChunkScrubber {
     return result
   }
 
+  /** One logged pass now, unless one runs already (that one is awaited). */
+  runOnce(): Promise<unknown> {
+    if (this.#busy) return this.#running
+    this.#busy = true
+    this.#running = this.scrub()
+      .then(
+        (r) =>
+          this.#log.info(
+            { checked: r.checked, bytes: r.bytes, damaged: r.damaged.length },
+            'scrub done',
+          ),
+        (error: unknown) => this.#log.warn({ err: error }, 'scrub failed; will retry'),
+      )
+      .finally(() => {
+        this.#busy = false
+      })
+    return this.#running
+  }
+
   #schedule(): void {
-    if (this.#abort.signal.aborted) return
+    if (this.#abort.signal.aborted || this.#o.intervalMs <= 0) return
     this.#timer = setTimeout(() => {
-      this.#running = this.scrub()
-        .then(
-          (r) =>
-            this.#log.info(
-              { checked: r.checked, bytes: r.bytes, damaged: r.damaged.length },
-              'scrub done',
-            ),
-          (error: unknown) => this.#log.warn({ err: error }, 'scrub failed; will retry'),
-        )
-        .finally(() => this.#schedule())
+      this.runOnce().finally(() => this.#schedule())
     }, this.#o.intervalMs)
     this.#timer.unref()
   }

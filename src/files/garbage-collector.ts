@@ -4,7 +4,10 @@ import type { FileService } from './file-service.ts'
 export interface GarbageCollectorOptions {
   files: FileService
   logger: Logger
-  /** Between runs; the first runs right after start. */
+  /**
+   * Between runs; the first runs right after start. 0: only that one and those asked for with
+   * `runOnce` (a schedule of the cluster, which runs each on one process).
+   */
   intervalMs?: number
   /** An upload that has not stored a chunk for this long is abandoned. */
   staleUploadMs?: number
@@ -59,10 +62,19 @@ export class GarbageCollector {
     await this.#running
   }
 
+  /** One run now, after the one under way (if any) has ended. */
+  runOnce(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#running = this.#running.then(() => this.#run())
+    return this.#running
+  }
+
   #schedule(delay: number): void {
     if (this.#closed) return
     this.#timer = setTimeout(() => {
-      this.#running = this.#run().finally(() => this.#schedule(this.#options.intervalMs))
+      this.#running = this.#run().finally(() => {
+        if (this.#options.intervalMs > 0) this.#schedule(this.#options.intervalMs)
+      })
     }, delay)
     this.#timer.unref()
   }

@@ -2,4 +2,10 @@
 export { ScheduleError, type ScheduleErrorCode } from './errors.ts'
 export { nextTickAfter, parseSchedule, type ScheduleDefinition } from './schedule-definition.ts'
 export { ScheduleService, type ScheduleView } from './schedule-service.ts'
-export { type PassSummary, Scheduler, type SchedulerOptions } from './scheduler.ts'
+export {
+  type MaintenanceTask,
+  type PassSummary,
+  Scheduler,
+  type SchedulerOptions,
+  SYSTEM_CLIENT,
+} from './scheduler.ts'

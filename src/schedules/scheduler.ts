@@ -10,10 +10,27 @@ import type {
 } from '../meta/index.ts'
 import type { RunService } from '../pipelines/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import type { ScheduleDefinition } from './schedule-definition.ts'
+import { nextTickAfter, type ScheduleDefinition } from './schedule-definition.ts'
+
+/**
+ * Maintenance on the schedules' mechanism (garbage collection, the scrub, backups): at each tick
+ * of `cron` (UTC), `run` is called on one process of the cluster. Ticks missed while no process
+ * was up collapse into one run when the next pass finds them; `run` should come back soon (start
+ * the work, not wait for it) and ignore a call while its work is under way.
+ */
+export interface MaintenanceTask {
+  name: string
+  cron: string
+  run: () => Promise<unknown>
+}
+
+/** The client maintenance schedules belong to: no API client can be named so. */
+export const SYSTEM_CLIENT = '_piper'
 
 export interface SchedulerOptions {
-  store: ScheduleTicks & Pick<ScheduleStore, 'getSchedule'> & Pick<RunStore, 'getRun'>
+  store: ScheduleTicks &
+    Pick<ScheduleStore, 'getSchedule' | 'putSchedule'> &
+    Pick<RunStore, 'getRun'>
   runs: Pick<RunService, 'create'>
   files: Pick<FileService, 'list'>
   logger: Logger
@@ -28,6 +45,7 @@ export interface SchedulerOptions {
   graceMs?: number
   /** A claimed tick whose run has not started after this long: its process died (default 60 s). */
   claimTimeoutMs?: number
+  tasks?: readonly MaintenanceTask[]
 }
 
 /** What one pass did, for the log and the tests. */
@@ -50,8 +68,9 @@ const MAX_TICKS_PER_PASS = 10_000
  */
 export class Scheduler {
   readonly name = 'scheduler'
-  readonly #o: Required<Omit<SchedulerOptions, 'store' | 'runs' | 'files' | 'logger'>> &
+  readonly #o: Required<Omit<SchedulerOptions, 'store' | 'runs' | 'files' | 'logger' | 'tasks'>> &
     SchedulerOptions
+  readonly #tasks: Map<string, MaintenanceTask>
   readonly #log: Logger
   #timer: NodeJS.Timeout | undefined
   #running: Promise<unknown> = Promise.resolve()
@@ -66,9 +85,11 @@ export class Scheduler {
       claimTimeoutMs: options.claimTimeoutMs ?? 60_000,
     }
     this.#log = options.logger.child({ component: 'scheduler' })
+    this.#tasks = new Map((options.tasks ?? []).map((t) => [t.name, t]))
   }
 
   async start(): Promise<void> {
+    await this.#registerTasks()
     this.#timer = setInterval(() => {
       this.#running = this.#running
         .then(() => this.pass())
@@ -100,8 +121,28 @@ export class Scheduler {
     return summary
   }
 
+  /** Each maintenance task's schedule, made or changed when its cron is not the stored one. */
+  async #registerTasks(): Promise<void> {
+    const now = this.#o.now()
+    for (const task of this.#tasks.values()) {
+      const definition = { task: task.name, cron: task.cron, timezone: 'UTC' }
+      const stored = await this.#o.store.getSchedule(SYSTEM_CLIENT, task.name)
+      if (stored && !stored.paused && stored.definition.cron === task.cron) continue
+      await this.#o.store.putSchedule(
+        {
+          clientId: SYSTEM_CLIENT,
+          name: task.name,
+          definition,
+          paused: false,
+          nextTick: nextTickAfter(definition, now) ?? Number.MAX_SAFE_INTEGER,
+        },
+        now,
+      )
+    }
+  }
+
   async #due(s: ScheduleRecord, now: number, summary: PassSummary): Promise<void> {
-    const d = s.definition as unknown as ScheduleDefinition
+    const d = s.definition as unknown as ScheduleDefinition & { task?: string }
     const cron = new Cron(d.cron, { timezone: d.timezone, paused: true })
     const due: number[] = []
     let tick: number | undefined = s.nextTick
@@ -112,6 +153,7 @@ export class Scheduler {
     const next = tick ?? Number.MAX_SAFE_INTEGER
     // Another process handled this pass's ticks first: leave them to it.
     if (!(await this.#o.store.advanceSchedule(s.clientId, s.name, s.nextTick, next))) return
+    if (d.task !== undefined) return this.#runTask(s, d.task, due[due.length - 1]!, now, summary)
     const onTime = due.filter((t) => now - t <= this.#o.graceMs)
     const missed = due.filter((t) => now - t > this.#o.graceMs)
     const caughtUp = d.missed === 'skip' ? [] : missed.slice(-d.missed.catchUp)
@@ -128,6 +170,24 @@ export class Scheduler {
       )
     }
     for (const t of [...caughtUp, ...onTime]) await this.#handle(s, d, t, now, summary)
+  }
+
+  /** A maintenance task's newest due tick: claimed, then its work started (not awaited). */
+  async #runTask(
+    s: ScheduleRecord,
+    name: string,
+    tick: number,
+    now: number,
+    summary: PassSummary,
+  ): Promise<void> {
+    const task = this.#tasks.get(name)
+    // A task this process was not configured with: the processes that were run it.
+    if (!task || !(await this.#o.store.claimTick(s.clientId, s.name, tick, now))) return
+    await this.#o.store.settleTick(s.clientId, s.name, tick, { state: 'started' })
+    summary.started++
+    task.run().catch((error: unknown) => {
+      this.#log.warn({ err: error, task: name }, 'a scheduled maintenance task failed')
+    })
   }
 
   /** Claims tick `t` and starts its run, unless its overlap policy says otherwise. */
@@ -191,6 +251,11 @@ export class Scheduler {
   async #reopen(tick: TickRecord, summary: PassSummary): Promise<void> {
     const s = await this.#o.store.getSchedule(tick.clientId, tick.name)
     if (!s) return
+    if ('task' in s.definition) {
+      // Maintenance is not replayed: its next tick runs it.
+      await this.#o.store.settleTick(tick.clientId, tick.name, tick.tick, { state: 'skipped' })
+      return
+    }
     const d = s.definition as unknown as ScheduleDefinition
     if (tick.state === 'waiting') {
       if (await this.#busy(tick.clientId, tick.name, tick.tick)) return

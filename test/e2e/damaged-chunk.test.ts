@@ -35,7 +35,7 @@ function download(url: string, path: string, headers: Record<string, string> = {
 }
 
 it('a chunk damaged on disk is never served as good: downloads end short, jobs fail, the scrub names it', async () => {
-  const piper = await startPiper(['--chunk-size', '64K'], { PIPER_SCRUB_INTERVAL_MS: '1000' })
+  const piper = await startPiper(['--chunk-size', '64K'], { PIPER_SCRUB_SCHEDULE: '* * * * * *' })
   try {
     const bytes = randomBytes(60_000) // one chunk
     const put = await fetch(`${piper.url}/v1/files/d/photo.bin`, { method: 'PUT', body: bytes })

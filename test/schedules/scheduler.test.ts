@@ -205,3 +205,50 @@ it('parseSchedule: any body is a schedule or E_SCHEDULE_INVALID naming the field
     /"timezone"/,
   )
 })
+
+it('maintenance tasks: each tick runs on one process; ticks missed while down collapse into one run; a process without the task lets it pass', async () => {
+  const { system } = await setup()
+  at('2026-12-01T12:00:00Z')
+  const ran: string[] = []
+  const member = (who: string, withTask = true) =>
+    new Scheduler({
+      store: system.meta,
+      runs: system.runs,
+      files: system.files,
+      logger: silent,
+      now,
+      intervalMs: 3_600_000,
+      tasks: withTask
+        ? [{ name: 'gc', cron: '*/10 * * * *', run: async () => void ran.push(who) }]
+        : [],
+    })
+  const [a, b] = [member('a'), member('b')]
+  await a.start()
+  await b.start() // registering twice is once
+  try {
+    at('2026-12-01T12:10:01Z')
+    await Promise.all([a.pass(), b.pass()])
+    assert.equal(ran.length, 1, 'one of them ran the tick')
+    at('2026-12-01T15:00:30Z') // 17 ticks passed while "down": one run
+    await Promise.all([a.pass(), b.pass()])
+    assert.equal(ran.length, 2)
+    // A process configured without the task advances past its ticks without running them.
+    at('2026-12-01T15:10:01Z')
+    await member('c', false).pass()
+    await a.pass()
+    assert.equal(ran.length, 2)
+    const listed = await system.meta.listSchedules('_piper')
+    assert.deepEqual(
+      listed.map((s) => [s.name, s.nextTick]),
+      [['gc', Date.parse('2026-12-01T15:20:00Z')]],
+    )
+    assert.deepEqual(
+      await system.schedules.list('ann'),
+      [],
+      "the system's schedules are not a client's",
+    )
+  } finally {
+    await a.close()
+    await b.close()
+  }
+})

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
-import { configuredBackups, jobSystem, StorageRepairs } from '../../app/index.ts'
+import { configuredBackups, jobSystem, maintenanceTasks, StorageRepairs } from '../../app/index.ts'
 import { CodecPool } from '../../codec/index.ts'
 import {
   blobStoreFor,
@@ -124,13 +124,16 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     analyze: chunkAnalyzer(pool, kinds.chunkAnalyses()),
     hash: (bytes) => pool.sha256(bytes),
   })
-  const gc = new GarbageCollector({ files, logger })
+  // Both run at the ticks of their schedules (one process of the cluster each); gc also at start.
+  const gc = new GarbageCollector({ files, logger, intervalMs: 0 })
   const scrubber = new ChunkScrubber({
     blobs,
     logger,
-    intervalMs: config.scrubIntervalMs,
+    intervalMs: 0,
     bytesPerSecond: config.scrubBytesPerSecond,
   })
+  // With PIPER_BACKUPS: backups asked for through /v1/admin/backups or at PIPER_BACKUP_SCHEDULE.
+  const backups = await configuredBackups(config, { meta, source: blobs, logger })
   const feed = new JobEventFeed(meta)
   const imageLimits: ImageLimits = {
     maxInputPixels: config.imageMaxInputPixels,
@@ -157,6 +160,7 @@ export async function upCommand(flags: FlagValues): Promise<void> {
     imageLimits,
     detectThreads: config.detectThreads,
     runMaxInFlight: config.runMaxInFlight,
+    maintenance: maintenanceTasks(config, { gc, scrubber, backups }),
   })
   // Storage nodes are healed and rebalanced by one process of the cluster at a time.
   const nodes = longTerm instanceof NodesBlobStore ? longTerm : undefined
@@ -169,8 +173,6 @@ export async function upCommand(flags: FlagValues): Promise<void> {
         scrubBytesPerSecond: config.scrubBytesPerSecond,
       })
     : undefined
-  // With PIPER_BACKUPS: backups asked for through /v1/admin/backups or on an interval.
-  const backups = await configuredBackups(config, { meta, source: blobs, logger })
   const metrics = createMetricsRegistry()
   if (nodes) storageMetrics(metrics, nodes)
   const analyzed = new Set(config.imageAnalyzeUploads)
