@@ -5,6 +5,7 @@ import {
   checkBackupTarget,
   createBackup,
   listBackups,
+  noProgress,
   type PruneResult,
   pruneBackups,
   type RetentionPolicy,
@@ -44,9 +45,9 @@ export interface BackupsOptions {
 
 /**
  * Backups made by `piper up` while it serves: asked for through the admin API (or at the ticks
- * of `PIPER_BACKUP_SCHEDULE`), run by one process of the cluster at a time through the `backup` lease — the one
- * `piper backup create` and `prune` take, so a backup from the CLI and one from here never
- * overlap.
+ * of `PIPER_BACKUP_SCHEDULE`), run by one process of the cluster at a time through the `backup`
+ * lease — the one `piper backup create` and `prune` take, so a backup from the CLI and one from
+ * here never overlap.
  */
 export class Backups {
   readonly name = 'backups'
@@ -110,12 +111,7 @@ export class Backups {
       state: 'running',
       trigger: this.#trigger,
       started: Date.now(),
-      phase: 'metadata',
-      chunks: 0,
-      chunksDone: 0,
-      bytes: 0,
-      copied: 0,
-      copiedBytes: 0,
+      ...noProgress(),
     }
     this.#feed.publish(status, true)
     try {

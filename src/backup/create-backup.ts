@@ -23,6 +23,11 @@ export interface BackupProgress {
   copiedBytes: number
 }
 
+/** A backup's progress before it has done anything. */
+export function noProgress(): Omit<BackupProgress, 'id'> {
+  return { phase: 'metadata', chunks: 0, chunksDone: 0, bytes: 0, copied: 0, copiedBytes: 0 }
+}
+
 export interface CreateBackupOptions {
   /** The live metadata (its dump is one consistent snapshot) and blob store. */
   meta: MetaDumps & { readonly name: string }
@@ -61,15 +66,7 @@ export async function createBackup(o: CreateBackupOptions): Promise<BackupManife
       JSON.stringify({ id, started: started.getTime(), host: hostname(), pid: process.pid }),
     ),
   )
-  const progress: BackupProgress = {
-    id,
-    phase: 'metadata',
-    chunks: 0,
-    chunksDone: 0,
-    bytes: 0,
-    copied: 0,
-    copiedBytes: 0,
-  }
+  const progress: BackupProgress = { id, ...noProgress() }
   let shown = 0
   const report = (force = false) => {
     if (!force && Date.now() - shown < 250) return

@@ -103,16 +103,11 @@ export async function backupVerifyCommand(
   out: (text: string) => void,
 ): Promise<void> {
   await withStores(flags, options.from, { live: false }, async ({ store, signal }) => {
-    let shown = 0
     const result = await verifyBackup({
       store,
       id,
       signal,
-      onProgress: (done, total) => {
-        if (Date.now() - shown < 1000 && done < total) return
-        shown = Date.now()
-        process.stderr.write(`verify: ${done} of ${total} chunks\n`)
-      },
+      onProgress: chunkProgress('verify'),
     })
     out(`${JSON.stringify(result)}\n`)
     if (signal.aborted)
@@ -143,18 +138,13 @@ export async function backupRestoreCommand(
         'the metadata store to restore into is not empty; restore into a new --data folder (or an empty database)',
       )
     }
-    let shown = 0
     const result = await restoreBackup({
       from: store,
       id,
       meta,
       blobs: live!,
       signal,
-      onProgress: (done, total) => {
-        if (Date.now() - shown < 1000 && done < total) return
-        shown = Date.now()
-        process.stderr.write(`restore: ${done} of ${total} chunks\n`)
-      },
+      onProgress: chunkProgress('restore'),
     })
     out(`${JSON.stringify(result)}\n`)
   })
@@ -267,6 +257,16 @@ async function withStores(
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     for (const s of opened.reverse()) await s.close()
+  }
+}
+
+/** `VERB: DONE of TOTAL chunks` on stderr, a line a second at most, and the last one. */
+function chunkProgress(verb: string): (done: number, total: number) => void {
+  let shown = 0
+  return (done, total) => {
+    if (Date.now() - shown < 1000 && done < total) return
+    shown = Date.now()
+    process.stderr.write(`${verb}: ${done} of ${total} chunks\n`)
   }
 }
 
