@@ -6,8 +6,8 @@ import type { BlobStore } from '../blobs/index.ts'
 import { Pace } from '../files/index.ts'
 import type { MetaDumps } from '../meta/index.ts'
 import { chunkCollector, listBackups } from './backup-catalog.ts'
-import { type BackupManifest, backupKeys, CHUNK_KEY, newBackupId } from './backup-layout.ts'
-import { copyChunk, eachChunk } from './each-chunk.ts'
+import { type BackupManifest, backupKeys, newBackupId } from './backup-layout.ts'
+import { copyChunk, eachChunk, storedChunks } from './each-chunk.ts'
 import { BackupError } from './errors.ts'
 
 /** How far a backup has come; `onProgress` sees it a few times a second at most. */
@@ -88,14 +88,14 @@ export async function createBackup(o: CreateBackupOptions): Promise<BackupManife
   for (const size of chunks.values()) progress.bytes += size
   report(true)
 
-  const present = new Set<string>()
-  for await (const blob of o.target.list()) if (CHUNK_KEY.test(blob.key)) present.add(blob.key)
+  // What the target holds already, by size: one of another size is copied again.
+  const present = await storedChunks(o.target)
   const pace = o.bytesPerSecond ? new Pace(o.bytesPerSecond) : undefined
   await eachChunk(
     chunks,
     o.lanes ?? 4,
     async (key, size) => {
-      if (!present.has(key)) {
+      if (present.get(key) !== size) {
         await pace?.spend(size, o.signal)
         await copyChunk(
           o.source,
@@ -108,6 +108,7 @@ export async function createBackup(o: CreateBackupOptions): Promise<BackupManife
               `chunk ${key} was deleted from ${o.source.name} while the backup ran (its file was deleted after the snapshot); back up again`,
               { cause: error },
             ),
+          present.has(key),
         )
         progress.copied++
         progress.copiedBytes += size

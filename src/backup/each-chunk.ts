@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore } from '../blobs/index.ts'
+import { CHUNK_KEY } from './backup-layout.ts'
 import { BackupError } from './errors.ts'
 
 /**
@@ -33,7 +34,7 @@ export async function eachChunk(
 /**
  * Copies the chunk `key` from `from` to `to`, checking on the way that its bytes are what the key
  * says (their sha256) and of the `size` the metadata says: a damaged chunk is never copied on.
- * `missing` names the error when `from` lacks it.
+ * `missing` names the error when `from` lacks it; `stale`: `to` holds the key with other bytes.
  */
 export async function copyChunk(
   from: BlobStore,
@@ -41,6 +42,7 @@ export async function copyChunk(
   key: string,
   size: number,
   missing: (error: unknown) => BackupError,
+  stale = false,
 ): Promise<void> {
   let bytes: Uint8Array
   try {
@@ -55,5 +57,15 @@ export async function copyChunk(
       `chunk ${key} in ${from.name} does not match its hash or size; not copied`,
     )
   }
+  // A put of a key that is there already keeps the old blob: a stale one goes first.
+  if (stale) await to.delete(key)
   await to.put(key, bytes, { expectedSize: size, sha256: key })
+}
+
+/** The chunks a store holds (key → size), listed once: what a copy into it may skip. */
+export async function storedChunks(store: BlobStore): Promise<Map<string, number>> {
+  const stored = new Map<string, number>()
+  for await (const blob of store.list())
+    if (CHUNK_KEY.test(blob.key)) stored.set(blob.key, blob.size)
+  return stored
 }

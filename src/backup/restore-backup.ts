@@ -1,8 +1,7 @@
 import type { BlobStore } from '../blobs/index.ts'
 import type { MetaDumps } from '../meta/index.ts'
 import { backupChunks, readManifest, readMetadata } from './backup-catalog.ts'
-import { CHUNK_KEY } from './backup-layout.ts'
-import { copyChunk, eachChunk } from './each-chunk.ts'
+import { copyChunk, eachChunk, storedChunks } from './each-chunk.ts'
 import { BackupError } from './errors.ts'
 
 export interface RestoreResult {
@@ -32,8 +31,7 @@ export async function restoreBackup(o: {
 }): Promise<RestoreResult> {
   const manifest = await readManifest(o.from, o.id)
   const chunks = await backupChunks(o.from, manifest)
-  const present = new Set<string>()
-  for await (const blob of o.blobs.list()) if (CHUNK_KEY.test(blob.key)) present.add(blob.key)
+  const present = await storedChunks(o.blobs)
   const result: RestoreResult = {
     id: manifest.id,
     rows: {},
@@ -46,7 +44,7 @@ export async function restoreBackup(o: {
     chunks,
     o.lanes ?? 4,
     async (key, size) => {
-      if (!present.has(key)) {
+      if (present.get(key) !== size) {
         await copyChunk(
           o.from,
           o.blobs,
@@ -58,6 +56,7 @@ export async function restoreBackup(o: {
               `backup ${manifest.id} lacks chunk ${key} (piper backup verify ${manifest.id} lists every missing one)`,
               { cause: error },
             ),
+          present.has(key),
         )
         result.copied++
         result.copiedBytes += size
