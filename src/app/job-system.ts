@@ -27,7 +27,7 @@ import {
 } from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
 import { type MaintenanceTask, Scheduler, ScheduleService } from '../schedules/index.ts'
-import type { Logger } from '../telemetry/index.ts'
+import type { Logger, Registry } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
 
 export interface JobSystemOptions {
@@ -57,6 +57,8 @@ export interface JobSystemOptions {
   now?: () => number
   /** Maintenance the scheduler runs at its ticks (garbage collection, scrub, backups). */
   maintenance?: readonly MaintenanceTask[]
+  /** Where workers count and time their tasks. */
+  metrics?: Registry
 }
 
 /** A long-lived part with a start and a draining, idempotent close. */
@@ -149,6 +151,7 @@ export function jobSystem(options: JobSystemOptions) {
     kinds: serve,
     concurrency: options.concurrency,
     consumer: options.consumer,
+    metrics: options.metrics,
   }
   const workers: Component[] =
     serve.length === 0
@@ -158,7 +161,14 @@ export function jobSystem(options: JobSystemOptions) {
           { name: 'detector', start: async () => {}, close: () => detector.close() },
           together('job-workers', jobWorkers(kindWorkers)),
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
-          runWorkers({ queue, engine, logger, concurrency: 4, consumer: options.consumer }),
+          runWorkers({
+            queue,
+            engine,
+            logger,
+            concurrency: 4,
+            consumer: options.consumer,
+            metrics: options.metrics,
+          }),
         ]
   return {
     kinds,

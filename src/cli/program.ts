@@ -16,6 +16,7 @@ const load = {
   jobs: () => import('./commands/jobs.ts'),
   keys: () => import('./commands/keys.ts'),
   pipelines: () => import('./commands/pipelines.ts'),
+  roles: () => import('./commands/roles.ts'),
   schedules: () => import('./commands/schedules.ts'),
   queue: () => import('./commands/queue.ts'),
   storage: () => import('./commands/storage.ts'),
@@ -48,6 +49,23 @@ export function buildProgram(io: ProgramIo): Command {
   ).action(async (options: Record<string, unknown>) => {
     await (await load.up()).upCommand(flagValues(options))
   })
+
+  for (const [role, what] of [
+    [
+      'gateway',
+      'the HTTP API, schedules and maintenance, as one of a cluster (PostgreSQL, a shared queue and blob store)',
+    ],
+    [
+      'worker',
+      'the tasks of the job kinds in --kinds (default all), as one of a cluster (shared stores, as gateway)',
+    ],
+  ] as const) {
+    addConfigOptions(program.command(role).description(what)).action(
+      async (options: Record<string, unknown>) => {
+        await (await load.roles()).roleCommand(role, flagValues(options))
+      },
+    )
+  }
 
   addConfigOptions(
     program

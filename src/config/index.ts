@@ -5,6 +5,7 @@
 export { blobStoreFor, localPath, metaStoreFor, queueFor } from './adapters.ts'
 export { ConfigError, type SettingSource } from './errors.ts'
 export { type FlagValues, type LoadConfigOptions, type LoadedConfig, loadConfig } from './load.ts'
+export { maskUrlPassword } from './parsers.ts'
 export { type PrintableSetting, printableConfig } from './printable.ts'
 export {
   CONFIG_FILE_ENV,

@@ -37,7 +37,12 @@ export interface GatewayOptions {
   host: string
   port: number
   logger: Logger
-  /** The file API; without it the gateway serves health only. */
+  /**
+   * Health and `/metrics` alone, for a process without the API (a worker): administrators'
+   * keys are checked in `meta`. Ignored when `storage` is given.
+   */
+  ops?: { meta: MetaStore }
+  /** The file API; without it (and `ops`) the gateway serves health only. */
   storage?: {
     files: FileService
     meta: MetaStore & ClientUsageReader
@@ -188,6 +193,10 @@ export class Gateway {
         const shutdown = this.#shutdown.signal
         storageAdminRoutes(this.#router, options.storageAdmin, clients, policy, shutdown)
       }
+    }
+    const keys = storage?.meta ?? options.ops?.meta
+    if (keys) {
+      const clients = new ClientResolver(keys, options.host, options.admins)
       this.#router.on('GET', '/metrics', async ({ req, res }) => {
         await clients.resolveAdmin(req)
         res.writeHead(200, { 'content-type': metrics.contentType })
@@ -209,8 +218,9 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
-    const { host, port, storage } = this.#options
-    if (storage && !isLoopback(host) && !(await storage.meta.hasApiKeys())) {
+    const { host, port } = this.#options
+    const keys = this.#options.storage?.meta ?? this.#options.ops?.meta
+    if (keys && !isLoopback(host) && !(await keys.hasApiKeys())) {
       throw Object.assign(
         new Error(
           `refusing to listen on ${host} without API keys: anyone could read every file. Create one with \`piper keys create CLIENT\`, or listen on 127.0.0.1`,

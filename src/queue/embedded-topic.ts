@@ -48,6 +48,7 @@ export class EmbeddedTopic {
   readonly dir: string
   readonly log: Log
   #config: TopicConfig
+  #configuring: Promise<void> = Promise.resolve()
   #schema: SchemaCheck | undefined
   readonly #idempotency = new IdempotencyWindow(IDEMPOTENCY_WINDOW_MS)
   readonly #producers = new ProducerWindow()
@@ -103,14 +104,23 @@ export class EmbeddedTopic {
     return this.#config
   }
 
-  /** Changes the topic's options (stored first, then applied). */
-  async configure(options: Parameters<typeof mergeTopicOptions>[1]): Promise<void> {
-    const config = mergeTopicOptions(this.#config, options)
-    const schema = config.schema ? new SchemaCheck(this.name, config.schema) : undefined
-    await writeTopicConfig(this.dir, config)
-    this.#config = config
-    this.#schema = schema
-    this.log.fsync = config.fsync
+  /**
+   * Changes the topic's options (stored first, then applied). Calls run one at a time: clients
+   * of a queue server ensure the same topic at once as they start (one file, one writer), and
+   * options that change nothing are not written again.
+   */
+  configure(options: Parameters<typeof mergeTopicOptions>[1]): Promise<void> {
+    const next = this.#configuring.then(async () => {
+      const config = mergeTopicOptions(this.#config, options)
+      if (JSON.stringify(config) === JSON.stringify(this.#config)) return
+      const schema = config.schema ? new SchemaCheck(this.name, config.schema) : undefined
+      await writeTopicConfig(this.dir, config)
+      this.#config = config
+      this.#schema = schema
+      this.log.fsync = config.fsync
+    })
+    this.#configuring = next.catch(() => {})
+    return next
   }
 
   publish(payload: Uint8Array, options: PublishOptions = {}): Promise<number> {

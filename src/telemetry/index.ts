@@ -7,4 +7,5 @@ export {
   Histogram,
   httpRequestDuration,
   Registry,
+  taskDuration,
 } from './metrics.ts'

@@ -23,3 +23,22 @@ export function httpRequestDuration(registry: Registry): Histogram<'method' | 'r
     registers: [registry],
   })
 }
+
+/**
+ * Queue tasks a worker settled, by topic and outcome (`ok`, `retried`, `failed`), with how long
+ * each ran: the `_count` is tasks done, the `_sum` time spent. One per registry, shared by every
+ * runtime of the process.
+ */
+export function taskDuration(registry: Registry): Histogram<'topic' | 'outcome'> {
+  const name = 'piper_worker_task_duration_seconds'
+  return (
+    (registry.getSingleMetric(name) as Histogram<'topic' | 'outcome'> | undefined) ??
+    new Histogram({
+      name,
+      help: 'Queue tasks settled by this worker, by topic and outcome (ok, retried, failed), with their duration',
+      labelNames: ['topic', 'outcome'],
+      buckets: [0.005, 0.025, 0.1, 0.5, 2.5, 10, 60, 600],
+      registers: [registry],
+    })
+  )
+}

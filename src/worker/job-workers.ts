@@ -10,7 +10,7 @@ import {
   WORKER_GROUP,
 } from '../jobs/index.ts'
 import { type ConsumerOptions, DLQ_HEADERS, dlqTopic, type Queue } from '../queue/index.ts'
-import type { Logger } from '../telemetry/index.ts'
+import type { Logger, Registry } from '../telemetry/index.ts'
 import { WorkerRuntime } from './worker-runtime.ts'
 
 /** How long dead-lettered job tasks are kept for a redrive. */
@@ -28,6 +28,7 @@ export interface JobWorkersOptions {
   drainTimeoutMs?: number
   /** Also drain `jobs.tasks`, where tasks went before each kind had a topic (default true). */
   legacyTopic?: boolean
+  metrics?: Registry
 }
 
 /**
@@ -57,6 +58,7 @@ function taskWorkers(options: JobWorkersOptions, topic: string): WorkerRuntime<u
     concurrency: options.concurrency,
     consumer: options.consumer,
     drainTimeoutMs: options.drainTimeoutMs,
+    metrics: options.metrics,
     decode: (message) => decodeTask(message.payload),
     handle: (task) => runner.run(task),
     giveUp: async (task, error) => {

@@ -6,7 +6,7 @@ import {
   type RunEngine,
 } from '../pipelines/index.ts'
 import type { ConsumerOptions, Queue } from '../queue/index.ts'
-import type { Logger } from '../telemetry/index.ts'
+import type { Logger, Registry } from '../telemetry/index.ts'
 import { WorkerRuntime } from './worker-runtime.ts'
 
 export interface RunWorkersOptions {
@@ -17,6 +17,7 @@ export interface RunWorkersOptions {
   concurrency: number
   consumer?: ConsumerOptions
   drainTimeoutMs?: number
+  metrics?: Registry
 }
 
 /**
@@ -34,6 +35,7 @@ export function runWorkers(options: RunWorkersOptions): WorkerRuntime<unknown> {
     concurrency: options.concurrency,
     consumer: options.consumer,
     drainTimeoutMs: options.drainTimeoutMs,
+    metrics: options.metrics,
     decode: (message) => decodeAdvance(message.payload),
     handle: (task) => engine.advance(task.run),
     giveUp: async () => {},

@@ -5,7 +5,7 @@ import type {
   QueueMessage,
   TopicOptions,
 } from '../queue/index.ts'
-import type { Logger } from '../telemetry/index.ts'
+import { type Histogram, type Logger, type Registry, taskDuration } from '../telemetry/index.ts'
 
 export interface WorkerRuntimeOptions<T> {
   queue: Queue
@@ -26,6 +26,8 @@ export interface WorkerRuntimeOptions<T> {
   topicOptions?: TopicOptions
   /** How long `close()` lets running tasks finish before releasing their leases. */
   drainTimeoutMs?: number
+  /** Where tasks are counted and timed (`piper_worker_task_duration_seconds`). */
+  metrics?: Registry
 }
 
 const DEFAULT_ACK_WAIT_MS = 30_000
@@ -42,6 +44,7 @@ export class WorkerRuntime<T> {
   readonly name = 'workers'
   readonly #o: WorkerRuntimeOptions<T>
   readonly #log: Logger
+  readonly #timings: Histogram<'topic' | 'outcome'> | undefined
   readonly #running = new Set<Promise<void>>()
   readonly #held = new Set<QueueMessage>()
   #consumer: Consumer | undefined
@@ -52,6 +55,7 @@ export class WorkerRuntime<T> {
   constructor(options: WorkerRuntimeOptions<T>) {
     this.#o = options
     this.#log = options.logger.child({ component: 'workers', topic: options.topic })
+    this.#timings = options.metrics ? taskDuration(options.metrics) : undefined
   }
 
   get ackWaitMs(): number {
@@ -118,32 +122,44 @@ export class WorkerRuntime<T> {
       consumer.inProgress(message).catch(() => {})
     }, this.ackWaitMs / 3)
     let task: T | undefined
+    const timer = this.#timings?.startTimer({ topic: this.#o.topic })
     try {
       task = this.#o.decode(message)
       await this.#o.handle(task)
       await consumer.ack(message)
+      timer?.({ outcome: 'ok' })
     } catch (error) {
-      await this.#failed(consumer, message, task, error).catch((failure: unknown) =>
-        this.#log.error({ err: failure, offset: message.offset }, 'could not settle a task'),
+      const outcome = await this.#failed(consumer, message, task, error).catch(
+        (failure: unknown) => {
+          this.#log.error({ err: failure, offset: message.offset }, 'could not settle a task')
+          return 'failed' as const
+        },
       )
+      timer?.({ outcome })
     } finally {
       clearInterval(heartbeat)
       this.#held.delete(message)
     }
   }
 
-  async #failed(consumer: Consumer, message: QueueMessage, task: T | undefined, error: unknown) {
+  async #failed(
+    consumer: Consumer,
+    message: QueueMessage,
+    task: T | undefined,
+    error: unknown,
+  ): Promise<'retried' | 'failed'> {
     const permanent = task === undefined || this.#o.isPermanent(error)
     const last = message.deliveries >= this.maxDeliver
     const log = this.#log.child({ offset: message.offset, deliveries: message.deliveries })
     if (!permanent && !last) {
       log.warn({ err: error }, 'task failed; it will be retried')
       await consumer.nack(message)
-      return
+      return 'retried'
     }
     log.warn({ err: error, permanent }, 'task failed for good')
     await this.#o.giveUp(task, error)
     const reason = (error as { code?: string }).code ?? 'E_INTERNAL'
     await consumer.term(message, `${reason}: ${(error as Error).message ?? String(error)}`)
+    return 'failed'
   }
 }

@@ -35,7 +35,7 @@ export async function startPiper(
     limit === undefined
       ? [process.execPath, []]
       : ['bash', ['-c', `ulimit -f ${limit} && exec "$0" "$@"`, process.execPath]]
-  const child = spawn(
+  const running = await spawnUntil(
     command,
     [
       ...prefix,
@@ -50,9 +50,38 @@ export async function startPiper(
       'info',
       ...args,
     ],
-    { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
+    env,
+    'piper is up',
   )
-  // Logs are JSON lines on stderr (stdout is for data); `piper is up` carries the URL.
+  return { ...running, data }
+}
+
+/**
+ * Starts `piper gateway` or `piper worker` (with `args`: the shared stores) on a free port and
+ * waits for its "is up" line.
+ */
+export async function startRole(
+  role: 'gateway' | 'worker',
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Omit<RunningPiper, 'data'>> {
+  return spawnUntil(
+    process.execPath,
+    [PIPER_BIN, role, '--port', '0', '--log-level', 'info', ...args],
+    env,
+    `piper ${role} is up`,
+  )
+}
+
+/** Spawns a piper command and resolves with its URL once it logs `ready` (a JSON line with `url`). */
+async function spawnUntil(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: string,
+): Promise<Omit<RunningPiper, 'data'>> {
+  const child = spawn(command, args, { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  // Logs are JSON lines on stderr (stdout is for data); the ready line carries the URL.
   let stderr = ''
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
@@ -63,16 +92,15 @@ export async function startPiper(
       stderr += d
       buffered += d
       for (const line of buffered.split('\n')) {
-        if (!line.includes('"piper is up"')) continue
+        if (!line.includes(`"${ready}"`)) continue
         resolve((JSON.parse(line) as { url: string }).url)
       }
       buffered = buffered.slice(buffered.lastIndexOf('\n') + 1)
     })
-    exited.then((code) => reject(new Error(`piper up exited with ${code}: ${stderr}`)))
+    exited.then((code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${stderr}`)))
   })
   return {
     url,
-    data,
     child,
     output: () => stderr,
     messages: () =>

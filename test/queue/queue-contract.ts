@@ -85,6 +85,15 @@ export function runQueueContract(name: string, options: QueueContractOptions): v
         assert.deepEqual(got.map(str).sort(), Array.from({ length: 200 }, (_, i) => `m${i}`).sort())
       }))
 
+    it('ensureTopic with options, many at once (a cluster of processes starting together), sets them without error', (t) =>
+      withQueue(t, async (queue, topic) => {
+        const options = { deleteAcked: false, maxAgeMs: 3_600_000 }
+        await Promise.all(Array.from({ length: 12 }, () => queue.ensureTopic(topic, options)))
+        await queue.publish(topic, text('kept'))
+        const consumer = await queue.consumer(topic, 'g')
+        assert.deepEqual((await fetchAll(consumer, 1)).map(str), ['kept'])
+      }))
+
     it('every group sees every message; consumers in a group share them', (t) =>
       withQueue(t, async (queue, topic) => {
         for (let i = 0; i < 20; i++) await queue.publish(topic, text(`m${i}`))

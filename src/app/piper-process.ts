@@ -1,0 +1,212 @@
+import { CodecPool } from '../codec/index.ts'
+import {
+  blobStoreFor,
+  ConfigError,
+  metaStoreFor,
+  type PiperConfig,
+  queueFor,
+} from '../config/index.ts'
+import { ChunkScrubber, chunkAnalyzer, FileService, GarbageCollector } from '../files/index.ts'
+import { Gateway, type GatewayOptions } from '../gateway/index.ts'
+import { type ImageLimits, OnDemandVariants } from '../images/index.ts'
+import { JobEventFeed, KindRegistry } from '../jobs/index.ts'
+import { NodesBlobStore, storageMetrics, TieredBlobStore } from '../storage/index.ts'
+import { createMetricsRegistry, type Logger } from '../telemetry/index.ts'
+import { configuredBackups } from './backups.ts'
+import { type Component, jobSystem } from './job-system.ts'
+import { maintenanceTasks } from './maintenance.ts'
+import { StorageRepairs } from './storage-repairs.ts'
+
+/**
+ * What a process does: `gateway` serves the HTTP API, ticks the schedules and runs the
+ * cluster's maintenance (each tick on one process); `worker` runs the tasks of its job kinds
+ * and advances runs. `piper up` is both, on the embedded stores; `piper gateway` and
+ * `piper worker` are one each, on stores every process shares.
+ */
+export type Role = 'gateway' | 'worker'
+
+export interface PiperProcess {
+  /** In start order: the supervisor starts them so and closes them in reverse. */
+  components: Component[]
+  /** The HTTP server: the API for a gateway, health and `/metrics` for a worker alone. */
+  http: Gateway
+}
+
+/**
+ * Builds a process of the given roles from the configuration: the one place where Piper is
+ * wired, for `piper up`, the role commands and the tests. Nothing is started.
+ */
+export async function assembleProcess(
+  config: PiperConfig,
+  roles: ReadonlySet<Role>,
+  logger: Logger,
+): Promise<PiperProcess> {
+  const serving = roles.has('gateway')
+  const kinds = new KindRegistry()
+  const serve =
+    !roles.has('worker') || config.kinds.includes('none') ? [] : kindsToServe(kinds, config.kinds)
+  const queue = await queueFor(config.queue, { logger, token: config.queueToken })
+  const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
+  const meta = await metaStoreFor(config.meta)
+  // nodes://registry reads its nodes from the metadata store, so the store starts first.
+  const longTerm = await blobStoreFor(config.blobs, {
+    storageToken: config.storageToken,
+    logger,
+    registry: meta,
+  })
+  // With a staging tier, uploads land on it at disk speed and move to PIPER_BLOBS afterwards.
+  const blobs = config.staging
+    ? new TieredBlobStore({ staging: await blobStoreFor(config.staging), longTerm, logger })
+    : longTerm
+  // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
+  const pool = new CodecPool(config.workers)
+  const threads = { name: 'codec-pool', start: async () => {}, close: () => pool.close() }
+  const files = new FileService({
+    blobs,
+    meta,
+    logger,
+    chunkSize: config.chunkSize,
+    // Only what some job kind reads: a byte histogram per chunk for compress.
+    analyze: chunkAnalyzer(pool, kinds.chunkAnalyses()),
+    hash: (bytes) => pool.sha256(bytes),
+  })
+  // Both run at the ticks of their schedules (one process of the cluster each); gc also at start.
+  const gc = new GarbageCollector({ files, logger, intervalMs: 0 })
+  const scrubber = new ChunkScrubber({
+    blobs,
+    logger,
+    intervalMs: 0,
+    bytesPerSecond: config.scrubBytesPerSecond,
+  })
+  // With PIPER_BACKUPS: backups asked for through /v1/admin/backups or at PIPER_BACKUP_SCHEDULE.
+  const backups = serving
+    ? await configuredBackups(config, { meta, source: blobs, logger })
+    : undefined
+  const metrics = createMetricsRegistry()
+  const feed = new JobEventFeed(meta)
+  const imageLimits: ImageLimits = {
+    maxInputPixels: config.imageMaxInputPixels,
+    maxFrames: config.imageMaxFrames,
+    maxInputBytes: config.imageMaxInputBytes,
+    maxOutputDimension: config.imageMaxOutputDimension,
+    allowSvg: config.imageAllowSvg,
+  }
+  const system = jobSystem({
+    meta,
+    queue,
+    files,
+    blobs,
+    pool,
+    feed,
+    logger,
+    kinds,
+    serve,
+    // Four tasks per thread: a task spends most of its time reading its chunk, writing and
+    // syncing the output and committing it, so with two per thread the pool sat idle (512 MiB
+    // job: 3.6 s with two per thread, 3.0 s with four).
+    concurrency: 4 * pool.size,
+    maxOutputBytes: config.maxDecompressOutput,
+    imageLimits,
+    detectThreads: config.detectThreads,
+    runMaxInFlight: config.runMaxInFlight,
+    maintenance: maintenanceTasks(config, { gc, scrubber, backups }),
+    metrics,
+  })
+  // Storage nodes are healed and rebalanced by one process of the cluster at a time.
+  const nodes = longTerm instanceof NodesBlobStore ? longTerm : undefined
+  const repairs =
+    nodes && serving
+      ? new StorageRepairs({
+          store: nodes,
+          leases: meta,
+          logger,
+          intervalMs: config.storageRepairIntervalMs,
+          scrubBytesPerSecond: config.scrubBytesPerSecond,
+        })
+      : undefined
+  if (nodes) storageMetrics(metrics, nodes)
+  const common: GatewayOptions = {
+    host: config.host,
+    port: config.port,
+    logger,
+    admins: config.adminClients,
+    metrics,
+    limits: {
+      maxConnections: config.maxConnections,
+      headersTimeoutMs: config.headersTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      uploadsPerClient: config.uploadsPerClient,
+      streamsPerClient: config.streamsPerClient,
+      legacyRequests: config.legacyRequests,
+    },
+    browser: {
+      publicHosts: config.publicHosts,
+      corsOrigins: config.corsOrigins,
+      inlineHosts: config.inlineHosts,
+    },
+  }
+  const analyzed = new Set(config.imageAnalyzeUploads)
+  const http = new Gateway(
+    serving
+      ? {
+          ...common,
+          storage: {
+            files,
+            meta,
+            jsonBodyLimit: config.jsonBodyLimit,
+            quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
+          },
+          jobs: {
+            service: system.jobs,
+            feed,
+            kinds,
+            pipelines: system.pipelines,
+            runs: system.runs,
+            deadLetters: system.deadLetters,
+            schedules: system.schedules,
+          },
+          images: {
+            store: meta,
+            limits: imageLimits,
+            variants: new OnDemandVariants({ files, limits: imageLimits }),
+            analyzeUploads: (client) => analyzed.has('*') || analyzed.has(client),
+          },
+          backups,
+          ...(nodes && repairs
+            ? {
+                storageAdmin: {
+                  store: nodes,
+                  repairs,
+                  token: config.storageToken,
+                  ...(config.blobs.startsWith('nodes://registry') ? { registry: meta } : {}),
+                },
+              }
+            : {}),
+        }
+      : { ...common, ops: { meta } },
+  )
+  const components: Component[] = [
+    threads,
+    queueComponent,
+    meta,
+    blobs,
+    ...(repairs ? [repairs] : []),
+    ...(backups ? [backups.target, backups] : []),
+    system.jobs,
+    system.runs,
+    ...(serving ? [system.scheduler] : []),
+    ...system.workers,
+    ...(serving ? [gc, scrubber] : []),
+    http,
+  ]
+  return { components, http }
+}
+
+/** The kinds a `--kinds` list names; a pattern that names none is a configuration error. */
+function kindsToServe(kinds: KindRegistry, patterns: readonly string[]) {
+  try {
+    return kinds.matching(patterns)
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { setting: 'kinds' })
+  }
+}
