@@ -4,11 +4,18 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { it, type TestContext } from 'node:test'
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1'
-import { StatefulSet } from 'kubernetes-models/apps/v1'
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1'
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Service } from 'kubernetes-models/v1'
 import { parse, parseAllDocuments } from 'yaml'
 import pkg from '../../package.json' with { type: 'json' }
+import { checkShared } from '../../src/cli/commands/roles.ts'
 import { loadConfig, SETTINGS } from '../../src/config/index.ts'
+import { taskTopic, WORKER_GROUP } from '../../src/jobs/index.ts'
+import { RUN_GROUP, RUN_TOPIC } from '../../src/pipelines/index.ts'
+import { streamOf } from '../../src/queue/nats-names.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const OVERLAYS = ['staging', 'production']
@@ -17,6 +24,10 @@ const HEALTH_PATHS = ['/livez', '/healthz', '/readyz']
 /** Each kind the manifests use, with the schema it is checked against (offline, from npm). */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'apps/v1/StatefulSet': StatefulSet,
+  'apps/v1/Deployment': Deployment,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
   'v1/Service': Service,
   'v1/ConfigMap': ConfigMap,
 }
@@ -96,6 +107,44 @@ it('deploy/: every setting is one Piper knows, with a value it takes; the base m
     const m = parse(readFileSync(join(ROOT, 'deploy/base', file), 'utf8'))
     new MODELS[`${m.apiVersion}/${m.kind}`]!(m as never).validate()
   }
+})
+
+it('deploy/cluster: gateways and workers on shared stores build and fit their schemas; roles, probes, scaling on what waits', (t) => {
+  const manifests = kustomize(t, 'deploy/cluster')
+  if (!manifests) return
+  for (const m of manifests) {
+    const model = MODELS[`${m.apiVersion}/${m.kind}`]
+    assert.ok(model, `${m.apiVersion} ${m.kind}: add its schema to MODELS`)
+    new model(m as never).validate()
+  }
+  const config = manifests.find((m) => m.kind === 'ConfigMap')!
+  const known = new Set(SETTINGS.map((s) => s.env))
+  for (const name of Object.keys(config.data)) assert.ok(known.has(name), `${name} is no setting`)
+  // With the Secret's PIPER_META, each role accepts these stores (checkShared would refuse others).
+  const env = { ...config.data, PIPER_META: 'postgres://piper@db/piper' }
+  for (const role of ['gateway', 'worker'] as const)
+    checkShared(role, loadConfig({ env, flags: {} }).config)
+  const deployments = manifests.filter((m) => m.kind === 'Deployment')
+  assert.deepEqual(deployments.map((d) => d.spec.template.spec.containers[0].args[0]).sort(), [
+    'gateway',
+    'worker',
+  ])
+  for (const d of deployments) {
+    const c = d.spec.template.spec.containers[0]
+    assert.ok(HEALTH_PATHS.includes(c.readinessProbe.httpGet.path))
+    assert.match(c.image, /^ghcr\.io\/[^:]+:v\d+\.\d+\.\d+$/)
+  }
+  const scaled = manifests.find((m) => m.kind === 'ScaledObject')!
+  assert.equal(scaled.spec.scaleTargetRef.name, 'piper-worker')
+  // The streams and consumers KEDA reads are the ones Piper makes on NATS.
+  assert.deepEqual(
+    scaled.spec.triggers.map((tr: Manifest) => [tr.metadata.stream, tr.metadata.consumer]),
+    [
+      [streamOf(taskTopic('compress')), WORKER_GROUP],
+      [streamOf(taskTopic('decompress')), WORKER_GROUP],
+      [streamOf(RUN_TOPIC), RUN_GROUP],
+    ],
+  )
 })
 
 it('deploy/argocd: each Application fits the Argo CD schema and follows an overlay into its namespace', () => {
