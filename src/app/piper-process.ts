@@ -131,6 +131,12 @@ export async function assembleProcess(
     logger,
     admins: config.adminClients,
     metrics,
+    admission: {
+      buckets: meta,
+      perMinute: config.rateLimitPerMinute,
+      burst: config.rateLimitBurst,
+      maxQueuedJobs: config.maxQueuedJobs,
+    },
     limits: {
       maxConnections: config.maxConnections,
       headersTimeoutMs: config.headersTimeoutMs,

@@ -8,6 +8,7 @@ import type {
   MetaDumps,
   MetaStore,
   NodeRegistry,
+  RateBuckets,
   RunStore,
   ScheduleStore,
   ScheduleTicks,
@@ -74,7 +75,8 @@ export async function metaStoreFor(
     ClientUsageReader &
     MetaDumps &
     ScheduleStore &
-    ScheduleTicks
+    ScheduleTicks &
+    RateBuckets
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {

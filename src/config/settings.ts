@@ -61,6 +61,9 @@ export interface PiperConfig {
   quotaBytes: number
   quotaFiles: number
   quotaJobs: number
+  rateLimitPerMinute: number
+  rateLimitBurst: number
+  maxQueuedJobs: number
   scrubSchedule: string | undefined
   gcSchedule: string | undefined
   scrubBytesPerSecond: number
@@ -419,6 +422,30 @@ export const SETTINGS: readonly Setting[] = [
     env: 'PIPER_QUOTA_JOBS',
     doc: 'jobs one client may have queued or running at once (0: no quota)',
     parse: integer(0, 1_000_000),
+    fallback: () => 0,
+  }),
+  setting({
+    name: 'rateLimitPerMinute',
+    flag: '--rate-limit-per-minute',
+    env: 'PIPER_RATE_LIMIT_PER_MINUTE',
+    doc: 'API requests one client may make a minute, on average, shared by every gateway (429 beyond; 0: no limit)',
+    parse: integer(0, 100_000_000),
+    fallback: () => 0,
+  }),
+  setting({
+    name: 'rateLimitBurst',
+    flag: '--rate-limit-burst',
+    env: 'PIPER_RATE_LIMIT_BURST',
+    doc: 'API requests one client may make at once under its rate limit (the bucket size)',
+    parse: integer(1, 100_000_000),
+    fallback: () => 60,
+  }),
+  setting({
+    name: 'maxQueuedJobs',
+    flag: '--max-queued-jobs',
+    env: 'PIPER_MAX_QUEUED_JOBS',
+    doc: 'jobs waiting (all clients) at which new jobs and runs are refused with 503 until the work drains (0: no bound)',
+    parse: integer(0, 1_000_000_000),
     fallback: () => 0,
   }),
   setting({

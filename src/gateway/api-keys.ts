@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { MetaStore } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import { HttpError } from './errors.ts'
+import type { RateLimit } from './rate-limit.ts'
 
 /** A new API key: 256 random bits, with a prefix that makes leaked keys easy to grep for. */
 export function generateApiKey(): string {
@@ -26,12 +27,22 @@ export class ClientResolver {
   readonly #meta: MetaStore
   readonly #loopback: boolean
   readonly #admins: ReadonlySet<string>
+  readonly #limit: RateLimit | undefined
 
-  /** `admins`: the clients allowed on `/v1/admin/…` and `/metrics`. */
-  constructor(meta: MetaStore, host: string, admins: readonly string[] = [DEFAULT_CLIENT]) {
+  /**
+   * `admins`: the clients allowed on `/v1/admin/…` and `/metrics`; `limit`: each resolved
+   * request spends a token of its client's bucket (429 when there is none).
+   */
+  constructor(
+    meta: MetaStore,
+    host: string,
+    admins: readonly string[] = [DEFAULT_CLIENT],
+    limit?: RateLimit,
+  ) {
     this.#meta = meta
     this.#loopback = isLoopback(host)
     this.#admins = new Set(admins)
+    this.#limit = limit
   }
 
   /** The client of a request that must come from an administrator (403 otherwise). */
@@ -48,6 +59,12 @@ export class ClientResolver {
   }
 
   async resolve(req: IncomingMessage): Promise<string> {
+    const client = await this.#identify(req)
+    await this.#limit?.take(client)
+    return client
+  }
+
+  async #identify(req: IncomingMessage): Promise<string> {
     if (!(await this.#meta.hasApiKeys())) {
       if (this.#loopback) return DEFAULT_CLIENT
       throw unauthorized(

@@ -68,7 +68,10 @@ export function fileRoutes(
     const client = await clients.resolve(req)
     res.once('close', policy.uploads.take(client))
     const { request, runRequest } = await followUp(url, tail, client, jobs)
-    if (request || runRequest) await policy.quotas.checkJob(client)
+    if (request || runRequest) {
+      await policy.shedding.check()
+      await policy.quotas.checkJob(client)
+    }
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
     // Refused midway (a quota), the upload stops reading, but the request stays whole: a
     // destroyed request destroys its socket, and the client would get no answer at all.

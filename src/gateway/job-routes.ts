@@ -31,6 +31,7 @@ export function jobRoutes(
   router.on('POST', '/v1/jobs', async ({ req, res }) => {
     const client = await clients.resolve(req)
     const request = parseJobRequest(await readJson(req, JOB_BODY_LIMIT), kinds)
+    await policy.shedding.check()
     await policy.quotas.checkJob(client)
     const { job } = await jobs.create(client, request, idempotencyKey(req))
     sendJson(res, 202, jobJson(job), { location: `/v1/jobs/${job.id}` })

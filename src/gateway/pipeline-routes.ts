@@ -59,6 +59,7 @@ export function pipelineRoutes(
   router.on('POST', '/v1/runs', async ({ req, res }) => {
     const client = await clients.resolve(req)
     const request = parseRunRequest(await readJson(req, RUN_BODY_LIMIT))
+    await policy.shedding.check()
     await policy.quotas.checkJob(client)
     const { run } = await runs.create(client, request, idempotencyKey(req))
     sendJson(res, 202, runJson(run), { location: `/v1/runs/${run.id}` })

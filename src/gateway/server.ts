@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Backups } from '../app/index.ts'
 import type { FileService } from '../files/index.ts'
 import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
-import type { ClientUsageReader, MetaStore } from '../meta/index.ts'
+import type { ClientUsageReader, MetaStore, RateBuckets } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { DeadLetters, PipelineService, RunService } from '../pipelines/index.ts'
 import type { ScheduleService } from '../schedules/index.ts'
@@ -25,8 +25,10 @@ import { healthResponse } from './health.ts'
 import { type ImageRouteOptions, imageRoutes } from './image-routes.ts'
 import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
+import { LoadShedding } from './load-shedding.ts'
 import { pipelineRoutes } from './pipeline-routes.ts'
 import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
+import { RateLimit } from './rate-limit.ts'
 import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
@@ -67,6 +69,17 @@ export interface GatewayOptions {
   backups?: Backups
   /** `/v1/admin/storage`, with a `nodes://` blob store. */
   storageAdmin?: StorageAdminOptions
+  /**
+   * Admission: a token bucket per client (429 `E_RATE_LIMITED`), and a bound on the jobs waiting
+   * past which new jobs and runs are refused (503 `E_OVERLOADED`). Both off by default.
+   */
+  admission?: {
+    buckets: RateBuckets
+    perMinute: number
+    burst: number
+    maxQueuedJobs: number
+    now?: () => number
+  }
   /** Where the gateway's metrics go, served at `/metrics` (default: a registry of its own). */
   metrics?: Registry
   /** How long `close()` lets in-flight requests finish before cutting connections. */
@@ -99,6 +112,7 @@ export interface RoutePolicy {
   streams: ClientSlots
   legacy: ClientSlots
   quotas: Quotas
+  shedding: LoadShedding
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -169,13 +183,16 @@ export class Gateway {
     this.#requests = httpRequestDuration(metrics)
     const { storage } = options
     if (storage) {
-      const clients = new ClientResolver(storage.meta, options.host, options.admins)
+      const admission = options.admission
+      const limit = admission ? new RateLimit({ ...admission }) : undefined
+      const clients = new ClientResolver(storage.meta, options.host, options.admins, limit)
       const policy: RoutePolicy = {
         browser: this.#guard,
         uploads: new ClientSlots(limits.uploadsPerClient, 'uploads', 'uploadsPerClient'),
         streams: new ClientSlots(limits.streamsPerClient, 'event streams', 'streamsPerClient'),
         legacy: new ClientSlots(limits.legacyRequests, 'first-design requests', 'legacyRequests'),
         quotas: new Quotas(storage.meta, storage.quotas ?? NO_QUOTAS, storage.files),
+        shedding: new LoadShedding(storage.meta, admission?.maxQueuedJobs ?? 0, admission?.now),
       }
       fileRoutes(this.#router, storage.files, clients, policy, options.jobs, options.images)
       if (options.images) imageRoutes(this.#router, options.images.store, clients)
@@ -328,6 +345,8 @@ export class Gateway {
     const headers: Record<string, string> = req.complete ? {} : { connection: 'close' }
     if (allow) headers.allow = allow
     if (status === 401) headers['www-authenticate'] = 'Bearer realm="piper"'
+    const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds
+    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter)
     sendJson(res, status, { error: { code, message } }, headers)
   }
 }

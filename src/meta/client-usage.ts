@@ -8,9 +8,11 @@ export interface ClientUsage {
 }
 
 /**
- * A port of one verb, apart from the metadata store's many: the gateway asks it only when a
- * quota is set. The SQL store answers it by summing the client's rows (one index range each).
+ * A port of two verbs, apart from the metadata store's many: the gateway asks it only when a
+ * quota or a load-shedding bound is set. The SQL store answers it by summing the client's rows (one index range each).
  */
 export interface ClientUsageReader {
   clientUsage(clientId: string): Promise<ClientUsage>
+  /** Jobs queued and not yet running, of every client: the work waiting (load shedding). */
+  queuedJobs(): Promise<number>
 }

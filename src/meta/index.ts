@@ -17,6 +17,7 @@ export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
 export type { NodeRegistry, StorageNodeRecord, StorageNodeState } from './node-registry.ts'
 export { PostgresDriver } from './postgres-driver.ts'
+export type { BucketAnswer, RateBuckets } from './rate-buckets.ts'
 export {
   type ChunkInfo,
   type FileRecord,

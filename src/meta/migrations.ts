@@ -8,6 +8,8 @@ interface Types {
   name: string
   /** An increasing integer key assigned at insert. */
   serial: string
+  /** A floating-point number. */
+  real: string
 }
 
 const TYPES: Record<SqlDriver['dialect'], Types> = {
@@ -16,12 +18,14 @@ const TYPES: Record<SqlDriver['dialect'], Types> = {
     bytes: 'BLOB',
     name: 'TEXT',
     serial: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    real: 'REAL',
   },
   postgres: {
     bigint: 'BIGINT',
     bytes: 'BYTEA',
     name: 'TEXT COLLATE "C"',
     serial: 'BIGSERIAL PRIMARY KEY',
+    real: 'DOUBLE PRECISION',
   },
 }
 
@@ -262,6 +266,20 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           created ${t.bigint} NOT NULL,
           PRIMARY KEY (client_id, name, tick))`,
         'CREATE INDEX schedule_ticks_open ON schedule_ticks (state, created)',
+      ],
+    },
+    {
+      version: 9,
+      name: 'rate buckets, queued jobs',
+      sql: (t) => [
+        // A token bucket per client (and limit), shared by every gateway: tokens left as of
+        // `updated` (ms); refilled by the rate when next taken from.
+        `CREATE TABLE rate_buckets (
+          key TEXT PRIMARY KEY,
+          tokens ${t.real} NOT NULL,
+          updated ${t.bigint} NOT NULL)`,
+        // The work waiting, counted by load shedding without reading every job.
+        `CREATE INDEX jobs_queued ON jobs (state) WHERE state = 'queued'`,
       ],
     },
   ]

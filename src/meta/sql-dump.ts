@@ -6,7 +6,7 @@ import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
  * The tables a metadata dump holds, in the order a load inserts them (parents before the rows
  * that reference them), each with its primary key (the dump pages by it) and an optional filter.
  * Left out, on purpose: `chunk_leases` and `leader_leases` (who holds a lock now: meaningless in
- * another deployment), `storage_nodes` (the addresses of one cluster's nodes) and
+ * another deployment), `rate_buckets` (how many requests a client made this minute), `storage_nodes` (the addresses of one cluster's nodes) and
  * `piper_migrations` (the dump's header carries the schema version).
  */
 export const DUMP_TABLES: readonly { name: string; key: string[]; where?: string }[] = [
@@ -31,6 +31,7 @@ export const DUMP_TABLES: readonly { name: string; key: string[]; where?: string
 
 /** Tables in the schema that a dump leaves out (see `DUMP_TABLES`). */
 export const UNDUMPED_TABLES: readonly string[] = [
+  'rate_buckets',
   'chunk_leases',
   'leader_leases',
   'storage_nodes',

@@ -8,6 +8,7 @@ import type { MetaDumps } from './meta-dumps.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type { NodeRegistry, StorageNodeState } from './node-registry.ts'
+import type { BucketAnswer, RateBuckets } from './rate-buckets.ts'
 import type {
   ChunkInfo,
   FileRecord,
@@ -53,6 +54,7 @@ import {
 } from './sql-jobs.ts'
 import * as leases from './sql-leader-leases.ts'
 import * as registry from './sql-node-registry.ts'
+import * as rateBuckets from './sql-rate-buckets.ts'
 import * as runs from './sql-runs.ts'
 import * as schedules from './sql-schedules.ts'
 
@@ -66,7 +68,8 @@ export class SqlMetaStore
     ClientUsageReader,
     MetaDumps,
     ScheduleStore,
-    ScheduleTicks
+    ScheduleTicks,
+    RateBuckets
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -93,6 +96,14 @@ export class SqlMetaStore
   close(): Promise<void> {
     this.#closed ??= this.#driver.close()
     return this.#closed
+  }
+
+  takeToken(
+    key: string,
+    limit: { perMinute: number; burst: number },
+    now: number,
+  ): Promise<BucketAnswer> {
+    return rateBuckets.takeToken(this.#driver, key, limit, now)
   }
 
   // Schedules (`ScheduleStore`, `ScheduleTicks`), in sql-schedules.ts.
@@ -203,6 +214,11 @@ export class SqlMetaStore
       files: Number(files?.n ?? 0),
       activeJobs: Number(jobs?.n ?? 0),
     }
+  }
+
+  async queuedJobs(): Promise<number> {
+    const [row] = await this.#driver.all(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'queued'`)
+    return Number(row?.n ?? 0)
   }
 
   async hasApiKeys(): Promise<boolean> {

@@ -5,6 +5,7 @@ import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
 import { POSTGRES, requireServer } from '../helpers/services.ts'
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
+import { runRateBucketsContract } from './rate-buckets-contract.ts'
 
 after(dropTestSchemas)
 
@@ -24,6 +25,13 @@ runMetaDumpsContract('postgres', {
     await meta.start()
     return meta
   },
+})
+
+runRateBucketsContract('postgres', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return undefined
+  const meta = new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))
+  await meta.start()
+  return meta
 })
 
 it('postgres: concurrent starts migrate once', async (t) => {
