@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,42 +8,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { gunzipSync } from 'node:zlib'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
-import { cleanEnv, PIPER_BIN, runPiper } from '../helpers/cli.ts'
+import { runPiper } from '../helpers/cli.ts'
 import { download, putFile } from '../helpers/jobs-api.ts'
 import { runFinished, savePipeline, startRun } from '../helpers/pipelines-api.ts'
 import { startRole } from '../helpers/piper-server.ts'
-import { freePort } from '../helpers/ports.ts'
 import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
-import { isListening, NATS, POSTGRES, requireServer } from '../helpers/services.ts'
+import { startQueueServer } from '../helpers/queue-server.ts'
+import { NATS, POSTGRES, requireServer } from '../helpers/services.ts'
 import { startStorageNodes } from '../helpers/storage-nodes.ts'
 
 after(dropTestSchemas)
 
 type Role = Awaited<ReturnType<typeof startRole>>
-
-/** `piper queue serve` on a free port, in a folder of its own; stopped by the returned function. */
-async function queueServer(dir: string) {
-  const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [PIPER_BIN, 'queue', 'serve', '--data', dir, '--port', String(port)],
-    {
-      env: cleanEnv(),
-      stdio: 'ignore',
-    },
-  )
-  while (!(await isListening('127.0.0.1', port, 200))) {
-    if (child.exitCode !== null) throw new Error('piper queue serve exited')
-    await sleep(25)
-  }
-  return {
-    url: `piper://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM')
-      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve))
-    },
-  }
-}
 
 /** Waits (on the process's own log) until it has logged `message` `count` times. */
 async function logged(p: Role, message: string, count = 1) {
@@ -56,7 +31,7 @@ async function logged(p: Role, message: string, count = 1) {
 
 /** A queue every process of the cluster shares: `piper queue serve`, or NATS in a namespace of its own. */
 const QUEUES = {
-  'piper queue serve': (dir: string) => queueServer(join(dir, 'queue')),
+  'piper queue serve': (dir: string) => startQueueServer(dir),
   'NATS JetStream': async () => {
     const ns = `cluster-${randomBytes(4).toString('hex')}`
     return {

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench -- cluster`: compress jobs per second, whole processes on loopback, the cluster
+ * shape against `piper up` on the same work in the same run.
+ *
+ * BENCH_CLUSTER_JOBS (200) files of 1 MiB of text are uploaded (not timed); then all their
+ * compress jobs are posted at once and the clock runs until the last has succeeded (followed in
+ * the gateway's job list). Setups, in an order that rotates each of BENCH_ROUNDS (3) rounds:
+ * - `piper up` (SQLite, embedded queue, fs), 2 codec threads;
+ * - a cluster on PostgreSQL, `piper queue serve` and one storage node: 1 gateway + 1 worker
+ *   process with 1 codec thread;
+ * - the same with 2 worker processes of 1 thread each (this machine's 2 cores).
+ * Medians; ratios: 2 workers ÷ 1 (the goal is ≥ 1.7) and the cluster ÷ piper up (≥ 0.8).
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startPiper, startRole } from '../test/helpers/piper-server.ts'
+import { dropTestSchemas, freshPostgresUrl } from '../test/helpers/postgres.ts'
+import { startQueueServer } from '../test/helpers/queue-server.ts'
+import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
+import { generatedText } from './lib/inputs.ts'
+import { printTable } from './lib/measure.ts'
+
+const JOBS = Number(process.env.BENCH_CLUSTER_JOBS ?? 200)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+interface Setup {
+  label: string
+  start: (dir: string) => Promise<{ url: string; stop: () => Promise<void> }>
+}
+
+/** A cluster of one gateway and `workers` worker processes of one codec thread each. */
+function cluster(workers: number): Setup {
+  return {
+    label: `cluster: 1 gateway + ${workers} worker${workers > 1 ? 's' : ''} (1 thread each)`,
+    start: async (dir) => {
+      const queue = await startQueueServer(dir)
+      const nodes = await startStorageNodes(1)
+      const shared = [
+        '--meta',
+        freshPostgresUrl(),
+        '--queue',
+        queue.url,
+        '--blobs',
+        `nodes://${nodes.addresses[0]}?redundancy=replicas:1`,
+      ]
+      const gateway = await startRole('gateway', shared)
+      const started = [gateway]
+      for (let i = 0; i < workers; i++)
+        started.push(await startRole('worker', [...shared, '--workers', '1']))
+      return {
+        url: gateway.url,
+        stop: async () => {
+          await Promise.all(started.map((p) => p.stop()))
+          await nodes.stop()
+          await queue.stop()
+        },
+      }
+    },
+  }
+}
+
+const SETUPS: Setup[] = [
+  {
+    label: 'piper up (2 threads)',
+    start: async (dir) => {
+      const piper = await startPiper([], {}, join(dir, 'up'))
+      return { url: piper.url, stop: async () => void (await piper.stop()) }
+    },
+  },
+  cluster(1),
+  cluster(2),
+]
+
+/** Uploads the inputs, then posts every job and waits for the last to succeed; ms. */
+async function jobsWall(url: string): Promise<number> {
+  for (let i = 0; i < JOBS; i++) {
+    const body = Buffer.concat([generatedText(1 << 20, i + 1), randomBytes(16)])
+    const res = await fetch(`${url}/v1/files/in/${i}.txt`, { method: 'PUT', body })
+    if (res.status !== 201) throw new Error(`upload: ${res.status}`)
+  }
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: JOBS }, async (_, i) => {
+      const res = await fetch(`${url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'compress', input: `in/${i}.txt` }),
+      })
+      if (res.status !== 202) throw new Error(`job: ${res.status} ${await res.text()}`)
+    }),
+  )
+  for (;;) {
+    const page = (await (await fetch(`${url}/v1/jobs?state=succeeded&limit=1000`)).json()) as {
+      jobs: unknown[]
+    }
+    if (page.jobs.length >= JOBS) return performance.now() - start
+    const failed = (await (await fetch(`${url}/v1/jobs?state=failed&limit=10`)).json()) as {
+      jobs: unknown[]
+    }
+    if (failed.jobs.length > 0) throw new Error(`a job failed: ${JSON.stringify(failed.jobs[0])}`)
+    await sleep(100)
+  }
+}
+
+const walls = new Map<string, number[]>(SETUPS.map((s) => [s.label, []]))
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < SETUPS.length; k++) {
+      const setup = SETUPS[(round + k) % SETUPS.length]!
+      const dir = await mkdtemp(join(tmpdir(), 'piper-bench-cluster-'))
+      const running = await setup.start(dir)
+      try {
+        walls.get(setup.label)!.push(await jobsWall(running.url))
+      } finally {
+        await running.stop()
+        await rm(dir, { recursive: true, force: true })
+      }
+    }
+  }
+} finally {
+  await dropTestSchemas()
+}
+const rate = (label: string) => JOBS / (median(walls.get(label)!) / 1000)
+const [up, one, two] = SETUPS.map((s) => rate(s.label)) as [number, number, number]
+console.log(`\n## ${JOBS} compress jobs of 1 MiB each, medians of ${ROUNDS} rounds`)
+printTable([
+  ['', 'jobs/s', 'wall s', 'ratio'],
+  [SETUPS[0]!.label, up, JOBS / up, 1],
+  [SETUPS[1]!.label, one, JOBS / one, one / up],
+  [SETUPS[2]!.label, two, JOBS / two, two / up],
+])
+console.log(
+  `2 workers ÷ 1 worker: ${(two / one).toFixed(2)} (goal ≥ 1.7); cluster (2 workers) ÷ piper up: ${(two / up).toFixed(2)} (goal ≥ 0.8)`,
+)
+console.log(
+  `walls (ms): ${JSON.stringify(Object.fromEntries([...walls].map(([k, v]) => [k, v.map(Math.round)])))}`,
+)
