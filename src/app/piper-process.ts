@@ -15,6 +15,7 @@ import { createMetricsRegistry, type Logger } from '../telemetry/index.ts'
 import { configuredBackups } from './backups.ts'
 import { type Component, jobSystem } from './job-system.ts'
 import { maintenanceTasks } from './maintenance.ts'
+import { dependencyChecks } from './readiness.ts'
 import { StorageRepairs } from './storage-repairs.ts'
 
 /**
@@ -131,6 +132,7 @@ export async function assembleProcess(
     logger,
     admins: config.adminClients,
     metrics,
+    ready: dependencyChecks({ meta, queue }),
     admission: {
       buckets: meta,
       perMinute: config.rateLimitPerMinute,

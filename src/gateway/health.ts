@@ -1,7 +1,9 @@
 /**
  * Health as orchestrators read it: `/livez` says the process runs, `/readyz` whether it should
  * get traffic (503 once shutdown has begun, so a load balancer stops sending before we stop
- * accepting), `/healthz` the combined status for humans and simple probes.
+ * accepting; and, checked by the gateway, while a dependency does not answer:
+ * `{"status": "unready", "failing": [...]}`), `/healthz` the combined status for humans and
+ * simple probes.
  */
 export interface HealthState {
   draining: boolean

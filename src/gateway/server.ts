@@ -80,6 +80,8 @@ export interface GatewayOptions {
     maxQueuedJobs: number
     now?: () => number
   }
+  /** The dependencies that do not answer now, for `/readyz` (503 while any does not). */
+  ready?: () => Promise<string[]>
   /** Where the gateway's metrics go, served at `/metrics` (default: a registry of its own). */
   metrics?: Registry
   /** How long `close()` lets in-flight requests finish before cutting connections. */
@@ -317,6 +319,12 @@ export class Gateway {
       if (health) {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           throw new HttpError(405, 'E_METHOD', `${req.method} is not allowed on ${pathname}`)
+        }
+        const failing =
+          health.status === 200 && pathname !== '/livez' ? await this.#options.ready?.() : undefined
+        if (failing && failing.length > 0) {
+          sendJson(res, 503, { status: 'unready', failing })
+          return
         }
         sendJson(res, health.status, health.body)
         return

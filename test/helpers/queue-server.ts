@@ -5,9 +5,9 @@ import { cleanEnv, PIPER_BIN } from './cli.ts'
 import { freePort } from './ports.ts'
 import { isListening } from './services.ts'
 
-/** `piper queue serve` on a free port with its data in `dir/queue`; `stop()` ends it. */
-export async function startQueueServer(dir: string) {
-  const port = await freePort()
+/** `piper queue serve` on a free port (or `port`) with its data in `dir/queue`; `stop()` ends it. */
+export async function startQueueServer(dir: string, port?: number) {
+  port ??= await freePort()
   const child = spawn(
     process.execPath,
     [PIPER_BIN, 'queue', 'serve', '--data', join(dir, 'queue'), '--port', String(port)],
@@ -19,6 +19,7 @@ export async function startQueueServer(dir: string) {
   }
   return {
     url: `piper://127.0.0.1:${port}`,
+    port,
     stop: async () => {
       child.kill('SIGTERM')
       if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve))
