@@ -29,6 +29,7 @@ import type { ConsumerOptions, Queue } from '../queue/index.ts'
 import { type MaintenanceTask, Scheduler, ScheduleService } from '../schedules/index.ts'
 import type { Logger, Registry } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
+import { countEndedJobs } from './work-metrics.ts'
 
 export interface JobSystemOptions {
   meta: MetaStore & RunStore & ImageStore & ScheduleStore & ScheduleTicks
@@ -76,7 +77,8 @@ export interface Component {
 export function jobSystem(options: JobSystemOptions) {
   const { meta, queue, files, blobs, pool, feed, logger } = options
   const kinds = options.kinds ?? new KindRegistry()
-  const onEnded = advanceRunOfJob(queue)
+  const advance = advanceRunOfJob(queue)
+  const onEnded = options.metrics ? countEndedJobs(options.metrics, advance) : advance
   const canRetry = refuseRetryInEndedRun(meta)
   const sweepIntervalMs = options.sweepIntervalMs
   const jobs = new JobService({

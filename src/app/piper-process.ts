@@ -17,6 +17,7 @@ import { type Component, jobSystem } from './job-system.ts'
 import { maintenanceTasks } from './maintenance.ts'
 import { dependencyChecks } from './readiness.ts'
 import { StorageRepairs } from './storage-repairs.ts'
+import { queueMetrics } from './work-metrics.ts'
 
 /**
  * What a process does: `gateway` serves the HTTP API, ticks the schedules and runs the
@@ -126,6 +127,7 @@ export async function assembleProcess(
         })
       : undefined
   if (nodes) storageMetrics(metrics, nodes)
+  queueMetrics(metrics, queue)
   const common: GatewayOptions = {
     host: config.host,
     port: config.port,

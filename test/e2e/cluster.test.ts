@@ -139,6 +139,19 @@ for (const [label, startQueue] of Object.entries(QUEUES)) {
         }
       }
       assert.ok(tasks >= 50, `the surviving workers ran ${tasks} tasks`)
+      // Jobs are counted by the process that ended them (the killed worker took its count along).
+      let ended = 0
+      for (const w of workers.slice(1)) {
+        const m = /piper_jobs_ended_total\{kind="compress",state="succeeded"\} (\d+)/.exec(
+          await metrics(w),
+        )
+        ended += Number(m?.[1] ?? 0)
+      }
+      assert.ok(ended >= 1 && ended <= 50, `${ended} compress jobs ended on the survivors`)
+      assert.match(
+        await metrics(b),
+        /piper_queue_lag_messages\{topic="runs\.advance",group="run-engine"\} \d+/,
+      )
     } finally {
       await Promise.all(processes.map((p) => (p.child.exitCode === null ? p.stop() : undefined)))
       await nodes.stop()

@@ -1,0 +1,73 @@
+import type { JobRecord } from '../meta/index.ts'
+import type { Queue } from '../queue/index.ts'
+import { Counter, Gauge, Histogram, type Registry } from '../telemetry/index.ts'
+
+/**
+ * Jobs as they end, by kind and final state: a counter and how long each took from creation.
+ * Wraps the job-end listener; each job ends once (its state change is a compare-and-set), so
+ * it is counted once in the cluster, by the process that ended it.
+ */
+export function countEndedJobs(
+  registry: Registry,
+  next: (job: JobRecord) => Promise<void>,
+): (job: JobRecord) => Promise<void> {
+  const ended = new Counter({
+    name: 'piper_jobs_ended_total',
+    help: 'Jobs that ended here, by kind and final state (succeeded, failed, cancelled)',
+    labelNames: ['kind', 'state'],
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'piper_job_duration_seconds',
+    help: 'Jobs that ended here, from their creation to their end, by kind and final state',
+    labelNames: ['kind', 'state'],
+    buckets: [0.05, 0.25, 1, 5, 30, 120, 600, 3600],
+    registers: [registry],
+  })
+  return async (job) => {
+    ended.inc({ kind: job.type, state: job.state })
+    duration.observe(
+      { kind: job.type, state: job.state },
+      Math.max(0, job.updated - job.created) / 1000,
+    )
+    await next(job)
+  }
+}
+
+/**
+ * The queue's depth as a scrape reads it (`queue.stats()`, one call per scrape): messages per
+ * topic, and per consumer group the lag (not acknowledged) and pending (delivered, not yet
+ * acknowledged). Topics are Piper's own (a kind's, a shard's, `runs.advance`, dead letters).
+ */
+export function queueMetrics(registry: Registry, queue: Pick<Queue, 'stats'>): void {
+  const lag = new Gauge({
+    name: 'piper_queue_lag_messages',
+    help: 'Messages a consumer group has not acknowledged yet, by topic and group',
+    labelNames: ['topic', 'group'],
+    registers: [registry],
+  })
+  const pending = new Gauge({
+    name: 'piper_queue_pending_messages',
+    help: 'Messages delivered to a consumer group and awaiting their ack, by topic and group',
+    labelNames: ['topic', 'group'],
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'piper_queue_messages',
+    help: 'Messages a topic holds, by topic',
+    labelNames: ['topic'],
+    registers: [registry],
+    async collect() {
+      this.reset()
+      lag.reset()
+      pending.reset()
+      for (const t of await queue.stats().catch(() => [])) {
+        this.set({ topic: t.topic }, t.messages)
+        for (const g of t.groups) {
+          lag.set({ topic: t.topic, group: g.group }, g.lag)
+          pending.set({ topic: t.topic, group: g.group }, g.pending)
+        }
+      }
+    },
+  })
+}
