@@ -12,6 +12,7 @@ import {
 } from '../jobs/index.ts'
 import type {
   ImageStore,
+  LeaderLeases,
   MetaStore,
   RunStore,
   ScheduleStore,
@@ -29,6 +30,7 @@ import type { ConsumerOptions, Queue } from '../queue/index.ts'
 import { type MaintenanceTask, Scheduler, ScheduleService } from '../schedules/index.ts'
 import type { Logger, Registry } from '../telemetry/index.ts'
 import { jobWorkers, runWorkers, ShardWatcher } from '../worker/index.ts'
+import { leadOrReclaim, leaseHolder } from './with-lease.ts'
 import { countEndedJobs } from './work-metrics.ts'
 
 export interface JobSystemOptions {
@@ -56,6 +58,8 @@ export interface JobSystemOptions {
   consumer?: ConsumerOptions
   /** The schedules' clock (tests drive it); default `Date.now`. */
   now?: () => number
+  /** Where the periodic sweeps' leader is chosen (one process of the cluster sweeps); none: every process. */
+  leases?: LeaderLeases
   /** Maintenance the scheduler runs at its ticks (garbage collection, scrub, backups). */
   maintenance?: readonly MaintenanceTask[]
   /** Where workers count and time their tasks. */
@@ -81,6 +85,14 @@ export function jobSystem(options: JobSystemOptions) {
   const onEnded = options.metrics ? countEndedJobs(options.metrics, advance) : advance
   const canRetry = refuseRetryInEndedRun(meta)
   const sweepIntervalMs = options.sweepIntervalMs
+  // Each periodic sweep is led by one process of the cluster; its lease outlasts three sweeps.
+  const holder = leaseHolder()
+  const leadSweep = (name: string) => {
+    const leases = options.leases
+    if (!leases) return undefined
+    const ttl = 3 * (sweepIntervalMs ?? 30_000)
+    return () => leadOrReclaim(leases, name, holder, ttl).catch(() => false)
+  }
   const jobs = new JobService({
     meta,
     queue,
@@ -91,6 +103,7 @@ export function jobSystem(options: JobSystemOptions) {
     onEnded,
     canRetry,
     sweepIntervalMs,
+    leadSweep: leadSweep('outbox-sweep'),
   })
   const detector = new Detector({ threads: options.detectThreads })
   const images = {
@@ -134,6 +147,7 @@ export function jobSystem(options: JobSystemOptions) {
     feed,
     logger,
     sweepIntervalMs,
+    leadSweep: leadSweep('run-sweep'),
   })
   const schedules = new ScheduleService({ store: meta, pipelines, now: options.now })
   // Every process that serves requests ticks the schedules; each tick starts one run in all.

@@ -113,6 +113,7 @@ export async function assembleProcess(
     runMaxInFlight: config.runMaxInFlight,
     maintenance: maintenanceTasks(config, { gc, scrubber, backups }),
     metrics,
+    leases: meta,
   })
   // Storage nodes are healed and rebalanced by one process of the cluster at a time.
   const nodes = longTerm instanceof NodesBlobStore ? longTerm : undefined

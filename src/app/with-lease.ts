@@ -21,6 +21,23 @@ export function holderIsDead(holder: string): boolean {
 }
 
 /**
+ * Takes or renews the lease `name` for `holder`; true when it leads. A holder that was a process
+ * of this host which is gone (killed) gives the lease up now, rather than when its lease runs out.
+ */
+export async function leadOrReclaim(
+  leases: LeaderLeases,
+  name: string,
+  holder: string,
+  ttlMs: number,
+): Promise<boolean> {
+  if (await leases.lead(name, holder, ttlMs)) return true
+  const current = await leases.holderOf(name)
+  if (current === undefined || !holderIsDead(current)) return false
+  await leases.resign(name, current)
+  return leases.lead(name, holder, ttlMs)
+}
+
+/**
  * Runs `fn` while `holder` holds the lease `name`, renewed every third of `ttlMs`, and gives it
  * up after; `fn` does not run when another process holds the lease (`led: false`).
  * `onDecided` hears the outcome before `fn` starts.
@@ -37,16 +54,7 @@ export async function withLease<T>(
   },
   fn: () => Promise<T>,
 ): Promise<{ led: false } | { led: true; value: T }> {
-  let led = await o.leases.lead(o.name, o.holder, o.ttlMs)
-  if (!led) {
-    // A holder that was a process of this host which is gone (killed) gives the lease up now,
-    // rather than when its lease runs out.
-    const holder = await o.leases.holderOf(o.name)
-    if (holder !== undefined && holderIsDead(holder)) {
-      await o.leases.resign(o.name, holder)
-      led = await o.leases.lead(o.name, o.holder, o.ttlMs)
-    }
-  }
+  const led = await leadOrReclaim(o.leases, o.name, o.holder, o.ttlMs)
   o.onDecided?.(led)
   if (!led) return { led: false }
   const renew = setInterval(() => {

@@ -25,6 +25,8 @@ export interface JobServiceOptions {
   canRetry?: (job: JobRecord) => Promise<void>
   /** How often the outbox is swept for jobs whose first task never reached the queue. */
   sweepIntervalMs?: number
+  /** Whether this process leads the periodic sweep now (default: always; see `PeriodicSweep`). */
+  leadSweep?: () => Promise<boolean>
 }
 
 /** Where a test may kill the process: after the job record, before its publish. */
@@ -55,7 +57,13 @@ export class JobService {
     this.#feed = options.feed
     this.#log = options.logger.child({ component: 'jobs' })
     const interval = options.sweepIntervalMs ?? 30_000
-    this.#sweeper = new PeriodicSweep('outbox sweep', (b) => this.#sweep(b), interval, this.#log)
+    this.#sweeper = new PeriodicSweep(
+      'outbox sweep',
+      (b) => this.#sweep(b),
+      interval,
+      this.#log,
+      options.leadSweep,
+    )
     this.#kinds = options.kinds
     this.#onEnded = options.onEnded
     this.#canRetry = options.canRetry

@@ -12,6 +12,7 @@ export class PeriodicSweep {
   readonly #intervalMs: number
   readonly #log: Logger
   readonly #what: string
+  readonly #lead: (() => Promise<boolean>) | undefined
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> = Promise.resolve()
 
@@ -20,18 +21,27 @@ export class PeriodicSweep {
     sweep: (before: number) => Promise<void>,
     intervalMs: number,
     log: Logger,
+    /**
+     * Whether this process should sweep now: in a cluster one process leads each sweep (the
+     * others' sweeps would find the same rows). The sweep at start runs in every process.
+     */
+    lead?: () => Promise<boolean>,
   ) {
     this.#what = what
     this.#sweep = sweep
     this.#intervalMs = intervalMs
     this.#log = log
+    this.#lead = lead
   }
 
   async start(): Promise<void> {
     await this.#sweep(Date.now())
     this.#timer = setInterval(() => {
       this.#sweeping = this.#sweeping
-        .then(() => this.#sweep(Date.now() - this.#intervalMs))
+        .then(async () => {
+          if (this.#lead && !(await this.#lead())) return
+          await this.#sweep(Date.now() - this.#intervalMs)
+        })
         .catch((error: unknown) =>
           this.#log.warn({ err: error }, `${this.#what} failed; the next one retries`),
         )

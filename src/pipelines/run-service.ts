@@ -36,6 +36,8 @@ export interface RunServiceOptions {
   logger: Logger
   /** How often unpublished and idle runs are swept and advanced. */
   sweepIntervalMs?: number
+  /** Whether this process leads the periodic sweep now (default: always; see `PeriodicSweep`). */
+  leadSweep?: () => Promise<boolean>
 }
 
 /**
@@ -54,7 +56,13 @@ export class RunService {
     this.#o = options
     this.#log = options.logger.child({ component: 'runs' })
     const interval = options.sweepIntervalMs ?? 30_000
-    this.#sweeper = new PeriodicSweep('run sweep', (b) => this.#sweep(b), interval, this.#log)
+    this.#sweeper = new PeriodicSweep(
+      'run sweep',
+      (b) => this.#sweep(b),
+      interval,
+      this.#log,
+      options.leadSweep,
+    )
   }
 
   async start(): Promise<void> {
