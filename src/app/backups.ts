@@ -14,18 +14,12 @@ import type { BlobStore } from '../blobs/index.ts'
 import { blobStoreFor, type PiperConfig } from '../config/index.ts'
 import type { LeaderLeases, MetaDumps } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { LeaderTask } from './leader-task.ts'
-import { StatusFeed } from './status-feed.ts'
+import { LeaderPasses, type PassStatus } from './leader-passes.ts'
 
-/** A backup as the admin API shows it, updated as it goes. */
-export interface BackupStatus extends Omit<BackupProgress, 'id'> {
-  /** Counts backups this process ran, from 1 (the backup's own id is `backup`). */
-  id: number
+/** A backup as the admin API shows it, updated as it goes (`id` counts this process's passes). */
+export interface BackupStatus extends Omit<BackupProgress, 'id'>, PassStatus {
+  /** The backup's own id. */
   backup?: string
-  state: 'running' | 'done' | 'stopped' | 'failed'
-  trigger: 'schedule' | 'admin'
-  started: number
-  ended?: number
   manifest?: BackupManifest
   pruned?: PruneResult
   error?: { code: string; message: string }
@@ -52,27 +46,51 @@ export interface BackupsOptions {
 export class Backups {
   readonly name = 'backups'
   readonly #o: BackupsOptions
-  readonly #task: LeaderTask
-  readonly #feed = new StatusFeed<BackupStatus>()
-  #count = 0
-  #trigger: BackupStatus['trigger'] = 'schedule'
+  readonly #passes: LeaderPasses<undefined, BackupStatus>
 
   constructor(options: BackupsOptions) {
     this.#o = options
-    this.#task = new LeaderTask({
-      name: 'backup',
+    const { logger, target } = options
+    this.#passes = new LeaderPasses<undefined, BackupStatus>({
+      lease: 'backup',
       leases: options.leases,
-      logger: options.logger,
+      logger,
       // Only when asked: by the admin API, or by the scheduler at a tick of PIPER_BACKUP_SCHEDULE.
       intervalMs: 0,
       // Renewed every 20 s while a backup runs; a killed process's lease ends within a minute.
       ttlMs: 60_000,
-      run: (signal) => this.#backup(signal),
+      scheduled: undefined,
+      begin: (base) => ({ ...base, ...noProgress() }),
+      run: async (status, progress, signal) => {
+        status.manifest = await createBackup({
+          meta: options.meta,
+          source: options.source,
+          target,
+          bytesPerSecond: options.bytesPerSecond,
+          signal,
+          onProgress: ({ id, ...sofar }) => {
+            Object.assign(status, sofar, { backup: id })
+            progress()
+          },
+        })
+        if (options.keep)
+          status.pruned = await pruneBackups({ store: target, policy: options.keep })
+        const { backup, chunks, copied, trigger } = status
+        logger.info({ backup, chunks, copied, trigger }, 'backup complete')
+      },
+      failed: (status, error, signal) => {
+        const code = (error as { code?: unknown }).code
+        if (signal.aborted) status.state = 'stopped'
+        status.error = {
+          code: typeof code === 'string' ? code : 'E_INTERNAL',
+          message: (error as Error).message,
+        }
+      },
     })
   }
 
   start(): Promise<void> {
-    return this.#task.start()
+    return this.#passes.start()
   }
 
   /** The store backups go to (started and closed by whoever made it). */
@@ -81,7 +99,7 @@ export class Backups {
   }
 
   get last(): BackupStatus | undefined {
-    return this.#feed.last
+    return this.#passes.last
   }
 
   /** The backups in the target store, oldest first. */
@@ -93,67 +111,16 @@ export class Backups {
    * Starts a backup unless one runs here already (that one is returned). Resolves once the lease
    * is decided: `undefined` when another process (or `piper backup`) is backing up now.
    */
-  async request(trigger: BackupStatus['trigger'] = 'admin'): Promise<BackupStatus | undefined> {
-    if (this.last?.state === 'running') return this.last
-    this.#trigger = trigger
-    const led = await this.#task.trigger()
-    this.#trigger = 'schedule'
-    return led ? this.last : undefined
+  request(trigger: BackupStatus['trigger'] = 'admin'): Promise<BackupStatus | undefined> {
+    return this.#passes.request(undefined, trigger)
   }
 
   watch(signal: AbortSignal): AsyncGenerator<BackupStatus> {
-    return this.#feed.watch(signal)
-  }
-
-  async #backup(signal: AbortSignal): Promise<void> {
-    const status: BackupStatus = {
-      id: ++this.#count,
-      state: 'running',
-      trigger: this.#trigger,
-      started: Date.now(),
-      ...noProgress(),
-    }
-    this.#feed.publish(status, true)
-    try {
-      status.manifest = await createBackup({
-        meta: this.#o.meta,
-        source: this.#o.source,
-        target: this.#o.target,
-        bytesPerSecond: this.#o.bytesPerSecond,
-        signal,
-        onProgress: ({ id, ...progress }) => {
-          Object.assign(status, progress, { backup: id })
-          this.#feed.publish(status)
-        },
-      })
-      if (this.#o.keep)
-        status.pruned = await pruneBackups({ store: this.#o.target, policy: this.#o.keep })
-      status.state = 'done'
-      this.#o.logger.info(
-        {
-          backup: status.backup,
-          chunks: status.chunks,
-          copied: status.copied,
-          trigger: status.trigger,
-        },
-        'backup complete',
-      )
-    } catch (error) {
-      const code = (error as { code?: unknown }).code
-      status.state = signal.aborted ? 'stopped' : 'failed'
-      status.error = {
-        code: typeof code === 'string' ? code : 'E_INTERNAL',
-        message: (error as Error).message,
-      }
-      throw error
-    } finally {
-      status.ended = Date.now()
-      this.#feed.publish(status, true)
-    }
+    return this.#passes.watch(signal)
   }
 
   close(): Promise<void> {
-    return this.#task.close()
+    return this.#passes.close()
   }
 }
 

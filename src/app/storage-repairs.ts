@@ -1,19 +1,12 @@
 import type { LeaderLeases } from '../meta/index.ts'
 import { type NodesBlobStore, noRepairs, type RepairTotals } from '../storage/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { LeaderTask } from './leader-task.ts'
-import { StatusFeed } from './status-feed.ts'
+import { LeaderPasses, type PassStatus } from './leader-passes.ts'
 
 /** A repair pass as the admin API shows it, updated as it goes. */
-export interface RepairStatus extends RepairTotals {
-  /** Counts passes of this process, from 1. */
-  id: number
-  state: 'running' | 'done' | 'stopped' | 'failed'
+export interface RepairStatus extends RepairTotals, PassStatus {
   /** Read every copy back (a scrub), not only checked that it exists. */
   verify: boolean
-  trigger: 'schedule' | 'admin'
-  started: number
-  ended?: number
   error?: string
 }
 
@@ -35,87 +28,60 @@ export interface StorageRepairsOptions {
  */
 export class StorageRepairs {
   readonly name = 'storage-repairs'
-  readonly #o: StorageRepairsOptions
-  readonly #task: LeaderTask
-  readonly #feed = new StatusFeed<RepairStatus>()
-  #passes = 0
-  /** What the next pass does, when asked for (a scheduled one never verifies). */
-  #next: { verify: boolean; trigger: RepairStatus['trigger'] } | undefined
+  readonly #passes: LeaderPasses<{ verify: boolean }, RepairStatus>
 
   constructor(options: StorageRepairsOptions) {
-    this.#o = options
-    this.#task = new LeaderTask({
-      name: 'storage-repair',
+    const { store, logger } = options
+    this.#passes = new LeaderPasses<{ verify: boolean }, RepairStatus>({
+      lease: 'storage-repair',
       leases: options.leases,
-      logger: options.logger,
+      logger,
       intervalMs: options.intervalMs,
-      run: (signal) => this.#pass(signal),
+      // A scheduled pass never verifies.
+      scheduled: { verify: false },
+      begin: (base, params) => ({ ...base, ...params, ...noRepairs() }),
+      run: async (status, progress, signal) => {
+        const totals = await store.repairAll({
+          verify: status.verify,
+          signal,
+          bytesPerSecond: options.scrubBytesPerSecond,
+          onProgress: (_, sofar) => {
+            Object.assign(status, sofar)
+            progress()
+          },
+        })
+        Object.assign(status, totals)
+        logger.info({ ...totals, trigger: status.trigger }, 'storage repair pass done')
+      },
+      failed: (status, error) => {
+        status.error = (error as Error).message
+      },
     })
   }
 
   start(): Promise<void> {
-    return this.#task.start()
+    return this.#passes.start()
   }
 
   /** The pass under way, or the last one this process ran. */
   get last(): RepairStatus | undefined {
-    return this.#feed.last
+    return this.#passes.last
   }
 
   /**
    * Starts a pass unless one runs here already (that one is returned). Resolves once the lease
    * is decided: `undefined` when another process of the cluster leads repairs now.
    */
-  async request(options: { verify: boolean }): Promise<RepairStatus | undefined> {
-    if (this.last?.state === 'running') return this.last
-    this.#next = { verify: options.verify, trigger: 'admin' }
-    const led = await this.#task.trigger()
-    if (!led) {
-      this.#next = undefined
-      return undefined
-    }
-    // The pass has begun (its status exists) by the time the lease is decided and run called.
-    return this.last
+  request(options: { verify: boolean }): Promise<RepairStatus | undefined> {
+    return this.#passes.request({ verify: options.verify })
   }
 
   /** The pass's status each time it changes (a few times a second at most), until it ends. */
   watch(signal: AbortSignal): AsyncGenerator<RepairStatus> {
-    return this.#feed.watch(signal)
-  }
-
-  async #pass(signal: AbortSignal): Promise<void> {
-    const next = this.#next ?? { verify: false, trigger: 'schedule' as const }
-    this.#next = undefined
-    const status: RepairStatus = {
-      id: ++this.#passes,
-      state: 'running',
-      ...next,
-      started: Date.now(),
-      ...noRepairs(),
-    }
-    this.#feed.publish(status, true)
-    try {
-      const totals = await this.#o.store.repairAll({
-        verify: status.verify,
-        signal,
-        bytesPerSecond: this.#o.scrubBytesPerSecond,
-        onProgress: (_, sofar) => {
-          Object.assign(status, sofar)
-          this.#feed.publish(status)
-        },
-      })
-      Object.assign(status, totals, { state: signal.aborted ? 'stopped' : 'done' })
-      this.#o.logger.info({ ...totals, trigger: status.trigger }, 'storage repair pass done')
-    } catch (error) {
-      Object.assign(status, { state: 'failed', error: (error as Error).message })
-      throw error
-    } finally {
-      status.ended = Date.now()
-      this.#feed.publish(status, true)
-    }
+    return this.#passes.watch(signal)
   }
 
   close(): Promise<void> {
-    return this.#task.close()
+    return this.#passes.close()
   }
 }

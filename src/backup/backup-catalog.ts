@@ -23,8 +23,8 @@ export interface BackupEntry {
   manifest?: BackupManifest
 }
 
-/** Every backup in `store`, oldest first. */
-export async function listBackups(store: BlobStore): Promise<BackupEntry[]> {
+/** The ids of the backups in `store`, each with the objects it has there (one listing). */
+async function backupParts(store: BlobStore): Promise<Map<string, Set<string>>> {
   const parts = new Map<string, Set<string>>()
   for await (const blob of store.list(BACKUP_PREFIX)) {
     const parsed = parseBackupKey(blob.key)
@@ -33,6 +33,18 @@ export async function listBackups(store: BlobStore): Promise<BackupEntry[]> {
     seen.add(parsed.part)
     parts.set(parsed.id, seen)
   }
+  return parts
+}
+
+/** The ids of the backups in `store` that were cut off (no manifest), without reading any. */
+export async function incompleteBackups(store: BlobStore): Promise<string[]> {
+  const parts = await backupParts(store)
+  return [...parts.keys()].filter((id) => !parts.get(id)!.has('manifest'))
+}
+
+/** Every backup in `store`, oldest first. */
+export async function listBackups(store: BlobStore): Promise<BackupEntry[]> {
+  const parts = await backupParts(store)
   const entries: BackupEntry[] = []
   for (const id of [...parts.keys()].sort()) {
     if (!parts.get(id)!.has('manifest')) {

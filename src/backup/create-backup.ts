@@ -5,7 +5,7 @@ import { createGzip } from 'node:zlib'
 import type { BlobStore } from '../blobs/index.ts'
 import { Pace } from '../files/index.ts'
 import type { MetaDumps } from '../meta/index.ts'
-import { chunkCollector, listBackups } from './backup-catalog.ts'
+import { chunkCollector, incompleteBackups } from './backup-catalog.ts'
 import { type BackupManifest, backupKeys, newBackupId } from './backup-layout.ts'
 import { copyChunk, eachChunk, storedChunks } from './each-chunk.ts'
 import { BackupError } from './errors.ts'
@@ -59,7 +59,7 @@ export async function createBackup(o: CreateBackupOptions): Promise<BackupManife
   const started = (o.now ?? (() => new Date()))()
   const id = newBackupId(started)
   const keys = backupKeys(id)
-  const earlier = await listBackups(o.target)
+  const cutOff = await incompleteBackups(o.target)
   await o.target.put(
     keys.begun,
     Buffer.from(
@@ -146,8 +146,8 @@ export async function createBackup(o: CreateBackupOptions): Promise<BackupManife
   await o.target.put(keys.manifest, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`))
   await o.target.delete(keys.begun)
   // Earlier backups that were cut off: this one holds everything they did, and more recently.
-  for (const old of earlier.filter((b) => b.state === 'incomplete')) {
-    for (const key of Object.values(backupKeys(old.id))) await o.target.delete(key)
+  for (const old of cutOff) {
+    for (const key of Object.values(backupKeys(old))) await o.target.delete(key)
   }
   progress.phase = 'done'
   report(true)

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { BlobStore } from '../blobs/index.ts'
+import { readChunkVerified } from '../files/index.ts'
 import { CHUNK_KEY } from './backup-layout.ts'
 import { BackupError } from './errors.ts'
 
@@ -32,31 +32,50 @@ export async function eachChunk(
 }
 
 /**
- * Copies the chunk `key` from `from` to `to`, checking on the way that its bytes are what the key
- * says (their sha256) and of the `size` the metadata says: a damaged chunk is never copied on.
- * `missing` names the error when `from` lacks it; `stale`: `to` holds the key with other bytes.
+ * The chunk `key` of `from`, checked to be what the key says (its sha256, `readChunkVerified`)
+ * and of the `size` the metadata says: a damaged chunk is `E_BACKUP_CORRUPT`, never passed on.
+ * `missing` names the error when `from` lacks it.
+ */
+export async function readChunk(
+  from: BlobStore,
+  key: string,
+  size: number,
+  missing: (error: unknown) => Error,
+): Promise<Uint8Array> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readChunkVerified(from, key)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'E_BLOB_NOT_FOUND') throw missing(error)
+    if (code !== 'E_CHUNK_CORRUPT') throw error
+    throw corrupt(from, key, error)
+  }
+  if (bytes.byteLength !== size) throw corrupt(from, key)
+  return bytes
+}
+
+function corrupt(from: BlobStore, key: string, cause?: unknown): BackupError {
+  return new BackupError(
+    'E_BACKUP_CORRUPT',
+    `chunk ${key} in ${from.name} does not match its hash or size; not copied`,
+    { cause },
+  )
+}
+
+/**
+ * Copies the chunk `key` from `from` to `to`, checked on the way (`readChunk`).
+ * `stale`: `to` holds the key with other bytes.
  */
 export async function copyChunk(
   from: BlobStore,
   to: BlobStore,
   key: string,
   size: number,
-  missing: (error: unknown) => BackupError,
+  missing: (error: unknown) => Error,
   stale = false,
 ): Promise<void> {
-  let bytes: Uint8Array
-  try {
-    bytes = await from.read(key)
-  } catch (error) {
-    if ((error as { code?: string }).code === 'E_BLOB_NOT_FOUND') throw missing(error)
-    throw error
-  }
-  if (bytes.byteLength !== size || createHash('sha256').update(bytes).digest('hex') !== key) {
-    throw new BackupError(
-      'E_BACKUP_CORRUPT',
-      `chunk ${key} in ${from.name} does not match its hash or size; not copied`,
-    )
-  }
+  const bytes = await readChunk(from, key, size, missing)
   // A put of a key that is there already keeps the old blob: a stale one goes first.
   if (stale) await to.delete(key)
   await to.put(key, bytes, { expectedSize: size, sha256: key })
