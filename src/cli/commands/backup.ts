@@ -18,6 +18,7 @@ import {
   metaStoreFor,
   type PiperConfig,
 } from '../../config/index.ts'
+import { abortOnSignals } from '../abort-on-signals.ts'
 import { CliError } from '../errors.ts'
 
 export interface BackupFlags {
@@ -163,7 +164,7 @@ export async function backupPruneCommand(
       exitCode: 2,
     })
   }
-  await withStores(flags, options.to, { live: false, meta: true }, async ({ meta, store }) => {
+  await withStores(flags, options.to, { live: false }, async ({ meta, store }) => {
     const result = await leading(meta, () =>
       pruneBackups({ store, policy, dryRun: options.dryRun === true }),
     )
@@ -214,7 +215,7 @@ async function leading<T>(meta: Meta, fn: () => Promise<T>): Promise<T> {
 async function withStores(
   flags: FlagValues,
   url: string | undefined,
-  needs: { live: boolean; meta?: boolean },
+  needs: { live: boolean },
   fn: (o: {
     config: PiperConfig
     meta: Meta
@@ -223,20 +224,17 @@ async function withStores(
     signal: AbortSignal
   }) => Promise<void>,
 ): Promise<void> {
-  const { config } = loadConfig({ flags })
-  const target = url ?? config.backups
+  // --to/--from stands for PIPER_BACKUPS, and is checked as that setting is.
+  const { config } = loadConfig({ flags: url === undefined ? flags : { ...flags, backups: url } })
+  const target = config.backups
   if (!target) {
     throw new CliError('where are the backups? give --to/--from URL or set PIPER_BACKUPS', {
       code: 'E_USAGE',
       exitCode: 2,
     })
   }
-  const parsedTarget = loadConfig({ flags: { ...flags, backups: target } }).config.backups!
-  if (needs.live) checkBackupTarget(config.blobs, parsedTarget)
-  const stop = new AbortController()
-  const onSignal = () => stop.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  if (needs.live) checkBackupTarget(config.blobs, target)
+  const stop = abortOnSignals()
   const opened: { close(): Promise<void> }[] = []
   try {
     const meta = await metaStoreFor(config.meta)
@@ -249,13 +247,12 @@ async function withStores(
       await live.start()
       opened.push(live)
     }
-    const store = await blobStoreFor(parsedTarget, { storageToken: config.storageToken })
+    const store = await blobStoreFor(target, { storageToken: config.storageToken })
     await store.start()
     opened.push(store)
     await fn({ config, meta, live, store, signal: stop.signal })
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    stop.dispose()
     for (const s of opened.reverse()) await s.close()
   }
 }

@@ -1,6 +1,7 @@
 import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../config/index.ts'
 import { type NodesBlobStore, registerNode, StorageNode } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
+import { abortOnSignals } from '../abort-on-signals.ts'
 import { CliError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
 import { withMeta } from './with-meta.ts'
@@ -80,10 +81,7 @@ export async function storageRepairCommand(
     registry: meta,
   })) as NodesBlobStore
   await blobs.start()
-  const stop = new AbortController()
-  const onSignal = () => stop.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = abortOnSignals()
   try {
     let shown = 0
     const totals = await blobs.repairAll({
@@ -105,8 +103,7 @@ export async function storageRepairCommand(
       })
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    stop.dispose()
     await blobs.close()
     await meta?.close()
   }
