@@ -36,7 +36,7 @@ export interface PiperProcess {
 
 /**
  * Builds a process of the given roles from the configuration: the one place where Piper is
- * wired, for `piper up`, the role commands and the tests. Nothing is started.
+ * wired, for `piper up` and the role commands. Nothing is started.
  */
 export async function assembleProcess(
   config: PiperConfig,

@@ -10,6 +10,7 @@ import type {
 } from '../meta/index.ts'
 import type { RunService } from '../pipelines/index.ts'
 import type { Logger } from '../telemetry/index.ts'
+import { ScheduleError } from './errors.ts'
 import { nextTickAfter, type ScheduleDefinition } from './schedule-definition.ts'
 
 /**
@@ -288,9 +289,9 @@ export class Scheduler {
       after = page[page.length - 1]!.name
     }
     if (names.length > MAX_JOB_INPUTS) {
-      throw Object.assign(
-        new Error(`more than ${MAX_JOB_INPUTS} files under "${prefix}"; narrow the prefix`),
-        { code: 'E_SCHEDULE_INVALID' },
+      throw new ScheduleError(
+        'E_SCHEDULE_INVALID',
+        `more than ${MAX_JOB_INPUTS} files under "${prefix}"; narrow the prefix`,
       )
     }
     return names
