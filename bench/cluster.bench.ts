@@ -48,18 +48,23 @@ function cluster(workers: number): Setup {
         '--blobs',
         `nodes://${nodes.addresses[0]}?redundancy=replicas:1`,
       ]
-      const gateway = await startRole('gateway', shared)
-      const started = [gateway]
-      for (let i = 0; i < workers; i++)
-        started.push(await startRole('worker', [...shared, '--workers', '1']))
-      return {
-        url: gateway.url,
-        stop: async () => {
-          await Promise.all(started.map((p) => p.stop()))
-          await nodes.stop()
-          await queue.stop()
-        },
+      const started: Awaited<ReturnType<typeof startRole>>[] = []
+      const stop = async () => {
+        await Promise.all(started.map((p) => p.stop()))
+        await nodes.stop()
+        await queue.stop()
       }
+      try {
+        started.push(await startRole('gateway', shared))
+        for (let i = 0; i < workers; i++) {
+          started.push(await startRole('worker', [...shared, '--workers', '1']))
+        }
+      } catch (error) {
+        // A role that would not start leaves nothing running behind the bench.
+        await stop()
+        throw error
+      }
+      return { url: started[0]!.url, stop }
     },
   }
 }

@@ -61,9 +61,19 @@ export async function startStorageNode(
   }
 }
 
-/** `n` nodes, and a `stop` for all of them that also removes their folders. */
+/**
+ * `n` nodes, and a `stop` for all of them that also removes their folders. When one fails to
+ * start (a port taken between choosing and binding it), those started are stopped before the
+ * error is thrown: a test file must not be kept alive by nodes no one will stop.
+ */
 export async function startStorageNodes(n: number) {
-  const nodes = await Promise.all(Array.from({ length: n }, () => startStorageNode()))
+  const started = await Promise.allSettled(Array.from({ length: n }, () => startStorageNode()))
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const failed = started.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(nodes.map((node) => node.stop()))
+    throw failed.reason
+  }
   return {
     nodes,
     addresses: nodes.map((node) => node.address),
