@@ -12,6 +12,7 @@ import { type ImageLimits, OnDemandVariants } from '../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../jobs/index.ts'
 import { NodesBlobStore, storageMetrics, TieredBlobStore } from '../storage/index.ts'
 import { createMetricsRegistry, type Logger } from '../telemetry/index.ts'
+import { TusUploads } from '../tus/index.ts'
 import { configuredBackups } from './backups.ts'
 import { type Component, jobSystem } from './job-system.ts'
 import { maintenanceTasks } from './maintenance.ts'
@@ -72,8 +73,22 @@ export async function assembleProcess(
     analyze: chunkAnalyzer(pool, kinds.chunkAnalyses()),
     hash: (bytes) => pool.sha256(bytes),
   })
+  // Resumable uploads: their state between requests is in the metadata store, so any gateway
+  // takes the next PATCH; expired ones are freed by garbage collection.
+  const tus = new TusUploads({
+    files,
+    meta,
+    logger,
+    expireAfterMs: config.tusExpireAfterMs,
+    maxSize: config.tusMaxSize,
+  })
   // Both run at the ticks of their schedules (one process of the cluster each); gc also at start.
-  const gc = new GarbageCollector({ files, logger, intervalMs: 0 })
+  const gc = new GarbageCollector({
+    files,
+    logger,
+    intervalMs: 0,
+    sweeps: [() => tus.sweepExpired()],
+  })
   const scrubber = new ChunkScrubber({
     blobs,
     logger,
@@ -166,6 +181,7 @@ export async function assembleProcess(
             meta,
             jsonBodyLimit: config.jsonBodyLimit,
             quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
+            tus,
           },
           jobs: {
             service: system.jobs,

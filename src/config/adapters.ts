@@ -12,6 +12,7 @@ import type {
   RunStore,
   ScheduleStore,
   ScheduleTicks,
+  TusUploadStore,
 } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -76,7 +77,8 @@ export async function metaStoreFor(
     MetaDumps &
     ScheduleStore &
     ScheduleTicks &
-    RateBuckets
+    RateBuckets &
+    TusUploadStore
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {

@@ -58,6 +58,8 @@ export interface PiperConfig {
   imageAllowSvg: boolean
   detectThreads: number
   imageAnalyzeUploads: string[]
+  tusExpireAfterMs: number
+  tusMaxSize: number
   quotaBytes: number
   quotaFiles: number
   quotaJobs: number
@@ -399,6 +401,22 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'whose image uploads get an image.analyze job (hashes for duplicates, statistics): * for every client, none, or client ids',
     parse: list(nonEmptyString('a client id or *')),
     fallback: () => ['none'],
+  }),
+  setting({
+    name: 'tusExpireAfterMs',
+    flag: '--tus-expire-after-ms',
+    env: 'PIPER_TUS_EXPIRE_AFTER_MS',
+    doc: 'a resumable (tus) upload not completed this long after its last PATCH is freed (Upload-Expires)',
+    parse: integer(60_000, 365 * 24 * 3_600_000),
+    fallback: () => 24 * 3_600_000,
+  }),
+  setting({
+    name: 'tusMaxSize',
+    flag: '--tus-max-size',
+    env: 'PIPER_TUS_MAX_SIZE',
+    doc: 'the largest resumable (tus) upload taken, e.g. 50G (Tus-Max-Size; 0: no limit but quotas)',
+    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
+    fallback: () => 0,
   }),
   setting({
     name: 'quotaBytes',

@@ -7,6 +7,7 @@ import type {
   ListOptions,
   ManifestEntry,
   MetaStore,
+  UploadSummary,
 } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
@@ -88,14 +89,8 @@ export class FileService {
     const log = this.#log.child({ upload: uploadId })
     const fileHash = createHash('sha256')
     let size = 0
-    // Chunks whose buffers the blob store has not yet taken (they bound memory), and chunks not
-    // yet durable (a write is taken long before its fsync ends; they hold no buffer).
-    const holding = new Set<Promise<void>>()
-    const pending = new Set<Promise<void>>()
-    let failure: unknown
     try {
-      let seq = 0
-      const onBytes = (piece: Uint8Array) => {
+      await this.appendStream(uploadId, 0, body, (piece) => {
         size += piece.length
         if (options.maxBytes !== undefined && size > options.maxBytes) {
           throw new FileError(
@@ -104,7 +99,43 @@ export class FileService {
           )
         }
         fileHash.update(piece)
-      }
+      })
+      const { file, released } = await this.#meta.commitUpload(uploadId, {
+        size,
+        sha256: fileHash.digest('hex'),
+        contentType: options.contentType ?? 'application/octet-stream',
+      })
+      log.info({ client: clientId, name, size, chunks: file.chunkCount }, 'file stored')
+      await this.free(released)
+      return file
+    } catch (error) {
+      await this.abortUpload(uploadId).catch((abortError: unknown) => {
+        log.warn({ err: abortError }, 'could not abort upload; garbage collection will')
+      })
+      throw error
+    }
+  }
+
+  /**
+   * Cuts `body` into chunks of `chunkSize` (the last may be shorter) and stores them in the
+   * upload from position `firstSeq` on, `chunksInFlight` at a time; `onBytes` sees every piece
+   * in order first and may throw to stop. The chunks are durable with the next durable commit
+   * of the metadata (the upload's commit). Resolves with the number of chunks once all are
+   * stored; on failure, after every chunk begun has settled (the caller aborts or truncates).
+   */
+  async appendStream(
+    uploadId: string,
+    firstSeq: number,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    onBytes: (piece: Uint8Array) => void,
+  ): Promise<number> {
+    // Chunks whose buffers the blob store has not yet taken (they bound memory), and chunks not
+    // yet durable (a write is taken long before its fsync ends; they hold no buffer).
+    const holding = new Set<Promise<void>>()
+    const pending = new Set<Promise<void>>()
+    let failure: unknown
+    let seq = firstSeq
+    try {
       const buffers = this.#buffers
       for await (const chunk of cutChunks(body, this.chunkSize, onBytes, () => buffers.take())) {
         const taken = Promise.withResolvers<void>()
@@ -115,7 +146,6 @@ export class FileService {
           buffers.give(chunk)
           taken.resolve()
         }
-        // Durable with the commit below, which flushes the metadata log up to itself.
         const stored = this.storeChunk(uploadId, seq++, chunk, { durable: false, onTaken: give })
           .catch((error: unknown) => {
             failure ??= error
@@ -129,19 +159,9 @@ export class FileService {
       }
       await Promise.all(pending)
       if (failure) throw failure
-      const { file, released } = await this.#meta.commitUpload(uploadId, {
-        size,
-        sha256: fileHash.digest('hex'),
-        contentType: options.contentType ?? 'application/octet-stream',
-      })
-      log.info({ client: clientId, name, size, chunks: file.chunkCount }, 'file stored')
-      await this.free(released)
-      return file
+      return seq - firstSeq
     } catch (error) {
       await Promise.allSettled(pending)
-      await this.abortUpload(uploadId).catch((abortError: unknown) => {
-        log.warn({ err: abortError }, 'could not abort upload; garbage collection will')
-      })
       throw error
     }
   }
@@ -296,6 +316,13 @@ export class FileService {
       const source = options.onTaken ? handOver(bytes, options.onTaken) : bytes
       await this.#blobs.put(key, source, { expectedSize: size, sha256: key, fresh: first })
     })
+  }
+
+  /** Makes an assembled upload the file under its name (replacing any) and frees what it replaced. */
+  async commitUpload(uploadId: string, summary: UploadSummary): Promise<FileRecord> {
+    const { file, released } = await this.#meta.commitUpload(uploadId, summary)
+    await this.free(released)
+    return file
   }
 
   /** The size and sha256 of an assembled upload, reading its chunks in order. */

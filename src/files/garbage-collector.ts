@@ -17,6 +17,11 @@ export interface GarbageCollectorOptions {
   shardsPerRun?: number
   /** The most orphan checks per second. */
   checksPerSecond?: number
+  /**
+   * What each run frees first, before the files' own garbage: uploads other modules hold past
+   * their time (expired tus uploads), so this run already collects what they leave.
+   */
+  sweeps?: readonly (() => Promise<unknown>)[]
 }
 
 /** The two-hex-character key prefixes, in the order runs walk them. */
@@ -46,6 +51,7 @@ export class GarbageCollector {
       orphanBlobMs: 60 * 60_000,
       shardsPerRun: 16,
       checksPerSecond: 500,
+      sweeps: [],
       ...options,
     }
     this.#log = options.logger.child({ component: 'gc' })
@@ -87,6 +93,7 @@ export class GarbageCollector {
         (_, i) => SHARDS[(this.#shard + i) % 256]!,
       )
       this.#shard = (this.#shard + shardsPerRun) % 256
+      for (const sweep of this.#options.sweeps) await sweep()
       await this.#options.files.collectGarbage({
         ...this.#options,
         prefixes,

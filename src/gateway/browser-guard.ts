@@ -20,9 +20,12 @@ export interface BrowserPolicy {
 /** Methods that change nothing (RFC 9110 §9.2.1): a cross-site page may send these. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
+// The tus headers (tus 1.0) let a page on an allowed origin upload with tus-js-client or Uppy.
 const CORS_HEADERS =
-  'authorization, content-type, idempotency-key, last-event-id, range, if-none-match, if-match, if-range, if-modified-since'
-const CORS_METHODS = 'GET, HEAD, PUT, POST, DELETE'
+  'authorization, content-type, idempotency-key, last-event-id, range, if-none-match, if-match, if-range, if-modified-since, tus-resumable, upload-length, upload-offset, upload-metadata, upload-checksum, upload-concat, upload-defer-length, x-http-method-override'
+const CORS_METHODS = 'GET, HEAD, PUT, POST, PATCH, DELETE'
+const CORS_EXPOSED =
+  'etag, content-range, location, content-length, tus-resumable, tus-version, tus-extension, tus-max-size, tus-checksum-algorithm, upload-offset, upload-length, upload-metadata, upload-expires, upload-concat, upload-defer-length'
 
 /**
  * The gateway's defence against web pages, applied to every request before routing.
@@ -66,10 +69,7 @@ export class BrowserGuard {
     const allowed = origin !== undefined && this.#origins.has(origin)
     if (allowed) {
       res.setHeader('access-control-allow-origin', origin)
-      res.setHeader(
-        'access-control-expose-headers',
-        'etag, content-range, location, content-length',
-      )
+      res.setHeader('access-control-expose-headers', CORS_EXPOSED)
     }
     res.setHeader('vary', 'Origin')
     const method = req.method ?? 'GET'

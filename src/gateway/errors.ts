@@ -42,6 +42,18 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_IMAGE_VARIANT: 400,
   // RFC 4918 §11.5: the server cannot store what the request needs stored.
   E_STORAGE_FULL: 507,
+  E_TUS_REQUEST: 400,
+  E_TUS_NOT_FOUND: 404,
+  // tus 1.0: an upload that expired is Gone.
+  E_TUS_EXPIRED: 410,
+  E_TUS_OFFSET: 409,
+  // tus 1.0 checksum extension: 460 Checksum Mismatch.
+  E_TUS_CHECKSUM: 460,
+  E_TUS_CHECKSUM_ALGORITHM: 400,
+  E_TUS_TOO_LARGE: 413,
+  E_TUS_FINAL: 403,
+  E_TUS_VERSION: 412,
+  E_TUS_CONTENT_TYPE: 415,
   E_LOG_FENCED: 503,
   E_QUEUE_UNAVAILABLE: 503,
   E_QUEUE_CLOSED: 503,

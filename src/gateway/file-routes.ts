@@ -3,7 +3,7 @@ import { freeNow } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import { asksForVariant, parseVariantQuery } from '../images/index.ts'
 import { type JobRequest, parseJobRequest } from '../jobs/index.ts'
-import type { FileRecord } from '../meta/index.ts'
+import type { FileRecord, JobRecord, RunRecord } from '../meta/index.ts'
 import { parseRunRequest, type RunRequest } from '../pipelines/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { notModified, rangeApplies } from './conditional.ts'
@@ -20,27 +20,42 @@ import type { RequestContext, Router } from './router.ts'
 import type { GatewayOptions, RoutePolicy } from './server.ts'
 
 /**
- * What `PUT /v1/files/{name}` starts once the upload is stored: `?then=KIND` a job, `?pipeline=
- * NAME` a run. Both are checked (the kind's request, the pipeline's existence) before a byte is
- * stored.
+ * What an upload starts once it is stored: `then=KIND` a job, `pipeline=NAME` a run (the query
+ * of `PUT /v1/files/{name}`, the metadata of a tus upload). Both are checked (the kind's request,
+ * the pipeline's existence) before a byte is stored.
  */
-async function followUp(
-  url: URL,
+export async function followUp(
+  then: string | null,
+  pipeline: string | null,
   name: string,
   client: string,
   jobs: GatewayOptions['jobs'],
-): Promise<{ request?: JobRequest; runRequest?: RunRequest }> {
-  const then = url.searchParams.get('then')
-  const pipeline = url.searchParams.get('pipeline')
+): Promise<FollowUp> {
   if (then === null && pipeline === null) return {}
   if (!jobs) throw new HttpError(400, 'E_BAD_REQUEST', 'jobs are not enabled here')
   if (then !== null && pipeline !== null) {
-    throw new HttpError(400, 'E_BAD_REQUEST', 'give one of ?then and ?pipeline')
+    throw new HttpError(400, 'E_BAD_REQUEST', 'give one of then and pipeline')
   }
   if (then !== null) return { request: parseJobRequest({ type: then, input: name }, jobs.kinds) }
   const runRequest = parseRunRequest({ pipeline, input: name })
   await jobs.pipelines.get(client, runRequest.pipeline)
   return { runRequest }
+}
+
+export interface FollowUp {
+  request?: JobRequest
+  runRequest?: RunRequest
+}
+
+/** Starts what `followUp` checked: the job or run of a stored upload. */
+export async function startFollowUp(
+  followed: FollowUp,
+  client: string,
+  jobs: GatewayOptions['jobs'],
+): Promise<{ job?: JobRecord; run?: RunRecord }> {
+  const job = followed.request && (await jobs!.service.create(client, followed.request)).job
+  const run = followed.runRequest && (await jobs!.runs.create(client, followed.runRequest)).run
+  return { job, run }
 }
 
 /** `/v1/files`: streaming upload, download with ranges and validators, listing, delete. */
@@ -67,8 +82,14 @@ export function fileRoutes(
   router.on('PUT', '/v1/files/*', async ({ req, res, tail, url, log }) => {
     const client = await clients.resolve(req)
     res.once('close', policy.uploads.take(client))
-    const { request, runRequest } = await followUp(url, tail, client, jobs)
-    if (request || runRequest) {
+    const followed = await followUp(
+      url.searchParams.get('then'),
+      url.searchParams.get('pipeline'),
+      tail,
+      client,
+      jobs,
+    )
+    if (followed.request || followed.runRequest) {
       await policy.shedding.check()
       await policy.quotas.checkJob(client)
     }
@@ -78,8 +99,7 @@ export function fileRoutes(
     const body = req.iterator({ destroyOnReturn: false })
     const file = await policy.quotas.put(client, tail, body, contentType)
     await analyze(client, file, log)
-    const job = request && (await jobs!.service.create(client, request)).job
-    const run = runRequest && (await jobs!.runs.create(client, runRequest)).run
+    const { job, run } = await startFollowUp(followed, client, jobs)
     sendJson(
       res,
       201,

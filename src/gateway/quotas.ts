@@ -31,7 +31,7 @@ export class Quotas {
   }
 
   /** The most bytes an upload of `name` may take (undefined: no limit); 413 when none. */
-  async #uploadLimit(client: string, name: string): Promise<number | undefined> {
+  async uploadLimit(client: string, name: string): Promise<number | undefined> {
     const { bytes, files } = this.#limits
     if (bytes === 0 && files === 0) return undefined
     const usage = await this.#usage.clientUsage(client)
@@ -73,7 +73,7 @@ export class Quotas {
     body: AsyncIterable<Uint8Array>,
     contentType: string,
   ): Promise<FileRecord> {
-    const maxBytes = await this.#uploadLimit(client, name)
+    const maxBytes = await this.uploadLimit(client, name)
     try {
       return await this.#files.put(client, name, body, { contentType, maxBytes })
     } catch (error) {

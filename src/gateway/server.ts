@@ -14,6 +14,7 @@ import {
   type Logger,
   type Registry,
 } from '../telemetry/index.ts'
+import type { TusUploads } from '../tus/index.ts'
 import { ClientResolver } from './api-keys.ts'
 import { backupAdminRoutes } from './backup-admin-routes.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
@@ -34,6 +35,7 @@ import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
 import { scheduleRoutes } from './schedule-routes.ts'
 import { type StorageAdminOptions, storageAdminRoutes } from './storage-admin-routes.ts'
+import { tusRoutes } from './tus-routes.ts'
 
 export interface GatewayOptions {
   host: string
@@ -50,6 +52,8 @@ export interface GatewayOptions {
     meta: MetaStore & ClientUsageReader
     jsonBodyLimit: number
     quotas?: QuotaLimits
+    /** `/v1/tus/`: resumable uploads. */
+    tus?: TusUploads
   }
   /** The job and pipeline APIs and live status; needs `storage`. */
   jobs?: {
@@ -206,6 +210,7 @@ export class Gateway {
         dlqRoutes(this.#router, options.jobs.deadLetters, clients)
         if (options.jobs.schedules) scheduleRoutes(this.#router, options.jobs.schedules, clients)
       }
+      tusRoutes(this.#router, storage.tus, clients, policy, options.jobs)
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
       backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)
       if (options.storageAdmin) {

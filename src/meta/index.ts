@@ -53,3 +53,4 @@ export { DUMP_TABLES, DumpError, type DumpLine, UNDUMPED_TABLES } from './sql-du
 export { MAX_IMAGE_DISTANCE } from './sql-images.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'
 export { SqliteDriver } from './sqlite-driver.ts'
+export type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'

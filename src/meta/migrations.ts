@@ -282,6 +282,30 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         `CREATE INDEX jobs_queued ON jobs (state) WHERE state = 'queued'`,
       ],
     },
+    {
+      version: 10,
+      name: 'tus uploads',
+      sql: (t) => [
+        // A resumable upload (tus 1.0): the bytes received so far are the chunks of its upload
+        // row (`upload_id`), `next_seq` the position of the next one. length is null until a
+        // deferred length is given; file_id is set once it is complete and became a file.
+        // concat: 'partial' (a part of a later final upload) or null.
+        `CREATE TABLE tus_uploads (
+          id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          upload_id TEXT NOT NULL,
+          name ${t.name} NOT NULL,
+          length ${t.bigint},
+          received ${t.bigint} NOT NULL,
+          next_seq ${t.bigint} NOT NULL,
+          metadata TEXT NOT NULL,
+          concat TEXT,
+          file_id TEXT,
+          created ${t.bigint} NOT NULL,
+          expires ${t.bigint} NOT NULL)`,
+        'CREATE INDEX tus_uploads_expiring ON tus_uploads (expires)',
+      ],
+    },
   ]
 
 /**

@@ -19,6 +19,7 @@ export const DUMP_TABLES: readonly { name: string; key: string[]; where?: string
   { name: 'file_chunks', key: ['file_id', 'seq'] },
   { name: 'uploads', key: ['id'] },
   { name: 'upload_chunks', key: ['upload_id', 'seq'] },
+  { name: 'tus_uploads', key: ['id'] },
   { name: 'jobs', key: ['id'] },
   { name: 'job_events', key: ['id'] },
   { name: 'pipelines', key: ['client_id', 'name', 'version'] },

@@ -33,6 +33,7 @@ import type {
   TickRecord,
   TickState,
 } from './schedule-store.ts'
+import { releaseChunks as release } from './sql-chunk-refs.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
@@ -57,6 +58,8 @@ import * as registry from './sql-node-registry.ts'
 import * as rateBuckets from './sql-rate-buckets.ts'
 import * as runs from './sql-runs.ts'
 import * as schedules from './sql-schedules.ts'
+import * as tus from './sql-tus-uploads.ts'
+import type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
 export class SqlMetaStore
@@ -69,7 +72,8 @@ export class SqlMetaStore
     MetaDumps,
     ScheduleStore,
     ScheduleTicks,
-    RateBuckets
+    RateBuckets,
+    TusUploadStore
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -104,6 +108,40 @@ export class SqlMetaStore
     now: number,
   ): Promise<BucketAnswer> {
     return rateBuckets.takeToken(this.#driver, key, limit, now)
+  }
+
+  // Resumable uploads (`TusUploadStore`), in sql-tus-uploads.ts.
+
+  createTusUpload(record: TusUploadRecord): Promise<void> {
+    return tus.createTusUpload(this.#driver, record)
+  }
+
+  getTusUpload(clientId: string, id: string): Promise<TusUploadRecord | undefined> {
+    return tus.getTusUpload(this.#driver, clientId, id)
+  }
+
+  advanceTusUpload(id: string, from: TusProgress, to: TusProgress): Promise<boolean> {
+    return tus.advanceTusUpload(this.#driver, id, from, to)
+  }
+
+  completeTusUpload(id: string, fileId: string): Promise<void> {
+    return tus.completeTusUpload(this.#driver, id, fileId)
+  }
+
+  deleteTusUpload(id: string): Promise<boolean> {
+    return tus.deleteTusUpload(this.#driver, id)
+  }
+
+  expiredTusUploads(now: number, limit: number): Promise<TusUploadRecord[]> {
+    return tus.expiredTusUploads(this.#driver, now, limit)
+  }
+
+  truncateUpload(uploadId: string, fromSeq: number): Promise<string[]> {
+    return tus.truncateUpload(this.#driver, uploadId, fromSeq)
+  }
+
+  appendUploadChunks(uploadId: string, fromUploadId: string, atSeq: number): Promise<number> {
+    return tus.appendUploadChunks(this.#driver, uploadId, fromUploadId, atSeq)
   }
 
   // Schedules (`ScheduleStore`, `ScheduleTicks`), in sql-schedules.ts.
@@ -389,10 +427,12 @@ export class SqlMetaStore
   }
 
   async staleUploads(before: number): Promise<string[]> {
-    // A running job's output upload waits on its tasks, however long the queue holds them.
+    // A running job's output upload waits on its tasks, however long the queue holds them; a
+    // resumable upload's waits for its client until the tus upload expires.
     const rows = await this.#driver.all(
       `SELECT id FROM uploads WHERE touched < $1 AND id NOT IN
-        (SELECT upload_id FROM jobs WHERE upload_id IS NOT NULL AND state IN ('queued', 'running'))`,
+        (SELECT upload_id FROM jobs WHERE upload_id IS NOT NULL AND state IN ('queued', 'running'))
+        AND id NOT IN (SELECT upload_id FROM tus_uploads WHERE file_id IS NULL)`,
       [before],
     )
     return rows.map((r) => String(r.id))
@@ -648,21 +688,6 @@ async function dropFile(tx: SqlExecutor, fileId: string): Promise<string[]> {
     tx,
     rows.map((r) => String(r.chunk_key)),
   )
-}
-
-/** Drops one reference per occurrence of each key; returns the keys left at zero. */
-async function release(tx: SqlExecutor, keys: readonly string[]): Promise<string[]> {
-  const counts = new Map<string, number>()
-  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1)
-  const unreferenced: string[] = []
-  for (const [key, n] of counts) {
-    const rows = await tx.all('UPDATE chunks SET refs = refs - $1 WHERE key = $2 RETURNING refs', [
-      n,
-      key,
-    ])
-    if (Number(rows[0]?.refs) === 0) unreferenced.push(key)
-  }
-  return unreferenced
 }
 
 function uploadGone(uploadId: string): MetaError {

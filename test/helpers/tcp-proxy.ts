@@ -4,6 +4,8 @@ import { createServer, type Server, Socket } from 'node:net'
 export class TcpProxy {
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
+  /** Bytes from clients still allowed through before every connection is cut (once). */
+  #cutAfter = Number.POSITIVE_INFINITY
 
   private constructor(server: Server) {
     this.#server = server
@@ -18,6 +20,13 @@ export class TcpProxy {
       proxy.#track(client)
       proxy.#track(upstream)
       upstream.connect(targetPort, '127.0.0.1')
+      client.on('data', (data: Buffer) => {
+        proxy.#cutAfter -= data.length
+        if (proxy.#cutAfter <= 0) {
+          proxy.#cutAfter = Number.POSITIVE_INFINITY
+          proxy.cut()
+        }
+      })
       client.pipe(upstream).pipe(client)
       client.on('error', () => upstream.destroy())
       upstream.on('error', () => client.destroy())
@@ -28,6 +37,11 @@ export class TcpProxy {
 
   get port(): number {
     return (this.#server.address() as { port: number }).port
+  }
+
+  /** Cuts every connection once clients have sent `bytes` more through it (a cut mid-request). */
+  cutAfter(bytes: number): void {
+    this.#cutAfter = bytes
   }
 
   /** Cuts every connection now (the proxy keeps accepting new ones). */
