@@ -8,8 +8,9 @@ const MAX_METADATA_BYTES = 4096
  * without spaces or commas and an optional base64 value. A key given twice is refused.
  */
 export function parseUploadMetadata(header: string | undefined): Record<string, string> {
-  const metadata: Record<string, string> = {}
-  if (header === undefined || header.trim() === '') return metadata
+  // A map, then own properties: a key such as __proto__ is data, never the object's prototype.
+  const metadata = new Map<string, string>()
+  if (header === undefined || header.trim() === '') return {}
   if (header.length > MAX_METADATA_BYTES) {
     throw new TusError(
       'E_TUS_REQUEST',
@@ -25,15 +26,15 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
         `Upload-Metadata has a malformed pair ${JSON.stringify(pair)}`,
       )
     }
-    if (Object.hasOwn(metadata, key)) {
+    if (metadata.has(key)) {
       throw new TusError('E_TUS_REQUEST', `Upload-Metadata gives ${key} twice`)
     }
     if (value !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
       throw new TusError('E_TUS_REQUEST', `Upload-Metadata's value of ${key} is not base64`)
     }
-    metadata[key] = value === undefined ? '' : Buffer.from(value, 'base64').toString('utf8')
+    metadata.set(key, value === undefined ? '' : Buffer.from(value, 'base64').toString('utf8'))
   }
-  return metadata
+  return Object.fromEntries(metadata)
 }
 
 /** The `Upload-Metadata` header of stored metadata. */
