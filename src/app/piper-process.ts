@@ -18,6 +18,7 @@ import { type Component, jobSystem } from './job-system.ts'
 import { maintenanceTasks } from './maintenance.ts'
 import { dependencyChecks } from './readiness.ts'
 import { StorageRepairs } from './storage-repairs.ts'
+import { webhookParts } from './webhook-parts.ts'
 import { queueMetrics } from './work-metrics.ts'
 
 /**
@@ -142,6 +143,14 @@ export async function assembleProcess(
           scrubBytesPerSecond: config.scrubBytesPerSecond,
         })
       : undefined
+  const webhooks = webhookParts(config, {
+    meta,
+    queue,
+    logger,
+    metrics,
+    serving,
+    working: roles.has('worker'),
+  })
   if (nodes) storageMetrics(metrics, nodes)
   queueMetrics(metrics, queue)
   const common: GatewayOptions = {
@@ -182,6 +191,7 @@ export async function assembleProcess(
             jsonBodyLimit: config.jsonBodyLimit,
             quotas: { bytes: config.quotaBytes, files: config.quotaFiles, jobs: config.quotaJobs },
             tus,
+            webhooks: webhooks.service,
           },
           jobs: {
             service: system.jobs,
@@ -223,6 +233,7 @@ export async function assembleProcess(
     system.runs,
     ...(serving ? [system.scheduler] : []),
     ...system.workers,
+    ...webhooks.components,
     ...(serving ? [gc, scrubber] : []),
     http,
   ]

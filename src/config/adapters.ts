@@ -13,6 +13,7 @@ import type {
   ScheduleStore,
   ScheduleTicks,
   TusUploadStore,
+  WebhookStore,
 } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -78,7 +79,8 @@ export async function metaStoreFor(
     ScheduleStore &
     ScheduleTicks &
     RateBuckets &
-    TusUploadStore
+    TusUploadStore &
+    WebhookStore
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {

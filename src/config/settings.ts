@@ -59,6 +59,9 @@ export interface PiperConfig {
   detectThreads: number
   imageAnalyzeUploads: string[]
   tusExpireAfterMs: number
+  webhookAllowPrivate: boolean
+  webhookRetryBaseMs: number
+  webhookDisableAfterMs: number
   tusMaxSize: number
   quotaBytes: number
   quotaFiles: number
@@ -401,6 +404,30 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'whose image uploads get an image.analyze job (hashes for duplicates, statistics): * for every client, none, or client ids',
     parse: list(nonEmptyString('a client id or *')),
     fallback: () => ['none'],
+  }),
+  setting({
+    name: 'webhookAllowPrivate',
+    flag: '--webhook-allow-private',
+    env: 'PIPER_WEBHOOK_ALLOW_PRIVATE',
+    doc: 'whether webhooks may target loopback and private addresses (off: 400 E_WEBHOOK_TARGET, against SSRF)',
+    parse: boolean,
+    fallback: () => false,
+  }),
+  setting({
+    name: 'webhookRetryBaseMs',
+    flag: '--webhook-retry-base-ms',
+    env: 'PIPER_WEBHOOK_RETRY_BASE_MS',
+    doc: 'the delay before a failed webhook delivery is tried again; it doubles (with jitter) each time, up to an hour',
+    parse: integer(100, 3_600_000),
+    fallback: () => 5_000,
+  }),
+  setting({
+    name: 'webhookDisableAfterMs',
+    flag: '--webhook-disable-after-ms',
+    env: 'PIPER_WEBHOOK_DISABLE_AFTER_MS',
+    doc: 'a webhook whose deliveries have all failed for this long is disabled (its state says why)',
+    parse: integer(60_000, 30 * 24 * 3_600_000),
+    fallback: () => 24 * 3_600_000,
   }),
   setting({
     name: 'tusExpireAfterMs',

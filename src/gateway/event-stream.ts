@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isTerminal, type JobEventFeed } from '../jobs/index.ts'
+import { eventJson, isTerminal, type JobEventFeed } from '../jobs/index.ts'
 import type { JobEvent, JobState } from '../meta/index.ts'
-import { eventJson } from './job-json.ts'
 import type { RoutePolicy } from './server.ts'
 import { lastEventId, SseStream } from './sse.ts'
 

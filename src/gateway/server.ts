@@ -15,6 +15,7 @@ import {
   type Registry,
 } from '../telemetry/index.ts'
 import type { TusUploads } from '../tus/index.ts'
+import type { WebhookService } from '../webhooks/index.ts'
 import { ClientResolver } from './api-keys.ts'
 import { backupAdminRoutes } from './backup-admin-routes.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
@@ -36,6 +37,7 @@ import { Router } from './router.ts'
 import { scheduleRoutes } from './schedule-routes.ts'
 import { type StorageAdminOptions, storageAdminRoutes } from './storage-admin-routes.ts'
 import { tusRoutes } from './tus-routes.ts'
+import { webhookRoutes } from './webhook-routes.ts'
 
 export interface GatewayOptions {
   host: string
@@ -54,6 +56,8 @@ export interface GatewayOptions {
     quotas?: QuotaLimits
     /** `/v1/tus/`: resumable uploads. */
     tus?: TusUploads
+    /** `/v1/webhooks`: clients' endpoints for events. */
+    webhooks?: WebhookService
   }
   /** The job and pipeline APIs and live status; needs `storage`. */
   jobs?: {
@@ -211,6 +215,7 @@ export class Gateway {
         if (options.jobs.schedules) scheduleRoutes(this.#router, options.jobs.schedules, clients)
       }
       tusRoutes(this.#router, storage.tus, clients, policy, options.jobs)
+      webhookRoutes(this.#router, storage.webhooks, clients)
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
       backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)
       if (options.storageAdmin) {

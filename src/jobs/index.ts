@@ -1,6 +1,7 @@
 /** Jobs: requests, the outbox, the task handlers that fan out and join, and live events. */
 export { JobError, type JobErrorCode } from './errors.ts'
 export { type EventQuery, type EventSubscription, JobEventFeed } from './event-feed.ts'
+export { eventJson } from './event-json.ts'
 export { errorFromDeadLetter, isPermanentFailure } from './failures.ts'
 export { isJobId, newJobId } from './job-id.ts'
 export { checkOutput, type JobRequest, MAX_JOB_INPUTS, parseJobRequest } from './job-request.ts'

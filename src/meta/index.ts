@@ -54,3 +54,10 @@ export { MAX_IMAGE_DISTANCE } from './sql-images.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'
 export { SqliteDriver } from './sqlite-driver.ts'
 export type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'
+export type {
+  DeliveryRecord,
+  WebhookPatch,
+  WebhookRecord,
+  WebhookState,
+  WebhookStore,
+} from './webhook-store.ts'

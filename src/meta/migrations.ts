@@ -306,6 +306,47 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         'CREATE INDEX tus_uploads_expiring ON tus_uploads (expires)',
       ],
     },
+    {
+      version: 11,
+      name: 'webhooks',
+      sql: (t) => [
+        // An endpoint of a client's and the events it wants (JSON list of names and patterns).
+        // previous_secret still signs until previous_until (a rotation's grace); failing_since:
+        // when the current run of failed deliveries began (null while it delivers).
+        // after_event: events up to this id came before it and are not sent to it.
+        `CREATE TABLE webhooks (
+          id TEXT PRIMARY KEY,
+          client_id ${t.name} NOT NULL REFERENCES clients (id),
+          url TEXT NOT NULL,
+          events TEXT NOT NULL,
+          secret TEXT NOT NULL,
+          previous_secret TEXT,
+          previous_until ${t.bigint},
+          state TEXT NOT NULL,
+          disabled_reason TEXT,
+          failing_since ${t.bigint},
+          after_event ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL,
+          updated ${t.bigint} NOT NULL)`,
+        'CREATE INDEX webhooks_by_client ON webhooks (client_id, id)',
+        // One row per delivery attempt: status is the HTTP status (null: no answer).
+        `CREATE TABLE webhook_deliveries (
+          id ${t.serial},
+          webhook_id TEXT NOT NULL,
+          message_id TEXT NOT NULL,
+          event_type TEXT NOT NULL,
+          attempt ${t.bigint} NOT NULL,
+          status ${t.bigint},
+          error TEXT,
+          duration_ms ${t.bigint} NOT NULL,
+          created ${t.bigint} NOT NULL)`,
+        'CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id)',
+        // How far a tailer of job_events (the webhook dispatcher) has read.
+        `CREATE TABLE event_cursors (
+          name TEXT PRIMARY KEY,
+          position ${t.bigint} NOT NULL)`,
+      ],
+    },
   ]
 
 /**

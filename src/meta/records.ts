@@ -91,9 +91,11 @@ export interface JobEvent {
   jobId: string
   /**
    * `state` on every state change (data: the job's or run's changing fields), `progress` as
-   * parts finish, `step` as a run's step changes (`jobId` is then the run's id).
+   * parts finish, `step` as a run's step changes (`jobId` is then the run's id), `file` as a
+   * file is created or deleted (`jobId` is then the file's id; data: action, name, size,
+   * sha256, contentType), in the same transaction as the change.
    */
-  type: 'state' | 'progress' | 'step'
+  type: 'state' | 'progress' | 'step' | 'file'
   data: Record<string, unknown>
   created: number
 }

@@ -28,6 +28,9 @@ export const DUMP_TABLES: readonly { name: string; key: string[]; where?: string
   { name: 'image_outputs', key: ['job_id'] },
   { name: 'schedules', key: ['client_id', 'name'] },
   { name: 'schedule_ticks', key: ['client_id', 'name', 'tick'] },
+  { name: 'webhooks', key: ['id'] },
+  { name: 'webhook_deliveries', key: ['id'] },
+  { name: 'event_cursors', key: ['name'] },
 ]
 
 /** Tables in the schema that a dump leaves out (see `DUMP_TABLES`). */
@@ -171,10 +174,12 @@ export async function loadTables(
     const counts = loader.finish()
     await interruptUnfinished(tx, options.restoredFrom)
     if (driver.dialect === 'postgres') {
-      // Rows came with their ids; the sequence must go on after the largest.
-      await tx.all(
-        `SELECT setval(pg_get_serial_sequence('job_events', 'id'), COALESCE(max(id), 0) + 1, false) FROM job_events`,
-      )
+      // Rows came with their ids; the sequences must go on after the largest.
+      for (const table of ['job_events', 'webhook_deliveries']) {
+        await tx.all(
+          `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 0) + 1, false) FROM ${table}`,
+        )
+      }
     }
     return counts
   })

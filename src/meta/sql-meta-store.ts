@@ -43,6 +43,7 @@ import {
   addProgressEvent,
   createJob,
   getJob,
+  insertEvent,
   jobById,
   jobEvents,
   listJobs,
@@ -59,7 +60,9 @@ import * as rateBuckets from './sql-rate-buckets.ts'
 import * as runs from './sql-runs.ts'
 import * as schedules from './sql-schedules.ts'
 import * as tus from './sql-tus-uploads.ts'
+import * as webhooks from './sql-webhooks.ts'
 import type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'
+import type { DeliveryRecord, WebhookPatch, WebhookRecord, WebhookStore } from './webhook-store.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
 export class SqlMetaStore
@@ -73,7 +76,8 @@ export class SqlMetaStore
     ScheduleStore,
     ScheduleTicks,
     RateBuckets,
-    TusUploadStore
+    TusUploadStore,
+    WebhookStore
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -108,6 +112,44 @@ export class SqlMetaStore
     now: number,
   ): Promise<BucketAnswer> {
     return rateBuckets.takeToken(this.#driver, key, limit, now)
+  }
+
+  // Webhooks (`WebhookStore`), in sql-webhooks.ts.
+
+  createWebhook(record: WebhookRecord): Promise<void> {
+    return webhooks.createWebhook(this.#driver, record)
+  }
+
+  getWebhook(clientId: string, id: string): Promise<WebhookRecord | undefined> {
+    return webhooks.getWebhook(this.#driver, clientId, id)
+  }
+
+  listWebhooks(clientId: string | undefined): Promise<WebhookRecord[]> {
+    return webhooks.listWebhooks(this.#driver, clientId)
+  }
+
+  updateWebhook(id: string, patch: WebhookPatch, now: number): Promise<WebhookRecord | undefined> {
+    return webhooks.updateWebhook(this.#driver, id, patch, now)
+  }
+
+  deleteWebhook(clientId: string, id: string): Promise<boolean> {
+    return webhooks.deleteWebhook(this.#driver, clientId, id)
+  }
+
+  addDelivery(delivery: Omit<DeliveryRecord, 'id'>): Promise<void> {
+    return webhooks.addDelivery(this.#driver, delivery)
+  }
+
+  listDeliveries(webhookId: string, options: { before?: number; limit: number }) {
+    return webhooks.listDeliveries(this.#driver, webhookId, options)
+  }
+
+  eventCursor(name: string): Promise<number | undefined> {
+    return webhooks.eventCursor(this.#driver, name)
+  }
+
+  setEventCursor(name: string, position: number): Promise<void> {
+    return webhooks.setEventCursor(this.#driver, name, position)
   }
 
   // Resumable uploads (`TusUploadStore`), in sql-tus-uploads.ts.
@@ -326,7 +368,9 @@ export class SqlMetaStore
       ])
       if (!rows[0]) return undefined
       const file = fileFromRow(rows[0])
-      return { file, released: await dropFile(tx, file.id) }
+      const released = await dropFile(tx, file.id)
+      await insertEvent(this.#driver, tx, clientId, file.id, 'file', fileEventData('deleted', file))
+      return { file, released }
     })
   }
 
@@ -398,19 +442,26 @@ export class SqlMetaStore
     return this.#driver.transaction((tx) => commitUploadIn(this.#driver, tx, uploadId, summary))
   }
 
-  commitJobOutput(jobId: string, version: number, summary: UploadSummary, patch: JobPatch) {
-    return this.#driver.transaction(async (tx) => {
-      const rows = await tx.all('SELECT upload_id FROM jobs WHERE id = $1 AND version = $2', [
-        jobId,
-        version,
-      ])
-      const uploadId = rows[0]?.upload_id
-      if (uploadId == null) return undefined
-      const job = await updateJobIn(this.#driver, tx, jobId, version, patch)
-      if (!job) return undefined
-      const committed = await commitUploadIn(this.#driver, tx, String(uploadId), summary)
-      return { job, ...committed }
-    })
+  async commitJobOutput(jobId: string, version: number, summary: UploadSummary, patch: JobPatch) {
+    try {
+      return await this.#driver.transaction(async (tx) => {
+        const rows = await tx.all('SELECT upload_id FROM jobs WHERE id = $1 AND version = $2', [
+          jobId,
+          version,
+        ])
+        const uploadId = rows[0]?.upload_id
+        if (uploadId == null) return undefined
+        // The file first: every transaction takes a file's lock before the events' lock (the
+        // file's event, then the job's), so two never wait on each other.
+        const committed = await commitUploadIn(this.#driver, tx, String(uploadId), summary)
+        const job = await updateJobIn(this.#driver, tx, jobId, version, patch)
+        if (!job) throw MOVED_ON
+        return { job, ...committed }
+      })
+    } catch (error) {
+      if (error === MOVED_ON) return undefined
+      throw error
+    }
   }
 
   abortUpload(uploadId: string): Promise<string[]> {
@@ -676,6 +727,10 @@ async function commitUploadIn(
   }
   // The upload's references become the file's: counts stay as they are.
   await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
+  await insertEvent(driver, tx, clientId, file.id, 'file', {
+    ...fileEventData('created', file),
+    replaced: previous[0] !== undefined,
+  })
   return { file, released }
 }
 
@@ -688,6 +743,20 @@ async function dropFile(tx: SqlExecutor, fileId: string): Promise<string[]> {
     tx,
     rows.map((r) => String(r.chunk_key)),
   )
+}
+
+/** Rolls back a job output's commit when the job moved on meanwhile (nothing changed). */
+const MOVED_ON = Symbol('job moved on')
+
+/** A `file` event's data: the file as it was created or deleted. */
+function fileEventData(action: 'created' | 'deleted', file: FileRecord): Record<string, unknown> {
+  return {
+    action,
+    name: file.name,
+    size: file.size,
+    sha256: file.sha256,
+    contentType: file.contentType,
+  }
 }
 
 function uploadGone(uploadId: string): MetaError {

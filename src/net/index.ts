@@ -1,2 +1,3 @@
-/** Small network facts shared by the servers (gateway, queue server). */
+/** Small network facts shared by the servers (gateway, queue server) and outgoing calls. */
 export { isLoopback } from './loopback.ts'
+export { isPublicAddress } from './public-address.ts'

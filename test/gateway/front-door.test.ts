@@ -83,6 +83,9 @@ describe('the gateway under hostile requests', () => {
         '/v1/files/fuzz/in.txt/duplicates',
         '/v1/tus',
         '/v1/tus/',
+        '/v1/webhooks',
+        '/v1/webhooks/wh_0123/deliveries',
+        '/v1/webhooks/wh_0123/rotate',
         '/v1/tus/0123456789abcdef0123456789abcdef',
         '/files',
         '/healthz',
@@ -111,6 +114,7 @@ describe('the gateway under hostile requests', () => {
               'retry',
               'jobs.compress.dlq',
               'tus',
+              'webhooks',
             ),
             token,
           ),
@@ -128,6 +132,7 @@ describe('the gateway under hostile requests', () => {
           '/v1/runs/',
           '/v1/dlq/',
           '/v1/tus/',
+          '/v1/webhooks/',
         )
         .chain((p) => text.map((t) => p + encodeURIComponent(t))),
       text.map((t) => `http://${t}`),
@@ -282,6 +287,29 @@ describe('the gateway under hostile requests', () => {
           input: fc.oneof(fc.constant('fuzz/in.txt'), text),
           inputs: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }),
           version: fc.option(fc.integer({ min: -1, max: 3 }), { nil: undefined }),
+        })
+        .map((o) => JSON.stringify(o)),
+      // Webhooks: targets public, private and malformed (no name here resolves: the lookups
+      // fail at once), events known and not.
+      fc
+        .record({
+          url: fc.oneof(
+            fc.constantFrom(
+              'http://127.0.0.1:9/x',
+              'http://169.254.169.254/',
+              'https://93.184.216.34/hook',
+              'http://[::ffff:10.0.0.1]/',
+              'ftp://93.184.216.34/',
+              'http://u:p@93.184.216.34/',
+            ),
+            text,
+          ),
+          events: fc.oneof(
+            fc.array(fc.constantFrom('file.created', 'job.*', '*', 'run.done', 'x'), {
+              maxLength: 3,
+            }),
+            text,
+          ),
         })
         .map((o) => JSON.stringify(o)),
       fc
