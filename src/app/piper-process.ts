@@ -18,6 +18,7 @@ import { type Component, jobSystem } from './job-system.ts'
 import { maintenanceTasks } from './maintenance.ts'
 import { dependencyChecks } from './readiness.ts'
 import { StorageRepairs } from './storage-repairs.ts'
+import { usageStats } from './usage-stats.ts'
 import { webhookParts } from './webhook-parts.ts'
 import { queueMetrics } from './work-metrics.ts'
 
@@ -83,12 +84,13 @@ export async function assembleProcess(
     expireAfterMs: config.tusExpireAfterMs,
     maxSize: config.tusMaxSize,
   })
+  const stats = usageStats({ meta, logger })
   // Both run at the ticks of their schedules (one process of the cluster each); gc also at start.
   const gc = new GarbageCollector({
     files,
     logger,
     intervalMs: 0,
-    sweeps: [() => tus.sweepExpired()],
+    sweeps: [() => tus.sweepExpired(), stats.prune],
   })
   const scrubber = new ChunkScrubber({
     blobs,
@@ -160,6 +162,7 @@ export async function assembleProcess(
     admins: config.adminClients,
     metrics,
     ready: dependencyChecks({ meta, queue }),
+    queueStats: () => queue.stats(),
     admission: {
       buckets: meta,
       perMinute: config.rateLimitPerMinute,
@@ -193,6 +196,7 @@ export async function assembleProcess(
             tus,
             webhooks: webhooks.service,
           },
+          stats: stats.routes,
           jobs: {
             service: system.jobs,
             feed,
@@ -231,7 +235,7 @@ export async function assembleProcess(
     ...(backups ? [backups.target, backups] : []),
     system.jobs,
     system.runs,
-    ...(serving ? [system.scheduler] : []),
+    ...(serving ? [system.scheduler, stats.task] : []),
     ...system.workers,
     ...webhooks.components,
     ...(serving ? [gc, scrubber] : []),

@@ -13,6 +13,7 @@ import type {
   ScheduleStore,
   ScheduleTicks,
   TusUploadStore,
+  UsageStore,
   WebhookStore,
 } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
@@ -80,7 +81,8 @@ export async function metaStoreFor(
     ScheduleTicks &
     RateBuckets &
     TusUploadStore &
-    WebhookStore
+    WebhookStore &
+    UsageStore
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {

@@ -54,6 +54,7 @@ const STATUS_OF_CODE: Record<string, number> = {
   E_TUS_FINAL: 403,
   E_TUS_VERSION: 412,
   E_TUS_CONTENT_TYPE: 415,
+  E_STATS_REQUEST: 400,
   E_WEBHOOK_REQUEST: 400,
   // A target on loopback or a private network (SSRF), or one that does not resolve.
   E_WEBHOOK_TARGET: 400,

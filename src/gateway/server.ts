@@ -6,6 +6,7 @@ import type { JobEventFeed, JobService, KindRegistry } from '../jobs/index.ts'
 import type { ClientUsageReader, MetaStore, RateBuckets } from '../meta/index.ts'
 import { isLoopback } from '../net/index.ts'
 import type { DeadLetters, PipelineService, RunService } from '../pipelines/index.ts'
+import type { TopicStats } from '../queue/index.ts'
 import type { ScheduleService } from '../schedules/index.ts'
 import {
   createMetricsRegistry,
@@ -29,14 +30,17 @@ import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
 import { LoadShedding } from './load-shedding.ts'
 import { pipelineRoutes } from './pipeline-routes.ts'
+import { queueAdminRoutes } from './queue-admin-routes.ts'
 import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
 import { RateLimit } from './rate-limit.ts'
 import { parseRequestTarget } from './request-target.ts'
 import { sendJson } from './respond.ts'
 import { Router } from './router.ts'
 import { scheduleRoutes } from './schedule-routes.ts'
+import { type StatsRouteOptions, statsRoutes } from './stats-routes.ts'
 import { type StorageAdminOptions, storageAdminRoutes } from './storage-admin-routes.ts'
 import { tusRoutes } from './tus-routes.ts'
+import { uiRoutes } from './ui-routes.ts'
 import { webhookRoutes } from './webhook-routes.ts'
 
 export interface GatewayOptions {
@@ -88,6 +92,10 @@ export interface GatewayOptions {
     maxQueuedJobs: number
     now?: () => number
   }
+  /** `/v1/stats`: usage statistics. */
+  stats?: StatsRouteOptions
+  /** The queue's topics and groups, for `/v1/admin/queue` (administrators). */
+  queueStats?: () => Promise<TopicStats[]>
   /** The dependencies that do not answer now, for `/readyz` (503 while any does not). */
   ready?: () => Promise<string[]>
   /** Where the gateway's metrics go, served at `/metrics` (default: a registry of its own). */
@@ -216,6 +224,9 @@ export class Gateway {
       }
       tusRoutes(this.#router, storage.tus, clients, policy, options.jobs)
       webhookRoutes(this.#router, storage.webhooks, clients)
+      queueAdminRoutes(this.#router, options.queueStats, clients)
+      statsRoutes(this.#router, options.stats, clients)
+      uiRoutes(this.#router)
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
       backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)
       if (options.storageAdmin) {

@@ -54,6 +54,18 @@ export { MAX_IMAGE_DISTANCE } from './sql-images.ts'
 export { SqlMetaStore } from './sql-meta-store.ts'
 export { SqliteDriver } from './sqlite-driver.ts'
 export type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'
+export {
+  bucketSpan,
+  bucketStart,
+  type CounterAdd,
+  type CounterRow,
+  GRANULARITIES,
+  type Granularity,
+  type SketchAdd,
+  type SketchRow,
+  type UsageQuery,
+  type UsageStore,
+} from './usage-store.ts'
 export type {
   DeliveryRecord,
   WebhookPatch,

@@ -347,6 +347,30 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           position ${t.bigint} NOT NULL)`,
       ],
     },
+    {
+      version: 12,
+      name: 'usage statistics',
+      sql: (t) => [
+        // Counters per client and bucket (granularity minute, hour or day; start in ms, UTC),
+        // added to as the stats tailer reads the event history, in the transaction that moves
+        // its cursor: each event is counted once.
+        `CREATE TABLE usage_counters (
+          client_id ${t.name} NOT NULL,
+          granularity TEXT NOT NULL,
+          start ${t.bigint} NOT NULL,
+          metric TEXT NOT NULL,
+          value ${t.real} NOT NULL,
+          PRIMARY KEY (client_id, granularity, start, metric))`,
+        // A mergeable latency sketch (DDSketch, protobuf) per client, bucket and job kind.
+        `CREATE TABLE usage_sketches (
+          client_id ${t.name} NOT NULL,
+          granularity TEXT NOT NULL,
+          start ${t.bigint} NOT NULL,
+          kind TEXT NOT NULL,
+          sketch ${t.bytes} NOT NULL,
+          PRIMARY KEY (client_id, granularity, start, kind))`,
+      ],
+    },
   ]
 
 /**

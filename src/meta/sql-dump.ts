@@ -31,6 +31,8 @@ export const DUMP_TABLES: readonly { name: string; key: string[]; where?: string
   { name: 'webhooks', key: ['id'] },
   { name: 'webhook_deliveries', key: ['id'] },
   { name: 'event_cursors', key: ['name'] },
+  { name: 'usage_counters', key: ['client_id', 'granularity', 'start', 'metric'] },
+  { name: 'usage_sketches', key: ['client_id', 'granularity', 'start', 'kind'] },
 ]
 
 /** Tables in the schema that a dump leaves out (see `DUMP_TABLES`). */

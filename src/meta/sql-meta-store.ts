@@ -60,8 +60,10 @@ import * as rateBuckets from './sql-rate-buckets.ts'
 import * as runs from './sql-runs.ts'
 import * as schedules from './sql-schedules.ts'
 import * as tus from './sql-tus-uploads.ts'
+import * as usage from './sql-usage.ts'
 import * as webhooks from './sql-webhooks.ts'
 import type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'
+import type { CounterAdd, Granularity, SketchAdd, UsageQuery, UsageStore } from './usage-store.ts'
 import type { DeliveryRecord, WebhookPatch, WebhookRecord, WebhookStore } from './webhook-store.ts'
 
 /** The `MetaStore` on SQL, shared by the SQLite and PostgreSQL adapters. */
@@ -77,7 +79,8 @@ export class SqlMetaStore
     ScheduleTicks,
     RateBuckets,
     TusUploadStore,
-    WebhookStore
+    WebhookStore,
+    UsageStore
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -112,6 +115,28 @@ export class SqlMetaStore
     now: number,
   ): Promise<BucketAnswer> {
     return rateBuckets.takeToken(this.#driver, key, limit, now)
+  }
+
+  // Usage statistics (`UsageStore`), in sql-usage.ts.
+
+  addUsage(counters: CounterAdd[], sketches: SketchAdd[], cursorName: string, cursor: number) {
+    return usage.addUsage(this.#driver, counters, sketches, cursorName, cursor)
+  }
+
+  usageCounters(query: UsageQuery) {
+    return usage.usageCounters(this.#driver, query)
+  }
+
+  usageSketches(query: UsageQuery) {
+    return usage.usageSketches(this.#driver, query)
+  }
+
+  resetUsage(cursorName: string, cursor: number): Promise<void> {
+    return usage.resetUsage(this.#driver, cursorName, cursor)
+  }
+
+  pruneUsage(granularity: Granularity, before: number): Promise<number> {
+    return usage.pruneUsage(this.#driver, granularity, before)
   }
 
   // Webhooks (`WebhookStore`), in sql-webhooks.ts.
