@@ -37,6 +37,7 @@ import { releaseChunks as release } from './sql-chunk-refs.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
+import { readEventCursor, writeEventCursor } from './sql-event-cursors.ts'
 import * as images from './sql-images.ts'
 import {
   addJobEvent,
@@ -170,11 +171,11 @@ export class SqlMetaStore
   }
 
   eventCursor(name: string): Promise<number | undefined> {
-    return webhooks.eventCursor(this.#driver, name)
+    return readEventCursor(this.#driver, name)
   }
 
   setEventCursor(name: string, position: number): Promise<void> {
-    return webhooks.setEventCursor(this.#driver, name, position)
+    return writeEventCursor(this.#driver, name, position)
   }
 
   // Resumable uploads (`TusUploadStore`), in sql-tus-uploads.ts.

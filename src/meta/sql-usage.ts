@@ -1,4 +1,5 @@
 import type { Row, SqlDriver } from './sql-driver.ts'
+import { writeEventCursor } from './sql-event-cursors.ts'
 import {
   bucketStart,
   type CounterAdd,
@@ -56,11 +57,7 @@ export function addUsage(
         )
       }
     }
-    await tx.run(
-      `INSERT INTO event_cursors (name, position) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET position = $2`,
-      [cursorName, cursor],
-    )
+    await writeEventCursor(tx, cursorName, cursor)
   })
 }
 
@@ -106,11 +103,7 @@ export function resetUsage(driver: SqlDriver, cursorName: string, cursor: number
   return driver.transaction(async (tx) => {
     await tx.run('DELETE FROM usage_counters')
     await tx.run('DELETE FROM usage_sketches')
-    await tx.run(
-      `INSERT INTO event_cursors (name, position) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET position = $2`,
-      [cursorName, cursor],
-    )
+    await writeEventCursor(tx, cursorName, cursor)
   })
 }
 

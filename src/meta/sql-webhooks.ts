@@ -150,20 +150,3 @@ export async function listDeliveries(
     created: Number(r.created),
   }))
 }
-
-export async function eventCursor(driver: SqlDriver, name: string): Promise<number | undefined> {
-  const rows = await driver.all('SELECT position FROM event_cursors WHERE name = $1', [name])
-  return optionalNumber(rows[0]?.position)
-}
-
-export async function setEventCursor(
-  driver: SqlDriver,
-  name: string,
-  position: number,
-): Promise<void> {
-  await driver.run(
-    `INSERT INTO event_cursors (name, position) VALUES ($1, $2)
-       ON CONFLICT (name) DO UPDATE SET position = $2`,
-    [name, position],
-  )
-}

@@ -74,21 +74,12 @@ export class TusUploads {
     const name = request.partial ? '' : nameOf(request.metadata)
     if (request.length !== undefined) this.#checkLength(request.length)
     const uploadId = await this.#files.beginUpload(client, name || '.tus-part')
-    const now = this.#now()
-    const upload: TusUploadRecord = {
-      id: randomBytes(16).toString('hex'),
-      clientId: client,
-      uploadId,
-      name,
+    const upload = this.#newRecord(client, uploadId, name, request.metadata, {
       length: request.length,
       received: 0,
       nextSeq: 0,
-      metadata: request.metadata,
       concat: request.partial ? 'partial' : undefined,
-      fileId: undefined,
-      created: now,
-      expires: now + this.#expireAfterMs,
-    }
+    })
     await this.#meta.createTusUpload(upload)
     this.#log.info({ client, tus: upload.id, length: upload.length, name }, 'tus upload created')
     // An empty upload is complete as it is created.
@@ -236,21 +227,12 @@ export class TusUploads {
       await this.#files.abortUpload(uploadId).catch(() => {})
       throw error
     }
-    const now = this.#now()
-    const upload: TusUploadRecord = {
-      id: randomBytes(16).toString('hex'),
-      clientId: client,
-      uploadId,
-      name,
+    const upload = this.#newRecord(client, uploadId, name, metadata, {
       length,
       received: length,
       nextSeq: seq,
-      metadata,
       concat: header,
-      fileId: undefined,
-      created: now,
-      expires: now + this.#expireAfterMs,
-    }
+    })
     await this.#meta.createTusUpload(upload)
     const answer = await this.#complete(upload)
     for (const part of parts) await this.#end(part)
@@ -273,6 +255,27 @@ export class TusUploads {
     }
     if (swept > 0) this.#log.info({ uploads: swept }, 'expired tus uploads freed')
     return swept
+  }
+
+  #newRecord(
+    client: string,
+    uploadId: string,
+    name: string,
+    metadata: Record<string, string>,
+    progress: Pick<TusUploadRecord, 'length' | 'received' | 'nextSeq' | 'concat'>,
+  ): TusUploadRecord {
+    const now = this.#now()
+    return {
+      id: randomBytes(16).toString('hex'),
+      clientId: client,
+      uploadId,
+      name,
+      metadata,
+      ...progress,
+      fileId: undefined,
+      created: now,
+      expires: now + this.#expireAfterMs,
+    }
   }
 
   /** Completes the upload if a crash cut its completion short (HEAD after a restart). */
