@@ -10,8 +10,14 @@ import { ChunkScrubber, chunkAnalyzer, FileService, GarbageCollector } from '../
 import { Gateway, type GatewayOptions } from '../gateway/index.ts'
 import { type ImageLimits, OnDemandVariants } from '../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../jobs/index.ts'
+import { TracedQueue } from '../queue/index.ts'
 import { NodesBlobStore, storageMetrics, TieredBlobStore } from '../storage/index.ts'
-import { createMetricsRegistry, type Logger } from '../telemetry/index.ts'
+import {
+  createMetricsRegistry,
+  type Logger,
+  startTracing,
+  traceHeaders,
+} from '../telemetry/index.ts'
 import { TusUploads } from '../tus/index.ts'
 import { configuredBackups } from './backups.ts'
 import { type Component, jobSystem } from './job-system.ts'
@@ -50,7 +56,7 @@ export async function assembleProcess(
   const kinds = new KindRegistry()
   const serve =
     !roles.has('worker') || config.kinds.includes('none') ? [] : kindsToServe(kinds, config.kinds)
-  const queue = await queueFor(config.queue, { logger, token: config.queueToken })
+  const { tracing, queue } = await tracedQueue(config, roles, logger)
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
   const meta = await metaStoreFor(config.meta)
   // nodes://registry reads its nodes from the metadata store, so the store starts first.
@@ -227,6 +233,8 @@ export async function assembleProcess(
       : { ...common, ops: { meta } },
   )
   const components: Component[] = [
+    // First, so closed last: the spans of everything else's shutdown are flushed too.
+    tracing,
     threads,
     queueComponent,
     meta,
@@ -242,6 +250,21 @@ export async function assembleProcess(
     http,
   ]
   return { components, http }
+}
+
+/**
+ * With OTEL_* set, spans go to the OTLP endpoint and every message carries the trace context
+ * of its publisher; the tracing component flushes them at close (a no-op when off).
+ */
+async function tracedQueue(config: PiperConfig, roles: ReadonlySet<Role>, logger: Logger) {
+  const started = startTracing(roles.size > 1 ? 'piper' : `piper-${[...roles][0]}`)
+  const tracing: Component = {
+    name: 'tracing',
+    start: async () => {},
+    close: async () => started?.close(),
+  }
+  const queue = await queueFor(config.queue, { logger, token: config.queueToken })
+  return { tracing, queue: new TracedQueue(queue, traceHeaders) }
 }
 
 /** The kinds a `--kinds` list names; a pattern that names none is a configuration error. */

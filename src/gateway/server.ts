@@ -9,11 +9,14 @@ import type { DeadLetters, PipelineService, RunService } from '../pipelines/inde
 import type { TopicStats } from '../queue/index.ts'
 import type { ScheduleService } from '../schedules/index.ts'
 import {
+  contextFrom,
   createMetricsRegistry,
   type Histogram,
   httpRequestDuration,
+  inSpan,
   type Logger,
   type Registry,
+  SpanKind,
 } from '../telemetry/index.ts'
 import type { TusUploads } from '../tus/index.ts'
 import type { WebhookService } from '../webhooks/index.ts'
@@ -325,7 +328,28 @@ export class Gateway {
     })
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** A request in a server span, joined to the caller's trace when it sends `traceparent`. */
+  #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = methodLabel(req.method)
+    return inSpan(
+      method,
+      {
+        kind: SpanKind.SERVER,
+        parent: contextFrom(req.headers),
+        attributes: { 'http.request.method': method },
+      },
+      async (span) => {
+        res.once('close', () => span.setAttribute('http.response.status_code', res.statusCode))
+        await this.#answer(req, res, (route) => span.updateName(`${method} ${route}`))
+      },
+    )
+  }
+
+  async #answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    routed: (route: string) => void,
+  ): Promise<void> {
     res.setHeader('x-content-type-options', 'nosniff')
     let log = this.#log.child({ method: req.method })
     // Labelled by route pattern, never by path: one series per route, whatever the names.
@@ -352,6 +376,7 @@ export class Gateway {
       }
       const matched = this.#router.match(req.method ?? 'GET', pathname)
       route = matched.route
+      routed(route)
       await matched.handler({ req, res, url, tail: matched.tail, log })
     } catch (error) {
       this.#fail(req, res, error, log)

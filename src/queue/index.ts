@@ -20,3 +20,4 @@ export {
 export { PROTOCOL_VERSION } from './remote/protocol.ts'
 export { QueueServer, type QueueServerOptions } from './remote/queue-server.ts'
 export { RemoteQueue, type RemoteQueueOptions } from './remote/remote-queue.ts'
+export { TracedQueue } from './traced-queue.ts'

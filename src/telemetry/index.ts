@@ -1,4 +1,4 @@
-/** Logging and metrics shared by every component. */
+/** Logging, metrics and tracing shared by every component. */
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts'
 export {
   Counter,
@@ -9,3 +9,13 @@ export {
   Registry,
   taskDuration,
 } from './metrics.ts'
+export {
+  activeTraceIds,
+  contextFrom,
+  inSpan,
+  SpanKind,
+  startTracing,
+  traceHeaders,
+  tracer,
+  tracingWanted,
+} from './tracing.ts'

@@ -1,6 +1,7 @@
 import { type DestinationStream, type Logger, pino } from 'pino'
 import pretty from 'pino-pretty'
 import type { LogLevel } from '../config/index.ts'
+import { activeTraceIds } from './tracing.ts'
 
 export type { Logger }
 
@@ -35,6 +36,8 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Inside a trace (tracing on), each line says which: trace_id and span_id.
+      mixin: () => activeTraceIds() ?? {},
     },
     destination,
   )

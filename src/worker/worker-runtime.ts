@@ -5,7 +5,15 @@ import type {
   QueueMessage,
   TopicOptions,
 } from '../queue/index.ts'
-import { type Histogram, type Logger, type Registry, taskDuration } from '../telemetry/index.ts'
+import {
+  contextFrom,
+  type Histogram,
+  inSpan,
+  type Logger,
+  type Registry,
+  SpanKind,
+  taskDuration,
+} from '../telemetry/index.ts'
 
 export interface WorkerRuntimeOptions<T> {
   queue: Queue
@@ -125,7 +133,21 @@ export class WorkerRuntime<T> {
     const timer = this.#timings?.startTimer({ topic: this.#o.topic })
     try {
       task = this.#o.decode(message)
-      await this.#o.handle(task)
+      const decoded = task
+      // The task's span joins the trace of whoever queued it (the message's `traceparent`).
+      await inSpan(
+        `${this.#o.topic} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFrom(message.headers),
+          attributes: {
+            'messaging.destination.name': this.#o.topic,
+            'messaging.message.id': String(message.offset),
+            'messaging.consumer.group.name': this.#o.group,
+          },
+        },
+        () => this.#o.handle(decoded),
+      )
       await consumer.ack(message)
       timer?.({ outcome: 'ok' })
     } catch (error) {
