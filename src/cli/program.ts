@@ -21,6 +21,7 @@ const load = {
   queue: () => import('./commands/queue.ts'),
   storage: () => import('./commands/storage.ts'),
   up: () => import('./commands/up.ts'),
+  usage: () => import('./commands/usage.ts'),
 }
 
 export interface ProgramIo {
@@ -106,6 +107,7 @@ export function buildProgram(io: ProgramIo): Command {
   storageCommands(program, io)
   backupCommands(program, io)
   scheduleCommands(program, io)
+  usageCommands(program, io)
   return program
 }
 
@@ -338,6 +340,63 @@ function keysCommands(program: Command, io: ProgramIo): void {
       .argument('<fingerprint>', 'hex prefix shown by keys ls'),
   ).action(async (client: string, fingerprint: string, options: Options) => {
     await (await load.keys()).keysRevokeCommand(client, fingerprint, flagValues(options))
+  })
+}
+
+/** stats and webhooks: the client's usage, and its endpoints for events. */
+function usageCommands(program: Command, io: ProgramIo): void {
+  addConfigOptions(
+    program
+      .command('stats')
+      .description('usage by bucket: uploads, bytes, jobs ended, job latency p50/p95/p99 by kind')
+      .option('--bucket <size>', 'minute, hour or day', 'hour')
+      .option('--from <time>', 'ISO 8601 time (default: a day before --to)')
+      .option('--to <time>', 'ISO 8601 time (default: now)')
+      .option('--kind <kind>', 'only jobs of this kind')
+      .option('--all', "every client's together (administrators)")
+      .option('--json', 'print the answer of /v1/stats as it is'),
+  ).action(async (options: Options) => {
+    await (await load.usage()).statsCommand(options, flagValues(options), io.stdout)
+  })
+  const webhooks = program
+    .command('webhooks')
+    .description('list webhooks; add, remove, rotate the secret of, enable one; its deliveries')
+  addConfigOptions(
+    webhooks
+      .command('ls', { isDefault: true })
+      .description('list webhooks: id, state, events, URL'),
+  ).action(async (options: Options) => {
+    await (await load.usage()).webhooksListCommand(flagValues(options), io.stdout)
+  })
+  addConfigOptions(
+    webhooks
+      .command('add')
+      .description('register an endpoint; prints its secret once')
+      .argument('<url>', 'http(s) URL of the endpoint')
+      .requiredOption('--events <names>', 'comma-separated: file.created, job.*, run.succeeded, *'),
+  ).action(async (url: string, options: Options) => {
+    const { webhooksAddCommand } = await load.usage()
+    await webhooksAddCommand(url, String(options.events), flagValues(options), io.stdout)
+  })
+  for (const [action, what] of [
+    ['rm', 'remove a webhook'],
+    ['rotate', 'give a webhook a new secret (the old one signs for a day more)'],
+    ['enable', 'turn a disabled webhook on again'],
+  ] as const) {
+    addConfigOptions(
+      webhooks.command(action).description(what).argument('<id>', 'webhook id (wh_…)'),
+    ).action(async (id: string, options: Options) => {
+      const { webhooksActionCommand } = await load.usage()
+      await webhooksActionCommand(action, id, flagValues(options), io.stdout)
+    })
+  }
+  addConfigOptions(
+    webhooks
+      .command('deliveries')
+      .description('the latest delivery attempts of a webhook, newest first')
+      .argument('<id>', 'webhook id (wh_…)'),
+  ).action(async (id: string, options: Options) => {
+    await (await load.usage()).webhooksDeliveriesCommand(id, flagValues(options), io.stdout)
   })
 }
 

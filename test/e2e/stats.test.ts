@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { cleanEnv, runPiper } from '../helpers/cli.ts'
 import { startPiper } from '../helpers/piper-server.ts'
 
 interface Totals {
@@ -86,6 +87,13 @@ it('usage statistics: kept from the event history, exact after kill -9 and resta
     // Every client's, for administrators, in hours and days alike.
     const all = await statsWhen(piper.url, (t) => t.uploads === 28, '/v1/admin/stats?bucket=day')
     assert.equal(all.deletes, 1)
+    // The same from the command line.
+    const cli = await runPiper(['stats', '--bucket', 'day'], {
+      env: cleanEnv({ PIPER_URL: piper.url }),
+    })
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.match(cli.stdout, /^total\s+28\s/m)
+    assert.match(cli.stdout, /^compress: 3 jobs, p50 \d+ ms/m)
     const bad = await fetch(`${piper.url}/v1/stats?bucket=week`)
     assert.equal(bad.status, 400)
     const tooMany = await fetch(`${piper.url}/v1/stats?bucket=minute&from=2020-01-01T00:00:00Z`)

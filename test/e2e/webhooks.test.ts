@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { it } from 'node:test'
 import { verifyWebhook } from '../../src/webhooks/index.ts'
+import { cleanEnv, runPiper } from '../helpers/cli.ts'
 import { startPiper } from '../helpers/piper-server.ts'
 
 interface Received {
