@@ -149,6 +149,16 @@ it('webhooks: loopback and private targets are refused unless webhookAllowPrivat
         'E_WEBHOOK_TARGET',
       )
     }
+    // The command line says so, and exits 1.
+    const env = cleanEnv({ PIPER_URL: piper.url })
+    const refused = await runPiper(['webhooks', 'add', 'http://10.0.0.1/x', '--events', '*'], {
+      env,
+    })
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /not a public address; .*webhookAllowPrivate/)
+    const listed = await runPiper(['webhooks'], { env })
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.equal(listed.stdout, '')
   } finally {
     assert.equal(await piper.stop(), 0, piper.output())
   }
