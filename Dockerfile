@@ -18,6 +18,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
+# The dashboard's own files (its libraries are packages in node_modules).
+COPY ui ./ui
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data

@@ -204,5 +204,6 @@ it('the Dockerfile runs bin/piper.js on the Node major of package.json', () => {
   assert.ok(bases.length >= 1 && bases.every((b) => b === major), `FROM node:${major}`)
   assert.match(dockerfile, /^ENTRYPOINT \[.*"bin\/piper\.js"\]$/m)
   assert.match(dockerfile, /^COPY src \.\/src$/m)
+  assert.match(dockerfile, /^COPY ui \.\/ui$/m, 'the dashboard is in the image')
   assert.match(dockerfile, /PIPER_PORT=8080/)
 })
