@@ -32,6 +32,14 @@ export class Router {
     return this
   }
 
+  /** Every route as registered (`/v1/files/*` for a prefix route): for the API's description. */
+  list(): { method: string; pattern: string }[] {
+    return this.#routes.map((r) => ({
+      method: r.method,
+      pattern: r.prefix ? `${r.path}*` : r.path,
+    }))
+  }
+
   /** The handler and path tail for a request, or an `HttpError` (404, 405, 400). */
   match(method: string, pathname: string): { handler: Handler; tail: string; route: string } {
     const candidates = this.#routes.filter((r) =>

@@ -1,0 +1,93 @@
+import pkg from '../../package.json' with { type: 'json' }
+import type { RouteDoc } from './api-routes.ts'
+import { ERROR } from './api-schemas.ts'
+
+/**
+ * The OpenAPI 3.1 description of the routes the router serves, from their `RouteDoc`s. Routes
+ * served but not described are listed under `x-undocumented`; descriptions of routes not served
+ * (a feature off in this process) are left out.
+ */
+export function openApiDocument(
+  served: readonly { method: string; pattern: string }[],
+  docs: readonly RouteDoc[],
+) {
+  const isServed = (doc: RouteDoc) =>
+    served.some((r) => r.method === doc.method && r.pattern === doc.pattern)
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const doc of docs.filter(isServed)) {
+    paths[doc.path] ??= {}
+    paths[doc.path]![doc.method.toLowerCase()] = operation(doc)
+  }
+  const undocumented = served
+    .filter((r) => !docs.some((d) => d.method === r.method && d.pattern === r.pattern))
+    .map((r) => `${r.method} ${r.pattern}`)
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Piper',
+      version: pkg.version,
+      description:
+        'Stores and processes files at any size. Errors are {"error": {"code", "message"}} with the codes of docs/errors.md.',
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (piper keys create)' },
+      },
+      schemas: { Error: ERROR },
+    },
+    paths,
+    ...(undocumented.length > 0 ? { 'x-undocumented': undocumented } : {}),
+  }
+}
+
+function operation(doc: RouteDoc) {
+  const params = [...doc.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }))
+  const query = Object.entries(doc.query ?? {}).map(([name, description]) => ({
+    name,
+    in: 'query',
+    required: false,
+    description,
+    schema: { type: 'string' },
+  }))
+  const responses: Record<string, unknown> = {}
+  for (const [status, [description, body]] of Object.entries(doc.responses)) {
+    responses[status] = {
+      description,
+      ...(body === undefined
+        ? {}
+        : {
+            content:
+              typeof body === 'string' ? { [body]: {} } : { 'application/json': { schema: body } },
+          }),
+    }
+  }
+  responses.default = {
+    description: 'An error',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  }
+  return {
+    summary: doc.summary,
+    tags: [doc.tag],
+    operationId: `${doc.method.toLowerCase()}${doc.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    ...(doc.access === 'none' ? { security: [] } : { security: [{ apiKey: [] }] }),
+    ...(doc.access === 'admin' ? { description: 'Administrators only (adminClients).' } : {}),
+    ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
+    ...(doc.body
+      ? {
+          requestBody: {
+            required: true,
+            content:
+              'json' in doc.body
+                ? { 'application/json': { schema: doc.body.json } }
+                : Object.fromEntries(doc.body.raw.map((type) => [type, {}])),
+          },
+        }
+      : {}),
+    responses,
+  }
+}
