@@ -42,7 +42,11 @@ export function apiRoutes(jobRequest: object): RouteDoc[] {
         'Upload a file (streamed, any size); `then=KIND` or `pipeline=NAME` starts a job or run on it',
       tag: 'files',
       access: 'client',
-      query: { then: 'a job kind to run on the file', pipeline: 'a pipeline to run on the file' },
+      // A parameter named `then`, built from entries (an object literal with `then` is thenable).
+      query: Object.fromEntries([
+        ['then', 'a job kind to run on the file'],
+        ['pipeline', 'a pipeline to run on the file'],
+      ]),
       body: { raw: ['application/octet-stream', '*/*'] },
       responses: { 201: ['Stored', S.FILE], 413: ['Over a quota or limit', S.ERROR] },
     },

@@ -21,7 +21,7 @@ it("/v1/openapi.json: a valid OpenAPI 3.1 description of every route piper up se
     }
     assert.equal(doc.openapi, '3.1.0')
     const validator = new Validator()
-    const result = await validator.validate(doc as unknown as object)
+    const result = await validator.validate(doc as unknown as Record<string, unknown>)
     assert.ok(result.valid, JSON.stringify(result.errors, null, 2))
     assert.deepEqual(doc['x-undocumented'] ?? [], [], 'every route the router serves is described')
     for (const path of [
