@@ -21,8 +21,6 @@ import {
 import type { TusUploads } from '../tus/index.ts'
 import type { WebhookService } from '../webhooks/index.ts'
 import { ClientResolver } from './api-keys.ts'
-import { apiRoutes } from './api-routes.ts'
-import { jobRequestSchema } from './api-schemas.ts'
 import { backupAdminRoutes } from './backup-admin-routes.ts'
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts'
 import { ClientSlots } from './client-slots.ts'
@@ -34,7 +32,7 @@ import { type ImageRouteOptions, imageRoutes } from './image-routes.ts'
 import { jobRoutes } from './job-routes.ts'
 import { legacyRoutes } from './legacy-routes.ts'
 import { LoadShedding } from './load-shedding.ts'
-import { openApiDocument } from './openapi-document.ts'
+import { openApiRoute } from './openapi-document.ts'
 import { pipelineRoutes } from './pipeline-routes.ts'
 import { queueAdminRoutes } from './queue-admin-routes.ts'
 import { NO_QUOTAS, type QuotaLimits, Quotas } from './quotas.ts'
@@ -233,12 +231,7 @@ export class Gateway {
       queueAdminRoutes(this.#router, options.queueStats, clients)
       statsRoutes(this.#router, options.stats, clients)
       uiRoutes(this.#router)
-      const router = this.#router
-      const docs = apiRoutes(jobRequestSchema(options.jobs?.kinds.all ?? []))
-      router.on('GET', '/v1/openapi.json', async ({ res }) => {
-        const health = HEALTH_PATHS.map((pattern) => ({ method: 'GET', pattern }))
-        sendJson(res, 200, openApiDocument([...router.list(), ...health], docs))
-      })
+      openApiRoute(this.#router, options.jobs?.kinds.all ?? [])
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
       backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)
       if (options.storageAdmin) {
@@ -413,9 +406,6 @@ export class Gateway {
     sendJson(res, status, { error: { code, message } }, headers)
   }
 }
-
-/** Health answers, served before routing (see health.ts). */
-const HEALTH_PATHS = ['/healthz', '/livez', '/readyz']
 
 const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'])
 
