@@ -1,6 +1,21 @@
 import pkg from '../../package.json' with { type: 'json' }
-import type { RouteDoc } from './api-routes.ts'
-import { ERROR } from './api-schemas.ts'
+import type { JobKind } from '../jobs/index.ts'
+import { apiRoutes, type RouteDoc } from './api-routes.ts'
+import { ERROR, jobRequestSchema } from './api-schemas.ts'
+import { sendJson } from './respond.ts'
+import type { Router } from './router.ts'
+
+/** Health answers, served before routing (see health.ts). */
+const HEALTH_PATHS = ['/healthz', '/livez', '/readyz']
+
+/** `GET /v1/openapi.json`: the description of what this gateway serves, for anyone. */
+export function openApiRoute(router: Router, kinds: readonly JobKind[]): void {
+  const docs = apiRoutes(jobRequestSchema(kinds))
+  router.on('GET', '/v1/openapi.json', async ({ res }) => {
+    const health = HEALTH_PATHS.map((pattern) => ({ method: 'GET', pattern }))
+    sendJson(res, 200, openApiDocument([...router.list(), ...health], docs))
+  })
+}
 
 /**
  * The OpenAPI 3.1 description of the routes the router serves, from their `RouteDoc`s. Routes
