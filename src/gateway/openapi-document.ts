@@ -1,5 +1,5 @@
 import pkg from '../../package.json' with { type: 'json' }
-import type { JobKind } from '../jobs/index.ts'
+import type { KindRegistry } from '../jobs/index.ts'
 import { apiRoutes, type RouteDoc } from './api-routes.ts'
 import { ERROR, jobRequestSchema } from './api-schemas.ts'
 import { sendJson } from './respond.ts'
@@ -9,8 +9,8 @@ import type { Router } from './router.ts'
 const HEALTH_PATHS = ['/healthz', '/livez', '/readyz']
 
 /** `GET /v1/openapi.json`: the description of what this gateway serves, for anyone. */
-export function openApiRoute(router: Router, kinds: readonly JobKind[]): void {
-  const docs = apiRoutes(jobRequestSchema(kinds))
+export function openApiRoute(router: Router, kinds: KindRegistry | undefined): void {
+  const docs = apiRoutes(jobRequestSchema(kinds?.all ?? []))
   router.on('GET', '/v1/openapi.json', async ({ res }) => {
     const health = HEALTH_PATHS.map((pattern) => ({ method: 'GET', pattern }))
     sendJson(res, 200, openApiDocument([...router.list(), ...health], docs))

@@ -231,7 +231,7 @@ export class Gateway {
       queueAdminRoutes(this.#router, options.queueStats, clients)
       statsRoutes(this.#router, options.stats, clients)
       uiRoutes(this.#router)
-      openApiRoute(this.#router, options.jobs?.kinds.all ?? [])
+      openApiRoute(this.#router, options.jobs?.kinds)
       legacyRoutes(this.#router, storage.files, clients, policy, storage.jsonBodyLimit)
       backupAdminRoutes(this.#router, options.backups, clients, policy, this.#shutdown.signal)
       if (options.storageAdmin) {
