@@ -1,3 +1,4 @@
+import { MeteredBlobStore } from '../blobs/index.ts'
 import { CodecPool } from '../codec/index.ts'
 import {
   blobStoreFor,
@@ -65,10 +66,15 @@ export async function assembleProcess(
     logger,
     registry: meta,
   })
+  const metrics = createMetricsRegistry()
   // With a staging tier, uploads land on it at disk speed and move to PIPER_BLOBS afterwards.
-  const blobs = config.staging
-    ? new TieredBlobStore({ staging: await blobStoreFor(config.staging), longTerm, logger })
-    : longTerm
+  // Every operation and byte is counted for /metrics, by adapter.
+  const blobs = new MeteredBlobStore(
+    config.staging
+      ? new TieredBlobStore({ staging: await blobStoreFor(config.staging), longTerm, logger })
+      : longTerm,
+    metrics,
+  )
   // Chunk hashing and counting (and, with jobs, the codec) run on these threads.
   const pool = new CodecPool(config.workers)
   const threads = { name: 'codec-pool', start: async () => {}, close: () => pool.close() }
@@ -108,7 +114,6 @@ export async function assembleProcess(
   const backups = serving
     ? await configuredBackups(config, { meta, source: blobs, logger })
     : undefined
-  const metrics = createMetricsRegistry()
   const feed = new JobEventFeed(meta)
   const imageLimits: ImageLimits = {
     maxInputPixels: config.imageMaxInputPixels,

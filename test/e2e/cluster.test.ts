@@ -139,6 +139,13 @@ for (const [label, startQueue] of Object.entries(QUEUES)) {
         }
       }
       assert.ok(tasks >= 50, `the surviving workers ran ${tasks} tasks`)
+      // The blob store's operations and bytes, by adapter: the workers read chunks and wrote outputs.
+      const blobText = await metrics(workers[1]!)
+      assert.match(
+        blobText,
+        /piper_blob_operation_duration_seconds_count\{adapter="nodes",operation="put",outcome="ok"\} [1-9]/,
+      )
+      assert.match(blobText, /piper_blob_bytes_total\{adapter="nodes",direction="out"\} [1-9]/)
       // Jobs are counted by the process that ended them (the killed worker took its count along).
       let ended = 0
       for (const w of workers.slice(1)) {
