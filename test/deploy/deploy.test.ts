@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { it, type TestContext } from 'node:test'
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1'
-import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1'
+import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1'
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
@@ -28,6 +28,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
+  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
   'v1/Service': Service,
   'v1/ConfigMap': ConfigMap,
 }
@@ -145,6 +146,57 @@ it('deploy/cluster: gateways and workers on shared stores build and fit their sc
       [streamOf(RUN_TOPIC), RUN_GROUP],
     ],
   )
+})
+
+it('deploy/cluster-piper: the queue and storage nodes as StatefulSets, workers scaled by metrics-api on /v1/admin/queue/lag', async (t) => {
+  const manifests = kustomize(t, 'deploy/cluster-piper')
+  if (!manifests) return
+  for (const m of manifests) {
+    const model = MODELS[`${m.apiVersion}/${m.kind}`]
+    assert.ok(model, `${m.apiVersion} ${m.kind}: add its schema to MODELS`)
+    new model(m as never).validate()
+    assert.equal(m.metadata.namespace, 'piper')
+  }
+  const config = manifests.find((m) => m.kind === 'ConfigMap')!
+  const env = { ...config.data, PIPER_META: 'postgres://piper@db/piper' }
+  for (const role of ['gateway', 'worker'] as const)
+    checkShared(role, loadConfig({ env, flags: {} }).config)
+  const sets = Object.fromEntries(
+    manifests.filter((m) => m.kind === 'StatefulSet').map((m) => [m.metadata.name, m]),
+  )
+  const queue = sets['piper-queue']!
+  const storage = sets['piper-storage']!
+  assert.deepEqual(queue.spec.template.spec.containers[0].args.slice(0, 2), ['queue', 'serve'])
+  assert.deepEqual(storage.spec.template.spec.containers[0].args.slice(0, 2), ['storage', 'serve'])
+  // PIPER_QUEUE and PIPER_BLOBS name the pods the StatefulSets make, on their headless Services.
+  assert.equal(
+    config.data.PIPER_QUEUE,
+    `piper://${queue.metadata.name}-0.${queue.spec.serviceName}:7420`,
+  )
+  const nodes = Array.from(
+    { length: storage.spec.replicas },
+    (_, i) => `${storage.metadata.name}-${i}.${storage.spec.serviceName}:7601`,
+  )
+  assert.ok(config.data.PIPER_BLOBS.startsWith(`nodes://${nodes.join(',')}?`))
+  for (const set of [queue, storage]) {
+    assert.ok(set.spec.volumeClaimTemplates[0].spec.resources.requests.storage, 'a volume each')
+    const service: Manifest | undefined = manifests.find(
+      (m) => m.kind === 'Service' && m.metadata.name === set.spec.serviceName,
+    )
+    assert.equal(service?.spec.clusterIP, 'None', 'a headless Service')
+  }
+  // KEDA reads the gateways' lag endpoint with the administrator's key; the field exists there.
+  const scaled = manifests.find((m) => m.kind === 'ScaledObject')!
+  assert.equal(scaled.spec.triggers.length, 1)
+  const [trigger] = scaled.spec.triggers
+  assert.equal(trigger.type, 'metrics-api')
+  const url = new URL(trigger.metadata.url)
+  assert.equal(url.pathname, '/v1/admin/queue/lag')
+  assert.equal(url.hostname.split('.')[0], 'piper-gateway')
+  assert.ok(['lag', 'pending', 'waiting'].includes(trigger.metadata.valueLocation))
+  const auth = manifests.find((m) => m.kind === 'TriggerAuthentication')!
+  assert.equal(trigger.authenticationRef.name, auth.metadata.name)
+  assert.equal(auth.spec.secretTargetRef[0].parameter, 'token')
 })
 
 it('deploy/argocd: each Application fits the Argo CD schema and follows an overlay into its namespace', () => {
