@@ -1,5 +1,8 @@
 import type { JobKind } from '../jobs/index.ts'
 
+export { RUN_REQUEST } from '../pipelines/index.ts'
+export { WEBHOOK_REQUEST } from '../webhooks/index.ts'
+
 /** JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API answers and takes. */
 
 const str = { type: 'string' } as const
@@ -93,16 +96,6 @@ export const PIPELINE_REQUEST = obj(
   ['name', 'steps'],
 )
 
-export const RUN_REQUEST = obj(
-  {
-    pipeline: str,
-    version: int,
-    input: str,
-    inputs: { type: 'array', items: str },
-  },
-  ['pipeline'],
-)
-
 export const SCHEDULE = obj(
   {
     name: str,
@@ -128,11 +121,6 @@ export const WEBHOOK = obj(
     updated: time,
   },
   ['id', 'url', 'events', 'state'],
-)
-
-export const WEBHOOK_REQUEST = obj(
-  { url: { ...str, format: 'uri' }, events: { type: 'array', items: str, minItems: 1 } },
-  ['url', 'events'],
 )
 
 export const DELIVERY = obj({

@@ -22,6 +22,7 @@ export { RunEngine, type RunEngineOptions, shardOf } from './run-engine.ts'
 export { isRunId, newRunId } from './run-id.ts'
 export {
   parseRunRequest,
+  RUN_REQUEST,
   type RunRequest,
   RunService,
   type RunServiceOptions,

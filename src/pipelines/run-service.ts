@@ -9,6 +9,7 @@ import {
 } from '../jobs/index.ts'
 import type { JobState, MetaStore, RunRecord, RunStore, StepSummary } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
+import { schemaCheck } from '../schemas/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import type { PipelineDefinition } from './definition.ts'
 import { PipelineError } from './errors.ts'
@@ -154,33 +155,42 @@ export class RunService {
 
 /** Checks a run request body: `{pipeline, version?, input | inputs}`; `E_RUN_REQUEST` says why. */
 export function parseRunRequest(body: unknown): RunRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw bad('the body must be a JSON object')
-  }
-  const { pipeline, version, input, inputs, ...rest } = body as Record<string, unknown>
-  const extra = Object.keys(rest)
-  if (extra.length > 0) throw bad(`unknown field ${JSON.stringify(extra[0])}`)
-  if (typeof pipeline !== 'string' || pipeline.length === 0)
-    throw bad('"pipeline" must name a pipeline')
-  if (version !== undefined && (!Number.isSafeInteger(version) || (version as number) < 1)) {
-    throw bad('"version" must be a positive integer')
+  const problem = checkRunBody(body, 'body')
+  if (problem) throw bad(problem)
+  const { pipeline, version, input, inputs } = body as {
+    pipeline: string
+    version?: number
+    input?: string
+    inputs?: string[]
   }
   if ((input === undefined) === (inputs === undefined))
     throw bad('give one of "input" and "inputs"')
-  const names = inputs === undefined ? [input] : inputs
-  if (!Array.isArray(names) || names.length === 0 || names.length > MAX_JOB_INPUTS) {
-    throw bad(`"inputs" must be a list of 1 to ${MAX_JOB_INPUTS} file names`)
-  }
-  for (const name of names) {
-    if (typeof name !== 'string') throw bad('every input must be a file name')
-    checkFileName(name)
-  }
+  const names = inputs ?? [input as string]
+  for (const name of names) checkFileName(name)
   return {
     pipeline,
-    ...(version === undefined ? {} : { version: version as number }),
-    inputs: names as string[],
+    ...(version === undefined ? {} : { version }),
+    inputs: names,
   }
 }
+
+/**
+ * `POST /v1/runs`: checked against this first, and described by it in `/v1/openapi.json`; that
+ * exactly one of `input` and `inputs` is given, and the names, are checked after.
+ */
+export const RUN_REQUEST = {
+  type: 'object',
+  properties: {
+    pipeline: { type: 'string', minLength: 1 },
+    version: { type: 'integer', minimum: 1 },
+    input: { type: 'string' },
+    inputs: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: MAX_JOB_INPUTS },
+  },
+  required: ['pipeline'],
+  additionalProperties: false,
+} as const
+
+const checkRunBody = schemaCheck(RUN_REQUEST)
 
 function bad(message: string): PipelineError {
   return new PipelineError('E_RUN_REQUEST', message)

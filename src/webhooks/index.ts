@@ -9,6 +9,7 @@ export {
   WebhookDispatcher,
   type WebhookDispatcherOptions,
 } from './webhook-dispatcher.ts'
+export { checkWebhookRequest, WEBHOOK_REQUEST } from './webhook-request.ts'
 export { WebhookSender, type WebhookSenderOptions, webhookSenders } from './webhook-sender.ts'
 export { WebhookService, type WebhookServiceOptions } from './webhook-service.ts'
 export { checkWebhookTarget, publicLookup } from './webhook-target.ts'

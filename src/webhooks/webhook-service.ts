@@ -3,6 +3,7 @@ import type { DeliveryRecord, WebhookRecord, WebhookStore } from '../meta/index.
 import { WebhookError } from './errors.ts'
 import { checkEventPatterns } from './event-names.ts'
 import { newWebhookSecret } from './signature.ts'
+import { checkWebhookRequest } from './webhook-request.ts'
 import { checkWebhookTarget } from './webhook-target.ts'
 
 export interface WebhookServiceOptions {
@@ -27,14 +28,9 @@ export class WebhookService {
   }
 
   async create(client: string, body: unknown): Promise<WebhookRecord> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new WebhookError('E_WEBHOOK_REQUEST', 'the body must be {"url", "events"}')
-    }
-    const { url, events, ...rest } = body as Record<string, unknown>
-    const unknown = Object.keys(rest)
-    if (unknown.length > 0) {
-      throw new WebhookError('E_WEBHOOK_REQUEST', `unknown field ${JSON.stringify(unknown[0])}`)
-    }
+    const problem = checkWebhookRequest(body, 'body')
+    if (problem) throw new WebhookError('E_WEBHOOK_REQUEST', problem)
+    const { url, events } = body as { url: string; events: string[] }
     const target = await checkWebhookTarget(url, this.#o.allowPrivate)
     const patterns = checkEventPatterns(events)
     if ((await this.#o.store.listWebhooks(client)).length >= this.#o.maxPerClient) {

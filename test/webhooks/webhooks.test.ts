@@ -125,6 +125,14 @@ it('a failing endpoint is retried until it has failed for a day, then disabled; 
     allowPrivate: true,
     now: () => clock.now,
   })
+  // The request is checked against the schema /v1/openapi.json shows, naming the field.
+  await assert.rejects(service.create('c', { url: target.url, events: ['file.*'], x: 1 }), {
+    code: 'E_WEBHOOK_REQUEST',
+    message: 'body has an unknown field "x"',
+  })
+  await assert.rejects(service.create('c', { url: target.url }), {
+    message: 'body.events is required',
+  })
   const hook = await service.create('c', { url: target.url, events: ['file.*'] })
   assert.match(hook.secret, /^whsec_/)
   const day = 24 * 3_600_000

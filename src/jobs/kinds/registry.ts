@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { schemaCheck } from '../../schemas/index.ts'
 import { JobError } from '../errors.ts'
 import { compress } from './compress.ts'
 import { decompress } from './decompress.ts'
@@ -41,8 +41,7 @@ const KIND_NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/
  * place that turns a type name into its behaviour.
  */
 export class KindRegistry {
-  readonly #kinds = new Map<string, { kind: JobKind; check: ValidateFunction }>()
-  readonly #ajv = new Ajv({ allErrors: false, strict: true })
+  readonly #kinds = new Map<string, { kind: JobKind; check: ReturnType<typeof schemaCheck> }>()
 
   constructor(kinds: readonly JobKind[] = BUILT_IN_KINDS) {
     for (const kind of kinds) this.add(kind)
@@ -51,7 +50,7 @@ export class KindRegistry {
   add(kind: JobKind): void {
     if (!KIND_NAME.test(kind.name)) throw new Error(`bad kind name ${JSON.stringify(kind.name)}`)
     if (this.#kinds.has(kind.name)) throw new Error(`kind ${kind.name} is registered twice`)
-    this.#kinds.set(kind.name, { kind, check: this.#ajv.compile(kind.params) })
+    this.#kinds.set(kind.name, { kind, check: schemaCheck(kind.params) })
   }
 
   get names(): string[] {
@@ -83,8 +82,8 @@ export class KindRegistry {
     this.get(name)
     const { check } = this.#kinds.get(name)!
     const value = params ?? {}
-    if (!check(value))
-      throw new JobError('E_JOB_REQUEST', `${name}: ${describe(check.errors?.[0], where)}`)
+    const problem = check(value, where)
+    if (problem) throw new JobError('E_JOB_REQUEST', `${name}: ${problem}`)
     this.#kinds.get(name)!.kind.checkParams?.(value as Record<string, unknown>, where)
     return value as Record<string, unknown>
   }
@@ -117,27 +116,4 @@ export class KindRegistry {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-}
-
-/** `params.maxOutputBytes must be >= 1`, `params has an unknown field "x"`. */
-function describe(error: ErrorObject | undefined, where: string): string {
-  if (!error) return `${where} is invalid`
-  const path = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
-    .join('')
-  const field = `${where}${path}`
-  if (error.keyword === 'additionalProperties') {
-    const extra = (error.params as { additionalProperty: string }).additionalProperty
-    return `${field} has an unknown field ${JSON.stringify(extra)}`
-  }
-  if (error.keyword === 'required') {
-    return `${field}.${(error.params as { missingProperty: string }).missingProperty} is required`
-  }
-  if (error.keyword === 'enum') {
-    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues
-    return `${field} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`
-  }
-  return `${field} ${error.message ?? 'is invalid'}`
 }
