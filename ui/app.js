@@ -538,7 +538,7 @@ function System({ say }) {
     <h2 id="sys-h">System</h2>
     <div class="grid">
       ${admin && html`<${Chart} title="Queue: messages waiting and in flight (every 2 s while shown)" samples=${samples} series=${['waiting', 'pending']} />`}
-      ${stats && html`<${Chart} title="Usage by hour" samples=${statSamples} series=${['uploads', 'jobs', 'MiB in']} />`}
+      ${stats && html`<${Chart} title="Usage by hour" samples=${statSamples} series=${['uploads', 'downloads', 'jobs', 'MiB in']} />`}
     </div>
     ${
       topics === null

@@ -227,6 +227,23 @@ export class FileService {
     }
   }
 
+  /**
+   * Records that `bytes` of the file were sent to its client (a `download` event, which the
+   * usage statistics count). Without an fsync of its own: a power cut may lose the last few,
+   * never count one twice.
+   */
+  noteDownload(file: FileRecord, bytes: number): Promise<void> {
+    return this.#meta.addJobEvent(
+      {
+        clientId: file.clientId,
+        jobId: file.id,
+        type: 'download',
+        data: { name: file.name, bytes },
+      },
+      { durable: false },
+    )
+  }
+
   list(clientId: string, options: ListOptions): Promise<FileRecord[]> {
     return this.#meta.listFiles(clientId, options)
   }

@@ -163,6 +163,17 @@ export function fileRoutes(
     // The first piece before the status line: a first chunk that fails its check (or cannot be
     // read) is then a proper error answer, not a cut connection.
     const first = await body?.next()
+    // Counted once the last byte is handed to the socket; a download cut short is not.
+    if (req.method !== 'HEAD') {
+      res.once('finish', () => {
+        files.noteDownload(file, length).catch((error: unknown) => {
+          log.warn(
+            { err: error, name: file.name },
+            'could not record a download for the statistics',
+          )
+        })
+      })
+    }
     res.writeHead(range ? 206 : 200, {
       ...headers,
       ...downloadHeaders(file, policy.browser.mayInline(req, url)),

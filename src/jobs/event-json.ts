@@ -8,6 +8,9 @@ import type { JobEvent } from '../meta/index.ts'
 export function eventJson(event: JobEvent) {
   const { data } = event
   if (event.type === 'step') return { run: event.jobId, ...data }
+  if (event.type === 'download') {
+    return { file: data.name, action: 'downloaded', bytes: data.bytes }
+  }
   if (event.type === 'file') {
     return {
       file: data.name,

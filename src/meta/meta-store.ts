@@ -124,7 +124,11 @@ export interface MetaStore {
     summary: UploadSummary,
     patch: JobPatch,
   ): Promise<{ job: JobRecord; file: FileRecord; released: string[] } | undefined>
-  addJobEvent(event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>): Promise<void>
+  /** `durable: false` for events worth no fsync of their own (downloads, for statistics). */
+  addJobEvent(
+    event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>,
+    options?: { durable?: boolean },
+  ): Promise<void>
   /**
    * Adds a `progress` event with the progress of the job's output upload, read while holding
    * the turn of event writers: parts finishing at once then report in order, and a job's

@@ -93,9 +93,10 @@ export interface JobEvent {
    * `state` on every state change (data: the job's or run's changing fields), `progress` as
    * parts finish, `step` as a run's step changes (`jobId` is then the run's id), `file` as a
    * file is created or deleted (`jobId` is then the file's id; data: action, name, size,
-   * sha256, contentType), in the same transaction as the change.
+   * sha256, contentType), in the same transaction as the change; `download` once a file's
+   * bytes were sent (data: name, bytes), for the statistics.
    */
-  type: 'state' | 'progress' | 'step' | 'file'
+  type: 'state' | 'progress' | 'step' | 'file' | 'download'
   data: Record<string, unknown>
   created: number
 }

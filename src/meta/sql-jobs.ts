@@ -10,7 +10,7 @@ import type {
 } from './records.ts'
 import { jobFromRow } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
-import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
+import type { SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.ts'
 
 /**
  * Event ids must become visible in increasing order, or a reader polling `id > last` could
@@ -142,9 +142,11 @@ export async function updateJobIn(
 export async function addJobEvent(
   driver: SqlDriver,
   event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>,
+  options?: TransactionOptions,
 ): Promise<void> {
-  await driver.transaction((tx) =>
-    insertEvent(driver, tx, event.clientId, event.jobId, event.type, event.data),
+  await driver.transaction(
+    (tx) => insertEvent(driver, tx, event.clientId, event.jobId, event.type, event.data),
+    options,
   )
 }
 

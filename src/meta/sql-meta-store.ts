@@ -558,8 +558,11 @@ export class SqlMetaStore
     return jobById(this.#driver, id)
   }
 
-  addJobEvent(event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>): Promise<void> {
-    return addJobEvent(this.#driver, event)
+  addJobEvent(
+    event: Pick<JobEvent, 'clientId' | 'jobId' | 'type' | 'data'>,
+    options?: { durable?: boolean },
+  ): Promise<void> {
+    return addJobEvent(this.#driver, event, options)
   }
 
   addProgressEvent(event: ProgressEvent): Promise<UploadProgress> {

@@ -23,7 +23,8 @@ export interface UsageAggregatorOptions {
 
 /**
  * Keeps the usage statistics: reads the event history after its cursor and adds each event to
- * its client's counters (uploads and bytes in, deletes, jobs by kind and state, runs by state,
+ * its client's counters (uploads and bytes in, downloads and bytes out, deletes, jobs by kind and
+ * state, runs by state,
  * job input and output bytes) and latency sketches (a job's time from queued to its end, by
  * kind), in the transaction that moves the cursor. A crash before that commit counts nothing of
  * the batch, after it everything: no event is lost or counted twice, and `rebuild` recounts
@@ -81,6 +82,11 @@ export class UsageAggregator {
     const add = (metric: string, delta = 1) =>
       counters.push({ clientId: event.clientId, metric, at: event.created, delta })
     const { data } = event
+    if (event.type === 'download') {
+      add('downloads')
+      add('bytes_out', Number(data.bytes ?? 0))
+      return
+    }
     if (event.type === 'file') {
       const size = Number(data.size ?? 0)
       if (data.action === 'created') {

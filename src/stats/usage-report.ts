@@ -59,13 +59,22 @@ export function parseUsageParams(search: URLSearchParams, now = Date.now()): Usa
 type Figures = ReturnType<typeof emptyFigures>
 
 /** Counters shown as they are. */
-const PLAIN_COUNTS = ['uploads', 'bytes_in', 'deletes', 'bytes_deleted'] as const
+const PLAIN_COUNTS = [
+  'uploads',
+  'bytes_in',
+  'downloads',
+  'bytes_out',
+  'deletes',
+  'bytes_deleted',
+] as const
 const COUNTS = new Set<string>(PLAIN_COUNTS)
 
 function emptyFigures() {
   return {
     uploads: 0,
     bytes_in: 0,
+    downloads: 0,
+    bytes_out: 0,
     deletes: 0,
     bytes_deleted: 0,
     jobs_ended: 0,

@@ -7,6 +7,8 @@ import { startPiper } from '../helpers/piper-server.ts'
 interface Totals {
   uploads: number
   bytes_in: number
+  downloads: number
+  bytes_out: number
   deletes: number
   jobs_ended: number
   jobs: Record<string, Record<string, number>>
@@ -54,12 +56,20 @@ it('usage statistics: kept from the event history, exact after kill -9 and resta
       await waitJob(piper.url, ((await res.json()) as { id: string }).id)
     }
     await fetch(`${piper.url}/v1/files/s/4.txt`, { method: 'DELETE' })
+    // Two whole downloads and one range; a HEAD is not a download.
+    for (const headers of [{}, {}, { range: 'bytes=0-99' }]) {
+      const res = await fetch(`${piper.url}/v1/files/s/0.txt`, { headers })
+      await res.arrayBuffer()
+    }
+    await fetch(`${piper.url}/v1/files/s/0.txt`, { method: 'HEAD' })
     // 5 uploads and 3 job outputs; one delete; three compress jobs ended.
     const first = await statsWhen(
       piper.url,
-      (t) => t.uploads === 8 && t.deletes === 1 && t.jobs_ended === 3,
+      (t) => t.uploads === 8 && t.deletes === 1 && t.jobs_ended === 3 && t.downloads === 3,
     )
     assert.ok(first.bytes_in > 5 * text.length, 'the uploads and the jobs outputs')
+    assert.equal(first.downloads, 3)
+    assert.equal(first.bytes_out, 2 * text.length + 100)
     assert.equal(first.jobs.compress?.succeeded, 3)
     assert.equal(first.jobs.compress?.queued, 3)
     assert.equal(first.latency_ms.compress?.count, 3)

@@ -5,6 +5,8 @@ import { json } from './pipelines.ts'
 interface Figures {
   uploads: number
   bytes_in: number
+  downloads: number
+  bytes_out: number
   deletes: number
   jobs_ended: number
   latency_ms: Record<string, { count: number; p50: number; p95: number; p99: number }>
