@@ -26,8 +26,24 @@ export interface RunningNode {
 export async function startStorageNode(
   options: { data?: string; port?: number; env?: Record<string, string> } = {},
 ): Promise<RunningNode> {
+  if (options.port !== undefined) return startNodeOn(options, options.port)
   const data = options.data ?? (await mkdtemp(join(tmpdir(), 'piper-node-')))
-  const port = options.port ?? (await freePort())
+  // A port chosen here can still be taken before the node binds it (another test's server):
+  // then another one is chosen.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOn({ ...options, data }, await freePort())
+    } catch (error) {
+      if (attempt >= 5 || !String((error as Error).message).includes('EADDRINUSE')) throw error
+    }
+  }
+}
+
+async function startNodeOn(
+  options: { data?: string; port?: number; env?: Record<string, string> },
+  port: number,
+): Promise<RunningNode> {
+  const data = options.data ?? (await mkdtemp(join(tmpdir(), 'piper-node-')))
   const child = spawn(
     process.execPath,
     [PIPER_BIN, 'storage', 'serve', '--data', data, '--port', String(port), '--log-level', 'info'],
