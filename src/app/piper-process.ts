@@ -11,6 +11,7 @@ import { ChunkScrubber, chunkAnalyzer, FileService, GarbageCollector } from '../
 import { Gateway, type GatewayOptions } from '../gateway/index.ts'
 import { type ImageLimits, OnDemandVariants } from '../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../jobs/index.ts'
+import type { DependencyBreaker } from '../net/index.ts'
 import { TracedQueue } from '../queue/index.ts'
 import { NodesBlobStore, storageMetrics, TieredBlobStore } from '../storage/index.ts'
 import {
@@ -27,7 +28,7 @@ import { dependencyChecks } from './readiness.ts'
 import { StorageRepairs } from './storage-repairs.ts'
 import { usageStats } from './usage-stats.ts'
 import { webhookParts } from './webhook-parts.ts'
-import { queueMetrics } from './work-metrics.ts'
+import { breakerMetrics, queueMetrics } from './work-metrics.ts'
 
 /**
  * What a process does: `gateway` serves the HTTP API, ticks the schedules and runs the
@@ -65,7 +66,21 @@ export async function assembleProcess(
     storageToken: config.storageToken,
     logger,
     registry: meta,
+    circuitResetMs: config.circuitResetMs,
   })
+  // Remote dependencies behind a circuit breaker (s3:// blobs), for /metrics and /readyz.
+  const breaker = (longTerm as { breaker?: DependencyBreaker }).breaker
+  const breakers = breaker
+    ? [
+        {
+          name: breaker.name,
+          get state() {
+            return breaker.state
+          },
+          probe: () => longTerm.stat(PROBE_KEY),
+        },
+      ]
+    : []
   const metrics = createMetricsRegistry()
   // With a staging tier, uploads land on it at disk speed and move to PIPER_BLOBS afterwards.
   // Every operation and byte is counted for /metrics, by adapter.
@@ -166,13 +181,14 @@ export async function assembleProcess(
   })
   if (nodes) storageMetrics(metrics, nodes)
   queueMetrics(metrics, queue)
+  breakerMetrics(metrics, breakers)
   const common: GatewayOptions = {
     host: config.host,
     port: config.port,
     logger,
     admins: config.adminClients,
     metrics,
-    ready: dependencyChecks({ meta, queue }),
+    ready: dependencyChecks({ meta, queue, breakers }),
     queueStats: () => queue.stats(),
     admission: {
       buckets: meta,
@@ -271,6 +287,9 @@ async function tracedQueue(config: PiperConfig, roles: ReadonlySet<Role>, logger
   const queue = await queueFor(config.queue, { logger, token: config.queueToken })
   return { tracing, queue: new TracedQueue(queue, traceHeaders) }
 }
+
+/** A key no chunk has (not a sha256 of anything stored): what a probe of a blob store asks. */
+const PROBE_KEY = '0'.repeat(64)
 
 /** The kinds a `--kinds` list names; a pattern that names none is a configuration error. */
 function kindsToServe(kinds: KindRegistry, patterns: readonly string[]) {

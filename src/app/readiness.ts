@@ -16,6 +16,11 @@ const CACHE_MS = 1_000
 export function dependencyChecks(o: {
   meta: Pick<MetaStore, 'hasApiKeys'>
   queue: Pick<Queue, 'stats'>
+  /**
+   * Dependencies behind a circuit breaker: ready while the circuit is closed; otherwise the
+   * probe (a cheap call through the breaker) says, and its success closes the circuit again.
+   */
+  breakers?: { name: string; state: string; probe: () => Promise<unknown> }[]
   now?: () => number
 }): () => Promise<string[]> {
   const now = o.now ?? Date.now
@@ -23,6 +28,10 @@ export function dependencyChecks(o: {
   const checks: [string, () => Promise<unknown>][] = [
     ['meta', () => o.meta.hasApiKeys()],
     ['queue', () => o.queue.stats(RUN_TOPIC)],
+    ...(o.breakers ?? []).map((b): [string, () => Promise<unknown>] => [
+      b.name,
+      async () => (b.state === 'closed' ? undefined : b.probe()),
+    ]),
   ]
   return () => {
     if (!last || now() - last.at >= CACHE_MS) {

@@ -71,3 +71,21 @@ export function queueMetrics(registry: Registry, queue: Pick<Queue, 'stats'>): v
     },
   })
 }
+
+/** The state of each remote dependency's circuit breaker: 0 closed, 1 open, 2 half-open. */
+export function breakerMetrics(
+  registry: Registry,
+  breakers: readonly { name: string; state: 'closed' | 'open' | 'half-open' }[],
+): void {
+  if (breakers.length === 0) return
+  const value = { closed: 0, open: 1, 'half-open': 2 } as const
+  new Gauge({
+    name: 'piper_dependency_circuit_state',
+    help: 'Circuit breaker of a remote dependency: 0 closed (calls go through), 1 open (calls fail at once), 2 half-open (one call tries)',
+    labelNames: ['dependency'],
+    registers: [registry],
+    collect() {
+      for (const b of breakers) this.set({ dependency: b.name }, value[b.state])
+    },
+  })
+}

@@ -11,6 +11,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { DependencyBreaker } from '../net/index.ts'
 import {
   BLOB_KEY,
   type BlobStore,
@@ -41,6 +42,11 @@ export interface S3BlobStoreOptions {
   credentials?: S3ClientConfig['credentials']
   /** Create the bucket at start when it is missing (default true). */
   createBucket?: boolean
+  /**
+   * Calls fail at once while the bucket keeps failing (network errors, 5xx), rather than each
+   * waiting out the SDK's timeouts and retries: see `DependencyBreaker`.
+   */
+  breaker?: { resetMs: number; failures?: number; onChange?: (name: string, state: string) => void }
 }
 
 /**
@@ -86,7 +92,21 @@ export class S3BlobStore implements BlobStore {
   readonly #createBucket: boolean
   readonly #putting = new Map<string, Promise<PutResult>>()
 
+  /** The circuit of calls to the bucket, when the options ask for one. */
+  readonly breaker: DependencyBreaker | undefined
+
   constructor(options: S3BlobStoreOptions) {
+    this.breaker =
+      options.breaker &&
+      new DependencyBreaker('blobs', {
+        ...options.breaker,
+        // A missing key or a refused request is an answer; no answer, or a 5xx, is a failure.
+        counts: (error) => {
+          const status = httpStatus(error)
+          return status === undefined || status >= 500
+        },
+        refused: (message) => new BlobError('E_BLOB_UNAVAILABLE', '', message),
+      })
     this.#bucket = options.bucket
     this.#prefix = options.prefix ?? ''
     this.#createBucket = options.createBucket ?? true
@@ -248,13 +268,13 @@ export class S3BlobStore implements BlobStore {
   async stat(key: string): Promise<{ size: number } | undefined> {
     checkKey(key)
     try {
-      const head = await this.#client.send(
-        new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }),
+      const head = await this.#send(key, () =>
+        this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })),
       )
       return { size: Number(head.ContentLength ?? 0) }
     } catch (error) {
-      if (httpStatus(error) === 404) return undefined
-      throw unavailable(error, key)
+      if ((error as { code?: string }).code === 'E_BLOB_NOT_FOUND') return undefined
+      throw error
     }
   }
 
@@ -294,7 +314,7 @@ export class S3BlobStore implements BlobStore {
   /** Runs an S3 call, naming a missing key `E_BLOB_NOT_FOUND` and the rest `E_BLOB_UNAVAILABLE`. */
   async #send<T>(key: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await call()
+      return await (this.breaker ? this.breaker.run(call) : call())
     } catch (error) {
       if (error instanceof BlobError) throw error
       if (httpStatus(error) === 404)

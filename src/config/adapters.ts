@@ -28,7 +28,13 @@ export function localPath(url: string): string {
 /** The blob store a `PIPER_BLOBS` URL names (not started). */
 export async function blobStoreFor(
   url: string,
-  options: { storageToken?: string; logger?: Logger; registry?: NodeRegistry } = {},
+  options: {
+    storageToken?: string
+    logger?: Logger
+    registry?: NodeRegistry
+    /** With a remote store: how long its circuit stays open after failures in a row. */
+    circuitResetMs?: number
+  } = {},
 ): Promise<BlobStore> {
   if (url.startsWith('nodes:')) {
     const { NodesBlobStore, nodesOptionsFromUrl } = await import('../storage/index.ts')
@@ -55,7 +61,18 @@ export async function blobStoreFor(
   if (url.startsWith('s3:')) {
     const { S3BlobStore, s3OptionsFromUrl } = await import('../blobs/index.ts')
     try {
-      return new S3BlobStore(s3OptionsFromUrl(url))
+      const log = options.logger
+      const breaker = options.circuitResetMs
+        ? {
+            resetMs: options.circuitResetMs,
+            onChange: (name: string, state: string) =>
+              log?.[state === 'open' ? 'warn' : 'info'](
+                { dependency: name, state },
+                'circuit breaker',
+              ),
+          }
+        : undefined
+      return new S3BlobStore({ ...s3OptionsFromUrl(url), breaker })
     } catch (error) {
       throw new ConfigError((error as Error).message, { setting: 'blobs' })
     }

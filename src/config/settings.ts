@@ -59,6 +59,7 @@ export interface PiperConfig {
   detectThreads: number
   imageAnalyzeUploads: string[]
   tusExpireAfterMs: number
+  circuitResetMs: number
   webhookAllowPrivate: boolean
   webhookRetryBaseMs: number
   webhookDisableAfterMs: number
@@ -428,6 +429,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'a webhook whose deliveries have all failed for this long is disabled (its state says why)',
     parse: integer(60_000, 30 * 24 * 3_600_000),
     fallback: () => 24 * 3_600_000,
+  }),
+  setting({
+    name: 'circuitResetMs',
+    flag: '--circuit-reset-ms',
+    env: 'PIPER_CIRCUIT_RESET_MS',
+    doc: 'with s3:// blobs: after 5 failed calls in a row, calls fail at once (503) for this long, then one tries again',
+    parse: integer(100, 600_000),
+    fallback: () => 10_000,
   }),
   setting({
     name: 'tusExpireAfterMs',

@@ -1,3 +1,8 @@
 /** Small network facts shared by the servers (gateway, queue server) and outgoing calls. */
+export {
+  type BreakerState,
+  DependencyBreaker,
+  type DependencyBreakerOptions,
+} from './dependency-breaker.ts'
 export { isLoopback } from './loopback.ts'
 export { isPublicAddress } from './public-address.ts'
