@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HttpError } from './errors.ts'
-import type { Router } from './router.ts'
+import type { RequestContext, Router } from './router.ts'
 
 /** The dashboard's own files (`ui/`), by the name they are served under `/ui/`. */
 const OWN: Record<string, string> = {
@@ -75,7 +75,7 @@ export function uiRoutes(router: Router): void {
   }
   const serve =
     (key: string, path: string, cacheControl: string, headers: Record<string, string> = {}) =>
-    async ({ req, res }: Parameters<Parameters<Router['on']>[2]>[0]) => {
+    async ({ req, res }: RequestContext) => {
       const asset = await load(key, path)
       const common = { etag: asset.etag, 'cache-control': cacheControl, ...headers }
       if (req.headers['if-none-match'] === asset.etag) {
