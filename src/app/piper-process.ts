@@ -70,17 +70,7 @@ export async function assembleProcess(
   })
   // Remote dependencies behind a circuit breaker (s3:// blobs), for /metrics and /readyz.
   const breaker = (longTerm as { breaker?: DependencyBreaker }).breaker
-  const breakers = breaker
-    ? [
-        {
-          name: breaker.name,
-          get state() {
-            return breaker.state
-          },
-          probe: () => longTerm.stat(PROBE_KEY),
-        },
-      ]
-    : []
+  const breakers = breaker ? [{ breaker, probe: () => longTerm.stat(PROBE_KEY) }] : []
   const metrics = createMetricsRegistry()
   // With a staging tier, uploads land on it at disk speed and move to PIPER_BLOBS afterwards.
   // Every operation and byte is counted for /metrics, by adapter.
@@ -181,7 +171,10 @@ export async function assembleProcess(
   })
   if (nodes) storageMetrics(metrics, nodes)
   queueMetrics(metrics, queue)
-  breakerMetrics(metrics, breakers)
+  breakerMetrics(
+    metrics,
+    breakers.map((b) => b.breaker),
+  )
   const common: GatewayOptions = {
     host: config.host,
     port: config.port,

@@ -20,7 +20,7 @@ export function dependencyChecks(o: {
    * Dependencies behind a circuit breaker: ready while the circuit is closed; otherwise the
    * probe (a cheap call through the breaker) says, and its success closes the circuit again.
    */
-  breakers?: { name: string; state: string; probe: () => Promise<unknown> }[]
+  breakers?: { breaker: { name: string; state: string }; probe: () => Promise<unknown> }[]
   now?: () => number
 }): () => Promise<string[]> {
   const now = o.now ?? Date.now
@@ -28,9 +28,9 @@ export function dependencyChecks(o: {
   const checks: [string, () => Promise<unknown>][] = [
     ['meta', () => o.meta.hasApiKeys()],
     ['queue', () => o.queue.stats(RUN_TOPIC)],
-    ...(o.breakers ?? []).map((b): [string, () => Promise<unknown>] => [
-      b.name,
-      async () => (b.state === 'closed' ? undefined : b.probe()),
+    ...(o.breakers ?? []).map(({ breaker, probe }): [string, () => Promise<unknown>] => [
+      breaker.name,
+      async () => (breaker.state === 'closed' ? undefined : probe()),
     ]),
   ]
   return () => {

@@ -71,12 +71,10 @@ const COUNTS = new Set<string>(PLAIN_COUNTS)
 
 function emptyFigures() {
   return {
-    uploads: 0,
-    bytes_in: 0,
-    downloads: 0,
-    bytes_out: 0,
-    deletes: 0,
-    bytes_deleted: 0,
+    ...(Object.fromEntries(PLAIN_COUNTS.map((name) => [name, 0])) as Record<
+      (typeof PLAIN_COUNTS)[number],
+      number
+    >),
     jobs_ended: 0,
     jobs: {} as Record<string, Record<string, number>>,
     runs: {} as Record<string, number>,
