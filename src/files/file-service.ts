@@ -15,6 +15,7 @@ import { analyzeChunk } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
 import { Pace } from './pace.ts'
+import { contentTypeOf, SNIFF_BYTES } from './sniff-image-type.ts'
 import { readChunkVerified, readVerified } from './verified-chunks.ts'
 
 /** Chunks up to this size are read whole when a download checks them off-thread. */
@@ -38,6 +39,7 @@ export interface FileServiceOptions {
 }
 
 export interface PutOptions {
+  /** What the client said; when it said nothing useful, an image's type is read from its bytes. */
   contentType?: string
   /** Refuse bodies longer than this with `E_UPLOAD_TOO_LARGE`. */
   maxBytes?: number
@@ -89,8 +91,10 @@ export class FileService {
     const log = this.#log.child({ upload: uploadId })
     const fileHash = createHash('sha256')
     let size = 0
+    let head: Uint8Array = new Uint8Array(0)
     try {
       await this.appendStream(uploadId, 0, body, (piece) => {
+        if (head.length < SNIFF_BYTES) head = headOf(head, piece)
         size += piece.length
         if (options.maxBytes !== undefined && size > options.maxBytes) {
           throw new FileError(
@@ -103,7 +107,7 @@ export class FileService {
       const { file, released } = await this.#meta.commitUpload(uploadId, {
         size,
         sha256: fileHash.digest('hex'),
-        contentType: options.contentType ?? 'application/octet-stream',
+        contentType: contentTypeOf(options.contentType, head),
       })
       log.info({ client: clientId, name, size, chunks: file.chunkCount }, 'file stored')
       await this.free(released)
@@ -385,4 +389,12 @@ async function* handOver(bytes: Uint8Array, onTaken: () => void): AsyncGenerator
 function track(set: Set<Promise<void>>, promise: Promise<void>): void {
   set.add(promise)
   promise.finally(() => set.delete(promise))
+}
+
+/** The first `SNIFF_BYTES` of a body, from what was kept so far and the next piece (copied). */
+function headOf(head: Uint8Array, piece: Uint8Array): Uint8Array {
+  const next = new Uint8Array(Math.min(SNIFF_BYTES, head.length + piece.length))
+  next.set(head)
+  next.set(piece.subarray(0, next.length - head.length), head.length)
+  return next
 }

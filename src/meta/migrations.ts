@@ -371,6 +371,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
           PRIMARY KEY (client_id, granularity, start, kind))`,
       ],
     },
+    {
+      version: 13,
+      name: 'deduplicated chunks',
+      sql: () => [
+        // 1 when the chunk was stored already as the upload took it (by another file, or earlier
+        // in the same one): its bytes were not written again. Counts the bytes deduplication
+        // saved once the upload becomes a file.
+        'ALTER TABLE upload_chunks ADD COLUMN shared INTEGER NOT NULL DEFAULT 0',
+      ],
+    },
   ]
 
 /**

@@ -132,6 +132,10 @@ export class SqlMetaStore
     return usage.usageSketches(this.#driver, query)
   }
 
+  usageTotals(clientId: string | undefined, metrics: readonly string[]) {
+    return usage.usageTotals(this.#driver, clientId, metrics)
+  }
+
   resetUsage(cursorName: string, cursor: number): Promise<void> {
     return usage.resetUsage(this.#driver, cursorName, cursor)
   }
@@ -443,11 +447,13 @@ export class SqlMetaStore
          ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`,
         [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()],
       )
+      const first = Number(rows[0]?.refs) === 1
       await tx.run(
-        'INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size) VALUES ($1, $2, $3, $4)',
-        [uploadId, seq, chunk.key, options.sourceSize ?? null],
+        `INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size, shared)
+          VALUES ($1, $2, $3, $4, $5)`,
+        [uploadId, seq, chunk.key, options.sourceSize ?? null, first ? 0 : 1],
       )
-      return { first: Number(rows[0]?.refs) === 1 }
+      return { first }
     }, options)
   }
 
@@ -708,15 +714,15 @@ async function commitUploadIn(
   // Two uploads of one name commit one after the other: the second replaces the first.
   await driver.lockInTransaction(tx, `file:${clientId}/${name}`)
   const released: string[] = []
-  const previous = await tx.all('SELECT id FROM files WHERE client_id = $1 AND name = $2', [
+  const previous = await tx.all('SELECT id, size FROM files WHERE client_id = $1 AND name = $2', [
     clientId,
     name,
   ])
   if (previous[0]) released.push(...(await dropFile(tx, String(previous[0].id))))
 
   const chunks = await tx.all(
-    `SELECT u.seq, u.chunk_key, c.size FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key
-        WHERE u.upload_id = $1 ORDER BY u.seq`,
+    `SELECT u.seq, u.chunk_key, u.shared, c.size FROM upload_chunks u
+        JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1 ORDER BY u.seq`,
     [uploadId],
   )
   const file: FileRecord = {
@@ -759,6 +765,10 @@ async function commitUploadIn(
   await insertEvent(driver, tx, clientId, file.id, 'file', {
     ...fileEventData('created', file),
     replaced: previous[0] !== undefined,
+    // What the usage statistics need: the bytes the replaced file held, and those of this
+    // file's chunks that were stored already (deduplication wrote them once).
+    ...(previous[0] ? { replacedSize: Number(previous[0].size) } : {}),
+    deduplicated: chunks.reduce((sum, c) => sum + (Number(c.shared) ? Number(c.size) : 0), 0),
   })
   return { file, released }
 }

@@ -145,8 +145,8 @@ export function appendUploadChunks(
     // A tus upload's positions run from 0 without gaps (each PATCH appends at next_seq, a
     // refused one is cut off at its start), so the source's seq is its index.
     await tx.run(
-      `INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size)
-        SELECT $1, $2 + seq, chunk_key, NULL FROM upload_chunks WHERE upload_id = $3`,
+      `INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size, shared)
+        SELECT $1, $2 + seq, chunk_key, NULL, shared FROM upload_chunks WHERE upload_id = $3`,
       [uploadId, atSeq, fromUploadId],
     )
     await tx.run('UPDATE uploads SET touched = $1 WHERE id = $2', [Date.now(), uploadId])

@@ -85,6 +85,26 @@ export async function usageCounters(driver: SqlDriver, query: UsageQuery): Promi
   }))
 }
 
+/** Each of `metrics` summed over every day bucket (days are kept for ever): all-time totals. */
+export async function usageTotals(
+  driver: SqlDriver,
+  clientId: string | undefined,
+  metrics: readonly string[],
+): Promise<Record<string, number>> {
+  const params: string[] = [...metrics]
+  const list = metrics.map((_, i) => `$${i + 1}`).join(', ')
+  let sql = `SELECT metric, SUM(value) AS total FROM usage_counters
+    WHERE granularity = 'day' AND metric IN (${list})`
+  if (clientId !== undefined) {
+    params.push(clientId)
+    sql += ` AND client_id = $${params.length}`
+  }
+  const rows = await driver.all(`${sql} GROUP BY metric`, params)
+  const totals = Object.fromEntries(metrics.map((m) => [m, 0]))
+  for (const row of rows) totals[String(row.metric)] = Number(row.total)
+  return totals
+}
+
 export async function usageSketches(driver: SqlDriver, query: UsageQuery): Promise<SketchRow[]> {
   const { sql, params } = where(query)
   const rows = await driver.all(

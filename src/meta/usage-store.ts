@@ -57,6 +57,11 @@ export interface UsageStore {
   ): Promise<void>
   usageCounters(query: UsageQuery): Promise<CounterRow[]>
   usageSketches(query: UsageQuery): Promise<SketchRow[]>
+  /** Each of `metrics` summed over all time, for one client or every client. */
+  usageTotals(
+    clientId: string | undefined,
+    metrics: readonly string[],
+  ): Promise<Record<string, number>>
   /** Forgets every statistic and sets the cursor (a rebuild from the event history). */
   resetUsage(cursorName: string, cursor: number): Promise<void>
   /** Drops buckets of `granularity` that start before `before`. */

@@ -8,6 +8,7 @@ import type {
   WebhookStore,
 } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
+import { imageFormat, imageSizeClass } from './image-classes.ts'
 import { sketchWith } from './latency-sketch.ts'
 
 /** The stats tailer's cursor in `event_cursors`. */
@@ -23,9 +24,9 @@ export interface UsageAggregatorOptions {
 
 /**
  * Keeps the usage statistics: reads the event history after its cursor and adds each event to
- * its client's counters (uploads and bytes in, downloads and bytes out, deletes, jobs by kind and
- * state, runs by state,
- * job input and output bytes) and latency sketches (a job's time from queued to its end, by
+ * its client's counters (uploads and bytes in, downloads and bytes out, deletes, changes of the
+ * bytes and files stored, bytes deduplication saved, images by format and size, jobs by kind and
+ * state, runs by state, job input and output bytes) and latency sketches (a job's time from queued to its end, by
  * kind), in the transaction that moves the cursor. A crash before that commit counts nothing of
  * the batch, after it everything: no event is lost or counted twice, and `rebuild` recounts
  * the whole history. Run by one process of the cluster at a time.
@@ -79,8 +80,9 @@ export class UsageAggregator {
     latencies: Map<string, { clientId: string; kind: string; at: number; values: number[] }>,
     jobs: Map<string, JobRecord | undefined>,
   ): Promise<void> {
-    const add = (metric: string, delta = 1) =>
-      counters.push({ clientId: event.clientId, metric, at: event.created, delta })
+    const add = (metric: string, delta = 1) => {
+      if (delta !== 0) counters.push({ clientId: event.clientId, metric, at: event.created, delta })
+    }
     const { data } = event
     if (event.type === 'download') {
       add('downloads')
@@ -88,14 +90,7 @@ export class UsageAggregator {
       return
     }
     if (event.type === 'file') {
-      const size = Number(data.size ?? 0)
-      if (data.action === 'created') {
-        add('uploads')
-        add('bytes_in', size)
-      } else {
-        add('deletes')
-        add('bytes_deleted', size)
-      }
+      countFile(data, add)
       return
     }
     if (event.type !== 'state') return
@@ -122,5 +117,30 @@ export class UsageAggregator {
       add(`job_bytes_in.${kind}`, Number(result.input_size))
       add(`job_bytes_out.${kind}`, Number(result.output_size ?? 0))
     }
+  }
+}
+
+/**
+ * A `file` event's counts. Stored bytes and files are kept as changes (a replaced file's size
+ * leaves as the new one's arrives), so their sum over every bucket is what is stored now.
+ */
+function countFile(data: Record<string, unknown>, add: (metric: string, delta?: number) => void) {
+  const size = Number(data.size ?? 0)
+  if (data.action !== 'created') {
+    add('deletes')
+    add('bytes_deleted', size)
+    add('stored_bytes', -size)
+    add('stored_files', -1)
+    return
+  }
+  add('uploads')
+  add('bytes_in', size)
+  add('bytes_deduplicated', Number(data.deduplicated ?? 0))
+  add('stored_bytes', size - Number(data.replacedSize ?? 0))
+  if (data.replaced !== true) add('stored_files', 1)
+  const format = imageFormat(String(data.contentType ?? ''))
+  if (format) {
+    add(`images.${format}`)
+    add(`image_sizes.${imageSizeClass(size)}`)
   }
 }

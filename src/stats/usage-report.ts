@@ -58,6 +58,8 @@ export function parseUsageParams(search: URLSearchParams, now = Date.now()): Usa
 
 type Figures = ReturnType<typeof emptyFigures>
 
+const STORED = ['stored_bytes', 'stored_files'] as const
+
 /** Counters shown as they are. */
 const PLAIN_COUNTS = [
   'uploads',
@@ -66,6 +68,10 @@ const PLAIN_COUNTS = [
   'bytes_out',
   'deletes',
   'bytes_deleted',
+  'bytes_deduplicated',
+  // Changes: a bucket's sum is what it added to (or took from) what is stored.
+  'stored_bytes',
+  'stored_files',
 ] as const
 const COUNTS = new Set<string>(PLAIN_COUNTS)
 
@@ -78,6 +84,9 @@ function emptyFigures() {
     jobs_ended: 0,
     jobs: {} as Record<string, Record<string, number>>,
     runs: {} as Record<string, number>,
+    /** Image files stored (uploaded or made by jobs), by format and by size class. */
+    images: {} as Record<string, number>,
+    image_sizes: {} as Record<string, number>,
     compression: {} as Record<string, { bytes_in: number; bytes_out: number; ratio: number }>,
     latency_ms: {} as Record<string, { count: number; p50: number; p95: number; p99: number }>,
   }
@@ -86,8 +95,9 @@ function emptyFigures() {
 /** Adds one counter row to figures; `kind` keeps only that kind's jobs. */
 function addRow(f: Figures, row: CounterRow, kind: string | undefined): void {
   const [name, a, b] = row.metric.split('.')
-  if (name === 'runs' && a) f.runs[a] = (f.runs[a] ?? 0) + row.value
-  else if (name === 'jobs' && a && b) addJobs(f, a, b, row.value, kind)
+  if ((name === 'runs' || name === 'images' || name === 'image_sizes') && a) {
+    f[name][a] = (f[name][a] ?? 0) + row.value
+  } else if (name === 'jobs' && a && b) addJobs(f, a, b, row.value, kind)
   else if ((name === 'job_bytes_in' || name === 'job_bytes_out') && a) {
     addCompression(f, a, name === 'job_bytes_in' ? 'bytes_in' : 'bytes_out', row.value, kind)
   } else if (name !== undefined && COUNTS.has(name)) {
@@ -142,11 +152,12 @@ export async function usageReport(
   params: UsageParams,
 ) {
   const query = { clientId, granularity: params.granularity, from: params.from, to: params.to }
-  const [counters, sketches, counted, latest] = await Promise.all([
+  const [counters, sketches, counted, latest, stored] = await Promise.all([
     store.usageCounters(query),
     store.usageSketches(query),
     store.eventCursor(STATS_CURSOR),
     latestEvent(),
+    store.usageTotals(clientId, STORED),
   ])
   const buckets = new Map<number, Figures>()
   const totals = emptyFigures()
@@ -175,6 +186,9 @@ export async function usageReport(
       .sort(([a], [b]) => a - b)
       .map(([start, f]) => ({ start: new Date(start).toISOString(), ...f })),
     totals,
+    // What is stored now (as of the last event counted), whatever the span: the sum of every
+    // change since the first upload.
+    stored: { bytes: stored.stored_bytes ?? 0, files: stored.stored_files ?? 0 },
     // Events of the history not counted yet (all clients'): 0 once the figures are current.
     behind: Math.max(0, latest - (counted ?? 0)),
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cleanEnv, runPiper } from '../helpers/cli.ts'
@@ -7,13 +8,17 @@ import { startPiper } from '../helpers/piper-server.ts'
 interface Totals {
   uploads: number
   bytes_in: number
+  bytes_deduplicated: number
+  images: Record<string, number>
+  image_sizes: Record<string, number>
   downloads: number
   bytes_out: number
   deletes: number
   jobs_ended: number
   jobs: Record<string, Record<string, number>>
-  compression: Record<string, { ratio: number }>
+  compression: Record<string, { ratio: number; bytes_out: number }>
   latency_ms: Record<string, { count: number; p50: number; p99: number }>
+  stored?: { bytes: number; files: number }
 }
 
 /** Reads /v1/stats until `ready` says the statistics have caught up with what was done. */
@@ -25,8 +30,12 @@ async function statsWhen(
   for (;;) {
     const res = await fetch(`${url}${path}`)
     assert.equal(res.status, 200, await res.clone().text())
-    const body = (await res.json()) as { totals: Totals; behind: number }
-    if (body.behind === 0 && ready(body.totals)) return body.totals
+    const body = (await res.json()) as {
+      totals: Totals
+      behind: number
+      stored: { bytes: number; files: number }
+    }
+    if (body.behind === 0 && ready(body.totals)) return { ...body.totals, stored: body.stored }
     await sleep(100)
   }
 }
@@ -47,6 +56,10 @@ it('usage statistics: kept from the event history, exact after kill -9 and resta
     for (let i = 0; i < 5; i++) {
       await fetch(`${piper.url}/v1/files/s/${i}.txt`, { method: 'PUT', body: text })
     }
+    // An image sent without a type: its bytes say it is a PNG.
+    const png = await readFile(new URL('../fixtures/images/coins.png', import.meta.url))
+    const image = await fetch(`${piper.url}/v1/files/s/coins`, { method: 'PUT', body: png })
+    assert.equal(((await image.json()) as { content_type: string }).content_type, 'image/png')
     for (let i = 0; i < 3; i++) {
       const res = await fetch(`${piper.url}/v1/jobs`, {
         method: 'POST',
@@ -62,12 +75,24 @@ it('usage statistics: kept from the event history, exact after kill -9 and resta
       await res.arrayBuffer()
     }
     await fetch(`${piper.url}/v1/files/s/0.txt`, { method: 'HEAD' })
-    // 5 uploads and 3 job outputs; one delete; three compress jobs ended.
+    // 6 uploads and 3 job outputs; one delete; three compress jobs ended.
     const first = await statsWhen(
       piper.url,
-      (t) => t.uploads === 8 && t.deletes === 1 && t.jobs_ended === 3 && t.downloads === 3,
+      (t) => t.uploads === 9 && t.deletes === 1 && t.jobs_ended === 3 && t.downloads === 3,
     )
     assert.ok(first.bytes_in > 5 * text.length, 'the uploads and the jobs outputs')
+    // The same text five times, compressed three times: stored once each (one chunk apiece).
+    const gz = first.compression.compress!
+    const outputSize = gz.bytes_out / 3
+    assert.equal(first.bytes_deduplicated, 4 * text.length + 2 * outputSize)
+    assert.deepEqual(first.stored, {
+      bytes: 4 * text.length + png.length + 3 * outputSize,
+      files: 8,
+    })
+    assert.deepEqual(first.images, { png: 1 })
+    assert.deepEqual(first.image_sizes, {
+      [png.length < 100_000 ? 'under_100kb' : '100kb_to_1mb']: 1,
+    })
     assert.equal(first.downloads, 3)
     assert.equal(first.bytes_out, 2 * text.length + 100)
     assert.equal(first.jobs.compress?.succeeded, 3)
@@ -85,25 +110,29 @@ it('usage statistics: kept from the event history, exact after kill -9 and resta
     piper = await startPiper([], {}, piper.data)
     // Caught up with the whole history: nothing lost, nothing counted twice.
     const settled = await statsWhen(piper.url, () => true)
-    assert.equal(settled.uploads, 28)
+    assert.equal(settled.uploads, 29)
+    assert.equal(settled.bytes_deduplicated, first.bytes_deduplicated + 20 * text.length)
+    assert.deepEqual(settled.stored, { bytes: first.stored!.bytes + 20 * text.length, files: 28 })
     assert.equal(settled.jobs_ended, 3)
 
     // Recomputed from the event history: the same figures.
     const rebuild = await fetch(`${piper.url}/v1/admin/stats/rebuild`, { method: 'POST' })
     assert.equal(rebuild.status, 202)
-    const rebuilt = await statsWhen(piper.url, (t) => t.uploads === 28 && t.jobs_ended === 3)
+    const rebuilt = await statsWhen(piper.url, (t) => t.uploads === 29 && t.jobs_ended === 3)
     assert.deepEqual({ ...rebuilt, latency_ms: undefined }, { ...settled, latency_ms: undefined })
     assert.equal(rebuilt.latency_ms.compress?.count, 3)
     // Every client's, for administrators, in hours and days alike.
-    const all = await statsWhen(piper.url, (t) => t.uploads === 28, '/v1/admin/stats?bucket=day')
+    const all = await statsWhen(piper.url, (t) => t.uploads === 29, '/v1/admin/stats?bucket=day')
     assert.equal(all.deletes, 1)
     // The same from the command line.
     const cli = await runPiper(['stats', '--bucket', 'day'], {
       env: cleanEnv({ PIPER_URL: piper.url }),
     })
     assert.equal(cli.code, 0, cli.stderr)
-    assert.match(cli.stdout, /^total\s+28\s/m)
+    assert.match(cli.stdout, /^total\s+29\s/m)
     assert.match(cli.stdout, /^compress: 3 jobs, p50 \d+ ms/m)
+    assert.match(cli.stdout, /^stored now: 28 files, \d+ bytes; deduplication saved \d+ bytes/m)
+    assert.match(cli.stdout, /^images: png 1 \(/m)
     const bad = await fetch(`${piper.url}/v1/stats?bucket=week`)
     assert.equal(bad.status, 400)
     const tooMany = await fetch(`${piper.url}/v1/stats?bucket=minute&from=2020-01-01T00:00:00Z`)

@@ -8,6 +8,9 @@ interface Figures {
   downloads: number
   bytes_out: number
   deletes: number
+  bytes_deduplicated: number
+  images: Record<string, number>
+  image_sizes: Record<string, number>
   jobs_ended: number
   latency_ms: Record<string, { count: number; p50: number; p95: number; p99: number }>
   compression: Record<string, { ratio: number }>
@@ -17,6 +20,7 @@ interface Report {
   bucket: string
   buckets: (Figures & { start: string })[]
   totals: Figures
+  stored: { bytes: number; files: number }
   behind: number
 }
 
@@ -64,6 +68,16 @@ export async function statsCommand(
     const ratio = t.compression[kind]?.ratio
     out(
       `${kind}: ${l.count} jobs, p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms${ratio === undefined ? '' : `, output ÷ input ${ratio}`}\n`,
+    )
+  }
+  out(
+    `stored now: ${report.stored.files} files, ${report.stored.bytes} bytes; deduplication saved ${t.bytes_deduplicated} bytes in the span\n`,
+  )
+  const images = Object.entries(t.images)
+  if (images.length > 0) {
+    const sizes = Object.entries(t.image_sizes).map(([size, n]) => `${size} ${n}`)
+    out(
+      `images: ${images.map(([format, n]) => `${format} ${n}`).join(', ')} (${sizes.join(', ')})\n`,
     )
   }
   if (report.behind > 0) out(`(${report.behind} events not counted yet)\n`)
