@@ -355,7 +355,7 @@ export function apiRoutes(jobRequest: object): RouteDoc[] {
       summary: 'Create or replace a schedule',
       tag: 'schedules',
       access: 'client',
-      body: { json: { type: 'object', required: ['name', 'cron', 'pipeline'] } },
+      body: { json: S.SCHEDULE_REQUEST },
       responses: { 201: ['Stored', S.SCHEDULE] },
     },
     {
@@ -614,7 +614,7 @@ export function apiRoutes(jobRequest: object): RouteDoc[] {
       summary: 'First design: store a small file sent as base64 JSON',
       tag: 'legacy',
       access: 'client',
-      body: { json: { type: 'object', required: ['name', 'data'] } },
+      body: { json: S.LEGACY_FILE_REQUEST },
       responses: { 201: ['Stored', { type: 'object' }] },
     },
     {
@@ -637,6 +637,7 @@ function backupAndStorage(): RouteDoc[] {
     pattern: string,
     summary: string,
     sse = false,
+    json?: object,
   ): RouteDoc => ({
     method,
     path,
@@ -645,6 +646,7 @@ function backupAndStorage(): RouteDoc[] {
     tag: 'admin',
     access: 'admin',
     ...(sse ? { sse } : {}),
+    ...(json ? { body: { json } } : {}),
     responses: sse
       ? ok('Server-Sent Events', 'text/event-stream')
       : ok(summary, { type: 'object' }),
@@ -661,7 +663,14 @@ function backupAndStorage(): RouteDoc[] {
       true,
     ),
     admin('GET', '/v1/admin/storage', '/v1/admin/storage', 'Storage nodes and their health'),
-    admin('POST', '/v1/admin/storage/nodes', '/v1/admin/storage/nodes', 'Add a storage node'),
+    admin(
+      'POST',
+      '/v1/admin/storage/nodes',
+      '/v1/admin/storage/nodes',
+      'Add a storage node',
+      false,
+      S.STORAGE_NODE_REQUEST,
+    ),
     admin(
       'POST',
       '/v1/admin/storage/nodes/{id}/drain',
@@ -674,7 +683,14 @@ function backupAndStorage(): RouteDoc[] {
       '/v1/admin/storage/nodes/*',
       'Remove a storage node',
     ),
-    admin('POST', '/v1/admin/storage/repair', '/v1/admin/storage/repair', 'Start a repair pass'),
+    admin(
+      'POST',
+      '/v1/admin/storage/repair',
+      '/v1/admin/storage/repair',
+      'Start a repair pass',
+      false,
+      S.REPAIR_REQUEST,
+    ),
     admin(
       'GET',
       '/v1/admin/storage/repair',

@@ -1,7 +1,11 @@
-import type { JobKind } from '../jobs/index.ts'
+import { JOB_REQUEST, type JobKind } from '../jobs/index.ts'
+import { STEP_REQUEST } from '../pipelines/index.ts'
 
-export { RUN_REQUEST } from '../pipelines/index.ts'
+export { PIPELINE_REQUEST, RUN_REQUEST } from '../pipelines/index.ts'
+export { SCHEDULE_REQUEST } from '../schedules/index.ts'
 export { WEBHOOK_REQUEST } from '../webhooks/index.ts'
+export { LEGACY_FILE_REQUEST } from './legacy-routes.ts'
+export { REPAIR_REQUEST, STORAGE_NODE_REQUEST } from './storage-admin-routes.ts'
 
 /** JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API answers and takes. */
 
@@ -69,31 +73,16 @@ export const RUN = obj(
   ['id', 'pipeline', 'state'],
 )
 
-export const STEP = obj(
-  {
-    kind: str,
-    params: { type: 'object' },
-    use: { type: 'array', items: str },
-    shards: { type: 'integer', minimum: 1 },
-    on_failure: { enum: ['fail', 'continue', 'ignore'] },
-    output: str,
-  },
-  ['kind'],
-)
-
+/** A stored pipeline: its steps as sent, with every default filled in. */
 export const PIPELINE = obj(
   {
     name: str,
     version: int,
-    steps: { type: 'object', additionalProperties: STEP },
+    description: str,
+    steps: { type: 'object', additionalProperties: STEP_REQUEST },
     created: time,
   },
-  ['name', 'steps'],
-)
-
-export const PIPELINE_REQUEST = obj(
-  { name: str, steps: { type: 'object', additionalProperties: STEP } },
-  ['name', 'steps'],
+  ['name', 'version', 'steps'],
 )
 
 export const SCHEDULE = obj(
@@ -164,23 +153,16 @@ export const QUEUE_TOPICS = obj({
 })
 
 /**
- * `POST /v1/jobs`: one request shape per kind, its `params` the very schema the kind's params
- * are checked with (`KindRegistry` compiles the same objects).
+ * `POST /v1/jobs`: one request shape per kind — the shape every job request is checked with
+ * (`JOB_REQUEST`), its `params` the very schema the kind's params are checked with
+ * (`KindRegistry` compiles the same objects).
  */
 export function jobRequestSchema(kinds: readonly JobKind[]) {
   return {
-    oneOf: kinds.map((kind) =>
-      obj(
-        {
-          type: { const: kind.name },
-          input: str,
-          inputs: { type: 'array', items: str },
-          output: str,
-          params: kind.params,
-        },
-        ['type'],
-      ),
-    ),
+    oneOf: kinds.map((kind) => ({
+      ...JOB_REQUEST,
+      properties: { ...JOB_REQUEST.properties, type: { const: kind.name }, params: kind.params },
+    })),
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FileService } from '../files/index.ts'
+import { schemaCheck } from '../schemas/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { HttpError } from './errors.ts'
 import { readJson } from './json-body.ts'
@@ -6,7 +7,25 @@ import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
 import type { RoutePolicy } from './server.ts'
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const NON_EMPTY = { type: 'string', minLength: 1, 'x-must': 'a non-empty string' } as const
+
+/** `POST /files`: the API's description and the request's check. Other fields are ignored. */
+export const LEGACY_FILE_REQUEST = {
+  type: 'object',
+  'x-must': 'a JSON object',
+  properties: {
+    client_id: NON_EMPTY,
+    name: NON_EMPTY,
+    data: {
+      type: 'string',
+      pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+      'x-must': 'standard base64 (RFC 4648 §4)',
+    },
+  },
+  required: ['client_id', 'name', 'data'],
+} as const
+
+const checkLegacyFile = schemaCheck(LEGACY_FILE_REQUEST)
 
 /**
  * The API of Piper's first design, for small files: `POST /files` with JSON
@@ -25,10 +44,13 @@ export function legacyRoutes(
     const client = await clients.resolve(req)
     res.once('close', policy.legacy.take('all'))
     const body = await readJson(req, bodyLimit)
-    const clientId = requireString(body, 'client_id')
-    const name = requireString(body, 'name')
-    const data = requireString(body, 'data', true)
-    if (!BASE64.test(data)) throw badRequest('data must be standard base64 (RFC 4648 §4)')
+    const problem = checkLegacyFile(body, '')
+    if (problem) throw badRequest(problem)
+    const {
+      client_id: clientId,
+      name,
+      data,
+    } = body as Record<'client_id' | 'name' | 'data', string>
     checkClient(clientId, client)
     const bytes = Buffer.from(data, 'base64')
     const file = await files.put(client, name, [bytes], { contentType: 'application/octet-stream' })
@@ -65,12 +87,4 @@ function checkClient(clientId: string, authenticated: string): void {
 
 function badRequest(message: string): HttpError {
   return new HttpError(400, 'E_BAD_REQUEST', message)
-}
-
-function requireString(body: Record<string, unknown>, field: string, allowEmpty = false): string {
-  const value = body[field]
-  if (typeof value !== 'string' || (!allowEmpty && value === '')) {
-    throw badRequest(`${field} is required and must be a ${allowEmpty ? '' : 'non-empty '}string`)
-  }
-  return value
 }

@@ -1,5 +1,6 @@
 import type { StorageRepairs } from '../app/index.ts'
 import type { NodeRegistry } from '../meta/index.ts'
+import { schemaCheck } from '../schemas/index.ts'
 import { type NodesBlobStore, registerNode } from '../storage/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { HttpError } from './errors.ts'
@@ -19,6 +20,32 @@ export interface StorageAdminOptions {
 }
 
 const BODY_LIMIT = 16 * 1024
+
+/** `POST /v1/admin/storage/nodes`: the API's description and the request's check. */
+export const STORAGE_NODE_REQUEST = {
+  type: 'object',
+  'x-must': 'a JSON object',
+  properties: {
+    address: {
+      type: 'string',
+      pattern: '^(https?://)?[A-Za-z0-9.:\\[\\]-]+$',
+      'x-must': 'host:port of a storage node',
+    },
+  },
+  required: ['address'],
+  additionalProperties: false,
+} as const
+
+/** `POST /v1/admin/storage/repair`: `verify` reads every chunk back (slower, finds rot). */
+export const REPAIR_REQUEST = {
+  type: 'object',
+  'x-must': 'a JSON object',
+  properties: { verify: { type: 'boolean' } },
+  additionalProperties: false,
+} as const
+
+const checkNodeBody = schemaCheck(STORAGE_NODE_REQUEST)
+const checkRepairBody = schemaCheck(REPAIR_REQUEST)
 
 /**
  * `/v1/admin/storage`: the storage nodes and their health, adding, draining and removing nodes,
@@ -57,10 +84,10 @@ export function storageAdminRoutes(
 
   router.on('POST', '/v1/admin/storage/nodes', async ({ req, res }) => {
     await admin(req)
-    const { address } = await readJson(req, BODY_LIMIT)
-    if (typeof address !== 'string' || !/^(https?:\/\/)?[A-Za-z0-9.:[\]-]+$/.test(address)) {
-      throw new HttpError(400, 'E_BAD_REQUEST', 'address: expected host:port of a storage node')
-    }
+    const body = await readJson(req, BODY_LIMIT)
+    const problem = checkNodeBody(body, '')
+    if (problem) throw new HttpError(400, 'E_BAD_REQUEST', problem)
+    const { address } = body as { address: string }
     let saved: Awaited<ReturnType<typeof registerNode>>
     try {
       saved = await registerNode(registry(), address, o.token)
@@ -96,9 +123,8 @@ export function storageAdminRoutes(
   router.on('POST', '/v1/admin/storage/repair', async ({ req, res }) => {
     await admin(req)
     const body = await readJson(req, BODY_LIMIT)
-    if (body.verify !== undefined && typeof body.verify !== 'boolean') {
-      throw new HttpError(400, 'E_BAD_REQUEST', 'verify: expected true or false')
-    }
+    const problem = checkRepairBody(body, '')
+    if (problem) throw new HttpError(400, 'E_BAD_REQUEST', problem)
     const status = await o.repairs.request({ verify: body.verify === true })
     if (!status) {
       throw new HttpError(

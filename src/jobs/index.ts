@@ -4,7 +4,13 @@ export { type EventQuery, type EventSubscription, JobEventFeed } from './event-f
 export { eventJson } from './event-json.ts'
 export { errorFromDeadLetter, isPermanentFailure } from './failures.ts'
 export { isJobId, newJobId } from './job-id.ts'
-export { checkOutput, type JobRequest, MAX_JOB_INPUTS, parseJobRequest } from './job-request.ts'
+export {
+  checkOutput,
+  JOB_REQUEST,
+  type JobRequest,
+  MAX_JOB_INPUTS,
+  parseJobRequest,
+} from './job-request.ts'
 export {
   DEFAULT_MAX_OUTPUT_BYTES,
   type JobEndListener,

@@ -1,4 +1,5 @@
 import { checkFileName } from '../files/index.ts'
+import { schemaCheck } from '../schemas/index.ts'
 import { JobError } from './errors.ts'
 import type { JobKind, KindRegistry } from './kinds/index.ts'
 
@@ -17,23 +18,51 @@ export interface JobRequest {
   params: Record<string, unknown>
 }
 
+/**
+ * `POST /v1/jobs` whatever the kind: checked with this first; the API's description narrows it
+ * per kind (`params` as the kind's own schema).
+ */
+export const JOB_REQUEST = {
+  type: 'object',
+  'x-must': 'a JSON object',
+  properties: {
+    type: { type: 'string', description: 'A job kind (GET /v1/kinds)' },
+    input: { type: 'string', 'x-must': 'the name of a file' },
+    inputs: {
+      type: 'array',
+      items: { type: 'string' },
+      minItems: 1,
+      maxItems: MAX_JOB_INPUTS,
+      'x-must': `a list of 1 to ${MAX_JOB_INPUTS} file names`,
+    },
+    output: { type: 'string', 'x-must': 'a file name, or a prefix ending in "/"' },
+    params: { type: 'object', description: "The kind's params" },
+  },
+  required: ['type'],
+  additionalProperties: false,
+} as const
+
+const checkJobBody = schemaCheck(JOB_REQUEST)
+
 /** Checks a job request body; `E_JOB_REQUEST` (400) or `E_FILE_NAME` says what is wrong. */
 export function parseJobRequest(body: unknown, kinds: KindRegistry): JobRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw bad('the body must be a JSON object')
+  const problem = checkJobBody(body, '')
+  if (problem) throw bad(problem)
+  const { type, input, inputs, output, params } = body as {
+    type: string
+    input?: string
+    inputs?: string[]
+    output?: string
+    params?: unknown
   }
-  const { type, input, inputs, output, params, ...rest } = body as Record<string, unknown>
-  const unknown = Object.keys(rest)
-  if (unknown.length > 0) throw bad(`unknown field ${JSON.stringify(unknown[0])}`)
-  if (typeof type !== 'string' || !kinds.has(type)) {
-    throw bad(`"type" must be one of ${kinds.names.join(', ')}; got ${JSON.stringify(type)}`)
+  if (!kinds.has(type)) {
+    throw bad(`type must be one of ${kinds.names.join(', ')}; got ${JSON.stringify(type)}`)
   }
   const kind = kinds.get(type)
   const names = parseInputs(kind, input, inputs)
   const checked = kinds.checkParams(type, params)
-  if (output !== undefined && typeof output !== 'string') throw bad('"output" must be a file name')
-  const outputName = checkOutput(kind, output ?? kind.defaultOutput(names[0]!, checked), '"output"')
-  if (names.includes(outputName)) throw bad('"output" must differ from the inputs')
+  const outputName = checkOutput(kind, output ?? kind.defaultOutput(names[0]!, checked), 'output')
+  if (names.includes(outputName)) throw bad('output must differ from the inputs')
   return {
     type,
     input: names[0]!,
@@ -43,20 +72,14 @@ export function parseJobRequest(body: unknown, kinds: KindRegistry): JobRequest 
   }
 }
 
-function parseInputs(kind: JobKind, input: unknown, inputs: unknown): string[] {
+function parseInputs(kind: JobKind, input?: string, inputs?: string[]): string[] {
   if (input !== undefined && inputs !== undefined) throw bad('give "input" or "inputs", not both')
   if (inputs === undefined) {
-    if (typeof input !== 'string') throw bad('"input" must be the name of a file')
+    if (input === undefined) throw bad('input is required')
     return [checkFileName(input)]
   }
   if (kind.inputs !== 'many') throw bad(`${kind.name} reads one file: give "input"`)
-  if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_JOB_INPUTS) {
-    throw bad(`"inputs" must be a list of 1 to ${MAX_JOB_INPUTS} file names`)
-  }
-  return inputs.map((name, i) => {
-    if (typeof name !== 'string') throw bad(`"inputs"[${i}] must be a file name`)
-    return checkFileName(name)
-  })
+  return inputs.map((name) => checkFileName(name))
 }
 
 /**

@@ -1,4 +1,5 @@
 import { JobError, type KindRegistry } from '../jobs/index.ts'
+import { schemaCheck } from '../schemas/index.ts'
 import { PipelineError } from './errors.ts'
 
 /** What a step's failure does downstream (see docs/pipelines.md). */
@@ -31,37 +32,99 @@ export interface PipelineDefinition {
   steps: Record<string, StepDefinition>
 }
 
-const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+const NAME_RULE = '1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit'
 const TEMPLATE_VARS = new Set(['input', 'dir', 'name', 'stem', 'ext', 'run', 'step', 'item'])
 
+/** One step of `POST /v1/pipelines`, as sent (the API's description and the parser's check). */
+export const STEP_REQUEST = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string', description: 'A job kind (GET /v1/kinds)' },
+    params: { type: 'object', description: "The kind's params" },
+    use: {
+      type: 'array',
+      items: { type: 'string' },
+      minItems: 1,
+      maxItems: MAX_PARENTS,
+      uniqueItems: true,
+      'x-must': `a list of 1 to ${MAX_PARENTS} different step names or "${RUN_INPUT}"`,
+      description: `Parents: other steps or "${RUN_INPUT}" (the default)`,
+    },
+    shards: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_SHARDS,
+      'x-must': `an integer from 1 to ${MAX_SHARDS}`,
+    },
+    on_failure: { enum: [...ON_FAILURE] },
+    output: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+      'x-must': 'a name template of 1 to 1024 characters',
+      description: `A name template: {${[...TEMPLATE_VARS].join('} {')}}`,
+    },
+  },
+  required: ['kind'],
+  additionalProperties: false,
+} as const
+
+/** `POST /v1/pipelines`: checked with this schema first, then as a whole by `parsePipeline`. */
+export const PIPELINE_REQUEST = {
+  type: 'object',
+  'x-must': 'a JSON object',
+  properties: {
+    name: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$',
+      'x-must': NAME_RULE,
+    },
+    description: { type: 'string', maxLength: 4096, 'x-must': 'at most 4096 characters' },
+    steps: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: MAX_STEPS,
+      'x-must': `1 to ${MAX_STEPS} steps`,
+      propertyNames: {
+        pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$',
+        'x-must': '1 to 64 letters, digits, "_" or "-"',
+      },
+      additionalProperties: STEP_REQUEST,
+    },
+  },
+  required: ['name', 'steps'],
+  additionalProperties: false,
+} as const
+
+const checkPipelineBody = schemaCheck(PIPELINE_REQUEST)
+
+interface StepRequest {
+  kind: string
+  params?: unknown
+  use?: string[]
+  shards?: number
+  on_failure?: OnFailure
+  output?: string
+}
+
 /**
- * Checks a pipeline as a whole: names, every step's kind and params (against the kind's
- * schema), parents that exist, no step used by another when it writes no file, and no cycle
- * (the error names one). `E_PIPELINE_INVALID` (400) says what and where.
+ * Checks a pipeline as a whole: its shape (`PIPELINE_REQUEST`), every step's kind and params
+ * (against the kind's schema), parents that exist, no step used by another when it writes no
+ * file, and no cycle (the error names one). `E_PIPELINE_INVALID` (400) says what and where.
  */
 export function parsePipeline(
   body: unknown,
   kinds: KindRegistry,
 ): { name: string; definition: PipelineDefinition } {
-  const top = object(body, 'the pipeline')
-  const { name, steps, description, ...rest } = top
-  refuseExtra(rest, 'the pipeline')
-  if (typeof name !== 'string' || !PIPELINE_NAME.test(name)) {
-    throw invalid(
-      '"name" must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit',
-    )
-  }
-  if (description !== undefined && (typeof description !== 'string' || description.length > 4096)) {
-    throw invalid('"description" must be a string of at most 4096 characters')
-  }
-  const raw = object(steps, '"steps"')
-  const names = Object.keys(raw)
-  if (names.length === 0 || names.length > MAX_STEPS) {
-    throw invalid(`"steps" must have 1 to ${MAX_STEPS} steps`)
+  const problem = checkPipelineBody(body, '')
+  if (problem) throw invalid(problem)
+  const { name, steps, description } = body as {
+    name: string
+    steps: Record<string, StepRequest>
+    description?: string
   }
   const parsed: Record<string, StepDefinition> = {}
-  for (const step of names) parsed[step] = parseStep(step, raw[step], kinds)
+  for (const [step, value] of Object.entries(steps)) parsed[step] = parseStep(step, value, kinds)
   for (const [step, def] of Object.entries(parsed)) checkParents(step, def, parsed, kinds)
   const cycle = findCycle(parsed)
   if (cycle) throw invalid(`the steps form a cycle: ${cycle.join(' → ')}`)
@@ -92,14 +155,10 @@ function checkParents(
   }
 }
 
-function parseStep(step: string, value: unknown, kinds: KindRegistry): StepDefinition {
+function parseStep(step: string, value: StepRequest, kinds: KindRegistry): StepDefinition {
   const where = `steps.${step}`
-  if (!STEP_NAME.test(step)) {
-    throw invalid(`step name ${JSON.stringify(step)} must be 1 to 64 letters, digits, "_" or "-"`)
-  }
-  const { kind, params, use, shards, on_failure, output, ...rest } = object(value, where)
-  refuseExtra(rest, where)
-  if (typeof kind !== 'string' || !kinds.has(kind)) {
+  const { kind, params, use, shards, on_failure, output } = value
+  if (!kinds.has(kind)) {
     throw invalid(
       `${where}.kind must be one of ${kinds.names.join(', ')}; got ${JSON.stringify(kind)}`,
     )
@@ -111,51 +170,19 @@ function parseStep(step: string, value: unknown, kinds: KindRegistry): StepDefin
     if (error instanceof JobError) throw invalid(error.message)
     throw error
   }
-  const parents = parseUse(use, where)
-  const shardCount = shards ?? 1
-  if (
-    !Number.isSafeInteger(shardCount) ||
-    (shardCount as number) < 1 ||
-    (shardCount as number) > MAX_SHARDS
-  ) {
-    throw invalid(`${where}.shards must be an integer from 1 to ${MAX_SHARDS}`)
-  }
-  const failure = on_failure ?? 'fail'
-  if (!(ON_FAILURE as readonly unknown[]).includes(failure)) {
-    throw invalid(`${where}.on_failure must be one of ${ON_FAILURE.join(', ')}`)
-  }
   if (output !== undefined) checkTemplate(output, kinds.get(kind).output === 'none', kind, where)
   return {
     kind,
     params: checked,
-    use: parents,
-    shards: shardCount as number,
-    on_failure: failure as OnFailure,
-    ...(output === undefined ? {} : { output: output as string }),
+    use: use ?? [RUN_INPUT],
+    shards: shards ?? 1,
+    on_failure: on_failure ?? 'fail',
+    ...(output === undefined ? {} : { output }),
   }
 }
 
-function parseUse(use: unknown, where: string): string[] {
-  const parents = use === undefined ? [RUN_INPUT] : use
-  if (
-    !Array.isArray(parents) ||
-    parents.length === 0 ||
-    parents.length > MAX_PARENTS ||
-    parents.some((p) => typeof p !== 'string') ||
-    new Set(parents).size !== parents.length
-  ) {
-    throw invalid(
-      `${where}.use must be a list of 1 to ${MAX_PARENTS} different step names or "${RUN_INPUT}"`,
-    )
-  }
-  return parents as string[]
-}
-
-/** An output template: a name of 1 to 1024 characters using only known `{variables}`. */
-function checkTemplate(output: unknown, writesNone: boolean, kind: string, where: string) {
-  if (typeof output !== 'string' || output.length === 0 || output.length > 1024) {
-    throw invalid(`${where}.output must be a name template of 1 to 1024 characters`)
-  }
+/** An output template uses only known `{variables}`, on a kind that writes a file. */
+function checkTemplate(output: string, writesNone: boolean, kind: string, where: string) {
   if (writesNone) throw invalid(`${where}.output: ${kind} writes no file`)
   for (const match of output.matchAll(/\{([^}]*)\}/g)) {
     if (!TEMPLATE_VARS.has(match[1]!)) {
@@ -236,18 +263,6 @@ export function expandOutput(
     item: String(vars.item),
   }
   return template.replace(/\{([a-z]+)\}/g, (_, key: string) => values[key] ?? '')
-}
-
-function object(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(`${where} must be a JSON object`)
-  }
-  return value as Record<string, unknown>
-}
-
-function refuseExtra(rest: Record<string, unknown>, where: string): void {
-  const extra = Object.keys(rest)
-  if (extra.length > 0) throw invalid(`${where} has an unknown field ${JSON.stringify(extra[0])}`)
 }
 
 function invalid(message: string): PipelineError {

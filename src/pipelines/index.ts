@@ -9,9 +9,11 @@ export {
   MAX_STEPS,
   ON_FAILURE,
   type OnFailure,
+  PIPELINE_REQUEST,
   type PipelineDefinition,
   parsePipeline,
   RUN_INPUT,
+  STEP_REQUEST,
   type StepDefinition,
   stepOrder,
 } from './definition.ts'

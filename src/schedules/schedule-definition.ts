@@ -1,5 +1,6 @@
 import { Cron } from 'croner'
 import { MAX_JOB_INPUTS } from '../jobs/index.ts'
+import { schemaCheck } from '../schemas/index.ts'
 import { ScheduleError } from './errors.ts'
 
 /**
@@ -22,51 +23,92 @@ export interface ScheduleDefinition {
   overlap: 'skip' | 'queue' | 'allow'
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-const KEYS = new Set([
-  'name',
-  'cron',
-  'timezone',
-  'pipeline',
-  'version',
-  'input',
-  'inputs',
-  'prefix',
-  'missed',
-  'overlap',
-  'paused',
-])
+const NAME = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$',
+  'x-must': '1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+} as const
+
+/**
+ * `POST /v1/schedules`: checked with this schema first (the API's description is the same
+ * object), then the cron expression, the zone and the inputs by `parseSchedule`.
+ */
+export const SCHEDULE_REQUEST = {
+  type: 'object',
+  'x-must': 'a JSON object',
+  properties: {
+    name: NAME,
+    cron: {
+      type: 'string',
+      maxLength: 200,
+      'x-must': 'a cron expression like "0 3 * * *"',
+    },
+    timezone: { type: 'string', description: 'An IANA time zone; UTC by default' },
+    pipeline: NAME,
+    version: { type: 'integer', minimum: 1, 'x-must': 'a pipeline version (1, 2, …)' },
+    input: { type: 'string', minLength: 1, 'x-must': 'a file name' },
+    inputs: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      minItems: 1,
+      maxItems: MAX_JOB_INPUTS,
+      'x-must': `a list of 1 to ${MAX_JOB_INPUTS} file names`,
+    },
+    prefix: { type: 'string', maxLength: 1024, 'x-must': 'a file name prefix' },
+    missed: {
+      oneOf: [
+        { const: 'skip' },
+        {
+          type: 'object',
+          properties: { catch_up: { type: 'integer', minimum: 1, maximum: 100 } },
+          required: ['catch_up'],
+          additionalProperties: false,
+        },
+      ],
+      'x-must': '"skip" or {"catch_up": N} with N from 1 to 100',
+    },
+    overlap: { enum: ['skip', 'queue', 'allow'] },
+    paused: { type: 'boolean' },
+  },
+  required: ['name', 'cron', 'pipeline'],
+  additionalProperties: false,
+} as const
+
+const checkScheduleBody = schemaCheck(SCHEDULE_REQUEST)
 
 const bad = (message: string) => new ScheduleError('E_SCHEDULE_INVALID', message)
 
+interface ScheduleRequest {
+  name: string
+  cron: string
+  timezone?: string
+  pipeline: string
+  version?: number
+  input?: string
+  inputs?: string[]
+  prefix?: string
+  missed?: 'skip' | { catch_up: number }
+  overlap?: ScheduleDefinition['overlap']
+  paused?: boolean
+}
+
 /** Checks a `POST /v1/schedules` body; `E_SCHEDULE_INVALID` names the field that is wrong. */
 export function parseSchedule(body: unknown): { definition: ScheduleDefinition; paused: boolean } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw bad('the body must be a JSON object')
-  }
-  const b = body as Record<string, unknown>
-  for (const key of Object.keys(b)) if (!KEYS.has(key)) throw bad(`unknown field "${key}"`)
-  if (typeof b.name !== 'string' || !NAME.test(b.name)) {
-    throw bad('"name": 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit')
-  }
-  if (typeof b.pipeline !== 'string' || !NAME.test(b.pipeline))
-    throw bad('"pipeline": a pipeline name')
-  if (b.version !== undefined && (!Number.isInteger(b.version) || (b.version as number) < 1)) {
-    throw bad('"version": a pipeline version (1, 2, …)')
-  }
+  const problem = checkScheduleBody(body, '')
+  if (problem) throw bad(problem)
+  const b = body as ScheduleRequest
   const definition: ScheduleDefinition = {
     name: b.name,
     cron: cronField(b.cron),
     timezone: b.timezone === undefined ? 'UTC' : timezoneField(b.timezone),
     pipeline: b.pipeline,
-    ...(b.version === undefined ? {} : { version: b.version as number }),
+    ...(b.version === undefined ? {} : { version: b.version }),
     ...inputsField(b),
-    missed: missedField(b.missed),
-    overlap: overlapField(b.overlap),
+    missed: b.missed === undefined || b.missed === 'skip' ? 'skip' : { catchUp: b.missed.catch_up },
+    overlap: b.overlap ?? 'skip',
   }
   // The expression and the zone together must give a next tick (e.g. not `0 0 30 2 *`).
-  if (!nextTickAfter(definition, Date.now())) throw bad('"cron": the expression never ticks')
-  if (b.paused !== undefined && typeof b.paused !== 'boolean') throw bad('"paused": true or false')
+  if (!nextTickAfter(definition, Date.now())) throw bad('cron: the expression never ticks')
   return { definition, paused: b.paused === true }
 }
 
@@ -79,65 +121,29 @@ export function nextTickAfter(
   return next ? next.getTime() : undefined
 }
 
-function cronField(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 200)
-    throw bad('"cron": a cron expression like "0 3 * * *"')
+function cronField(value: string): string {
   try {
     new Cron(value, { paused: true })
   } catch (error) {
-    throw bad(`"cron": ${(error as Error).message}`)
+    throw bad(`cron: ${(error as Error).message}`)
   }
   return value.trim()
 }
 
-function timezoneField(value: unknown): string {
+function timezoneField(value: string): string {
   try {
-    if (typeof value !== 'string') throw new Error('not a string')
     new Intl.DateTimeFormat('en', { timeZone: value })
   } catch {
-    throw bad('"timezone": an IANA time zone such as "Europe/Paris" or "UTC"')
+    throw bad('timezone must be an IANA time zone such as "Europe/Paris" or "UTC"')
   }
   return value
 }
 
-function inputsField(b: Record<string, unknown>): { inputs: string[] } | { prefix: string } {
-  const given = ['input', 'inputs', 'prefix'].filter((k) => b[k] !== undefined)
+function inputsField(b: ScheduleRequest): { inputs: string[] } | { prefix: string } {
+  const given = (['input', 'inputs', 'prefix'] as const).filter((k) => b[k] !== undefined)
   if (given.length !== 1) throw bad('give one of "input", "inputs" and "prefix"')
-  if (b.prefix !== undefined) {
-    if (typeof b.prefix !== 'string' || b.prefix.length > 1024)
-      throw bad('"prefix": a file name prefix')
-    return { prefix: b.prefix }
-  }
-  const names = b.inputs === undefined ? [b.input] : b.inputs
-  if (
-    !Array.isArray(names) ||
-    names.length < 1 ||
-    names.length > MAX_JOB_INPUTS ||
-    !names.every((n) => typeof n === 'string' && n !== '')
-  ) {
-    throw bad(`"input" is a file name; "inputs" a list of 1 to ${MAX_JOB_INPUTS} of them`)
-  }
-  return { inputs: names as string[] }
-}
-
-function missedField(value: unknown): ScheduleDefinition['missed'] {
-  if (value === undefined || value === 'skip') return 'skip'
-  const n = (value as { catch_up?: unknown } | null)?.catch_up
-  if (
-    typeof value === 'object' &&
-    Number.isInteger(n) &&
-    (n as number) >= 1 &&
-    (n as number) <= 100
-  ) {
-    return { catchUp: n as number }
-  }
-  throw bad('"missed": "skip" or {"catch_up": N} with N from 1 to 100')
-}
-
-function overlapField(value: unknown): ScheduleDefinition['overlap'] {
-  if (value === undefined) return 'skip'
-  if (value === 'skip' || value === 'queue' || value === 'allow') return value
-  throw bad('"overlap": "skip", "queue" or "allow"')
+  if (b.prefix !== undefined) return { prefix: b.prefix }
+  return { inputs: b.inputs ?? [b.input!] }
 }
 
 /** The definition as the API shows it (the same shape it takes). */

@@ -111,7 +111,7 @@ describe('job kinds', () => {
     })
     assert.throws(() => parseJobRequest({ type: 'resize', input: 'a' }, s.kinds), {
       code: 'E_JOB_REQUEST',
-      message: /"type" must be one of compress, decompress, hash, tar, extract/,
+      message: /^type must be one of compress, decompress, hash, tar, extract/,
     })
   })
 

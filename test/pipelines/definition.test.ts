@@ -43,8 +43,8 @@ describe('pipeline definitions', () => {
   })
 
   it('refuses what cannot run, saying where', () => {
-    invalid({ name: 'p', steps: {} }, /"steps" must have 1 to 100 steps/)
-    invalid({ name: '../p', steps: { a: { kind: 'hash' } } }, /"name" must be/)
+    invalid({ name: 'p', steps: {} }, /^steps must be 1 to 100 steps$/)
+    invalid({ name: '../p', steps: { a: { kind: 'hash' } } }, /^name must be 1 to 128 letters/)
     invalid({ name: 'p', steps: { a: { kind: 'resize' } } }, /steps\.a\.kind must be one of/)
     invalid(
       { name: 'p', steps: { a: { kind: 'hash', use: ['b'] } } },
@@ -86,7 +86,20 @@ describe('pipeline definitions', () => {
       },
       /the steps form a cycle: (a → b → c → a|b → c → a → b|c → a → b → c)/,
     )
-    invalid([], /the pipeline must be a JSON object/)
+    invalid([], /the body must be a JSON object/)
+    invalid(
+      { name: 'p', steps: { 'a b': { kind: 'hash' } } },
+      /steps has a key "a b", which must be 1 to 64/,
+    )
+    invalid(
+      { name: 'p', steps: { a: { kind: 'hash', use: ['b', 'b'] } } },
+      /steps\.a\.use must be a list of 1 to 32 different/,
+    )
+    invalid(
+      { name: 'p', steps: { a: { kind: 'compress', output: '' } } },
+      /steps\.a\.output must be a name template/,
+    )
+    invalid({ steps: { a: { kind: 'hash' } } }, /^name is required$/)
   })
 
   it('finds a cycle in any graph that has one, and orders every graph that has none', () => {

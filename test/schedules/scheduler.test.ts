@@ -202,7 +202,15 @@ it('parseSchedule: any body is a schedule or E_SCHEDULE_INVALID naming the field
         input: 'a',
         timezone: 'Mars/Base',
       }),
-    /"timezone"/,
+    /^ScheduleError: timezone must be an IANA time zone/,
+  )
+  assert.throws(
+    () => parseSchedule({ name: 'x', cron: '* * * * *', pipeline: 'p', missed: { catch_up: 0 } }),
+    /^ScheduleError: missed must be "skip" or \{"catch_up": N\}/,
+  )
+  assert.throws(
+    () => parseSchedule({ name: 'x', cron: '* * * * *', pipeline: 'p', when: 1 }),
+    /^ScheduleError: the body has an unknown field "when"/,
   )
 })
 
