@@ -1,25 +1,40 @@
 import { JOB_REQUEST, type JobKind } from '../jobs/index.ts'
 import { STEP_REQUEST } from '../pipelines/index.ts'
+import { SCHEDULE_REQUEST } from '../schedules/index.ts'
 
-export { PIPELINE_REQUEST, RUN_REQUEST } from '../pipelines/index.ts'
+export { JOB_REQUEST } from '../jobs/index.ts'
+export { PIPELINE_REQUEST, RUN_REQUEST, STEP_REQUEST } from '../pipelines/index.ts'
 export { SCHEDULE_REQUEST } from '../schedules/index.ts'
 export { WEBHOOK_REQUEST } from '../webhooks/index.ts'
 export { LEGACY_FILE_REQUEST } from './legacy-routes.ts'
 export { REPAIR_REQUEST, STORAGE_NODE_REQUEST } from './storage-admin-routes.ts'
 
-/** JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API answers and takes. */
+/**
+ * JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API answers. Typed as literals,
+ * so the CLI's client takes its types from them (`api-types.ts`, `FromSchema`), not from copies.
+ */
 
 const str = { type: 'string' } as const
 const int = { type: 'integer' } as const
+const num = { type: 'number' } as const
+const bool = { type: 'boolean' } as const
 const time = { type: 'string', format: 'date-time' } as const
-const nullable = (schema: object) => ({ oneOf: [schema, { type: 'null' }] })
-const obj = (properties: Record<string, object>, required: string[] = []) => ({
-  type: 'object',
-  properties,
-  ...(required.length > 0 ? { required } : {}),
-})
+const strings = { type: 'array', items: str } as const
+const nullable = <const S extends object>(schema: S) =>
+  ({ oneOf: [schema, { type: 'null' }] }) as const
+const obj = <
+  const P extends Record<string, object>,
+  const R extends readonly (keyof P & string)[] = readonly [],
+>(
+  properties: P,
+  required?: R,
+) => ({ type: 'object', properties, required: (required ?? []) as R }) as const
+const mapOf = <const S extends object>(value: S) =>
+  ({ type: 'object', additionalProperties: value }) as const
+const counts = mapOf(num)
 
-const JOB_STATE = { enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] }
+const JOB_STATE = { enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] } as const
+const CODE_AND_MESSAGE = obj({ code: str, message: str }, ['code', 'message'])
 
 export const ERROR = obj(
   { error: obj({ code: { ...str, pattern: '^E_' }, message: str }, ['code', 'message']) },
@@ -35,7 +50,7 @@ export const FILE = obj(
     content_type: str,
     created: time,
   },
-  ['name', 'size', 'sha256', 'content_type', 'created'],
+  ['name', 'size', 'sha256', 'chunks', 'content_type', 'created'],
 )
 
 export const JOB = obj(
@@ -44,16 +59,31 @@ export const JOB = obj(
     type: str,
     state: JOB_STATE,
     input: str,
-    inputs: { type: 'array', items: str },
+    inputs: strings,
     output: nullable(str),
     params: { type: 'object' },
-    run: obj({ id: str, step: str, item: int, shard: int }),
+    run: obj({ id: str, step: str, item: int, shard: int }, ['id', 'step', 'item']),
     created: time,
     updated: time,
-    result: nullable({ type: 'object' }),
-    error: nullable(obj({ code: str, message: str })),
+    // What the kind measured; these four are what every kind that writes a file reports.
+    result: nullable(obj({ input_size: int, output_size: int, ratio: num, duration_ms: int })),
+    error: nullable(CODE_AND_MESSAGE),
   },
-  ['id', 'type', 'state', 'input', 'created'],
+  ['id', 'type', 'state', 'input', 'output', 'created', 'updated', 'result', 'error'],
+)
+
+/** A step of a run: its state and its items (one per input, or one for a joining kind). */
+export const RUN_STEP = obj(
+  {
+    state: { enum: ['waiting', 'running', 'succeeded', 'failed', 'skipped'] },
+    items: int,
+    done: int,
+    failed: int,
+    outputs: strings,
+    jobs: strings,
+    error: CODE_AND_MESSAGE,
+  },
+  ['state', 'items', 'done', 'failed'],
 )
 
 export const RUN = obj(
@@ -62,15 +92,15 @@ export const RUN = obj(
     pipeline: str,
     version: int,
     state: JOB_STATE,
-    inputs: { type: 'array', items: str },
-    steps: { type: 'object', additionalProperties: { type: 'object' } },
-    outputs: { type: 'object', additionalProperties: { type: 'array', items: str } },
+    inputs: strings,
+    steps: mapOf(RUN_STEP),
+    outputs: mapOf(strings),
     created: time,
     updated: time,
     result: nullable({ type: 'object' }),
-    error: nullable({ type: 'object' }),
+    error: nullable(CODE_AND_MESSAGE),
   },
-  ['id', 'pipeline', 'state'],
+  ['id', 'pipeline', 'version', 'state', 'inputs', 'steps', 'outputs', 'error'],
 )
 
 /** A stored pipeline: its steps as sent, with every default filled in. */
@@ -79,10 +109,10 @@ export const PIPELINE = obj(
     name: str,
     version: int,
     description: str,
-    steps: { type: 'object', additionalProperties: STEP_REQUEST },
+    steps: mapOf(STEP_REQUEST),
     created: time,
   },
-  ['name', 'version', 'steps'],
+  ['name', 'version', 'steps', 'created'],
 )
 
 export const SCHEDULE = obj(
@@ -91,17 +121,31 @@ export const SCHEDULE = obj(
     cron: str,
     timezone: str,
     pipeline: str,
-    paused: { type: 'boolean' },
+    version: int,
+    inputs: strings,
+    prefix: str,
+    missed: SCHEDULE_REQUEST.properties.missed,
+    overlap: SCHEDULE_REQUEST.properties.overlap,
+    paused: bool,
     next_tick: nullable(time),
+    created: time,
+    updated: time,
+    ticks: {
+      type: 'array',
+      items: obj({ tick: time, state: str, run: nullable(str), error: nullable(str) }, [
+        'tick',
+        'state',
+      ]),
+    },
   },
-  ['name', 'cron', 'pipeline'],
+  ['name', 'cron', 'timezone', 'pipeline', 'paused', 'next_tick'],
 )
 
 export const WEBHOOK = obj(
   {
     id: str,
     url: { ...str, format: 'uri' },
-    events: { type: 'array', items: str },
+    events: strings,
     state: { enum: ['active', 'disabled'] },
     disabled_reason: str,
     failing_since: nullable(time),
@@ -123,16 +167,67 @@ export const DELIVERY = obj({
   created: time,
 })
 
+/** The figures of one bucket, or of a whole span. */
+export const USAGE_FIGURES = obj(
+  {
+    uploads: num,
+    bytes_in: num,
+    downloads: num,
+    bytes_out: num,
+    deletes: num,
+    bytes_deleted: num,
+    bytes_deduplicated: num,
+    stored_bytes: num,
+    stored_files: num,
+    jobs_ended: num,
+    jobs: mapOf(counts),
+    runs: counts,
+    images: counts,
+    image_sizes: counts,
+    compression: mapOf(
+      obj({ bytes_in: num, bytes_out: num, ratio: num }, ['bytes_in', 'bytes_out', 'ratio']),
+    ),
+    latency_ms: mapOf(
+      obj({ count: int, p50: num, p95: num, p99: num }, ['count', 'p50', 'p95', 'p99']),
+    ),
+  },
+  [
+    'uploads',
+    'bytes_in',
+    'downloads',
+    'bytes_out',
+    'deletes',
+    'bytes_deleted',
+    'bytes_deduplicated',
+    'stored_bytes',
+    'stored_files',
+    'jobs_ended',
+    'jobs',
+    'runs',
+    'images',
+    'image_sizes',
+    'compression',
+    'latency_ms',
+  ],
+)
+
 export const USAGE = obj(
   {
     bucket: { enum: ['minute', 'hour', 'day'] },
     from: time,
     to: time,
-    buckets: { type: 'array', items: { type: 'object' } },
-    totals: { type: 'object' },
+    kind: str,
+    buckets: {
+      type: 'array',
+      items: {
+        allOf: [USAGE_FIGURES, obj({ start: time }, ['start'])],
+      },
+    },
+    totals: USAGE_FIGURES,
+    stored: obj({ bytes: num, files: num }, ['bytes', 'files']),
     behind: int,
   },
-  ['bucket', 'buckets', 'totals'],
+  ['bucket', 'from', 'to', 'buckets', 'totals', 'stored', 'behind'],
 )
 
 export const QUEUE_TOPICS = obj({
@@ -167,6 +262,11 @@ export function jobRequestSchema(kinds: readonly JobKind[]) {
 }
 
 /** A page of a listing: `{[field]: items, next_cursor}`. */
-export function page(field: string, item: object) {
-  return obj({ [field]: { type: 'array', items: item }, next_cursor: nullable(str) }, [field])
+export function page<const F extends string, const I extends object>(field: F, item: I) {
+  return obj(
+    { [field]: { type: 'array', items: item }, next_cursor: nullable(str) } as {
+      [K in F]: { readonly type: 'array'; readonly items: I }
+    } & { next_cursor: ReturnType<typeof nullable<typeof str>> },
+    [field],
+  )
 }

@@ -1,7 +1,7 @@
 import pkg from '../../package.json' with { type: 'json' }
 import type { KindRegistry } from '../jobs/index.ts'
 import { apiRoutes, type RouteDoc } from './api-routes.ts'
-import { ERROR, jobRequestSchema } from './api-schemas.ts'
+import * as S from './api-schemas.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
 
@@ -10,11 +10,36 @@ const HEALTH_PATHS = ['/healthz', '/livez', '/readyz']
 
 /** `GET /v1/openapi.json`: the description of what this gateway serves, for anyone. */
 export function openApiRoute(router: Router, kinds: KindRegistry | undefined): void {
-  const docs = apiRoutes(jobRequestSchema(kinds?.all ?? []))
+  const docs = apiRoutes(S.jobRequestSchema(kinds?.all ?? []))
   router.on('GET', '/v1/openapi.json', async ({ res }) => {
     const health = HEALTH_PATHS.map((pattern) => ({ method: 'GET', pattern }))
     sendJson(res, 200, openApiDocument([...router.list(), ...health], docs))
   })
+}
+
+/** Schemas the document names in `components` and refers to wherever they appear. */
+const NAMED = new Map<object, string>([
+  [S.ERROR, 'Error'],
+  [S.FILE, 'File'],
+  [S.JOB, 'Job'],
+  [S.RUN, 'Run'],
+  [S.RUN_STEP, 'RunStep'],
+  [S.PIPELINE, 'Pipeline'],
+  [S.STEP_REQUEST, 'Step'],
+  [S.SCHEDULE, 'Schedule'],
+  [S.WEBHOOK, 'Webhook'],
+  [S.DELIVERY, 'Delivery'],
+  [S.USAGE, 'Usage'],
+  [S.USAGE_FIGURES, 'UsageFigures'],
+])
+
+/** `schema` with every named schema inside it (but `self`) replaced by a `$ref` to it. */
+function withRefs(schema: unknown, self?: object): unknown {
+  if (typeof schema !== 'object' || schema === null) return schema
+  const name = schema === self ? undefined : NAMED.get(schema)
+  if (name) return { $ref: `#/components/schemas/${name}` }
+  if (Array.isArray(schema)) return schema.map((item) => withRefs(item))
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, withRefs(v)]))
 }
 
 /**
@@ -48,7 +73,9 @@ export function openApiDocument(
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (piper keys create)' },
       },
-      schemas: { Error: ERROR },
+      schemas: Object.fromEntries(
+        [...NAMED].map(([schema, name]) => [name, withRefs(schema, schema)]),
+      ),
     },
     paths,
     ...(undocumented.length > 0 ? { 'x-undocumented': undocumented } : {}),
@@ -77,7 +104,9 @@ function operation(doc: RouteDoc) {
         ? {}
         : {
             content:
-              typeof body === 'string' ? { [body]: {} } : { 'application/json': { schema: body } },
+              typeof body === 'string'
+                ? { [body]: {} }
+                : { 'application/json': { schema: withRefs(body) } },
           }),
     }
   }
@@ -98,7 +127,7 @@ function operation(doc: RouteDoc) {
             required: true,
             content:
               'json' in doc.body
-                ? { 'application/json': { schema: doc.body.json } }
+                ? { 'application/json': { schema: withRefs(doc.body.json) } }
                 : Object.fromEntries(doc.body.raw.map((type) => [type, {}])),
           },
         }

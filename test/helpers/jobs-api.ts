@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { ApiJob } from '../../src/cli/commands/jobs.ts'
+import type { ApiJob } from '../../src/cli/api-types.ts'
 import { readSse, type SseEvent } from '../../src/cli/sse-reader.ts'
 
 export type { ApiJob }

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict'
-import type { ApiRun } from '../../src/cli/commands/pipelines.ts'
+import type { ApiRun } from '../../src/cli/api-types.ts'
 import { streamEvents } from './jobs-api.ts'
 
+/** A run read alone: its steps with their outputs and jobs. */
 export interface RunJson extends ApiRun {
-  steps: Record<
-    string,
-    {
-      state: string
-      items: number
-      done: number
-      failed: number
-      outputs: string[]
-      jobs: string[]
-    }
-  >
+  steps: Record<string, ApiRun['steps'][string] & { outputs: string[]; jobs: string[] }>
   result: { outputs: Record<string, string[]>; failed_steps: string[] } | null
 }
 

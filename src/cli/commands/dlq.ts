@@ -1,6 +1,7 @@
 import type { FlagValues } from '../../config/index.ts'
+import type { ApiJob } from '../api-types.ts'
 import { clientFor } from '../gateway-client.ts'
-import { type ApiJob, jobLine } from './jobs.ts'
+import { jobLine } from './jobs.ts'
 
 /** `piper dlq`: the job tasks' dead-letter topics with their letters, one per line. */
 export async function dlqListCommand(flags: FlagValues, out: (text: string) => void) {

@@ -4,18 +4,11 @@ import { basename } from 'node:path'
 import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { FlagValues } from '../../config/index.ts'
+import type { ApiFile } from '../api-types.ts'
 import { CliError } from '../errors.ts'
 import { clientFor, filePath } from '../gateway-client.ts'
 import { regularFileAt, writeAll, writeOutputFile } from '../output-file.ts'
 import { progressReporter } from '../progress.ts'
-
-interface ApiFile {
-  name: string
-  size: number
-  sha256: string
-  chunks: number
-  created: string
-}
 
 /** `piper put FILE [NAME]`: uploads a file (or stdin, `-`), prints the stored file as JSON. */
 export async function putCommand(

@@ -1,21 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FlagValues } from '../../config/index.ts'
+import type { ApiJob, ApiRun } from '../api-types.ts'
 import { CliError } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readSse } from '../sse-reader.ts'
-import { type ApiRun, runLine } from './pipelines.ts'
-
-/** A job as the API returns it. */
-export interface ApiJob {
-  id: string
-  type: string
-  state: string
-  input: string
-  output: string | null
-  created: string
-  result: { input_size: number; output_size: number; ratio: number; duration_ms: number } | null
-  error: { code: string; message: string } | null
-}
+import { runLine } from './pipelines.ts'
 
 interface Progress {
   chunks_done: number
@@ -110,9 +99,11 @@ export async function watchCommand(id: string, flags: FlagValues, out: (text: st
 /** `job_… succeeded compress big.log → big.log.gz  1.0 GiB → 612 MiB (0.598) in 3.1 s` */
 export function jobLine(job: ApiJob): string {
   const head = `${job.id}  ${job.state.padEnd(9)}  ${job.type} ${job.input} → ${job.output ?? '(result)'}`
-  if (job.result) {
-    const r = job.result
-    return `${head}  ${size(r.input_size)} → ${size(r.output_size)} (${r.ratio}) in ${(r.duration_ms / 1000).toFixed(1)} s`
+  const r = job.result
+  // Kinds that write no file (hash, image.stats, …) report other figures (`--json` shows them).
+  if (r?.input_size !== undefined && r.output_size !== undefined) {
+    const took = r.duration_ms === undefined ? '' : ` in ${(r.duration_ms / 1000).toFixed(1)} s`
+    return `${head}  ${size(r.input_size)} → ${size(r.output_size)} (${r.ratio})${took}`
   }
   if (job.error) return `${head}  ${job.error.code}: ${job.error.message}`
   return head

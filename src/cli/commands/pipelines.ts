@@ -1,27 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import type { FlagValues } from '../../config/index.ts'
+import type { ApiPipeline, ApiRun, RunRequestBody } from '../api-types.ts'
 import { CliError, EXIT_USAGE } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readDefinitionFile } from './definition-file.ts'
-
-interface ApiPipeline {
-  name: string
-  version: number
-  steps: Record<string, { kind: string; use: string[] }>
-  created: string
-}
-
-/** A run as the API returns it. */
-export interface ApiRun {
-  id: string
-  pipeline: string
-  version: number
-  state: string
-  inputs: string[]
-  steps: Record<string, { state: string; items: number; done: number; failed: number }>
-  outputs: Record<string, string[]>
-  error: { code: string; message: string } | null
-}
 
 /** Pipelines shipped with Piper (`src/pipelines/templates/NAME.yaml`). */
 export const TEMPLATES = ['image-tagging']
@@ -110,7 +92,7 @@ export async function runCommand(
   const run = await clientFor(flags).json<ApiRun>({
     method: 'POST',
     path: '/v1/runs',
-    ...json({ pipeline, inputs }),
+    ...json({ pipeline, inputs } satisfies RunRequestBody),
   })
   out(`${JSON.stringify(run)}\n`)
   if (process.stderr.isTTY) process.stderr.write(`follow it with: piper watch ${run.id}\n`)

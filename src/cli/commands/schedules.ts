@@ -1,16 +1,8 @@
 import type { FlagValues } from '../../config/index.ts'
+import type { ApiSchedule } from '../api-types.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readDefinitionFile } from './definition-file.ts'
 import { json } from './pipelines.ts'
-
-interface ApiSchedule {
-  name: string
-  cron: string
-  timezone: string
-  pipeline: string
-  paused: boolean
-  next_tick: string | null
-}
 
 const path = (name: string, action = '') =>
   `/v1/schedules/${encodeURIComponent(name)}${action ? `/${action}` : ''}`

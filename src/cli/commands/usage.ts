@@ -1,28 +1,7 @@
 import type { FlagValues } from '../../config/index.ts'
+import type { ApiUsage, ApiWebhook, WebhookRequestBody } from '../api-types.ts'
 import { clientFor } from '../gateway-client.ts'
 import { json } from './pipelines.ts'
-
-interface Figures {
-  uploads: number
-  bytes_in: number
-  downloads: number
-  bytes_out: number
-  deletes: number
-  bytes_deduplicated: number
-  images: Record<string, number>
-  image_sizes: Record<string, number>
-  jobs_ended: number
-  latency_ms: Record<string, { count: number; p50: number; p95: number; p99: number }>
-  compression: Record<string, { ratio: number }>
-}
-
-interface Report {
-  bucket: string
-  buckets: (Figures & { start: string })[]
-  totals: Figures
-  stored: { bytes: number; files: number }
-  behind: number
-}
 
 /**
  * `piper stats`: the client's usage (`GET /v1/stats`, or every client's with `--all`): a line
@@ -46,7 +25,7 @@ export async function statsCommand(
     const value = options[name]
     if (value !== undefined) query.set(name, value)
   }
-  const report = await clientFor(flags).json<Report>({
+  const report = await clientFor(flags).json<ApiUsage>({
     method: 'GET',
     path: `${options.all ? '/v1/admin/stats' : '/v1/stats'}?${query}`,
   })
@@ -85,15 +64,6 @@ export async function statsCommand(
 
 const pad = (n: number, width: number) => String(Math.round(n)).padStart(width)
 
-interface ApiWebhook {
-  id: string
-  url: string
-  events: string[]
-  state: string
-  disabled_reason?: string
-  secret?: string
-}
-
 /** `piper webhooks`: one line per webhook: id, state, events, URL. */
 export async function webhooksListCommand(flags: FlagValues, out: (text: string) => void) {
   const { webhooks } = await clientFor(flags).json<{ webhooks: ApiWebhook[] }>({
@@ -117,7 +87,7 @@ export async function webhooksAddCommand(
   const made = await clientFor(flags).json<ApiWebhook>({
     method: 'POST',
     path: '/v1/webhooks',
-    ...json({ url, events: events.split(',').map((e) => e.trim()) }),
+    ...json({ url, events: events.split(',').map((e) => e.trim()) } satisfies WebhookRequestBody),
   })
   out(`${JSON.stringify(made, null, 2)}\n`)
 }
