@@ -483,6 +483,19 @@ function Chart({ title, samples, series }) {
   return html`<figure class="card"><figcaption>${title}</figcaption><div ref=${box}></div></figure>`
 }
 
+/** What is stored now, what deduplication saved and the images of the last day. */
+function UsageFigures({ stats }) {
+  const t = stats.totals
+  const images = Object.entries(t.images)
+    .map(([format, n]) => `${format} ${n}`)
+    .join(', ')
+  return html`<dl class="figures" aria-label="Usage figures">
+    <dt>Stored now</dt><dd>${stats.stored.files} file${stats.stored.files === 1 ? '' : 's'}, ${bytes(stats.stored.bytes)}</dd>
+    <dt>Saved by deduplication (last day)</dt><dd>${bytes(t.bytes_deduplicated)}</dd>
+    <dt>Images stored (last day)</dt><dd>${images || 'none'}</dd>
+  </dl>`
+}
+
 /** Queue depth and lag (sampled while shown), the usage statistics, storage nodes. */
 function System({ say }) {
   const [topics, setTopics] = useState(null)
@@ -540,6 +553,7 @@ function System({ say }) {
       ${admin && html`<${Chart} title="Queue: messages waiting and in flight (every 2 s while shown)" samples=${samples} series=${['waiting', 'pending']} />`}
       ${stats && html`<${Chart} title="Usage by hour" samples=${statSamples} series=${['uploads', 'downloads', 'jobs', 'MiB in']} />`}
     </div>
+    ${stats && html`<${UsageFigures} stats=${stats} />`}
     ${
       topics === null
         ? html`<p class="muted">Reading the queue…</p>`

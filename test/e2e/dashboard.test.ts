@@ -110,7 +110,13 @@ it('dashboard in Chromium: sign in, upload with Uppy (tus), compress, watch the 
       await page.getByRole('button', { name: view, exact: true }).click()
       await page.getByRole('heading', { name: view === 'Runs' ? 'Pipeline runs' : view }).waitFor()
       // The usage chart (uPlot) is drawn from /v1/stats.
-      if (view === 'System') await page.locator('figure .uplot').first().waitFor()
+      if (view === 'System') {
+        await page.locator('figure .uplot').first().waitFor()
+        // What is stored now (the upload, and its output once counted).
+        const figures = page.getByLabel('Usage figures')
+        await figures.getByText(/^[12] files?, /).waitFor()
+        assert.match(await figures.innerText(), /Stored now\s+[12] files?, [\d.]+ [KM]iB/)
+      }
       await page.screenshot({
         path: join(ARTIFACTS, `4-${view.toLowerCase().replace(' ', '-')}.png`),
       })
