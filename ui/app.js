@@ -496,7 +496,7 @@ function UsageFigures({ stats }) {
   </dl>`
 }
 
-/** Queue depth and lag (sampled while shown), the usage statistics, storage nodes. */
+/** Queue depth and lag and the usage statistics (read every 2 s while shown), storage nodes. */
 function System({ say }) {
   const [topics, setTopics] = useState(null)
   const [samples, setSamples] = useState([])
@@ -505,6 +505,10 @@ function System({ say }) {
   useEffect(() => {
     let timer
     const sample = async () => {
+      // The statistics follow the event history a few seconds behind: read again while shown.
+      api('/v1/stats?bucket=hour')
+        .then(setStats)
+        .catch(() => setStats(null))
       try {
         const queue = await api('/v1/admin/queue')
         setTopics(queue.topics)
@@ -524,9 +528,6 @@ function System({ say }) {
       timer = setTimeout(sample, 2000)
     }
     sample()
-    api('/v1/stats?bucket=hour')
-      .then(setStats)
-      .catch(() => setStats(null))
     api('/v1/admin/storage')
       .then(setNodes)
       .catch(() => setNodes(null))
