@@ -11,7 +11,7 @@ import { ChunkScrubber, chunkAnalyzer, FileService, GarbageCollector } from '../
 import { Gateway, type GatewayOptions } from '../gateway/index.ts'
 import { type ImageLimits, OnDemandVariants } from '../images/index.ts'
 import { JobEventFeed, KindRegistry } from '../jobs/index.ts'
-import type { DependencyBreaker } from '../net/index.ts'
+import { Breakers } from '../net/index.ts'
 import { TracedQueue } from '../queue/index.ts'
 import { NodesBlobStore, storageMetrics, TieredBlobStore } from '../storage/index.ts'
 import {
@@ -58,19 +58,26 @@ export async function assembleProcess(
   const kinds = new KindRegistry()
   const serve =
     !roles.has('worker') || config.kinds.includes('none') ? [] : kindsToServe(kinds, config.kinds)
-  const { tracing, queue } = await tracedQueue(config, roles, logger)
+  // Every remote dependency (PostgreSQL, a queue server or NATS, S3, each storage node) is
+  // called through a circuit breaker of these; /metrics shows them all.
+  const breakers =
+    config.circuitResetMs > 0 ? new Breakers({ resetMs: config.circuitResetMs, logger }) : undefined
+  const { tracing, queue } = await tracedQueue(config, roles, logger, breakers)
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
-  const meta = await metaStoreFor(config.meta)
+  const meta = await metaStoreFor(config.meta, { breakers })
   // nodes://registry reads its nodes from the metadata store, so the store starts first.
   const longTerm = await blobStoreFor(config.blobs, {
     storageToken: config.storageToken,
     logger,
     registry: meta,
-    circuitResetMs: config.circuitResetMs,
+    breakers,
   })
-  // Remote dependencies behind a circuit breaker (s3:// blobs), for /metrics and /readyz.
-  const breaker = (longTerm as { breaker?: DependencyBreaker }).breaker
-  const breakers = breaker ? [{ breaker, probe: () => longTerm.stat(PROBE_KEY) }] : []
+  // /readyz asks the metadata store and the queue anyway (through their breakers); the bucket
+  // is asked only while its circuit is not closed (a storage node down is not unready).
+  const blobsBreaker = breakers?.get('blobs')
+  const probed = blobsBreaker
+    ? [{ breaker: blobsBreaker, probe: () => longTerm.stat(PROBE_KEY) }]
+    : []
   const metrics = createMetricsRegistry()
   // With a staging tier, uploads land on it at disk speed and move to PIPER_BLOBS afterwards.
   // Every operation and byte is counted for /metrics, by adapter.
@@ -171,17 +178,14 @@ export async function assembleProcess(
   })
   if (nodes) storageMetrics(metrics, nodes)
   queueMetrics(metrics, queue)
-  breakerMetrics(
-    metrics,
-    breakers.map((b) => b.breaker),
-  )
+  if (breakers) breakerMetrics(metrics, breakers)
   const common: GatewayOptions = {
     host: config.host,
     port: config.port,
     logger,
     admins: config.adminClients,
     metrics,
-    ready: dependencyChecks({ meta, queue, breakers }),
+    ready: dependencyChecks({ meta, queue, breakers: probed }),
     queueStats: () => queue.stats(),
     admission: {
       buckets: meta,
@@ -270,14 +274,24 @@ export async function assembleProcess(
  * With OTEL_* set, spans go to the OTLP endpoint and every message carries the trace context
  * of its publisher; the tracing component flushes them at close (a no-op when off).
  */
-async function tracedQueue(config: PiperConfig, roles: ReadonlySet<Role>, logger: Logger) {
+async function tracedQueue(
+  config: PiperConfig,
+  roles: ReadonlySet<Role>,
+  logger: Logger,
+  breakers: Breakers | undefined,
+) {
   const started = startTracing(roles.size > 1 ? 'piper' : `piper-${[...roles][0]}`)
   const tracing: Component = {
     name: 'tracing',
     start: async () => {},
     close: async () => started?.close(),
   }
-  const queue = await queueFor(config.queue, { logger, token: config.queueToken })
+  const queue = await queueFor(config.queue, {
+    logger,
+    token: config.queueToken,
+    timeoutMs: config.queueTimeoutMs,
+    breakers,
+  })
   return { tracing, queue: new TracedQueue(queue, traceHeaders) }
 }
 

@@ -75,9 +75,8 @@ export function queueMetrics(registry: Registry, queue: Pick<Queue, 'stats'>): v
 /** The state of each remote dependency's circuit breaker: 0 closed, 1 open, 2 half-open. */
 export function breakerMetrics(
   registry: Registry,
-  breakers: readonly { name: string; state: 'closed' | 'open' | 'half-open' }[],
+  breakers: { all(): readonly { name: string; state: 'closed' | 'open' | 'half-open' }[] },
 ): void {
-  if (breakers.length === 0) return
   const value = { closed: 0, open: 1, 'half-open': 2 } as const
   new Gauge({
     name: 'piper_dependency_circuit_state',
@@ -85,7 +84,8 @@ export function breakerMetrics(
     labelNames: ['dependency'],
     registers: [registry],
     collect() {
-      for (const b of breakers) this.set({ dependency: b.name }, value[b.state])
+      // Read at each scrape: a storage node's breaker is made when the node is first called.
+      for (const b of breakers.all()) this.set({ dependency: b.name }, value[b.state])
     },
   })
 }

@@ -11,7 +11,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { DependencyBreaker } from '../net/index.ts'
+import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import {
   BLOB_KEY,
   type BlobStore,
@@ -46,7 +46,7 @@ export interface S3BlobStoreOptions {
    * Calls fail at once while the bucket keeps failing (network errors, 5xx), rather than each
    * waiting out the SDK's timeouts and retries: see `DependencyBreaker`.
    */
-  breaker?: { resetMs: number; failures?: number; onChange?: (name: string, state: string) => void }
+  breakers?: Breakers
 }
 
 /**
@@ -96,17 +96,14 @@ export class S3BlobStore implements BlobStore {
   readonly breaker: DependencyBreaker | undefined
 
   constructor(options: S3BlobStoreOptions) {
-    this.breaker =
-      options.breaker &&
-      new DependencyBreaker('blobs', {
-        ...options.breaker,
-        // A missing key or a refused request is an answer; no answer, or a 5xx, is a failure.
-        counts: (error) => {
-          const status = httpStatus(error)
-          return status === undefined || status >= 500
-        },
-        refused: (message) => new BlobError('E_BLOB_UNAVAILABLE', '', message),
-      })
+    this.breaker = options.breakers?.of('blobs', {
+      // A missing key or a refused request is an answer; no answer, or a 5xx, is a failure.
+      counts: (error) => {
+        const status = httpStatus(error)
+        return status === undefined || status >= 500
+      },
+      refused: (message) => new BlobError('E_BLOB_UNAVAILABLE', '', message),
+    })
     this.#bucket = options.bucket
     this.#prefix = options.prefix ?? ''
     this.#createBucket = options.createBucket ?? true

@@ -16,6 +16,7 @@ import type {
   UsageStore,
   WebhookStore,
 } from '../meta/index.ts'
+import type { Breakers } from '../net/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { ConfigError } from './errors.ts'
@@ -32,8 +33,8 @@ export async function blobStoreFor(
     storageToken?: string
     logger?: Logger
     registry?: NodeRegistry
-    /** With a remote store: how long its circuit stays open after failures in a row. */
-    circuitResetMs?: number
+    /** A remote store's calls go through a circuit breaker of these. */
+    breakers?: Breakers
   } = {},
 ): Promise<BlobStore> {
   if (url.startsWith('nodes:')) {
@@ -52,6 +53,7 @@ export async function blobStoreFor(
       registry: parsed.registry ? options.registry : undefined,
       token: options.storageToken,
       logger: options.logger,
+      breakers: options.breakers,
     })
   }
   if (url.startsWith('file:')) {
@@ -61,18 +63,7 @@ export async function blobStoreFor(
   if (url.startsWith('s3:')) {
     const { S3BlobStore, s3OptionsFromUrl } = await import('../blobs/index.ts')
     try {
-      const log = options.logger
-      const breaker = options.circuitResetMs
-        ? {
-            resetMs: options.circuitResetMs,
-            onChange: (name: string, state: string) =>
-              log?.[state === 'open' ? 'warn' : 'info'](
-                { dependency: name, state },
-                'circuit breaker',
-              ),
-          }
-        : undefined
-      return new S3BlobStore({ ...s3OptionsFromUrl(url), breaker })
+      return new S3BlobStore({ ...s3OptionsFromUrl(url), breakers: options.breakers })
     } catch (error) {
       throw new ConfigError((error as Error).message, { setting: 'blobs' })
     }
@@ -86,6 +77,7 @@ export async function blobStoreFor(
 /** The metadata store a `PIPER_META` URL names (not started; PostgreSQL's driver loads then). */
 export async function metaStoreFor(
   url: string,
+  options: { breakers?: Breakers } = {},
 ): Promise<
   MetaStore &
     RunStore &
@@ -104,7 +96,11 @@ export async function metaStoreFor(
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {
     const { PostgresDriver, SqliteDriver, SqlMetaStore } = await import('../meta/index.ts')
-    return new SqlMetaStore(postgres ? new PostgresDriver(url) : new SqliteDriver(localPath(url)))
+    return new SqlMetaStore(
+      postgres
+        ? new PostgresDriver(url, { breakers: options.breakers })
+        : new SqliteDriver(localPath(url)),
+    )
   }
   throw new ConfigError(`unknown metadata store ${url}`, { setting: 'meta' })
 }
@@ -112,17 +108,24 @@ export async function metaStoreFor(
 /** The queue a `PIPER_QUEUE` URL names (not started; the NATS client loads then). */
 export async function queueFor(
   url: string,
-  options: { logger: Logger; token?: string },
+  options: { logger: Logger; token?: string; timeoutMs?: number; breakers?: Breakers },
 ): Promise<Queue> {
   if (!['embedded:', 'piper:', 'nats:'].some((scheme) => url.startsWith(scheme))) {
     throw new ConfigError(`unknown queue ${url}`, { setting: 'queue' })
   }
-  const { EmbeddedQueue, NatsQueue, RemoteQueue } = await import('../queue/index.ts')
+  const { BreakerQueue, EmbeddedQueue, NatsQueue, QUEUE_BREAKER_POLICY, RemoteQueue } =
+    await import('../queue/index.ts')
   if (url.startsWith('embedded:')) {
     return new EmbeddedQueue({ dir: localPath(url), logger: options.logger })
   }
-  if (url.startsWith('piper:')) {
-    return new RemoteQueue({ url, token: options.token, logger: options.logger })
-  }
-  return new NatsQueue(url, options.logger)
+  const remote = url.startsWith('piper:')
+    ? new RemoteQueue({
+        url,
+        token: options.token,
+        logger: options.logger,
+        requestTimeoutMs: options.timeoutMs,
+      })
+    : new NatsQueue(url, options.logger, { timeoutMs: options.timeoutMs })
+  const breaker = options.breakers?.of('queue', QUEUE_BREAKER_POLICY)
+  return breaker ? new BreakerQueue(remote, breaker) : remote
 }

@@ -28,6 +28,7 @@ export interface PiperConfig {
   workers: number
   queue: string
   queueToken: string | undefined
+  queueTimeoutMs: number
   storageToken: string | undefined
   storageCapacity: number
   storageRepairIntervalMs: number
@@ -185,6 +186,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'clients (API key owners) allowed on /v1/admin/… and /metrics, comma-separated; default: default, the keyless loopback client',
     parse: list(nonEmptyString('client names')),
     fallback: () => ['default'],
+  }),
+  setting({
+    name: 'queueTimeoutMs',
+    flag: '--queue-timeout-ms',
+    env: 'PIPER_QUEUE_TIMEOUT_MS',
+    doc: 'how long a request to a piper:// queue server (waiting through reconnects) or to NATS JetStream waits for its answer before E_QUEUE_UNAVAILABLE',
+    parse: integer(100, 600_000),
+    fallback: () => 30_000,
   }),
   setting({
     name: 'queueToken',
@@ -434,7 +443,7 @@ export const SETTINGS: readonly Setting[] = [
     name: 'circuitResetMs',
     flag: '--circuit-reset-ms',
     env: 'PIPER_CIRCUIT_RESET_MS',
-    doc: 'with s3:// blobs: after 5 failed calls in a row, calls fail at once (503) for this long, then one tries again',
+    doc: 'remote dependencies (PostgreSQL, piper:// or nats:// queues, s3://, each storage node): after 5 calls in a row get no answer, calls fail at once (503) for this long, then one tries again',
     parse: integer(100, 600_000),
     fallback: () => 10_000,
   }),

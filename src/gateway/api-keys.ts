@@ -65,17 +65,59 @@ export class ClientResolver {
   }
 
   async #identify(req: IncomingMessage): Promise<string> {
-    if (!(await this.#meta.hasApiKeys())) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
+    if (match) {
+      const hash = hashApiKey(match[1]!)
+      const client = await this.#answers.get(`key:${hash}`, () => this.#meta.clientForKey(hash))
+      if (client) return client
+    }
+    if (!(await this.#answers.get('any', () => this.#meta.hasApiKeys()))) {
       if (this.#loopback) return DEFAULT_CLIENT
       throw unauthorized(
         'this gateway is not on loopback and has no API keys; create one with `piper keys create CLIENT`',
       )
     }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
-    if (!match) throw unauthorized('missing "Authorization: Bearer <key>" header')
-    const client = await this.#meta.clientForKey(hashApiKey(match[1]!))
-    if (!client) throw unauthorized('unknown API key')
-    return client
+    throw unauthorized(match ? 'unknown API key' : 'missing "Authorization: Bearer <key>" header')
+  }
+
+  readonly #answers = new KeyAnswers()
+}
+
+/** A found client (or "keys exist") is used this long without asking again: revocation's delay. */
+const FRESH_MS = 5_000
+/** While the metadata store does not answer, an answer this old still serves (`/metrics` stays up). */
+const STALE_MS = 600_000
+/** Answers kept at most (the oldest go first). */
+const MAX_ANSWERS = 10_000
+
+/**
+ * The metadata store's answers about keys, kept briefly: a positive answer (a key's client,
+ * "keys exist") is reused for `FRESH_MS`, which saves up to two queries per request; an answer
+ * is reused for `STALE_MS` while the store does not answer, so an administrator can still read
+ * `/metrics` during a database outage. A negative answer is asked again every time (a key
+ * created a moment ago works at once).
+ */
+class KeyAnswers {
+  readonly #kept = new Map<string, { value: unknown; at: number }>()
+
+  async get<T>(name: string, ask: () => Promise<T>): Promise<T> {
+    const kept = this.#kept.get(name)
+    const now = Date.now()
+    if (kept && kept.value && now - kept.at < FRESH_MS) return kept.value as T
+    try {
+      const value = await ask()
+      // An unknown key is not kept: guesses must not push known keys out.
+      if (value || !name.startsWith('key:')) {
+        this.#kept.delete(name)
+        this.#kept.set(name, { value, at: now })
+        if (this.#kept.size > MAX_ANSWERS) this.#kept.delete(this.#kept.keys().next().value!)
+      }
+      return value
+    } catch (error) {
+      const unavailable = (error as { code?: unknown }).code === 'E_META_UNAVAILABLE'
+      if (kept && unavailable && now - kept.at < STALE_MS) return kept.value as T
+      throw error
+    }
   }
 }
 

@@ -15,6 +15,8 @@ export class PeriodicSweep {
   readonly #lead: (() => Promise<boolean>) | undefined
   #timer: NodeJS.Timeout | undefined
   #sweeping: Promise<void> = Promise.resolve()
+  #soon: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor(
     what: string,
@@ -49,8 +51,33 @@ export class PeriodicSweep {
     this.#timer.unref()
   }
 
+  /**
+   * A sweep of everything (`before` now) in `delayMs`, then again at twice the delay (up to the
+   * interval) until one succeeds: for rows this process left behind knowingly (a job stored
+   * while the queue did not answer), which should go out as soon as they can rather than at
+   * the periodic sweep after next. Calls while one is pending join it.
+   */
+  soon(delayMs: number): void {
+    if (this.#soon || this.#closed) return
+    this.#soon = setTimeout(() => {
+      // A row left behind from now on asks for a sweep of its own (this one may not see it).
+      this.#soon = undefined
+      this.#sweeping = this.#sweeping.then(async () => {
+        try {
+          await this.#sweep(Date.now())
+        } catch (error) {
+          this.#log.debug({ err: error }, `${this.#what} (soon) failed; trying again`)
+          this.soon(Math.min(delayMs * 2, this.#intervalMs))
+        }
+      })
+    }, delayMs)
+    this.#soon.unref()
+  }
+
   async close(): Promise<void> {
+    this.#closed = true
     clearInterval(this.#timer)
+    clearTimeout(this.#soon)
     await this.#sweeping
   }
 }

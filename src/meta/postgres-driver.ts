@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg'
+import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import { MetaError } from './errors.ts'
 import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
 
@@ -17,8 +18,18 @@ export class PostgresDriver implements SqlDriver {
   readonly #schema: string | undefined
   #pool: Pool | undefined
   #lockPool: Pool | undefined
+  readonly #breaker: DependencyBreaker | undefined
 
-  constructor(url: string) {
+  /**
+   * With `breakers`: once PostgreSQL fails to answer five calls in a row, calls fail at once
+   * (`E_META_UNAVAILABLE`) rather than each waiting for a connection (up to 10 s) until the
+   * breaker lets one try again; `/readyz`'s query is that try.
+   */
+  constructor(url: string, options: { breakers?: Breakers } = {}) {
+    this.#breaker = options.breakers?.of('meta', {
+      counts: (error) => error instanceof MetaError && error.code === 'E_META_UNAVAILABLE',
+      refused: (message) => new MetaError('E_META_UNAVAILABLE', message),
+    })
     this.#url = new URL(url)
     const schema = this.#url.searchParams.get('schema') ?? undefined
     this.#url.searchParams.delete('schema')
@@ -58,30 +69,30 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
-    try {
-      return (await this.#open().query(sql, params as SqlParam[])).rows
-    } catch (error) {
-      throw this.#classify(error)
-    }
+    return (await this.#call(() => this.#open().query(sql, params as SqlParam[]))).rows
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    try {
-      return (await this.#open().query(sql, params as SqlParam[])).rowCount ?? 0
-    } catch (error) {
-      throw this.#classify(error)
-    }
+    return (await this.#call(() => this.#open().query(sql, params as SqlParam[]))).rowCount ?? 0
   }
 
-  async transaction<T>(
+  transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
     options: TransactionOptions = {},
   ): Promise<T> {
-    try {
-      return await this.#transaction(fn, options)
-    } catch (error) {
-      throw this.#classify(error)
+    return this.#call(() => this.#transaction(fn, options))
+  }
+
+  /** One call to the database: its errors classified, through the breaker when there is one. */
+  #call<T>(call: () => Promise<T>): Promise<T> {
+    const classified = async () => {
+      try {
+        return await call()
+      } catch (error) {
+        throw this.#classify(error)
+      }
     }
+    return this.#breaker ? this.#breaker.run(classified) : classified()
   }
 
   /**

@@ -1,4 +1,5 @@
 /** Small network facts shared by the servers (gateway, queue server) and outgoing calls. */
+export { type BreakerPolicy, Breakers } from './breakers.ts'
 export {
   type BreakerState,
   DependencyBreaker,

@@ -1,5 +1,6 @@
 /** Piper's durable queue: the `Queue` port and its adapters. */
 export { retryDelay } from './backoff.ts'
+export { BreakerQueue, QUEUE_BREAKER_POLICY } from './breaker-queue.ts'
 export { EmbeddedQueue, type EmbeddedQueueOptions } from './embedded-queue.ts'
 export { errorFromWire, QueueError, type QueueErrorCode, RemoteQueueError } from './errors.ts'
 export { checkGroup, checkTopic, dlqTopic } from './names.ts'

@@ -45,6 +45,7 @@ export class NatsQueue implements Queue {
   /** Set by `?namespace=`: several Piper installations on one NATS keep to their own streams. */
   readonly namespace: string
   readonly #logger: Logger
+  readonly #timeoutMs: number | undefined
   #nc: NatsConnection | undefined
   #js: JetStreamClient | undefined
   #jsm: JetStreamManager | undefined
@@ -57,8 +58,10 @@ export class NatsQueue implements Queue {
   #sequence = 0
   #closed: Promise<void> | undefined
 
-  constructor(url: string, logger: Logger) {
+  /** `timeoutMs`: how long a JetStream request (a publish, a stream's info) waits for its answer. */
+  constructor(url: string, logger: Logger, options: { timeoutMs?: number } = {}) {
     this.url = url
+    this.#timeoutMs = options.timeoutMs
     const namespace = new URL(url).searchParams.get('namespace') ?? ''
     if (namespace && !/^[a-z0-9-]{1,64}$/.test(namespace)) {
       throw new QueueError(
@@ -100,8 +103,9 @@ export class NatsQueue implements Queue {
             },
           )
     }
-    this.#js = this.#jetstream.jetstream(this.#nc)
-    this.#jsm = await this.#jetstream.jetstreamManager(this.#nc)
+    const timeout = this.#timeoutMs === undefined ? {} : { timeout: this.#timeoutMs }
+    this.#js = this.#jetstream.jetstream(this.#nc, timeout)
+    this.#jsm = await this.#jetstream.jetstreamManager(this.#nc, timeout)
   }
 
   async ensureTopic(topic: string, options: TopicOptions = {}): Promise<void> {
@@ -130,12 +134,16 @@ export class NatsQueue implements Queue {
     // Every publish has a Nats-Msg-Id, so one retried after a lost ack (by nats.js on a
     // timeout, or by a caller) is stored once: JetStream drops a repeated id within the
     // stream's duplicate window and answers with the first one's sequence.
-    const ack = await this.#client().publish(subjectOf(topic, this.namespace), payload, {
-      headers,
-      msgID: key ?? `${this.#producer}-${this.#sequence++}`,
-      retries: 3,
-    })
-    return ack.seq - 1
+    try {
+      const ack = await this.#client().publish(subjectOf(topic, this.namespace), payload, {
+        headers,
+        msgID: key ?? `${this.#producer}-${this.#sequence++}`,
+        retries: 3,
+      })
+      return ack.seq - 1
+    } catch (error) {
+      throw unavailable(error, `NATS at ${maskNatsUrl(this.url)} did not take the message`)
+    }
   }
 
   async consumer(topic: string, group: string, options: ConsumerOptions = {}): Promise<Consumer> {
@@ -320,4 +328,20 @@ function notFoundAs<T>(value: T): (error: unknown) => T {
     if (code === 10059 || code === 10014 || /NotFound/.test(name)) return value
     throw error
   }
+}
+
+/** nats.js's errors for a server that did not answer (not one that refused). */
+const NO_ANSWER = new Set([
+  'TimeoutError',
+  'NoResponders',
+  'ClosedConnectionError',
+  'DrainingConnectionError',
+  'ConnectionError',
+  'RequestError',
+])
+
+/** `E_QUEUE_UNAVAILABLE` for an error that says NATS did not answer; others as they are. */
+function unavailable(error: unknown, what: string): unknown {
+  if (!(error instanceof Error) || !NO_ANSWER.has(error.name)) return error
+  return new QueueError('E_QUEUE_UNAVAILABLE', `${what}: ${error.message}`, { cause: error })
 }

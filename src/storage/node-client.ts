@@ -1,13 +1,27 @@
 import { BlobError } from '../blobs/index.ts'
+import type { BreakerPolicy, DependencyBreaker } from '../net/index.ts'
+
+/** A storage node's breaker counts calls it did not answer (refused, reset, timed out). */
+export const NODE_BREAKER_POLICY: BreakerPolicy = {
+  counts: (error) => error instanceof BlobError && error.code === 'E_BLOB_UNAVAILABLE',
+  refused: (message) => new BlobError('E_BLOB_UNAVAILABLE', 'node', message),
+}
 
 /** One storage node as a client sees it: its address and the token to send. */
 export class NodeClient {
   readonly url: string
   readonly #headers: Record<string, string>
+  readonly #breaker: DependencyBreaker | undefined
 
-  constructor(address: string, token?: string) {
+  /**
+   * With `breaker`, calls to a node that stopped answering fail at once (rather than each
+   * waiting out its 30 s) until the breaker lets one try again: the store passes over the node
+   * at once, and the next heartbeat is that try.
+   */
+  constructor(address: string, token?: string, breaker?: DependencyBreaker) {
     this.url = /^https?:\/\//.test(address) ? address.replace(/\/$/, '') : `http://${address}`
     this.#headers = token ? { authorization: `Bearer ${token}` } : {}
+    this.#breaker = breaker
   }
 
   /** Stores bytes whose sha256 is `sha256`; true when the node did not have them. */
@@ -92,7 +106,11 @@ export class NodeClient {
     }
   }
 
-  async #fetch(path: string, init: RequestInit): Promise<Response> {
+  #fetch(path: string, init: RequestInit): Promise<Response> {
+    return this.#breaker ? this.#breaker.run(() => this.#send(path, init)) : this.#send(path, init)
+  }
+
+  async #send(path: string, init: RequestInit): Promise<Response> {
     try {
       return await fetch(`${this.url}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
     } catch (error) {

@@ -12,8 +12,9 @@ import {
 } from '../blobs/index.ts'
 import { Pace } from '../files/index.ts'
 import type { NodeRegistry, StorageNodeState } from '../meta/index.ts'
+import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
-import { NodeClient } from './node-client.ts'
+import { NODE_BREAKER_POLICY, NodeClient } from './node-client.ts'
 import { ReedSolomon } from './reed-solomon.ts'
 import { rank } from './rendezvous.ts'
 
@@ -82,6 +83,8 @@ export interface NodesBlobStoreOptions {
   /** Prepended to every key on the nodes, so several installations can share them. */
   namespace?: string
   logger?: Logger
+  /** Each node's calls go through a breaker of these, named `node:<id or address>`. */
+  breakers?: Breakers
 }
 
 /** `nodes://a:7601,b:7601?redundancy=replicas:2|ec:4+2` → the nodes and the redundancy. */
@@ -163,15 +166,17 @@ export class NodesBlobStore implements BlobStore {
   /** `ns-` before every key on the nodes (empty without a namespace). */
   readonly #ns: string
   readonly #putting = new Map<string, Promise<PutResult>>()
+  readonly #breakers: Breakers | undefined
   /** Reads that found a copy or shard missing or damaged and used another. */
   degradedReads = 0
 
   constructor(options: NodesBlobStoreOptions) {
+    this.#breakers = options.breakers
     this.redundancy = options.redundancy
     this.#nodes = (options.nodes ?? []).map((address) => ({
       name: address,
       weight: 1,
-      client: new NodeClient(address, options.token),
+      client: new NodeClient(address, options.token, this.#breakerOf(address)),
       state: 'up' as const,
     }))
     this.#registry = options.registry
@@ -214,7 +219,7 @@ export class NodesBlobStore implements BlobStore {
     const now = Date.now()
     for (const record of await registry.listStorageNodes()) {
       if (record.state === 'removed') continue
-      const client = new NodeClient(record.address, this.#token)
+      const client = new NodeClient(record.address, this.#token, this.#breakerOf(record.id))
       try {
         const figures = await client.describe()
         await registry.saveStorageNode({
@@ -238,9 +243,14 @@ export class NodesBlobStore implements BlobStore {
       .map((record) => ({
         name: record.id,
         weight: Math.max(1, record.capacity / 2 ** 30),
-        client: new NodeClient(record.address, this.#token),
+        client: new NodeClient(record.address, this.#token, this.#breakerOf(record.id)),
         state: record.state,
       }))
+  }
+
+  /** A node's circuit breaker, shared by every client of it this store makes. */
+  #breakerOf(node: string): DependencyBreaker | undefined {
+    return this.#breakers?.of(`node:${node}`, NODE_BREAKER_POLICY)
   }
 
   /** Where new copies go: the nodes that are up or down (down ones are tried, then passed over). */

@@ -14,10 +14,16 @@ it('PostgreSQL going away answers 503 E_META_UNAVAILABLE, keeps the process up, 
   const port = proxy.port
   const url = new URL(freshPostgresUrl())
   url.port = String(port)
-  const piper = await startPiper(['--meta', url.href])
+  const piper = await startPiper(['--meta', url.href, '--circuit-reset-ms', '300'])
+  const metaCircuit = async () =>
+    /piper_dependency_circuit_state\{dependency="meta"\} (\d)/.exec(
+      await (await fetch(`${piper.url}/metrics`)).text(),
+    )?.[1]
   try {
     const put = await fetch(`${piper.url}/v1/files/a.txt`, { method: 'PUT', body: 'before' })
     assert.equal(put.status, 201)
+    // Scraped before the outage (as Prometheus does), /metrics stays readable during it.
+    assert.equal(await metaCircuit(), '0')
 
     await proxy.close()
     for (const request of [
@@ -32,6 +38,22 @@ it('PostgreSQL going away answers 503 E_META_UNAVAILABLE, keeps the process up, 
       assert.doesNotMatch(body.error.message, /127\.0\.0\.1/, 'internals stay in the log')
     }
     assert.equal(piper.child.exitCode, null)
+    // Calls that get no answer open the circuit (the process's own background queries count
+    // too); then calls fail at once, and /readyz names the store.
+    for (let i = 0; (await metaCircuit()) !== '1'; i++) {
+      assert.ok(i < 20, 'five calls in a row without an answer open it')
+      assert.equal((await fetch(`${piper.url}/v1/files`)).status, 503)
+    }
+    const open = await fetch(`${piper.url}/v1/files/a.txt`)
+    assert.equal(open.status, 503)
+    assert.equal(
+      ((await open.json()) as { error: { code: string } }).error.code,
+      'E_META_UNAVAILABLE',
+    )
+    const unready = await fetch(`${piper.url}/readyz`)
+    assert.equal(unready.status, 503)
+    assert.ok(((await unready.json()) as { failing: string[] }).failing.includes('meta'))
+    assert.match(piper.output(), /"dependency":"meta","state":"open"/)
 
     proxy = await TcpProxy.start(POSTGRES.port, port)
     let res = await fetch(`${piper.url}/v1/files/a.txt`)
@@ -42,6 +64,7 @@ it('PostgreSQL going away answers 503 E_META_UNAVAILABLE, keeps the process up, 
     }
     assert.equal(res.status, 200)
     assert.equal(await res.text(), 'before')
+    assert.equal(await metaCircuit(), '0', 'the call that went through closed it')
   } finally {
     await piper.stop()
     await proxy.close()

@@ -50,6 +50,15 @@ describe('piper up on storage nodes, with nodes killed (kill -9)', () => {
       assert.equal(acked.length, files.length, 'two nodes are enough for every upload')
       for (const i of acked)
         assert.deepEqual(await download(piper.url, `f/${i}.bin`), files[i], `file ${i}`)
+      // The dead node's circuit opened: it is passed over at once, not tried call after call.
+      const metrics = await (await fetch(`${piper.url}/metrics`)).text()
+      const circuit = (address: string) =>
+        new RegExp(`piper_dependency_circuit_state\\{dependency="node:${address}"\\} (\\d)`).exec(
+          metrics,
+        )?.[1]
+      assert.equal(circuit(cluster.addresses[0]!), '1', 'open')
+      assert.equal(circuit(cluster.addresses[1]!), '0')
+      assert.equal(circuit(cluster.addresses[2]!), '0')
     } finally {
       assert.equal(await piper.stop(), 0, piper.output())
       await cluster.stop()

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { startPiper } from '../helpers/piper-server.ts'
+import { startQueueServer } from '../helpers/queue-server.ts'
+import { NATS, requireServer } from '../helpers/services.ts'
+import { TcpProxy } from '../helpers/tcp-proxy.ts'
+
+/** A queue the test can take away and bring back on the same address. */
+interface Outage {
+  url: string
+  down(): Promise<void>
+  up(): Promise<void>
+  close(): Promise<void>
+}
+
+const namespaces: string[] = []
+
+after(async () => {
+  if (namespaces.length === 0) return
+  const nc = await connect({ servers: `${NATS.host}:${NATS.port}` })
+  const jsm = await jetstreamManager(nc)
+  for await (const name of jsm.streams.names()) {
+    if (namespaces.some((ns) => name.startsWith(`${ns}__`))) await jsm.streams.delete(name)
+  }
+  await nc.close()
+})
+
+async function queueServer(): Promise<Outage> {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-queue-outage-'))
+  let server = await startQueueServer(dir)
+  const port = server.port
+  return {
+    url: server.url,
+    down: () => server.stop(),
+    up: async () => {
+      server = await startQueueServer(dir, port)
+    },
+    close: async () => {
+      await server.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** NATS behind a proxy: down cuts every connection and refuses new ones. */
+async function natsBehindProxy(t: TestContext): Promise<Outage | undefined> {
+  if (!(await requireServer(t, NATS))) return undefined
+  let proxy = await TcpProxy.start(NATS.port)
+  const port = proxy.port
+  const namespace = `outage-${randomBytes(4).toString('hex')}`
+  namespaces.push(namespace)
+  return {
+    url: `nats://127.0.0.1:${port}?namespace=${namespace}`,
+    down: () => proxy.close(),
+    up: async () => {
+      proxy = await TcpProxy.start(NATS.port, port)
+    },
+    close: () => proxy.close(),
+  }
+}
+
+async function waitJob(url: string, id: string): Promise<string> {
+  for (;;) {
+    const job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as { state: string }
+    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job.state
+    await sleep(50)
+  }
+}
+
+describe('a queue that stops answering', () => {
+  for (const [name, start] of [
+    ['piper queue serve', queueServer],
+    ['NATS JetStream', natsBehindProxy],
+  ] as const) {
+    it(`${name}: its circuit opens, new jobs are still accepted and run once it is back; /readyz and /metrics say so`, async (t) => {
+      const queue = await start(t)
+      if (!queue) return
+      // Short timeouts so the test does not wait out 30 s requests; what it asserts is untimed.
+      const piper = await startPiper([
+        '--queue',
+        queue.url,
+        '--queue-timeout-ms',
+        '300',
+        '--circuit-reset-ms',
+        '300',
+      ])
+      const queueCircuit = async () =>
+        /piper_dependency_circuit_state\{dependency="queue"\} (\d)/.exec(
+          await (await fetch(`${piper.url}/metrics`)).text(),
+        )?.[1]
+      const post = async (input: string) => {
+        const res = await fetch(`${piper.url}/v1/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'compress', input }),
+        })
+        assert.equal(res.status, 202, await res.clone().text())
+        return ((await res.json()) as { id: string }).id
+      }
+      try {
+        const text = 'queued while the queue was away\n'.repeat(2000)
+        const put = await fetch(`${piper.url}/v1/files/t.txt`, { method: 'PUT', body: text })
+        assert.equal(put.status, 201)
+        assert.equal(await waitJob(piper.url, await post('t.txt')), 'succeeded')
+        assert.equal(await queueCircuit(), '0')
+
+        await queue.down()
+        // Every job is accepted (stored; it waits in the outbox) until the circuit opens, and after.
+        const accepted: string[] = []
+        while ((await queueCircuit()) !== '1') {
+          accepted.push(await post('t.txt'))
+          assert.ok(accepted.length <= 20, 'five requests in a row without an answer open it')
+        }
+        accepted.push(await post('t.txt'))
+        const unready = await fetch(`${piper.url}/readyz`)
+        assert.equal(unready.status, 503)
+        assert.ok(((await unready.json()) as { failing: string[] }).failing.includes('queue'))
+        assert.ok(
+          piper
+            .messages()
+            .includes('the queue did not answer: the job waits in the outbox until it does'),
+        )
+
+        // Back on the same address: the circuit closes, and every accepted job runs, once.
+        await queue.up()
+        for (const id of accepted) assert.equal(await waitJob(piper.url, id), 'succeeded', id)
+        while ((await queueCircuit()) !== '0') await sleep(50)
+        const outputs = (await (await fetch(`${piper.url}/v1/files?prefix=t.txt.gz`)).json()) as {
+          files: { name: string }[]
+        }
+        assert.deepEqual(
+          outputs.files.map((f) => f.name),
+          ['t.txt.gz'],
+        )
+      } finally {
+        assert.equal(await piper.stop(), 0, piper.output())
+        await queue.close()
+      }
+    })
+  }
+})
