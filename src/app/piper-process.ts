@@ -60,8 +60,7 @@ export async function assembleProcess(
     !roles.has('worker') || config.kinds.includes('none') ? [] : kindsToServe(kinds, config.kinds)
   // Every remote dependency (PostgreSQL, a queue server or NATS, S3, each storage node) is
   // called through a circuit breaker of these; /metrics shows them all.
-  const breakers =
-    config.circuitResetMs > 0 ? new Breakers({ resetMs: config.circuitResetMs, logger }) : undefined
+  const breakers = new Breakers({ resetMs: config.circuitResetMs, logger })
   const { tracing, queue } = await tracedQueue(config, roles, logger, breakers)
   const queueComponent = { name: 'queue', start: () => queue.start(), close: () => queue.close() }
   const meta = await metaStoreFor(config.meta, { breakers })
@@ -74,7 +73,7 @@ export async function assembleProcess(
   })
   // /readyz asks the metadata store and the queue anyway (through their breakers); the bucket
   // is asked only while its circuit is not closed (a storage node down is not unready).
-  const blobsBreaker = breakers?.get('blobs')
+  const blobsBreaker = breakers.get('blobs')
   const probed = blobsBreaker
     ? [{ breaker: blobsBreaker, probe: () => longTerm.stat(PROBE_KEY) }]
     : []
@@ -178,7 +177,7 @@ export async function assembleProcess(
   })
   if (nodes) storageMetrics(metrics, nodes)
   queueMetrics(metrics, queue)
-  if (breakers) breakerMetrics(metrics, breakers)
+  breakerMetrics(metrics, breakers)
   const common: GatewayOptions = {
     host: config.host,
     port: config.port,
@@ -278,7 +277,7 @@ async function tracedQueue(
   config: PiperConfig,
   roles: ReadonlySet<Role>,
   logger: Logger,
-  breakers: Breakers | undefined,
+  breakers: Breakers,
 ) {
   const started = startTracing(roles.size > 1 ? 'piper' : `piper-${[...roles][0]}`)
   const tracing: Component = {

@@ -103,7 +103,7 @@ class KeyAnswers {
   async get<T>(name: string, ask: () => Promise<T>): Promise<T> {
     const kept = this.#kept.get(name)
     const now = Date.now()
-    if (kept && kept.value && now - kept.at < FRESH_MS) return kept.value as T
+    if (kept?.value && now - kept.at < FRESH_MS) return kept.value as T
     try {
       const value = await ask()
       // An unknown key is not kept: guesses must not push known keys out.
