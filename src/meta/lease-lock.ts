@@ -12,8 +12,8 @@ const LEASE_MS = 60_000
  * transactions. (A session advisory lock held a pooled connection across a chunk's blob write
  * and fsync, so 20 uploads at once took every connection of its pool.)
  *
- * Taking a lease is serialised per key by a transaction-scoped advisory lock; a lease whose
- * time has passed (its holder died) may be taken over. Times are the database's
+ * Taking a lease is one `INSERT … ON CONFLICT … WHERE` (PostgreSQL serialises takers of one key
+ * on its row); a lease whose time has passed (its holder died) may be taken over. Times are the database's
  * (`clock_timestamp()`), so clocks of the processes do not matter. Holders in one process
  * queue in memory first, so only one of them asks the database.
  */
@@ -52,21 +52,17 @@ export class LeaseLock {
 
   async #acquire(key: string, token: string): Promise<void> {
     for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
-      const taken = await this.#driver.transaction(async (tx) => {
-        await this.#driver.lockInTransaction(tx, `lease:${key}`)
-        const held = await tx.all(
-          `SELECT 1 FROM chunk_leases WHERE key = $1 AND expires > ${NOW_MS}`,
-          [key],
-        )
-        if (held.length > 0) return false
-        await tx.run(
-          `INSERT INTO chunk_leases (key, owner, expires) VALUES ($1, $2, ${NOW_MS} + $3)
-             ON CONFLICT (key) DO UPDATE SET owner = $2, expires = ${NOW_MS} + $3`,
-          [key, token, LEASE_MS],
-        )
-        return true
-      })
-      if (taken) return
+      // One statement, one round trip: a new row, or a lease whose time has passed taken over;
+      // a live lease makes the update's condition false and nothing is returned. Two takers at
+      // once: the second waits on the first's row and then sees it live.
+      const taken = await this.#driver.all(
+        `INSERT INTO chunk_leases (key, owner, expires) VALUES ($1, $2, ${NOW_MS} + $3)
+           ON CONFLICT (key) DO UPDATE SET owner = $2, expires = ${NOW_MS} + $3
+           WHERE chunk_leases.expires <= ${NOW_MS}
+         RETURNING owner`,
+        [key, token, LEASE_MS],
+      )
+      if (taken.length > 0) return
       await sleep(wait)
     }
   }
