@@ -9,7 +9,9 @@
  * - a cluster on PostgreSQL, `piper queue serve` and one storage node: 1 gateway + 1 worker
  *   process with 1 codec thread;
  * - the same with 2 worker processes of 1 thread each (this machine's 2 cores).
- * Medians; ratios: 2 workers ÷ 1 (the goal is ≥ 1.7) and the cluster ÷ piper up (≥ 0.8).
+ * Medians; ratios: 2 workers ÷ 1 (the goal is ≥ 1.7) and the cluster ÷ piper up (≥ 0.8), with
+ * the machine's CPU in each (from /proc/stat: how busy the cores were, CPU time per job), so
+ * the ceiling this machine puts on adding workers is printed beside the ratio.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -21,6 +23,7 @@ import { dropTestSchemas, freshPostgresUrl } from '../test/helpers/postgres.ts'
 import { startQueueServer } from '../test/helpers/queue-server.ts'
 import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
 import { generatedText } from './lib/inputs.ts'
+import { machineCpu } from './lib/machine-cpu.ts'
 import { printTable } from './lib/measure.ts'
 
 const JOBS = Number(process.env.BENCH_CLUSTER_JOBS ?? 200)
@@ -81,13 +84,28 @@ const SETUPS: Setup[] = [
   cluster(2),
 ]
 
-/** Uploads the inputs, then posts every job and waits for the last to succeed; ms. */
-async function jobsWall(url: string): Promise<number> {
+interface Measured {
+  ms: number
+  /** Share of the machine's cores busy meanwhile (every process). */
+  busy: number
+  cpuSeconds: number
+}
+
+/**
+ * Uploads the inputs, then posts every job and waits for the last to succeed: the wall time,
+ * and the machine's CPU meanwhile.
+ */
+async function jobsWall(url: string): Promise<Measured> {
   for (let i = 0; i < JOBS; i++) {
     const body = Buffer.concat([generatedText(1 << 20, i + 1), randomBytes(16)])
     const res = await fetch(`${url}/v1/files/in/${i}.txt`, { method: 'PUT', body })
     if (res.status !== 201) throw new Error(`upload: ${res.status}`)
   }
+  const { result: ms, busy, cpuSeconds } = await machineCpu(() => postAndWait(url))
+  return { ms, busy, cpuSeconds }
+}
+
+async function postAndWait(url: string): Promise<number> {
   const start = performance.now()
   await Promise.all(
     Array.from({ length: JOBS }, async (_, i) => {
@@ -112,7 +130,7 @@ async function jobsWall(url: string): Promise<number> {
   }
 }
 
-const walls = new Map<string, number[]>(SETUPS.map((s) => [s.label, []]))
+const walls = new Map<string, Measured[]>(SETUPS.map((s) => [s.label, []]))
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < SETUPS.length; k++) {
@@ -130,18 +148,30 @@ try {
 } finally {
   await dropTestSchemas()
 }
-const rate = (label: string) => JOBS / (median(walls.get(label)!) / 1000)
+/** The round of median wall time of a setup. */
+const medianRound = (label: string) => {
+  const rounds = [...walls.get(label)!].sort((a, b) => a.ms - b.ms)
+  return rounds[Math.floor(rounds.length / 2)]!
+}
+const rate = (label: string) => JOBS / (medianRound(label).ms / 1000)
 const [up, one, two] = SETUPS.map((s) => rate(s.label)) as [number, number, number]
+const cpuMsPerJob = (label: string) => (medianRound(label).cpuSeconds * 1000) / JOBS
+const busy = (label: string) => `${Math.round(medianRound(label).busy * 100)}%`
 console.log(`\n## ${JOBS} compress jobs of 1 MiB each, medians of ${ROUNDS} rounds`)
 printTable([
-  ['', 'jobs/s', 'wall s', 'ratio'],
-  [SETUPS[0]!.label, up, JOBS / up, 1],
-  [SETUPS[1]!.label, one, JOBS / one, one / up],
-  [SETUPS[2]!.label, two, JOBS / two, two / up],
+  ['', 'jobs/s', 'wall s', 'ratio', 'machine busy', 'CPU ms/job'],
+  ...SETUPS.map((setup, i) => {
+    const r = [up, one, two][i]!
+    return [setup.label, r, JOBS / r, r / up, busy(setup.label), cpuMsPerJob(setup.label)]
+  }),
 ])
+// What this machine allows: with one worker the cluster already keeps the cores this busy, so
+// a second worker can add at most what is left; and at full load the cluster's rate is the
+// machine's CPU over its CPU per job.
+const oneBusy = medianRound(SETUPS[1]!.label).busy
 console.log(
-  `2 workers ÷ 1 worker: ${(two / one).toFixed(2)} (goal ≥ 1.7); cluster (2 workers) ÷ piper up: ${(two / up).toFixed(2)} (goal ≥ 0.8)`,
+  `2 workers ÷ 1 worker: ${(two / one).toFixed(2)} (goal ≥ 1.7; this machine's ceiling with 1 worker ${Math.round(oneBusy * 100)}% busy: ${(1 / oneBusy).toFixed(2)}); cluster (2 workers) ÷ piper up: ${(two / up).toFixed(2)} (goal ≥ 0.8; CPU per job ${(cpuMsPerJob(SETUPS[2]!.label) / cpuMsPerJob(SETUPS[0]!.label)).toFixed(2)}× piper up's)`,
 )
 console.log(
-  `walls (ms): ${JSON.stringify(Object.fromEntries([...walls].map(([k, v]) => [k, v.map(Math.round)])))}`,
+  `walls (ms): ${JSON.stringify(Object.fromEntries([...walls].map(([k, v]) => [k, v.map((m) => Math.round(m.ms))])))}`,
 )
