@@ -28,8 +28,6 @@ import { printTable } from './lib/measure.ts'
 
 const JOBS = Number(process.env.BENCH_CLUSTER_JOBS ?? 200)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 interface Setup {
   label: string

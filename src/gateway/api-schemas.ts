@@ -1,6 +1,7 @@
 import { JOB_REQUEST, type JobKind } from '../jobs/index.ts'
 import { STEP_REQUEST } from '../pipelines/index.ts'
 import { SCHEDULE_REQUEST } from '../schedules/index.ts'
+import { PLAIN_COUNTS } from '../stats/index.ts'
 
 export { JOB_REQUEST } from '../jobs/index.ts'
 export { PIPELINE_REQUEST, RUN_REQUEST, STEP_REQUEST } from '../pipelines/index.ts'
@@ -167,18 +168,15 @@ export const DELIVERY = obj({
   created: time,
 })
 
+/** The plain counts of the figures, one number each. */
+const usageCounts = Object.fromEntries(PLAIN_COUNTS.map((name) => [name, num])) as {
+  [K in (typeof PLAIN_COUNTS)[number]]: typeof num
+}
+
 /** The figures of one bucket, or of a whole span. */
 export const USAGE_FIGURES = obj(
   {
-    uploads: num,
-    bytes_in: num,
-    downloads: num,
-    bytes_out: num,
-    deletes: num,
-    bytes_deleted: num,
-    bytes_deduplicated: num,
-    stored_bytes: num,
-    stored_files: num,
+    ...usageCounts,
     jobs_ended: num,
     jobs: mapOf(counts),
     runs: counts,
@@ -192,15 +190,7 @@ export const USAGE_FIGURES = obj(
     ),
   },
   [
-    'uploads',
-    'bytes_in',
-    'downloads',
-    'bytes_out',
-    'deletes',
-    'bytes_deleted',
-    'bytes_deduplicated',
-    'stored_bytes',
-    'stored_files',
+    ...PLAIN_COUNTS,
     'jobs_ended',
     'jobs',
     'runs',

@@ -60,8 +60,8 @@ type Figures = ReturnType<typeof emptyFigures>
 
 const STORED = ['stored_bytes', 'stored_files'] as const
 
-/** Counters shown as they are. */
-const PLAIN_COUNTS = [
+/** Counters shown as they are (the API's schema of the figures names the same list). */
+export const PLAIN_COUNTS = [
   'uploads',
   'bytes_in',
   'downloads',

@@ -6,10 +6,9 @@ import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gunzipSync } from 'node:zlib'
-import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
 import { runPiper } from '../helpers/cli.ts'
 import { download, putFile } from '../helpers/jobs-api.ts'
+import { deleteNatsStreams, natsNamespace } from '../helpers/nats.ts'
 import { runFinished, savePipeline, startRun } from '../helpers/pipelines-api.ts'
 import { startRole } from '../helpers/piper-server.ts'
 import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
@@ -33,17 +32,10 @@ async function logged(p: Role, message: string, count = 1) {
 const QUEUES = {
   'piper queue serve': (dir: string) => startQueueServer(dir),
   'NATS JetStream': async () => {
-    const ns = `cluster-${randomBytes(4).toString('hex')}`
+    const ns = natsNamespace('cluster')
     return {
       url: `nats://${NATS.host}:${NATS.port}?namespace=${ns}`,
-      stop: async () => {
-        const nc = await connect({ servers: `${NATS.host}:${NATS.port}` })
-        const jsm = await jetstreamManager(nc)
-        for await (const name of jsm.streams.names()) {
-          if (name.startsWith(`${ns}__`)) await jsm.streams.delete(name)
-        }
-        await nc.close()
-      },
+      stop: () => deleteNatsStreams([`${ns}__`]),
     }
   },
 }

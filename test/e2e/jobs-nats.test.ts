@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import { after, type TestContext } from 'node:test'
-import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import { deleteNatsStreams, natsNamespace } from '../helpers/nats.ts'
 import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
 import { isListening, NATS, POSTGRES, requireServer } from '../helpers/services.ts'
 import { runJobsSuite } from './jobs-suite.ts'
@@ -10,18 +8,12 @@ const namespaces: string[] = []
 
 after(async () => {
   await dropTestSchemas()
-  if (namespaces.length === 0) return
-  const nc = await connect({ servers: `${NATS.host}:${NATS.port}` })
-  const jsm = await jetstreamManager(nc)
-  for await (const name of jsm.streams.names()) {
-    if (namespaces.some((ns) => name.startsWith(`${ns}__`))) await jsm.streams.delete(name)
-  }
-  await nc.close()
+  await deleteNatsStreams(namespaces.map((ns) => `${ns}__`))
 })
 
 /** A NATS queue URL with a namespace of its own, so runs never share streams. */
 function natsUrl(): string {
-  const ns = `e2e-${randomBytes(4).toString('hex')}`
+  const ns = natsNamespace('e2e')
   namespaces.push(ns)
   return `nats://${NATS.host}:${NATS.port}?namespace=${ns}`
 }

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { jetstreamManager } from '@nats-io/jetstream'
-import { connect } from '@nats-io/transport-node'
+import { deleteNatsStreams, natsNamespace } from '../helpers/nats.ts'
 import { startPiper } from '../helpers/piper-server.ts'
 import { startQueueServer } from '../helpers/queue-server.ts'
 import { NATS, requireServer } from '../helpers/services.ts'
@@ -22,15 +20,7 @@ interface Outage {
 
 const namespaces: string[] = []
 
-after(async () => {
-  if (namespaces.length === 0) return
-  const nc = await connect({ servers: `${NATS.host}:${NATS.port}` })
-  const jsm = await jetstreamManager(nc)
-  for await (const name of jsm.streams.names()) {
-    if (namespaces.some((ns) => name.startsWith(`${ns}__`))) await jsm.streams.delete(name)
-  }
-  await nc.close()
-})
+after(() => deleteNatsStreams(namespaces.map((ns) => `${ns}__`)))
 
 async function queueServer(): Promise<Outage> {
   const dir = await mkdtemp(join(tmpdir(), 'piper-queue-outage-'))
@@ -54,7 +44,7 @@ async function natsBehindProxy(t: TestContext): Promise<Outage | undefined> {
   if (!(await requireServer(t, NATS))) return undefined
   let proxy = await TcpProxy.start(NATS.port)
   const port = proxy.port
-  const namespace = `outage-${randomBytes(4).toString('hex')}`
+  const namespace = natsNamespace('outage')
   namespaces.push(namespace)
   return {
     url: `nats://127.0.0.1:${port}?namespace=${namespace}`,
