@@ -71,25 +71,35 @@ export function planBlocks(bytes: Uint8Array, knownHistogram?: Uint32Array): Blo
     next[k] = k + 1 < n ? k + 1 : -1
     prev[k] = k - 1
   }
-  // gain[k]: bits saved by merging segment k with the next one.
+  // gain[k]: bits saved by merging segment k with the next one. The merges to try are kept in a
+  // heap (largest gain first, ties to the earlier segment: the order a scan of the list gives);
+  // an entry is stale once its segment's gain was recomputed or the segment merged away.
   const gainAt = (k: number) => {
     const j = next[k]!
     return j < 0 ? 0 : cost[k]! + cost[j]! - estimatedBits(counts, k, j)
   }
-  for (let k = 0; k < n; k++) gain[k] = gainAt(k)
-
+  const merges = new MergeHeap(n)
+  for (let k = 0; k < n; k++) {
+    gain[k] = gainAt(k)
+    if (gain[k]! > 0) merges.push(gain[k]!, k)
+  }
+  const alive = new Uint8Array(n).fill(1)
   for (;;) {
-    let best = -1
-    for (let k = 0; k >= 0; k = next[k]!)
-      if (gain[k]! > 0 && (best < 0 || gain[k]! > gain[best]!)) best = k
+    const best = merges.popBest(gain, alive)
     if (best < 0) break
     const other = next[best]!
     for (let s = 0; s < 256; s++) counts[best * 256 + s]! += counts[other * 256 + s]!
     cost[best] = cost[best]! + cost[other]! - gain[best]!
+    alive[other] = 0
     next[best] = next[other]!
     if (next[best]! >= 0) prev[next[best]!] = best
     gain[best] = gainAt(best)
-    if (prev[best]! >= 0) gain[prev[best]!] = gainAt(prev[best]!)
+    if (gain[best]! > 0) merges.push(gain[best]!, best)
+    const before = prev[best]!
+    if (before >= 0) {
+      gain[before] = gainAt(before)
+      if (gain[before]! > 0) merges.push(gain[before]!, before)
+    }
   }
 
   const blocks: Block[] = []
@@ -155,4 +165,82 @@ function exactBlock(start: number, end: number, h: Uint32Array): Block {
     return { kind: 'dynamic', start, end, bits: dynamic, lengths, header }
   if (fixed < stored) return { kind: 'fixed', start, end, bits: fixed }
   return { kind: 'stored', start, end, bits: stored }
+}
+
+/**
+ * A max-heap of (gain, segment) for the planner's merges, largest gain first and, among equal
+ * gains, the lowest segment (the earliest in the file). Entries are not removed when a gain
+ * changes: `popBest` drops those whose gain is no longer the segment's (or whose segment is
+ * gone), so each merge costs O(log n) instead of a scan of every segment.
+ */
+class MergeHeap {
+  #gains: Float64Array
+  #segments: Int32Array
+  #size = 0
+
+  constructor(n: number) {
+    this.#gains = new Float64Array(Math.max(16, 3 * n))
+    this.#segments = new Int32Array(this.#gains.length)
+  }
+
+  push(gain: number, segment: number): void {
+    if (this.#size === this.#gains.length) this.#grow()
+    let i = this.#size++
+    while (i > 0) {
+      const up = (i - 1) >> 1
+      if (!this.#before(gain, segment, this.#gains[up]!, this.#segments[up]!)) break
+      this.#gains[i] = this.#gains[up]!
+      this.#segments[i] = this.#segments[up]!
+      i = up
+    }
+    this.#gains[i] = gain
+    this.#segments[i] = segment
+  }
+
+  /** The segment of the best current merge (its gain positive), or -1 when there is none. */
+  popBest(gain: Float64Array, alive: Uint8Array): number {
+    while (this.#size > 0) {
+      const g = this.#gains[0]!
+      const k = this.#segments[0]!
+      this.#pop()
+      if (alive[k] && gain[k] === g) return k
+    }
+    return -1
+  }
+
+  #before(g1: number, k1: number, g2: number, k2: number): boolean {
+    return g1 > g2 || (g1 === g2 && k1 < k2)
+  }
+
+  #pop(): void {
+    const last = --this.#size
+    const g = this.#gains[last]!
+    const k = this.#segments[last]!
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= last) break
+      const r = l + 1
+      const c =
+        r < last &&
+        this.#before(this.#gains[r]!, this.#segments[r]!, this.#gains[l]!, this.#segments[l]!)
+          ? r
+          : l
+      if (!this.#before(this.#gains[c]!, this.#segments[c]!, g, k)) break
+      this.#gains[i] = this.#gains[c]!
+      this.#segments[i] = this.#segments[c]!
+      i = c
+    }
+    this.#gains[i] = g
+    this.#segments[i] = k
+  }
+
+  #grow(): void {
+    const gains = new Float64Array(this.#gains.length * 2)
+    const segments = new Int32Array(gains.length)
+    gains.set(this.#gains)
+    segments.set(this.#segments)
+    this.#gains = gains
+    this.#segments = segments
+  }
 }
