@@ -25,6 +25,7 @@ export {
   jobInputs,
   KindRegistry,
 } from './kinds/index.ts'
+export { publishOrLeave } from './outbox.ts'
 export { PeriodicSweep } from './periodic-sweep.ts'
 export {
   decodeTask,

@@ -9,6 +9,7 @@ import { isJobId, newJobId } from './job-id.ts'
 import type { JobRequest } from './job-request.ts'
 import type { JobEndListener } from './job-runner.ts'
 import type { KindRegistry } from './kinds/index.ts'
+import { publishOrLeave } from './outbox.ts'
 import { PeriodicSweep } from './periodic-sweep.ts'
 import { publishTask, taskTopic } from './tasks.ts'
 
@@ -103,7 +104,9 @@ export class JobService {
     this.#feed.notify()
     if (!result.created) return result
     if (FAILPOINT === 'job-created') process.kill(process.pid, 'SIGKILL')
-    await this.#publishOrLeave(result.job)
+    await publishOrLeave(() => this.#publish(result.job), this.#sweeper, this.#log, {
+      job: result.job.id,
+    })
     this.#log.info({ job: result.job.id, type: request.type, client: clientId }, 'job created')
     return result
   }
@@ -148,7 +151,7 @@ export class JobService {
       const again = await this.#meta.retryJob(job.id, job.version)
       if (!again) continue // it changed meanwhile: look again
       this.#feed.notify()
-      await this.#publishOrLeave(again)
+      await publishOrLeave(() => this.#publish(again), this.#sweeper, this.#log, { job: again.id })
       this.#log.info({ job: id, attempt: again.attempt }, 'job retried')
       return again
     }
@@ -158,24 +161,6 @@ export class JobService {
   async #publish(job: JobRecord): Promise<void> {
     await publishTask(this.#queue, job, { kind: 'start', job: job.id })
     await this.#meta.markJobPublished(job.id)
-  }
-
-  /**
-   * Publishes a job just stored; if the queue does not answer, the job stays in the outbox (it
-   * is stored, and the sweep publishes it once the queue answers), so the caller is answered
-   * rather than kept waiting on the queue or told to retry what is already accepted.
-   */
-  async #publishOrLeave(job: JobRecord): Promise<void> {
-    try {
-      await this.#publish(job)
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'E_QUEUE_UNAVAILABLE') throw error
-      this.#log.warn(
-        { job: job.id, err: error },
-        'the queue did not answer: the job waits in the outbox until it does',
-      )
-      this.#sweeper.soon(1_000)
-    }
   }
 
   /** Publishes jobs created before `before` that are not marked published. */

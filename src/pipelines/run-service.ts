@@ -6,6 +6,7 @@ import {
   type KindRegistry,
   MAX_JOB_INPUTS,
   PeriodicSweep,
+  publishOrLeave,
 } from '../jobs/index.ts'
 import type { JobState, MetaStore, RunRecord, RunStore, StepSummary } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
@@ -100,9 +101,17 @@ export class RunService {
     })
     this.#o.feed.notify()
     if (!result.created) return result
-    await this.#publish(result.run.id, 'created')
-    await this.#o.meta.markRunPublished(result.run.id)
-    this.#log.info({ run: result.run.id, pipeline: pipeline.name, client: clientId }, 'run created')
+    const id = result.run.id
+    await publishOrLeave(
+      async () => {
+        await this.#publish(id, 'created')
+        await this.#o.meta.markRunPublished(id)
+      },
+      this.#sweeper,
+      this.#log,
+      { run: id },
+    )
+    this.#log.info({ run: id, pipeline: pipeline.name, client: clientId }, 'run created')
     return result
   }
 

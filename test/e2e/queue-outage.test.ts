@@ -56,20 +56,23 @@ async function natsBehindProxy(t: TestContext): Promise<Outage | undefined> {
   }
 }
 
-async function waitJob(url: string, id: string): Promise<string> {
+/** The state a job or run ends in. */
+async function waitState(url: string): Promise<string> {
   for (;;) {
-    const job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as { state: string }
-    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job.state
+    const { state } = (await (await fetch(url)).json()) as { state: string }
+    if (['succeeded', 'failed', 'cancelled'].includes(state)) return state
     await sleep(50)
   }
 }
+
+const waitJob = (url: string, id: string) => waitState(`${url}/v1/jobs/${id}`)
 
 describe('a queue that stops answering', () => {
   for (const [name, start] of [
     ['piper queue serve', queueServer],
     ['NATS JetStream', natsBehindProxy],
   ] as const) {
-    it(`${name}: its circuit opens, new jobs are still accepted and run once it is back; /readyz and /metrics say so`, async (t) => {
+    it(`${name}: its circuit opens, new jobs and runs are still accepted and run once it is back; /readyz and /metrics say so`, async (t) => {
       const queue = await start(t)
       if (!queue) return
       // Short timeouts so the test does not wait out 30 s requests; what it asserts is untimed.
@@ -100,6 +103,12 @@ describe('a queue that stops answering', () => {
         assert.equal(put.status, 201)
         assert.equal(await waitJob(piper.url, await post('t.txt')), 'succeeded')
         assert.equal(await queueCircuit(), '0')
+        const pipeline = await fetch(`${piper.url}/v1/pipelines`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'sums', steps: { sum: { kind: 'hash' } } }),
+        })
+        assert.equal(pipeline.status, 201)
 
         await queue.down()
         // Every job is accepted (stored; it waits in the outbox) until the circuit opens, and after.
@@ -109,6 +118,14 @@ describe('a queue that stops answering', () => {
           assert.ok(accepted.length <= 20, 'five requests in a row without an answer open it')
         }
         accepted.push(await post('t.txt'))
+        // A run too: stored, its first advance waiting in the runs' outbox.
+        const run = await fetch(`${piper.url}/v1/runs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ pipeline: 'sums', input: 't.txt' }),
+        })
+        assert.equal(run.status, 202, await run.clone().text())
+        const runId = ((await run.json()) as { id: string }).id
         const unready = await fetch(`${piper.url}/readyz`)
         assert.equal(unready.status, 503)
         assert.ok(((await unready.json()) as { failing: string[] }).failing.includes('queue'))
@@ -121,6 +138,7 @@ describe('a queue that stops answering', () => {
         // Back on the same address: the circuit closes, and every accepted job runs, once.
         await queue.up()
         for (const id of accepted) assert.equal(await waitJob(piper.url, id), 'succeeded', id)
+        assert.equal(await waitState(`${piper.url}/v1/runs/${runId}`), 'succeeded')
         while ((await queueCircuit()) !== '0') await sleep(50)
         const outputs = (await (await fetch(`${piper.url}/v1/files?prefix=t.txt.gz`)).json()) as {
           files: { name: string }[]
