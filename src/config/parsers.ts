@@ -32,6 +32,12 @@ export function integer(min: number, max: number): Parser<number> {
   }
 }
 
+/** A whole number in the range, or nothing when unset or empty (the consumer's default). */
+export function optionalInteger(min: number, max: number): Parser<number | undefined> {
+  const parse = integer(min, max)
+  return (raw) => (raw === undefined || raw === '' ? undefined : parse(raw))
+}
+
 /** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), or a JSON boolean. */
 export function boolean(raw: unknown): boolean {
   if (typeof raw === 'boolean') return raw

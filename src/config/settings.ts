@@ -10,6 +10,7 @@ import {
   list,
   nonEmptyString,
   oneOf,
+  optionalInteger,
   optionalPath,
   optionalSecret,
   type Parser,
@@ -28,7 +29,7 @@ export interface PiperConfig {
   workers: number
   queue: string
   queueToken: string | undefined
-  queueTimeoutMs: number
+  queueTimeoutMs: number | undefined
   storageToken: string | undefined
   storageCapacity: number
   storageRepairIntervalMs: number
@@ -191,9 +192,9 @@ export const SETTINGS: readonly Setting[] = [
     name: 'queueTimeoutMs',
     flag: '--queue-timeout-ms',
     env: 'PIPER_QUEUE_TIMEOUT_MS',
-    doc: 'how long a request to a piper:// queue server (waiting through reconnects) or to NATS JetStream waits for its answer before E_QUEUE_UNAVAILABLE',
-    parse: integer(100, 600_000),
-    fallback: () => 30_000,
+    doc: 'how long a request to a piper:// queue server (waiting through reconnects; 30 s unless set) or to NATS JetStream (nats.js: 5 s unless set) waits for its answer before E_QUEUE_UNAVAILABLE',
+    parse: optionalInteger(100, 600_000),
+    fallback: () => undefined,
   }),
   setting({
     name: 'queueToken',
