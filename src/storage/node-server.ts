@@ -222,7 +222,9 @@ export class StorageNode {
       res.writeHead(200, { 'content-length': size, 'accept-ranges': 'bytes' }).end()
       return
     }
-    const envelope = Buffer.from(await this.#store.read(key))
+    // A Buffer over the bytes read, not a copy of them (Buffer.from of a Uint8Array copies).
+    const read = await this.#store.read(key)
+    const envelope = Buffer.from(read.buffer, read.byteOffset, read.byteLength)
     const body = envelope.subarray(HEADER)
     const stored = envelope.subarray(MAGIC.length, HEADER)
     if (
