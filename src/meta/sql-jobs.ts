@@ -232,8 +232,15 @@ export async function unpublishedJobs(
   return rows.map(jobFromRow)
 }
 
+/**
+ * The outbox mark needs no sync of its own: lost in a power cut, it leaves the job to the
+ * outbox sweep, which publishes its task again (the queue drops the repeated key). The next
+ * durable commit syncs it anyway.
+ */
 export async function markJobPublished(driver: SqlDriver, id: string): Promise<void> {
-  await driver.run('UPDATE jobs SET published = 1 WHERE id = $1', [id])
+  await driver.transaction((tx) => tx.run('UPDATE jobs SET published = 1 WHERE id = $1', [id]), {
+    durable: false,
+  })
 }
 
 /** What a state event carries: the parts of the job that change. */

@@ -219,8 +219,11 @@ export async function unpublishedRuns(
   return rows.map(runFromRow)
 }
 
+/** As `markJobPublished`: lost, the sweep publishes the run's advance again (harmless). */
 export async function markRunPublished(driver: SqlDriver, id: string): Promise<void> {
-  await driver.run('UPDATE runs SET published = 1 WHERE id = $1', [id])
+  await driver.transaction((tx) => tx.run('UPDATE runs SET published = 1 WHERE id = $1', [id]), {
+    durable: false,
+  })
 }
 
 export async function idleRuns(
