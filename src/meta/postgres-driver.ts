@@ -19,6 +19,8 @@ export class PostgresDriver implements SqlDriver {
   #pool: Pool | undefined
   #lockPool: Pool | undefined
   readonly #breaker: DependencyBreaker | undefined
+  /** The advisory locks each open transaction holds (an executor is one transaction's). */
+  readonly #held = new WeakMap<SqlExecutor, Set<string>>()
 
   /**
    * With `breakers`: once PostgreSQL fails to answer five calls in a row, calls fail at once
@@ -169,7 +171,16 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async lockInTransaction(tx: SqlExecutor, key: string): Promise<void> {
+    // Held until the transaction ends: taking it again in the same one (a second event in one
+    // commit) would be a round trip for nothing.
+    let held = this.#held.get(tx)
+    if (held?.has(key)) return
     await tx.all('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
+    if (!held) {
+      held = new Set()
+      this.#held.set(tx, held)
+    }
+    held.add(key)
   }
 
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
