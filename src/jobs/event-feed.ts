@@ -22,6 +22,9 @@ interface Subscriber {
   wake: (() => void) | undefined
 }
 
+/** How long a notified look waits for the writes that come with it (live status stays live). */
+const NOTIFY_MS = 5
+
 /**
  * Job events as they are written, for live status. Events live in the metadata store, so a
  * reader resumes from any id without gaps.
@@ -40,15 +43,24 @@ export class JobEventFeed {
   #timer: NodeJS.Timeout | undefined
   #polling: Promise<void> | undefined
   #again = false
+  #notified: NodeJS.Timeout | undefined
 
   constructor(meta: MetaStore, options: { pollMs?: number } = {}) {
     this.#meta = meta
     this.#pollMs = options.pollMs ?? 500
   }
 
-  /** An event was just written in this process: look now rather than at the next interval. */
+  /**
+   * An event was just written in this process: look within `NOTIFY_MS` rather than at the next
+   * interval. The writes of a busy moment (hundreds a second) share one look.
+   */
   notify(): void {
-    if (this.#subscribers.size > 0) this.#poll()
+    if (this.#subscribers.size === 0 || this.#notified) return
+    this.#notified = setTimeout(() => {
+      this.#notified = undefined
+      this.#poll()
+    }, NOTIFY_MS)
+    this.#notified.unref()
   }
 
   /** The id of the newest event, to follow only what comes next. */
@@ -115,6 +127,8 @@ export class JobEventFeed {
 
   #stopPolling(): void {
     clearInterval(this.#timer)
+    clearTimeout(this.#notified)
+    this.#notified = undefined
     this.#timer = undefined
     this.#cursor = undefined
   }
