@@ -11,7 +11,6 @@ import {
   SqlMetaStore,
   UNDUMPED_TABLES,
 } from '../../src/meta/index.ts'
-import type { SqlExecutor } from '../../src/meta/sql-driver.ts'
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 import { runRateBucketsContract } from './rate-buckets-contract.ts'
@@ -84,38 +83,37 @@ it('sqlite: an unusable path is E_META_UNAVAILABLE', async () => {
   })
 })
 
-it('sqlite: a commit that need not reach the disk leaves the next ones durable, even after a rollback', async () => {
+it('sqlite: durable commits share syncs of the log (group commit); one that need not reach the disk, and a rollback, wait for none', async () => {
   const driver = new SqliteDriver(await freshPath())
   await driver.open()
   try {
-    const level = async (on: SqlExecutor = driver) =>
-      Number((await on.all('PRAGMA synchronous'))[0]?.synchronous)
-    assert.equal(await level(), 2, 'FULL by default')
-    await driver.run('CREATE TABLE t (v INTEGER)')
-    const seen = await driver.transaction(
-      async (tx) => {
-        await tx.run('INSERT INTO t VALUES (1)')
-        return level(tx)
-      },
-      { durable: false },
-    )
-    assert.equal(seen, 1, 'NORMAL inside the lazy transaction')
-    assert.equal(await level(), 2)
-    await assert.rejects(
-      driver.transaction(
-        async (tx) => {
-          await tx.run('INSERT INTO t VALUES (2)')
-          throw new Error('boom')
-        },
-        { durable: false },
+    await driver.transaction((tx) => tx.run('CREATE TABLE t (v INTEGER)'))
+    assert.equal(Number((await driver.all('PRAGMA synchronous'))[0]?.synchronous), 1, 'NORMAL')
+    const before = driver.logSyncs
+    await driver.transaction((tx) => tx.run('INSERT INTO t VALUES (0)'))
+    assert.equal(driver.logSyncs, before + 1, 'a durable commit returns after a sync of the log')
+    // Fifty at once: each returns after a sync that began after its commit, and they share them.
+    const at = driver.logSyncs
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        driver.transaction((tx) => tx.run('INSERT INTO t VALUES ($1)', [i + 1])),
       ),
+    )
+    const syncs = driver.logSyncs - at
+    assert.ok(syncs >= 1 && syncs < 50, `${syncs} syncs for 50 commits`)
+    const lazy = driver.logSyncs
+    await driver.transaction((tx) => tx.run('INSERT INTO t VALUES (100)'), { durable: false })
+    await assert.rejects(
+      driver.transaction(async (tx) => {
+        await tx.run('INSERT INTO t VALUES (200)')
+        throw new Error('boom')
+      }),
       /boom/,
     )
-    assert.equal(await level(), 2)
-    assert.deepEqual(
-      (await driver.all('SELECT v FROM t')).map((r) => r.v),
-      [1],
-    )
+    assert.equal(driver.logSyncs, lazy, 'neither waited for a sync')
+    const values = (await driver.all('SELECT v FROM t ORDER BY v')).map((r) => Number(r.v))
+    assert.equal(values.length, 52)
+    assert.ok(values.includes(100) && !values.includes(200))
   } finally {
     await driver.close()
   }
