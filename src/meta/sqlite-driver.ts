@@ -91,6 +91,8 @@ export class SqliteDriver implements SqlDriver {
    * commit waiting for it; a commit made while one runs waits for the next. (SQLite syncs the
    * log itself before each checkpoint copies it into the database.) `synchronous = FULL` did
    * the same with one sync per commit, on this thread, each blocking every other statement.
+   * A read may see a commit whose sync is still running; whatever is made durable on the strength
+   * of it comes later in the same log, so its own sync covers the commit too.
    */
   #synced(): Promise<void> {
     if (!this.#syncing) {
