@@ -92,11 +92,11 @@ export class S3BlobStore implements BlobStore {
   readonly #createBucket: boolean
   readonly #putting = new Map<string, Promise<PutResult>>()
 
-  /** The circuit of calls to the bucket, when the options ask for one. */
-  readonly breaker: DependencyBreaker | undefined
+  /** The circuit of calls to the bucket (`blobs` in the process's `Breakers`), if any. */
+  readonly #breaker: DependencyBreaker | undefined
 
   constructor(options: S3BlobStoreOptions) {
-    this.breaker = options.breakers?.of('blobs', {
+    this.#breaker = options.breakers?.of('blobs', {
       // A missing key or a refused request is an answer; no answer, or a 5xx, is a failure.
       counts: (error) => {
         const status = httpStatus(error)
@@ -311,7 +311,7 @@ export class S3BlobStore implements BlobStore {
   /** Runs an S3 call, naming a missing key `E_BLOB_NOT_FOUND` and the rest `E_BLOB_UNAVAILABLE`. */
   async #send<T>(key: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await (this.breaker ? this.breaker.run(call) : call())
+      return await (this.#breaker ? this.#breaker.run(call) : call())
     } catch (error) {
       if (error instanceof BlobError) throw error
       if (httpStatus(error) === 404)

@@ -13,7 +13,6 @@ export type ApiPipeline = FromSchema<typeof S.PIPELINE>
 export type ApiSchedule = FromSchema<typeof S.SCHEDULE>
 export type ApiWebhook = FromSchema<typeof S.WEBHOOK>
 export type ApiUsage = FromSchema<typeof S.USAGE>
-export type ApiError = FromSchema<typeof S.ERROR>
 
 export type RunRequestBody = FromSchema<typeof S.RUN_REQUEST>
 export type WebhookRequestBody = FromSchema<typeof S.WEBHOOK_REQUEST>

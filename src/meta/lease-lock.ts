@@ -13,8 +13,8 @@ const LEASE_MS = 60_000
  * and fsync, so 20 uploads at once took every connection of its pool.)
  *
  * Taking a lease is one `INSERT … ON CONFLICT … WHERE` (PostgreSQL serialises takers of one key
- * on its row); a lease whose time has passed (its holder died) may be taken over. Times are the database's
- * (`clock_timestamp()`), so clocks of the processes do not matter. Holders in one process
+ * on its row); a lease whose time has passed (its holder died) may be taken over. Times are the
+ * database's (`clock_timestamp()`), so clocks of the processes do not matter. Holders in one process
  * queue in memory first, so only one of them asks the database.
  */
 export class LeaseLock {

@@ -15,12 +15,10 @@ export interface BreakerPolicy {
 export class Breakers {
   readonly #made = new Map<string, DependencyBreaker>()
   readonly #resetMs: number
-  readonly #failures: number | undefined
   readonly #log: Logger | undefined
 
-  constructor(options: { resetMs: number; failures?: number; logger?: Logger }) {
+  constructor(options: { resetMs: number; logger?: Logger }) {
     this.#resetMs = options.resetMs
-    this.#failures = options.failures
     this.#log = options.logger
   }
 
@@ -31,7 +29,6 @@ export class Breakers {
       breaker = new DependencyBreaker(name, {
         ...policy,
         resetMs: this.#resetMs,
-        ...(this.#failures === undefined ? {} : { failures: this.#failures }),
         onChange: (dependency: string, state: BreakerState) =>
           this.#log?.[state === 'open' ? 'warn' : 'info']({ dependency, state }, 'circuit breaker'),
       })
