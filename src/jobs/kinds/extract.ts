@@ -51,6 +51,12 @@ export const extract: JobKind = {
     }
 
     const archive = tarExtract()
+    // The parser's own error ("unexpected end of data") is the reason; an entry being read when
+    // it comes fails with the stream's "destroyed" instead, whichever of the two is seen first.
+    let parseError: Error | undefined
+    archive.on('error', (error: Error) => {
+      parseError ??= error
+    })
     const feeding = (async () => {
       for await (const piece of source) {
         if (!archive.write(piece)) await drained(archive)
@@ -98,13 +104,15 @@ export const extract: JobKind = {
         outputs.set(name, file)
       }
     } catch (error) {
+      const reason = parseError ?? (error as Error)
       archive.destroy(new Error('extraction stopped'))
-      if (error instanceof Error && !('code' in error)) {
-        throw new JobError('E_ARCHIVE_CORRUPT', `not a readable tar archive: ${error.message}`, {
-          cause: error,
-        })
+      for (const seen of [error, reason]) {
+        const code = (seen as { code?: unknown }).code
+        if (typeof code === 'string' && code.startsWith('E_')) throw seen
       }
-      throw error
+      throw new JobError('E_ARCHIVE_CORRUPT', `not a readable tar archive: ${reason.message}`, {
+        cause: reason,
+      })
     } finally {
       await feeding
     }
