@@ -3,7 +3,8 @@ import type { ChunkAnalysis, CodecPool } from '../codec/index.ts'
 /** Analyses an upload can make of each chunk, besides its sha256 (which is its key). */
 export type ChunkAnalysisName = 'histogram'
 
-const NO_HISTOGRAM = new Uint32Array(256)
+/** The histogram of a chunk whose bytes were not counted (read as "not measured"). */
+export const NOT_MEASURED = new Uint32Array(256)
 
 /**
  * What uploads compute for each chunk on the pool's threads: always its sha256, and its byte
@@ -15,7 +16,7 @@ export function chunkAnalyzer(
   wanted: ReadonlySet<ChunkAnalysisName>,
 ): (bytes: Uint8Array) => Promise<ChunkAnalysis> {
   if (wanted.has('histogram')) return (bytes) => pool.analyze(bytes)
-  return async (bytes) => ({ sha256: await pool.sha256(bytes), histogram: NO_HISTOGRAM })
+  return async (bytes) => ({ sha256: await pool.sha256(bytes), histogram: NOT_MEASURED })
 }
 
 /** A stored histogram, or undefined when it was not measured (all zero for a non-empty chunk). */

@@ -10,13 +10,15 @@ import type {
   UploadSummary,
 } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
+import { NOT_MEASURED } from './chunk-analyzer.ts'
 import { ChunkBuffers } from './chunk-buffers.ts'
 import { analyzeChunk } from './chunker.ts'
 import { FileError } from './errors.ts'
 import { checkFileName } from './file-name.ts'
 import { Pace } from './pace.ts'
+import type { RunningDigest } from './running-digest.ts'
 import { contentTypeOf, SNIFF_BYTES } from './sniff-image-type.ts'
-import { readChunkVerified, readVerified } from './verified-chunks.ts'
+import { readChunkVerified, readVerified, sha256Here } from './verified-chunks.ts'
 
 /** Chunks up to this size are read whole when a download checks them off-thread. */
 const WHOLE_CHUNK_READ = 16 << 20
@@ -51,6 +53,12 @@ export interface StoreChunkOptions extends AddChunkOptions {
    * already), after which the caller may reuse their buffer. Not called if storing fails first.
    */
   onTaken?: () => void
+  /**
+   * Hash the chunk for its key only, without the analyses made for uploads (its byte
+   * histogram): a job's output is not what a job reads next as often as an upload is, and
+   * a chunk without a histogram is measured when a job needs one.
+   */
+  keyOnly?: boolean
 }
 
 /**
@@ -151,6 +159,7 @@ export class FileService {
           taken.resolve()
         }
         const stored = this.storeChunk(uploadId, seq++, chunk, { durable: false, onTaken: give })
+          .then(() => {})
           .catch((error: unknown) => {
             failure ??= error
           })
@@ -324,8 +333,10 @@ export class FileService {
     seq: number,
     bytes: Uint8Array,
     options: StoreChunkOptions = {},
-  ): Promise<void> {
-    const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
+  ): Promise<string> {
+    const { sha256: key, histogram: frequencies } = options.keyOnly
+      ? { sha256: await (this.#hash ?? sha256Here)(bytes), histogram: NOT_MEASURED }
+      : await this.#analyze(bytes)
     const size = bytes.length
     await this.#meta.withChunkLock(key, async () => {
       const { first } = await this.#meta.addUploadChunk(
@@ -337,6 +348,7 @@ export class FileService {
       const source = options.onTaken ? handOver(bytes, options.onTaken) : bytes
       await this.#blobs.put(key, source, { expectedSize: size, sha256: key, fresh: first })
     })
+    return key
   }
 
   /** Makes an assembled upload the file under its name (replacing any) and frees what it replaced. */
@@ -346,11 +358,19 @@ export class FileService {
     return file
   }
 
-  /** The size and sha256 of an assembled upload, reading its chunks in order. */
-  async uploadDigest(uploadId: string): Promise<{ size: number; sha256: string }> {
-    const hash = createHash('sha256')
-    let size = 0
-    for (const chunk of await this.#meta.uploadChunks(uploadId)) {
+  /**
+   * The size and sha256 of an assembled upload, reading its chunks in order — after those
+   * `from` hashed already, when the upload begins with them (`from` is used up).
+   */
+  async uploadDigest(
+    uploadId: string,
+    from?: RunningDigest,
+  ): Promise<{ size: number; sha256: string }> {
+    const chunks = await this.#meta.uploadChunks(uploadId)
+    const hashed = from?.begins(chunks) ? from : undefined
+    const hash = hashed?.hash ?? createHash('sha256')
+    let size = hashed?.size ?? 0
+    for (const chunk of chunks.slice(hashed?.keys.length ?? 0)) {
       const bytes = await readChunkVerified(this.#blobs, chunk.key)
       hash.update(bytes)
       size += bytes.length

@@ -13,4 +13,5 @@ export {
 } from './file-service.ts'
 export { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.ts'
 export { Pace } from './pace.ts'
+export { RunningDigest } from './running-digest.ts'
 export { readChunkVerified, readVerified } from './verified-chunks.ts'

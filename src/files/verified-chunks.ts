@@ -43,7 +43,8 @@ export async function readChunkVerified(
   return bytes
 }
 
-async function sha256Here(bytes: Uint8Array): Promise<string> {
+/** The sha256 (hex) of `bytes`, on this thread. */
+export async function sha256Here(bytes: Uint8Array): Promise<string> {
   return createHash('sha256').update(bytes).digest('hex')
 }
 

@@ -10,6 +10,7 @@ import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
 import { isTerminal } from './job-state.ts'
 import { type JobKind, jobInputs, type KindContext, type KindRegistry } from './kinds/index.ts'
+import { OutputDigests } from './output-digests.ts'
 import { frequenciesFromBase64, frequenciesToBase64, publishTask, type Task } from './tasks.ts'
 
 /** Told once a job has ended (any final state), e.g. to move its pipeline run on. */
@@ -47,6 +48,7 @@ export class JobRunner {
   readonly #o: JobRunnerOptions
   readonly #log: Logger
   readonly #manifests = new Map<string, Promise<ManifestEntry[]>>()
+  readonly #digests = new OutputDigests()
 
   constructor(options: JobRunnerOptions) {
     this.#o = options
@@ -138,13 +140,13 @@ export class JobRunner {
     if (shape === 'whole') return this.#whole(running, kind)
     if (manifest.length === 0) {
       // An empty input still has one (empty) part: an empty file compresses to one gzip member.
-      await this.#storePart(
+      const output = await kind.part!(
+        { seq: 0, bytes: new Uint8Array(0) },
         running,
-        0,
-        await kind.part!({ seq: 0, bytes: new Uint8Array(0) }, running, this.#context(running)),
-        0,
+        this.#context(running),
       )
-      return this.#afterPart(running, 1)
+      await this.#storePart(running, 0, output, 0)
+      return this.#afterPart(running, 0, 1)
     }
     const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
     await Promise.all(
@@ -184,15 +186,22 @@ export class JobRunner {
     const frequencies = task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined
     const output = await kind.part({ seq: task.seq, bytes, frequencies }, job, this.#context(job))
     await this.#storePart(job, task.seq, output, inputSize)
-    freeNow(output)
-    await this.#afterPart(job, task.total)
+    await this.#afterPart(job, task.seq, task.total)
   }
 
+  /** Stores a part's output (taking its bytes: they are hashed for the join, then freed). */
   async #storePart(job: JobRecord, seq: number, bytes: Uint8Array, sourceSize: number) {
+    let key: string
     try {
       // The progress event after it commits durably, and with it this row, before the ack.
-      await this.#o.files.storeChunk(job.uploadId!, seq, bytes, { sourceSize, durable: false })
+      key = await this.#o.files.storeChunk(job.uploadId!, seq, bytes, {
+        sourceSize,
+        durable: false,
+        keyOnly: true,
+        pending: true,
+      })
     } catch (error) {
+      freeNow(bytes)
       // Cancelled under us: the upload was freed, and there is nothing left to do.
       if (error instanceof MetaError && error.code === 'E_UPLOAD_GONE') {
         const now = await this.#o.meta.jobById(job.id)
@@ -200,15 +209,21 @@ export class JobRunner {
       }
       throw error
     }
+    this.#digests.add(job.id, seq, key, bytes)
   }
 
-  /** Reports progress; the part that completes the set (seen after its commit) starts the join. */
-  async #afterPart(job: JobRecord, total: number): Promise<void> {
+  /**
+   * Reports part `seq` done; the part that completes the set (seen after its commit) starts the
+   * join. Parts still being written do not count, so it is the last part stored that starts it,
+   * once (a part redelivered after that starts it again; the join finds the job ended).
+   */
+  async #afterPart(job: JobRecord, seq: number, total: number): Promise<void> {
     const { meta, feed } = this.#o
     const progress = await meta.addProgressEvent({
       clientId: job.clientId,
       jobId: job.id,
       uploadId: job.uploadId!,
+      seq,
       chunksTotal: total,
     })
     feed.notify()
@@ -218,7 +233,7 @@ export class JobRunner {
   /** Commits the output file and the job's success in one transaction. */
   async #join(job: JobRecord, kind: JobKind): Promise<void> {
     const { files, meta } = this.#o
-    const digest = await files.uploadDigest(job.uploadId!)
+    const digest = await files.uploadDigest(job.uploadId!, this.#digests.take(job.id))
     const committed = await meta.commitJobOutput(
       job.id,
       job.version,
@@ -253,6 +268,7 @@ export class JobRunner {
   }
 
   async #ended(job: JobRecord): Promise<void> {
+    this.#digests.drop(job.id)
     await this.#o.onEnded?.(job)
   }
 

@@ -22,6 +22,11 @@ export interface AddChunkOptions {
    * its commit (durable, and flushing what came before it) names them. Default `true`.
    */
   durable?: boolean
+  /**
+   * `true` for a job's part: the chunk counts in the job's progress only once
+   * `addProgressEvent` says its part is done (its bytes stored), not from this reference on.
+   */
+  pending?: boolean
 }
 
 /** What `addProgressEvent` needs: whose job, its output upload, and how many parts it has. */
@@ -29,6 +34,8 @@ export interface ProgressEvent {
   clientId: string
   jobId: string
   uploadId: string
+  /** The part now done (stored at this position of the upload). */
+  seq: number
   chunksTotal: number
 }
 

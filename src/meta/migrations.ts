@@ -381,6 +381,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         'ALTER TABLE upload_chunks ADD COLUMN shared INTEGER NOT NULL DEFAULT 0',
       ],
     },
+    {
+      version: 14,
+      name: 'job parts counted once stored',
+      sql: () => [
+        // 1 from a job's part's reference until its bytes are stored and its progress recorded:
+        // the reference comes first (see addUploadChunk), and a job's progress — which starts its
+        // join — counts only parts that are done.
+        'ALTER TABLE upload_chunks ADD COLUMN pending INTEGER NOT NULL DEFAULT 0',
+      ],
+    },
   ]
 
 /**

@@ -154,6 +154,10 @@ export async function addJobEvent(
 export function addProgressEvent(driver: SqlDriver, event: ProgressEvent): Promise<UploadProgress> {
   return driver.transaction(async (tx) => {
     await driver.lockInTransaction(tx, JOB_EVENTS_LOCK)
+    await tx.run('UPDATE upload_chunks SET pending = 0 WHERE upload_id = $1 AND seq = $2', [
+      event.uploadId,
+      event.seq,
+    ])
     const progress = await uploadProgressIn(tx, event.uploadId)
     await insertEvent(driver, tx, event.clientId, event.jobId, 'progress', {
       chunksDone: progress.chunks,
@@ -165,7 +169,10 @@ export function addProgressEvent(driver: SqlDriver, event: ProgressEvent): Promi
   })
 }
 
-/** Chunks stored so far for an upload, their bytes, and the input bytes they came from. */
+/**
+ * Chunks stored so far for an upload (not those still pending: a job's part whose bytes are being
+ * written), their bytes, and the input bytes they came from.
+ */
 export async function uploadProgressIn(
   executor: SqlExecutor,
   uploadId: string,
@@ -173,7 +180,8 @@ export async function uploadProgressIn(
   const rows = await executor.all(
     `SELECT COUNT(*) AS chunks, COALESCE(SUM(c.size), 0) AS bytes,
             COALESCE(SUM(u.source_size), 0) AS source_bytes
-       FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1`,
+       FROM upload_chunks u JOIN chunks c ON c.key = u.chunk_key
+      WHERE u.upload_id = $1 AND u.pending = 0`,
     [uploadId],
   )
   return {

@@ -449,9 +449,16 @@ export class SqlMetaStore
       )
       const first = Number(rows[0]?.refs) === 1
       await tx.run(
-        `INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size, shared)
-          VALUES ($1, $2, $3, $4, $5)`,
-        [uploadId, seq, chunk.key, options.sourceSize ?? null, first ? 0 : 1],
+        `INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size, shared, pending)
+          VALUES ($1, $2, $3, $4, $5, $6)`,
+        [
+          uploadId,
+          seq,
+          chunk.key,
+          options.sourceSize ?? null,
+          first ? 0 : 1,
+          options.pending ? 1 : 0,
+        ],
       )
       return { first }
     }, options)
