@@ -11,7 +11,9 @@
  * - the same with 2 worker processes of 1 thread each (this machine's 2 cores).
  * Medians; ratios: 2 workers ÷ 1 (the goal is ≥ 1.7) and the cluster ÷ piper up (≥ 0.8), with
  * the machine's CPU in each (from /proc/stat: how busy the cores were, CPU time per job), so
- * the ceiling this machine puts on adding workers is printed beside the ratio.
+ * the ceiling this machine puts on adding workers is printed beside the ratio, and by process
+ * (from /proc/PID/stat: gateway, workers, queue server, storage node, PostgreSQL, the bench's own
+ * client), so where the cluster spends its CPU per job shows.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -25,6 +27,7 @@ import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
 import { generatedText } from './lib/inputs.ts'
 import { machineCpu } from './lib/machine-cpu.ts'
 import { printTable } from './lib/measure.ts'
+import { cpuByProcess } from './lib/process-cpu.ts'
 
 const JOBS = Number(process.env.BENCH_CLUSTER_JOBS ?? 200)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -87,6 +90,19 @@ interface Measured {
   /** Share of the machine's cores busy meanwhile (every process). */
   busy: number
   cpuSeconds: number
+  /** CPU seconds by kind of process meanwhile. */
+  byProcess: Map<string, number>
+}
+
+/** Which part of the setup a process is, from its command line. */
+function processGroup(cmdline: string): string {
+  if (cmdline.startsWith('postgres')) return 'PostgreSQL'
+  if (!cmdline.includes('piper')) return cmdline.includes('bench/run.ts') ? 'bench client' : 'other'
+  if (cmdline.includes(' queue serve')) return 'queue server'
+  if (cmdline.includes(' storage serve')) return 'storage node'
+  if (cmdline.includes(' gateway ')) return 'gateway'
+  if (cmdline.includes(' worker ')) return 'workers'
+  return cmdline.includes(' up') ? 'piper up' : 'other'
 }
 
 /**
@@ -99,8 +115,11 @@ async function jobsWall(url: string): Promise<Measured> {
     const res = await fetch(`${url}/v1/files/in/${i}.txt`, { method: 'PUT', body })
     if (res.status !== 201) throw new Error(`upload: ${res.status}`)
   }
-  const { result: ms, busy, cpuSeconds } = await machineCpu(() => postAndWait(url))
-  return { ms, busy, cpuSeconds }
+  const {
+    result: { result: ms, busy, cpuSeconds },
+    seconds: byProcess,
+  } = await cpuByProcess(processGroup, () => machineCpu(() => postAndWait(url)))
+  return { ms, busy, cpuSeconds, byProcess }
 }
 
 async function postAndWait(url: string): Promise<number> {
@@ -170,6 +189,17 @@ const oneBusy = medianRound(SETUPS[1]!.label).busy
 console.log(
   `2 workers ÷ 1 worker: ${(two / one).toFixed(2)} (goal ≥ 1.7; this machine's ceiling with 1 worker ${Math.round(oneBusy * 100)}% busy: ${(1 / oneBusy).toFixed(2)}); cluster (2 workers) ÷ piper up: ${(two / up).toFixed(2)} (goal ≥ 0.8; CPU per job ${(cpuMsPerJob(SETUPS[2]!.label) / cpuMsPerJob(SETUPS[0]!.label)).toFixed(2)}× piper up's)`,
 )
+console.log('\nCPU ms per job by process (the median round of each setup):')
+const groups = [...new Set(SETUPS.flatMap((s) => [...medianRound(s.label).byProcess.keys()]))]
+printTable([
+  ['', ...groups],
+  ...SETUPS.map((setup) => [
+    setup.label,
+    ...groups.map((g) =>
+      Math.round(((medianRound(setup.label).byProcess.get(g) ?? 0) * 1000) / JOBS),
+    ),
+  ]),
+])
 console.log(
   `walls (ms): ${JSON.stringify(Object.fromEntries([...walls].map(([k, v]) => [k, v.map((m) => Math.round(m.ms))])))}`,
 )

@@ -65,6 +65,35 @@ it('postgres: a commit that need not reach the disk is asynchronous for itself o
   }
 })
 
+it('postgres: statements are prepared once per connection, and still run after another process changes their table', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return
+  const url = freshPostgresUrl()
+  const driver = new PostgresDriver(url)
+  const other = new PostgresDriver(url)
+  await driver.open()
+  await other.open()
+  try {
+    await driver.run('CREATE TABLE shaped (id INTEGER PRIMARY KEY)')
+    await driver.run('INSERT INTO shaped VALUES ($1)', [1])
+    const select = 'SELECT * FROM shaped WHERE id = $1'
+    const inTx = 'SELECT * FROM shaped WHERE id >= $1'
+    assert.deepEqual(await driver.all(select, [1]), [{ id: 1 }])
+    assert.deepEqual(await driver.transaction((tx) => tx.all(inTx, [1])), [{ id: 1 }])
+    const prepared = await driver.all(
+      'SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1',
+      [select],
+    )
+    assert.equal(prepared[0]?.n, 1, 'the statement is prepared on its connection')
+    // Another process (a newer Piper's migration) changes the table's shape.
+    await other.run('ALTER TABLE shaped ADD COLUMN note TEXT')
+    assert.deepEqual(await driver.all(select, [1]), [{ id: 1, note: null }])
+    assert.deepEqual(await driver.transaction((tx) => tx.all(inTx, [1])), [{ id: 1, note: null }])
+  } finally {
+    await other.close()
+    await driver.close()
+  }
+})
+
 it('postgres: a chunk lock excludes other processes, and its holders hold no connection', async (t) => {
   if (!(await requireServer(t, POSTGRES))) return
   const url = freshPostgresUrl()
