@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path'
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { BLOB_KEY, BlobError, FsBlobStore } from '../blobs/index.ts'
+import { freeNow } from '../codec/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 
 /** The largest blob (a chunk, a replica, a shard) a node takes in one request. */
@@ -208,7 +209,7 @@ export class StorageNode {
     }
     MAGIC.copy(envelope, 0)
     digest.copy(envelope, MAGIC.length)
-    const { created } = await this.#store.put(key, envelope)
+    const { created } = await this.#store.put(key, envelope).finally(() => freeNow(envelope))
     if (created) this.#used += length
     this.#bytes.inc({ direction: 'in' }, length)
     send(res, created ? 201 : 200, { key, size: length, created })
@@ -255,7 +256,10 @@ export class StorageNode {
     }
     this.#bytes.inc({ direction: 'out' }, size)
     res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' })
-    res.end(body)
+    // Freed once the socket has taken the bytes, not left to a collection: a blob is a large
+    // buffer outside V8's heap, and their growth made a node collect every ~20 MB served (6.6
+    // CPU ms per 1 MiB job of the cluster bench).
+    res.end(body, () => freeNow(envelope))
   }
 
   /** `GET /v1/blobs?prefix=&after=&limit=`: keys with sizes, in key order, a page at a time. */
