@@ -67,7 +67,8 @@ export async function startRole(
 ): Promise<Omit<RunningPiper, 'data'>> {
   return spawnUntil(
     process.execPath,
-    [PIPER_BIN, role, '--port', '0', '--log-level', 'info', ...args],
+    // The V8 flag `piper`'s shebang passes, as users run it (bin/piper.js).
+    ['--max-semi-space-size=1', PIPER_BIN, role, '--port', '0', '--log-level', 'info', ...args],
     env,
     `piper ${role} is up`,
   )

@@ -46,7 +46,18 @@ async function startNodeOn(
   const data = options.data ?? (await mkdtemp(join(tmpdir(), 'piper-node-')))
   const child = spawn(
     process.execPath,
-    [PIPER_BIN, 'storage', 'serve', '--data', data, '--port', String(port), '--log-level', 'info'],
+    [
+      '--max-semi-space-size=1', // as `piper`'s shebang passes it
+      PIPER_BIN,
+      'storage',
+      'serve',
+      '--data',
+      data,
+      '--port',
+      String(port),
+      '--log-level',
+      'info',
+    ],
     { env: cleanEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let stderr = ''
