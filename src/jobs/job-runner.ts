@@ -113,6 +113,8 @@ export class JobRunner {
       throw new JobError('E_JOB_TASK', `kind ${kind.name} planned a whole task it cannot run`)
     }
     const manifest = shape === 'parts' ? await files.manifest(inputs[0]!) : []
+    // The parts this process runs check their chunks against it without reading it again.
+    if (shape === 'parts') this.#remember(job.id, Promise.resolve(manifest))
     let running = job
     if (job.state === 'queued') {
       const uploadId =
@@ -269,6 +271,7 @@ export class JobRunner {
 
   async #ended(job: JobRecord): Promise<void> {
     this.#digests.drop(job.id)
+    this.#manifests.delete(job.id)
     await this.#o.onEnded?.(job)
   }
 
@@ -295,11 +298,15 @@ export class JobRunner {
       const { files } = this.#o
       manifest = files.stat(job.clientId, job.input).then((input) => files.manifest(input))
       manifest.catch(() => this.#manifests.delete(job.id))
-      this.#manifests.set(job.id, manifest)
-      // A few jobs run at once; the oldest entries go first.
-      if (this.#manifests.size > 64) this.#manifests.delete(this.#manifests.keys().next().value!)
+      this.#remember(job.id, manifest)
     }
     return manifest
+  }
+
+  #remember(jobId: string, manifest: Promise<ManifestEntry[]>): void {
+    this.#manifests.set(jobId, manifest)
+    // A few jobs run at once; the oldest entries go first.
+    if (this.#manifests.size > 64) this.#manifests.delete(this.#manifests.keys().next().value!)
   }
 
   /** Passes the bytes on, checking about once a second that the job was not cancelled. */
