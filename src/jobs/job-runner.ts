@@ -2,7 +2,7 @@ import type { BlobStore } from '../blobs/index.ts'
 import { type CodecPool, freeNow } from '../codec/index.ts'
 import { type FileService, measuredHistogram, readChunkVerified } from '../files/index.ts'
 import type { ImageKit } from '../images/index.ts'
-import { type JobRecord, type ManifestEntry, MetaError, type MetaStore } from '../meta/index.ts'
+import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { endJob } from './end-job.ts'
@@ -47,7 +47,8 @@ type PartTask = Extract<Task, { kind: 'part' }>
 export class JobRunner {
   readonly #o: JobRunnerOptions
   readonly #log: Logger
-  readonly #manifests = new Map<string, Promise<ManifestEntry[]>>()
+  /** The chunk keys of recent jobs' inputs, in order (see `#inputKeys`). */
+  readonly #inputs = new Map<string, Promise<string[]>>()
   readonly #digests = new OutputDigests()
 
   constructor(options: JobRunnerOptions) {
@@ -114,7 +115,7 @@ export class JobRunner {
     }
     const manifest = shape === 'parts' ? await files.manifest(inputs[0]!) : []
     // The parts this process runs check their chunks against it without reading it again.
-    if (shape === 'parts') this.#remember(job.id, Promise.resolve(manifest))
+    if (shape === 'parts') this.#remember(job.id, Promise.resolve(manifest.map((e) => e.key)))
     let running = job
     if (job.state === 'queued') {
       const uploadId =
@@ -173,9 +174,9 @@ export class JobRunner {
     // A task names its chunk by key; only a chunk of this job's input may be read for it, or a
     // task published by anyone who can reach the queue could copy another client's data into
     // this client's output.
-    const manifest = await this.#inputManifest(job)
+    const keys = await this.#inputKeys(job)
     if (!kind.part) throw new JobError('E_JOB_TASK', `kind ${kind.name} runs no part tasks`)
-    if (manifest[task.seq]?.key !== task.key || task.total !== manifest.length) {
+    if (keys[task.seq] !== task.key || task.total !== keys.length) {
       throw new JobError(
         'E_JOB_TASK',
         `part ${task.seq} of job ${job.id} names a chunk that is not part ${task.seq} of its input (was the input replaced?)`,
@@ -271,7 +272,7 @@ export class JobRunner {
 
   async #ended(job: JobRecord): Promise<void> {
     this.#digests.drop(job.id)
-    this.#manifests.delete(job.id)
+    this.#inputs.delete(job.id)
     await this.#o.onEnded?.(job)
   }
 
@@ -289,24 +290,28 @@ export class JobRunner {
   }
 
   /**
-   * The manifest of the job's input, read once per job in this process rather than once per
+   * The chunk keys of the job's input, read once per job in this process rather than once per
    * part (a part's check would otherwise read every row: quadratic in the chunks).
    */
-  #inputManifest(job: JobRecord): Promise<ManifestEntry[]> {
-    let manifest = this.#manifests.get(job.id)
-    if (!manifest) {
+  #inputKeys(job: JobRecord): Promise<string[]> {
+    let keys = this.#inputs.get(job.id)
+    if (!keys) {
       const { files } = this.#o
-      manifest = files.stat(job.clientId, job.input).then((input) => files.manifest(input))
-      manifest.catch(() => this.#manifests.delete(job.id))
-      this.#remember(job.id, manifest)
+      keys = files
+        .stat(job.clientId, job.input)
+        .then((input) => files.manifest(input))
+        .then((manifest) => manifest.map((entry) => entry.key))
+      keys.catch(() => this.#inputs.delete(job.id))
+      this.#remember(job.id, keys)
     }
-    return manifest
+    return keys
   }
 
-  #remember(jobId: string, manifest: Promise<ManifestEntry[]>): void {
-    this.#manifests.set(jobId, manifest)
-    // A few jobs run at once; the oldest entries go first.
-    if (this.#manifests.size > 64) this.#manifests.delete(this.#manifests.keys().next().value!)
+  #remember(jobId: string, keys: Promise<string[]>): void {
+    this.#inputs.set(jobId, keys)
+    // Keys only (~100 bytes a chunk), for as many jobs as may be waiting on the queue at once:
+    // with 64, a burst of 200 jobs had each one's first part read its manifest again.
+    if (this.#inputs.size > 1024) this.#inputs.delete(this.#inputs.keys().next().value!)
   }
 
   /** Passes the bytes on, checking about once a second that the job was not cancelled. */
