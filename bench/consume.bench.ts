@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { printTable } from './lib/measure.ts'
 
-const PIPER = fileURLToPath(new URL('../bin/piper.ts', import.meta.url))
+const PIPER = fileURLToPath(new URL('../bin/piper.js', import.meta.url)) // as users run it
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000)
 const RUNS = 3
 const port = 17000 + Math.floor(Math.random() * 1000)

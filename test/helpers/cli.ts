@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export const PIPER_BIN = fileURLToPath(new URL('../../bin/piper.ts', import.meta.url))
+/**
+ * The `piper` command's entry, as users run it: on Node 24 it turns on Node's compile cache (so
+ * processes and their codec threads do not strip TypeScript at every start), then runs piper.ts.
+ */
+export const PIPER_BIN = fileURLToPath(new URL('../../bin/piper.js', import.meta.url))
 
 export interface RunResult {
   code: number | null
