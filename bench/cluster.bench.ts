@@ -97,7 +97,8 @@ interface Measured {
 /** Which part of the setup a process is, from its command line. */
 function processGroup(cmdline: string): string {
   if (cmdline.startsWith('postgres')) return 'PostgreSQL'
-  if (!cmdline.includes('piper')) return cmdline.includes('bench/run.ts') ? 'bench client' : 'other'
+  if (cmdline.includes('.bench.ts')) return 'bench client' // bench/run.ts runs each bench so
+  if (!cmdline.includes('piper')) return 'other'
   if (cmdline.includes(' queue serve')) return 'queue server'
   if (cmdline.includes(' storage serve')) return 'storage node'
   if (cmdline.includes(' gateway ')) return 'gateway'

@@ -226,16 +226,22 @@ function executor(client: PoolClient): SqlExecutor {
   }
 }
 
+/** Texts prepared at most: each connection keeps every statement it prepared until it closes. */
+const MAX_PREPARED = 1024
 /** Names of prepared statements by text; `''` for a text that is not to be prepared. */
 const statementNames = new Map<string, string>()
+/** Texts run once so far (the newest `MAX_PREPARED`): a text is prepared when it comes again. */
+const seenOnce = new Set<string>()
 
 /**
  * Runs a statement with parameters as a named prepared statement: each connection parses and
  * plans it once, then only binds and executes it (per job of the cluster bench, PostgreSQL's
  * CPU fell from ~10 to ~6 ms). Statements without parameters (DDL, BEGIN, COMMIT) go as they
- * are. A prepared statement whose table has changed shape since (another process migrated it)
- * fails with a stale plan: its text is not prepared again, and the statement is run again at
- * once — or, inside a transaction (aborted by the failure), the transaction is.
+ * are, and so does a text at its first use: one built for a single call (a near-image search
+ * inlines its probe values) is never prepared, and no more than `MAX_PREPARED` texts are. A
+ * prepared statement whose table has changed shape since (another process migrated it) fails
+ * with a stale plan: its text is not prepared again, and the statement is run again at once —
+ * or, inside a transaction (aborted by the failure), the transaction is.
  */
 async function query(
   target: Pool | PoolClient,
@@ -243,12 +249,8 @@ async function query(
   params: readonly SqlParam[],
   inTransaction: boolean,
 ): Promise<QueryResult> {
-  let name = statementNames.get(sql)
-  if (params.length === 0 || name === '') return target.query(sql, params as SqlParam[])
-  if (name === undefined) {
-    name = `piper_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`
-    statementNames.set(sql, name)
-  }
+  const name = params.length === 0 ? '' : statementName(sql)
+  if (name === '') return target.query(sql, params as SqlParam[])
   try {
     return await target.query({ name, text: sql, values: params as SqlParam[] })
   } catch (error) {
@@ -257,6 +259,20 @@ async function query(
     if (inTransaction) throw error
     return target.query(sql, params as SqlParam[])
   }
+}
+
+/** The name to prepare `sql` under, or `''` to run it as it is (see `query`). */
+function statementName(sql: string): string {
+  const known = statementNames.get(sql)
+  if (known !== undefined) return known
+  if (statementNames.size < MAX_PREPARED && seenOnce.delete(sql)) {
+    const name = `piper_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`
+    statementNames.set(sql, name)
+    return name
+  }
+  seenOnce.add(sql)
+  if (seenOnce.size > MAX_PREPARED) seenOnce.delete(seenOnce.values().next().value!)
+  return ''
 }
 
 /** PostgreSQL's "cached plan must not change result type" (SQLSTATE 0A000). */
