@@ -52,8 +52,12 @@ interface Run {
   cpu: number
 }
 
-/** Runs a shell command under GNU time: wall and CPU seconds. */
-function timed(command: string): Run {
+/** Runs a shell command under GNU time: wall and CPU seconds. `output` is removed first. */
+function timed(command: string, output: string): Run {
+  // Every tool writes a new file, as a user's first run does: replacing the 512 MiB file the
+  // round before left (truncated by `>`, renamed over by `--force`) cost this machine's kernel
+  // 0.3-1.6 s of system time inside the timed run, varying run to run.
+  rmSync(output, { force: true })
   // Each run starts with nothing left to write back: the 512 MiB the run before wrote is not
   // flushed by the kernel during this one (with two cores, the flusher takes one of them).
   spawnSync('sync')
@@ -93,37 +97,34 @@ const out = (name: string) => join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.gz
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, command] of compressors) {
     const r = results.get(name) ?? { runs: [], size: 0 }
-    r.runs.push(timed(command(out(name))))
+    r.runs.push(timed(command(out(name)), out(name)))
     r.size = statSync(out(name)).size
     results.set(name, r)
   }
 }
 const piperGz = out('piper compress (all threads)')
 const pigzGz = out('pigz -H -p2')
-const decompressors: [string, string][] = [
+const decompressors: [string, (out: string) => string][] = [
   [
     'piper decompress (all threads) of piper',
-    `${node} ${PIPER} decompress ${piperGz} -o ${join(dir, 'a.out')} --force`,
+    (out) => `${node} ${PIPER} decompress ${piperGz} -o ${out} --force`,
   ],
   [
     'piper decompress --threads 1 of piper',
-    `${node} ${PIPER} decompress ${piperGz} -o ${join(dir, 'b.out')} --force --threads 1`,
+    (out) => `${node} ${PIPER} decompress ${piperGz} -o ${out} --force --threads 1`,
   ],
-  ['pigz -d of piper', `pigz -d -c ${piperGz} > ${join(dir, 'c.out')}`],
-  [
-    'piper decompress of pigz',
-    `${node} ${PIPER} decompress ${pigzGz} -o ${join(dir, 'd.out')} --force`,
-  ],
-  ['pigz -d of pigz', `pigz -d -c ${pigzGz} > ${join(dir, 'e.out')}`],
-  ['gzip -d of pigz', `gzip -d -c ${pigzGz} > ${join(dir, 'f.out')}`],
-  // The floor for every decompressor here: writing the 512 MiB they write, decoding nothing (this
-  // machine's page cache took 0.5-1.5 s for it, varying from run to run).
-  ['cat of the decompressed bytes (writing alone)', `cat ${input} > ${join(dir, 'g.out')}`],
+  ['pigz -d of piper', (out) => `pigz -d -c ${piperGz} > ${out}`],
+  ['piper decompress of pigz', (out) => `${node} ${PIPER} decompress ${pigzGz} -o ${out} --force`],
+  ['pigz -d of pigz', (out) => `pigz -d -c ${pigzGz} > ${out}`],
+  ['gzip -d of pigz', (out) => `gzip -d -c ${pigzGz} > ${out}`],
+  // The floor for every decompressor here: writing the 512 MiB they write, decoding nothing.
+  ['cat of the decompressed bytes (writing alone)', (out) => `cat ${input} > ${out}`],
 ]
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, command] of decompressors) {
     const r = results.get(name) ?? { runs: [], size: 0 }
-    r.runs.push(timed(command))
+    const decompressed = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.out`)
+    r.runs.push(timed(command(decompressed), decompressed))
     results.set(name, r)
   }
   console.log(
