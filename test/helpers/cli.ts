@@ -7,6 +7,19 @@ import { fileURLToPath } from 'node:url'
  */
 export const PIPER_BIN = fileURLToPath(new URL('../../bin/piper.js', import.meta.url))
 
+/**
+ * The Node flags a long-running `piper` process starts with: the V8 flag `piper`'s shebang
+ * passes (as users run it), and with `PIPER_BENCH_CPU_PROF=DIR` a CPU profile of every thread
+ * into DIR (Node refuses `--cpu-prof` in `NODE_OPTIONS`, so a bench's servers get it here).
+ */
+export function piperNodeFlags(): string[] {
+  const profile = process.env.PIPER_BENCH_CPU_PROF
+  return [
+    '--max-semi-space-size=1',
+    ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+  ]
+}
+
 export interface RunResult {
   code: number | null
   stdout: string

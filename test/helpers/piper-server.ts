@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cleanEnv, PIPER_BIN } from './cli.ts'
+import { cleanEnv, PIPER_BIN, piperNodeFlags } from './cli.ts'
 
 export interface RunningPiper {
   url: string
@@ -39,7 +39,7 @@ export async function startPiper(
     command,
     [
       ...prefix,
-      '--max-semi-space-size=1',
+      ...piperNodeFlags(),
       PIPER_BIN,
       'up',
       '--port',
@@ -67,8 +67,7 @@ export async function startRole(
 ): Promise<Omit<RunningPiper, 'data'>> {
   return spawnUntil(
     process.execPath,
-    // The V8 flag `piper`'s shebang passes, as users run it (bin/piper.js).
-    ['--max-semi-space-size=1', PIPER_BIN, role, '--port', '0', '--log-level', 'info', ...args],
+    [...piperNodeFlags(), PIPER_BIN, role, '--port', '0', '--log-level', 'info', ...args],
     env,
     `piper ${role} is up`,
   )

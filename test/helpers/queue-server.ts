@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cleanEnv, PIPER_BIN } from './cli.ts'
+import { cleanEnv, PIPER_BIN, piperNodeFlags } from './cli.ts'
 import { freePort } from './ports.ts'
 import { isListening } from './services.ts'
 
@@ -10,7 +10,16 @@ export async function startQueueServer(dir: string, port?: number) {
   port ??= await freePort()
   const child = spawn(
     process.execPath,
-    [PIPER_BIN, 'queue', 'serve', '--data', join(dir, 'queue'), '--port', String(port)],
+    [
+      ...piperNodeFlags(),
+      PIPER_BIN,
+      'queue',
+      'serve',
+      '--data',
+      join(dir, 'queue'),
+      '--port',
+      String(port),
+    ],
     { env: cleanEnv(), stdio: 'ignore' },
   )
   while (!(await isListening('127.0.0.1', port, 200))) {

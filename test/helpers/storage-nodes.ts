@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cleanEnv, PIPER_BIN } from './cli.ts'
+import { cleanEnv, PIPER_BIN, piperNodeFlags } from './cli.ts'
 import { freePort } from './ports.ts'
 
 export interface RunningNode {
@@ -47,7 +47,7 @@ async function startNodeOn(
   const child = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=1', // as `piper`'s shebang passes it
+      ...piperNodeFlags(),
       PIPER_BIN,
       'storage',
       'serve',
