@@ -92,6 +92,17 @@ export interface MetaStore {
     uploadId: string,
     summary: UploadSummary,
   ): Promise<{ file: FileRecord; released: string[] }>
+  /**
+   * A file of at most one chunk in one transaction, without an upload: references the chunk
+   * (its blob stored already, under `withChunkLock`) and makes the file under its name,
+   * atomically replacing any previous one.
+   */
+  putFile(
+    clientId: string,
+    name: string,
+    chunk: ChunkInfo | undefined,
+    summary: UploadSummary,
+  ): Promise<{ file: FileRecord; released: string[] }>
   /** Forgets the upload; the chunk keys it left unreferenced. */
   abortUpload(uploadId: string): Promise<string[]>
   /**

@@ -442,12 +442,7 @@ export class SqlMetaStore
           `upload ${uploadId} already holds another chunk at position ${seq}`,
         )
       }
-      const rows = await tx.all(
-        `INSERT INTO chunks (key, size, frequencies, refs, created) VALUES ($1, $2, $3, 1, $4)
-         ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`,
-        [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()],
-      )
-      const first = Number(rows[0]?.refs) === 1
+      const first = (await referenceChunk(tx, chunk)) === 1
       await tx.run(
         `INSERT INTO upload_chunks (upload_id, seq, chunk_key, source_size, shared, pending)
           VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -479,6 +474,18 @@ export class SqlMetaStore
 
   commitUpload(uploadId: string, summary: UploadSummary) {
     return this.#driver.transaction((tx) => commitUploadIn(this.#driver, tx, uploadId, summary))
+  }
+
+  putFile(clientId: string, name: string, chunk: ChunkInfo | undefined, summary: UploadSummary) {
+    return this.#driver.transaction(async (tx) => {
+      await ensureClient(tx, clientId)
+      const chunks = []
+      if (chunk) {
+        const shared = (await referenceChunk(tx, chunk)) > 1
+        chunks.push({ key: chunk.key, size: chunk.size, shared })
+      }
+      return commitFileIn(this.#driver, tx, { id: randomUUID(), clientId, name }, chunks, summary)
+    })
   }
 
   async commitJobOutput(jobId: string, version: number, summary: UploadSummary, patch: JobPatch) {
@@ -716,8 +723,39 @@ async function commitUploadIn(
 ): Promise<{ file: FileRecord; released: string[] }> {
   const uploads = await tx.all('SELECT client_id, name FROM uploads WHERE id = $1', [uploadId])
   if (!uploads[0]) throw uploadGone(uploadId)
-  const clientId = String(uploads[0].client_id)
-  const name = String(uploads[0].name)
+  const chunks = await tx.all(
+    `SELECT u.chunk_key, u.shared, c.size FROM upload_chunks u
+        JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1 ORDER BY u.seq`,
+    [uploadId],
+  )
+  const committed = await commitFileIn(
+    driver,
+    tx,
+    { id: uploadId, clientId: String(uploads[0].client_id), name: String(uploads[0].name) },
+    chunks.map((c) => ({
+      key: String(c.chunk_key),
+      size: Number(c.size),
+      shared: !!Number(c.shared),
+    })),
+    summary,
+  )
+  // The upload's references became the file's: counts stay as they are.
+  await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
+  return committed
+}
+
+/**
+ * Makes a file of `chunks` (each referenced already: by an upload, or just now) under its
+ * name, replacing any previous one, inside `tx`; records its `file` event.
+ */
+async function commitFileIn(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  target: { id: string; clientId: string; name: string },
+  chunks: readonly { key: string; size: number; shared: boolean }[],
+  summary: UploadSummary,
+): Promise<{ file: FileRecord; released: string[] }> {
+  const { id, clientId, name } = target
   // Two uploads of one name commit one after the other: the second replaces the first.
   await driver.lockInTransaction(tx, `file:${clientId}/${name}`)
   const released: string[] = []
@@ -726,14 +764,8 @@ async function commitUploadIn(
     name,
   ])
   if (previous[0]) released.push(...(await dropFile(tx, String(previous[0].id))))
-
-  const chunks = await tx.all(
-    `SELECT u.seq, u.chunk_key, u.shared, c.size FROM upload_chunks u
-        JOIN chunks c ON c.key = u.chunk_key WHERE u.upload_id = $1 ORDER BY u.seq`,
-    [uploadId],
-  )
   const file: FileRecord = {
-    id: uploadId,
+    id,
     clientId,
     name,
     size: summary.size,
@@ -760,24 +792,32 @@ async function commitUploadIn(
   for (const [i, chunk] of chunks.entries()) {
     await tx.run(
       'INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset) VALUES ($1, $2, $3, $4)',
-      [file.id, i, String(chunk.chunk_key), offset],
+      [file.id, i, chunk.key, offset],
     )
-    offset += Number(chunk.size)
+    offset += chunk.size
   }
   if (offset !== summary.size) {
-    throw new Error(`upload ${uploadId}: chunks hold ${offset} bytes, the body had ${summary.size}`)
+    throw new Error(`file ${id}: chunks hold ${offset} bytes, the body had ${summary.size}`)
   }
-  // The upload's references become the file's: counts stay as they are.
-  await tx.run('DELETE FROM uploads WHERE id = $1', [uploadId])
   await insertEvent(driver, tx, clientId, file.id, 'file', {
     ...fileEventData('created', file),
     replaced: previous[0] !== undefined,
     // What the usage statistics need: the bytes the replaced file held, and those of this
     // file's chunks that were stored already (deduplication wrote them once).
     ...(previous[0] ? { replacedSize: Number(previous[0].size) } : {}),
-    deduplicated: chunks.reduce((sum, c) => sum + (Number(c.shared) ? Number(c.size) : 0), 0),
+    deduplicated: chunks.reduce((sum, c) => sum + (c.shared ? c.size : 0), 0),
   })
   return { file, released }
+}
+
+/** Adds a reference to the chunk, recording it if new; its count of references now. */
+async function referenceChunk(tx: SqlExecutor, chunk: ChunkInfo): Promise<number> {
+  const rows = await tx.all(
+    `INSERT INTO chunks (key, size, frequencies, refs, created) VALUES ($1, $2, $3, 1, $4)
+     ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`,
+    [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()],
+  )
+  return Number(rows[0]?.refs)
 }
 
 /** Deletes a file row and its manifest; the keys whose reference count reached zero. */

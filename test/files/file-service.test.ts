@@ -75,6 +75,56 @@ it('stores the same content once under two names, and frees it after both are de
   await assert.rejects(files.delete('c', 'two'), { code: 'E_FILE_NOT_FOUND' })
 })
 
+it('a body of one chunk or less is a file without an upload; a longer one is read on from its start', async () => {
+  const { files, meta } = await setup()
+  let uploads = 0
+  const begin = meta.beginUpload.bind(meta)
+  meta.beginUpload = (client, name) => {
+    uploads++
+    return begin(client, name)
+  }
+  // A producer that refills one buffer for every piece: each must be kept as it was.
+  async function* reusing(bytes: Uint8Array, piece: number): AsyncIterable<Uint8Array> {
+    const buffer = new Uint8Array(piece)
+    for (let i = 0; i < bytes.length; i += piece) {
+      const n = Math.min(piece, bytes.length - i)
+      buffer.set(bytes.subarray(i, i + n))
+      yield buffer.subarray(0, n)
+    }
+  }
+  for (const size of [0, 1, 999, 1000]) {
+    const bytes = randomBytes(size)
+    const file = await files.put('c', `small-${size}`, reusing(bytes, 300))
+    assert.equal(file.size, size)
+    assert.equal(file.chunkCount, size === 0 ? 0 : 1)
+    assert.equal(file.sha256, createHash('sha256').update(bytes).digest('hex'))
+    assert.deepEqual(await collect(files.read(await files.stat('c', `small-${size}`))), bytes)
+  }
+  assert.equal(uploads, 0)
+  for (const size of [1001, 2999]) {
+    const bytes = randomBytes(size)
+    const file = await files.put('c', `large-${size}`, reusing(bytes, 300))
+    assert.equal(file.chunkCount, Math.ceil(size / 1000))
+    assert.equal(file.sha256, createHash('sha256').update(bytes).digest('hex'))
+    assert.deepEqual(await collect(files.read(file)), bytes)
+  }
+  assert.equal(uploads, 2)
+  // Replacing a small file frees the chunk only it held.
+  const before = await files.stat('c', 'small-999')
+  const key = (await meta.manifest(before.id))[0]!.key
+  await files.put('c', 'small-999', [Buffer.from('new')])
+  assert.equal(await meta.hasChunk(key), false)
+})
+
+it('a small body over the limit is E_UPLOAD_TOO_LARGE and leaves nothing', async () => {
+  const { files, blobs } = await setup()
+  await assert.rejects(files.put('c', 'big', [randomBytes(900)], { maxBytes: 899 }), {
+    code: 'E_UPLOAD_TOO_LARGE',
+  })
+  await assert.rejects(files.stat('c', 'big'), { code: 'E_FILE_NOT_FOUND' })
+  assert.equal(await blobCount(blobs), 0)
+})
+
 it('a body that fails midway leaves no file and no chunks', async () => {
   const { files, blobs } = await setup()
   async function* cut(): AsyncIterable<Uint8Array> {

@@ -41,6 +41,47 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
       }
     }
 
+    it('puts a file of one chunk (or none) in one call, replacing and sharing as a commit does', (t) =>
+      withStore(t, async (meta) => {
+        const summary = (text: string) => ({
+          size: Buffer.byteLength(text),
+          sha256: chunk(text).key,
+          contentType: 'text/plain',
+        })
+        const one = await meta.putFile('pat', 'one.txt', chunk('same bytes'), summary('same bytes'))
+        assert.deepEqual(one.released, [])
+        assert.equal(one.file.chunkCount, 1)
+        assert.deepEqual(await meta.getFile('pat', 'one.txt'), one.file)
+        const manifest = await meta.manifest(one.file.id)
+        assert.deepEqual(
+          manifest.map((m) => [m.seq, m.offset, m.size, m.key]),
+          [[0, 0, 10, chunk('same bytes').key]],
+        )
+        assert.equal(manifest[0]!.frequencies[0x73], 2)
+        // The same bytes under another name share the chunk; replacing the first name with
+        // other bytes releases nothing (the second file still holds them).
+        await meta.putFile('pat', 'two.txt', chunk('same bytes'), summary('same bytes'))
+        const replaced = await meta.putFile('pat', 'one.txt', chunk('other'), summary('other'))
+        assert.deepEqual(replaced.released, [])
+        assert.equal((await meta.getFile('pat', 'one.txt'))?.size, 5)
+        const gone = await meta.deleteFile('pat', 'two.txt')
+        assert.deepEqual(gone?.released, [chunk('same bytes').key])
+        const empty = await meta.putFile('pat', 'empty', undefined, summary(''))
+        assert.equal(empty.file.chunkCount, 0)
+        assert.deepEqual(await meta.manifest(empty.file.id), [])
+        const events = await meta.jobEvents({ after: 0, clientId: 'pat', limit: 100 })
+        const created = events.filter((e) => e.type === 'file' && e.data.action === 'created')
+        assert.deepEqual(
+          created.map((e) => [e.data.name, e.data.replaced, e.data.deduplicated]),
+          [
+            ['one.txt', false, 0],
+            ['two.txt', false, 10],
+            ['one.txt', true, 0],
+            ['empty', false, 0],
+          ],
+        )
+      }))
+
     it('commits an upload as a file with its manifest and frequency tables', (t) =>
       withStore(t, async (meta) => {
         const { file, released } = await upload(meta, 'alice', 'dir/a.txt', ['hello ', 'world'])
