@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import type { BlobStore } from '../blobs/index.ts'
 import { type CodecPool, freeNow } from '../codec/index.ts'
-import { type FileService, measuredHistogram, readChunkVerified } from '../files/index.ts'
+import {
+  checkFileName,
+  type FileService,
+  measuredHistogram,
+  readChunkVerified,
+} from '../files/index.ts'
 import type { ImageKit } from '../images/index.ts'
 import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
@@ -118,22 +124,20 @@ export class JobRunner {
     if (shape === 'parts') this.#remember(job.id, Promise.resolve(manifest.map((e) => e.key)))
     let running = job
     if (job.state === 'queued') {
-      const uploadId =
-        shape === 'parts' ? await files.beginUpload(job.clientId, job.output) : undefined
+      // A parts job's output upload begins in the transaction that starts the job.
+      const uploadId = shape === 'parts' ? randomUUID() : undefined
       const moved = await meta.updateJob(job.id, job.version, {
         state: 'running',
-        uploadId,
+        ...(uploadId ? { uploadId, beginUpload: checkFileName(job.output) } : {}),
         result: {
           started_at: Date.now(),
           input_size: inputs.reduce((sum, file) => sum + file.size, 0),
           chunks: inputs.reduce((sum, file) => sum + file.chunkCount, 0),
         },
       })
-      if (!moved) {
-        // Cancelled, or another delivery of this task got there first: that one goes on.
-        if (uploadId) await files.abortUpload(uploadId)
-        return
-      }
+      // Cancelled, or another delivery of this task got there first: that one goes on (and
+      // no upload was begun).
+      if (!moved) return
       this.#o.feed.notify()
       running = moved
     }

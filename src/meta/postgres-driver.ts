@@ -139,9 +139,11 @@ export class PostgresDriver implements SqlDriver {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#open().connect()
       try {
-        await client.query('BEGIN')
-        // An asynchronous commit: a later synchronous one flushes the WAL up to itself.
-        if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off')
+        // An asynchronous commit: a later synchronous one flushes the WAL up to itself. Both
+        // statements in one simple query: one round trip, not two.
+        await client.query(
+          options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN',
+        )
         const result = await fn(executor(client))
         await client.query('COMMIT')
         return result

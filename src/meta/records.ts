@@ -82,7 +82,13 @@ export type NewJob = Pick<JobRecord, 'id' | 'clientId' | 'type' | 'input' | 'out
 
 export type JobPatch = Partial<
   Pick<JobRecord, 'state' | 'output' | 'result' | 'error' | 'uploadId'>
->
+> & {
+  /**
+   * With `uploadId`: begins that upload, of a file of this name for the job's client, in the
+   * same transaction (a job's output upload, begun as the job starts running).
+   */
+  beginUpload?: string
+}
 
 /** A change of a job, in the order written; `id` increases across all jobs. */
 export interface JobEvent {

@@ -24,7 +24,7 @@ export function createJob(
   job: NewJob,
 ): Promise<{ job: JobRecord; created: boolean }> {
   return driver.transaction(async (tx) => {
-    await ensureClient(tx, job.clientId)
+    await ensureClient(driver, tx, job.clientId)
     if (job.idempotencyKey !== undefined) {
       const rows = await tx.all(
         'SELECT * FROM jobs WHERE client_id = $1 AND idempotency_key = $2',
@@ -133,6 +133,15 @@ export async function updateJobIn(
   )
   if (!rows[0]) return undefined
   const job = jobFromRow(rows[0])
+  if (patch.beginUpload !== undefined) {
+    if (!patch.uploadId) throw new Error('beginUpload needs the uploadId to begin')
+    await tx.run('INSERT INTO uploads (id, client_id, name, touched) VALUES ($1, $2, $3, $4)', [
+      patch.uploadId,
+      job.clientId,
+      patch.beginUpload,
+      Date.now(),
+    ])
+  }
   if (patch.state !== undefined) {
     await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
   }

@@ -292,12 +292,12 @@ export class SqlMetaStore
   }
 
   async ensureClient(clientId: string): Promise<void> {
-    await ensureClient(this.#driver, clientId)
+    await ensureClient(this.#driver, this.#driver, clientId)
   }
 
   addApiKey(clientId: string, keyHash: string, label = ''): Promise<void> {
     return this.#driver.transaction(async (tx) => {
-      await ensureClient(tx, clientId)
+      await ensureClient(this.#driver, tx, clientId)
       await tx.run(
         'INSERT INTO api_keys (hash, client_id, label, created) VALUES ($1, $2, $3, $4)',
         [keyHash, clientId, label, Date.now()],
@@ -407,7 +407,7 @@ export class SqlMetaStore
   async beginUpload(clientId: string, name: string): Promise<string> {
     const id = randomUUID()
     await this.#driver.transaction(async (tx) => {
-      await ensureClient(tx, clientId)
+      await ensureClient(this.#driver, tx, clientId)
       await tx.run('INSERT INTO uploads (id, client_id, name, touched) VALUES ($1, $2, $3, $4)', [
         id,
         clientId,
@@ -478,7 +478,7 @@ export class SqlMetaStore
 
   putFile(clientId: string, name: string, chunk: ChunkInfo | undefined, summary: UploadSummary) {
     return this.#driver.transaction(async (tx) => {
-      await ensureClient(tx, clientId)
+      await ensureClient(this.#driver, tx, clientId)
       const chunks = []
       if (chunk) {
         const shared = (await referenceChunk(tx, chunk)) > 1

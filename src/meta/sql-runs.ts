@@ -44,7 +44,7 @@ export function savePipeline(
   definition: object,
 ): Promise<PipelineRecord> {
   return driver.transaction(async (tx) => {
-    await ensureClient(tx, clientId)
+    await ensureClient(driver, tx, clientId)
     // Two saves of one name at once take turns, so each gets the next version.
     await driver.lockInTransaction(tx, `pipeline:${clientId}:${name}`)
     const [top] = await tx.all(
@@ -107,7 +107,7 @@ export function createRun(
   run: NewRun,
 ): Promise<{ run: RunRecord; created: boolean }> {
   return driver.transaction(async (tx) => {
-    await ensureClient(tx, run.clientId)
+    await ensureClient(driver, tx, run.clientId)
     const now = Date.now()
     const rows = await tx.all(
       `INSERT INTO runs (id, client_id, pipeline, pipeline_version, definition, inputs, state,

@@ -34,7 +34,7 @@ export function putSchedule(
   now: number,
 ): Promise<ScheduleRecord> {
   return driver.transaction(async (tx) => {
-    await ensureClient(tx, r.clientId)
+    await ensureClient(driver, tx, r.clientId)
     const rows = await tx.all(
       `INSERT INTO schedules (client_id, name, definition, paused, next_tick, created, updated)
        VALUES ($1, $2, $3, $4, $5, $6, $6)

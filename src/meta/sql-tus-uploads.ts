@@ -25,7 +25,7 @@ function recordFrom(row: Row): TusUploadRecord {
 
 export function createTusUpload(driver: SqlDriver, r: TusUploadRecord): Promise<void> {
   return driver.transaction(async (tx) => {
-    await ensureClient(tx, r.clientId)
+    await ensureClient(driver, tx, r.clientId)
     await tx.run(
       `INSERT INTO tus_uploads (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [

@@ -25,7 +25,7 @@ function webhookFrom(row: Row): WebhookRecord {
 
 export function createWebhook(driver: SqlDriver, w: WebhookRecord): Promise<void> {
   return driver.transaction(async (tx) => {
-    await ensureClient(tx, w.clientId)
+    await ensureClient(driver, tx, w.clientId)
     await tx.run(
       `INSERT INTO webhooks (id, client_id, url, events, secret, previous_secret, previous_until,
          state, disabled_reason, failing_since, after_event, created, updated)
