@@ -3,7 +3,8 @@ import type { SqlDriver, SqlExecutor } from './sql-driver.ts'
 /**
  * Clients seen to exist already, per database. A client row is never deleted, so one that was
  * there before a statement looked is there for good; a client this process inserted is not
- * remembered until a later look finds it (the inserting transaction might still roll back).
+ * remembered until a later look finds it (the inserting transaction might still roll back — so
+ * a transaction calls `ensureClient` once, before the rows that reference the client).
  */
 const known = new WeakMap<SqlDriver, Set<string>>()
 /** Remembered clients per database at most; past that the set starts again. */
