@@ -34,7 +34,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
 interface Setup {
   label: string
-  start: (dir: string) => Promise<{ url: string; stop: () => Promise<void> }>
+  start: (dir: string) => Promise<Running>
+}
+
+interface Running {
+  url: string
+  /** Every process that speaks to the metadata database, by its group (for `/metrics`). */
+  roles: { group: string; url: string }[]
+  stop: () => Promise<void>
 }
 
 /** A cluster of one gateway and `workers` worker processes of one codec thread each. */
@@ -68,7 +75,11 @@ function cluster(workers: number): Setup {
         await stop()
         throw error
       }
-      return { url: started[0]!.url, stop }
+      return {
+        url: started[0]!.url,
+        roles: started.map((p, i) => ({ group: i === 0 ? 'gateway' : 'workers', url: p.url })),
+        stop,
+      }
     },
   }
 }
@@ -78,7 +89,11 @@ const SETUPS: Setup[] = [
     label: 'piper up (2 threads)',
     start: async (dir) => {
       const piper = await startPiper([], {}, join(dir, 'up'))
-      return { url: piper.url, stop: async () => void (await piper.stop()) }
+      return {
+        url: piper.url,
+        roles: [{ group: 'piper up', url: piper.url }],
+        stop: async () => void (await piper.stop()),
+      }
     },
   },
   cluster(1),
@@ -92,6 +107,19 @@ interface Measured {
   cpuSeconds: number
   /** CPU seconds by kind of process meanwhile. */
   byProcess: Map<string, number>
+  /** Statements sent to the metadata database meanwhile, by kind of process (`/metrics`). */
+  statements: Map<string, number>
+}
+
+/** `piper_meta_statements_total` of each role now, summed by group. */
+async function metaStatements(roles: Running['roles']): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  for (const { group, url } of roles) {
+    const text = await (await fetch(`${url}/metrics`)).text()
+    const n = Number(/^piper_meta_statements_total (\d+)/m.exec(text)?.[1] ?? 0)
+    out.set(group, (out.get(group) ?? 0) + n)
+  }
+  return out
 }
 
 /** Which part of the setup a process is, from its command line. */
@@ -110,7 +138,8 @@ function processGroup(cmdline: string): string {
  * Uploads the inputs, then posts every job and waits for the last to succeed: the wall time,
  * and the machine's CPU meanwhile.
  */
-async function jobsWall(url: string): Promise<Measured> {
+async function jobsWall({ url, roles }: Running): Promise<Measured> {
+  let statements = new Map<string, number>()
   for (let i = 0; i < JOBS; i++) {
     const body = Buffer.concat([generatedText(1 << 20, i + 1), randomBytes(16)])
     const res = await fetch(`${url}/v1/files/in/${i}.txt`, { method: 'PUT', body })
@@ -119,8 +148,15 @@ async function jobsWall(url: string): Promise<Measured> {
   const {
     result: { result: ms, busy, cpuSeconds },
     seconds: byProcess,
-  } = await cpuByProcess(processGroup, () => machineCpu(() => postAndWait(url)))
-  return { ms, busy, cpuSeconds, byProcess }
+  } = await cpuByProcess(processGroup, async () => {
+    const before = await metaStatements(roles)
+    const measured = await machineCpu(() => postAndWait(url))
+    const after = await metaStatements(roles)
+    for (const [group, n] of after) after.set(group, n - (before.get(group) ?? 0))
+    statements = after
+    return measured
+  })
+  return { ms, busy, cpuSeconds, byProcess, statements }
 }
 
 async function postAndWait(url: string): Promise<number> {
@@ -156,7 +192,7 @@ try {
       const dir = await mkdtemp(join(tmpdir(), 'piper-bench-cluster-'))
       const running = await setup.start(dir)
       try {
-        walls.get(setup.label)!.push(await jobsWall(running.url))
+        walls.get(setup.label)!.push(await jobsWall(running))
       } finally {
         await running.stop()
         await rm(dir, { recursive: true, force: true })
@@ -198,6 +234,16 @@ printTable([
     setup.label,
     ...groups.map((g) =>
       Math.round(((medianRound(setup.label).byProcess.get(g) ?? 0) * 1000) / JOBS),
+    ),
+  ]),
+])
+console.log('\nStatements sent to the metadata database per job, by process (its /metrics):')
+printTable([
+  ['', 'piper up', 'gateway', 'workers'],
+  ...SETUPS.map((setup) => [
+    setup.label,
+    ...['piper up', 'gateway', 'workers'].map((g) =>
+      Math.round((medianRound(setup.label).statements.get(g) ?? 0) / JOBS),
     ),
   ]),
 ])

@@ -28,7 +28,7 @@ import { dependencyChecks } from './readiness.ts'
 import { StorageRepairs } from './storage-repairs.ts'
 import { usageStats } from './usage-stats.ts'
 import { webhookParts } from './webhook-parts.ts'
-import { breakerMetrics, queueMetrics } from './work-metrics.ts'
+import { breakerMetrics, metaMetrics, queueMetrics } from './work-metrics.ts'
 
 /**
  * What a process does: `gateway` serves the HTTP API, ticks the schedules and runs the
@@ -178,6 +178,7 @@ export async function assembleProcess(
   if (nodes) storageMetrics(metrics, nodes)
   queueMetrics(metrics, queue)
   breakerMetrics(metrics, breakers)
+  metaMetrics(metrics, meta)
   const common: GatewayOptions = {
     host: config.host,
     port: config.port,

@@ -1,4 +1,4 @@
-import type { JobRecord } from '../meta/index.ts'
+import type { JobRecord, MetaCalls } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import { Counter, Gauge, Histogram, type Registry } from '../telemetry/index.ts'
 
@@ -88,4 +88,34 @@ export function breakerMetrics(
       for (const b of breakers.all()) this.set({ dependency: b.name }, value[b.state])
     },
   })
+}
+
+/**
+ * What this process asked of the metadata database, read at each scrape: statements (with
+ * PostgreSQL each a round trip; `BEGIN` and `COMMIT` included) and commits. Per job, they say
+ * how much database work a step costs, and which process spends it.
+ */
+export function metaMetrics(registry: Registry, meta: MetaCalls): void {
+  const counted = { statements: 0, commits: 0 }
+  for (const [which, help] of [
+    [
+      'statements',
+      'Statements this process ran on the metadata store (BEGIN and COMMIT included; with PostgreSQL, each a round trip)',
+    ],
+    [
+      'commits',
+      'Transactions this process committed on the metadata store, and writes outside a transaction',
+    ],
+  ] as const) {
+    new Counter({
+      name: `piper_meta_${which}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        const now = meta.metaCalls()[which]
+        this.inc(now - counted[which])
+        counted[which] = now
+      },
+    })
+  }
 }

@@ -5,6 +5,7 @@ import type {
   ClientUsageReader,
   ImageStore,
   LeaderLeases,
+  MetaCalls,
   MetaDumps,
   MetaStore,
   NodeRegistry,
@@ -80,6 +81,7 @@ export async function metaStoreFor(
   options: { breakers?: Breakers } = {},
 ): Promise<
   MetaStore &
+    MetaCalls &
     RunStore &
     ImageStore &
     NodeRegistry &

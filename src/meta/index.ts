@@ -12,6 +12,7 @@ export type {
   ImageStore,
 } from './image-store.ts'
 export type { LeaderLeases } from './leader-leases.ts'
+export type { MetaCalls } from './meta-calls.ts'
 export type { MetaDumps } from './meta-dumps.ts'
 export type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryResult } from 'pg'
 import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import { MetaError } from './errors.ts'
-import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
+import type {
+  Row,
+  SqlCalls,
+  SqlDriver,
+  SqlExecutor,
+  SqlParam,
+  TransactionOptions,
+} from './sql-driver.ts'
 
 /** SQLSTATEs after which a transaction is retried: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01'])
@@ -15,6 +22,7 @@ const RETRYABLE = new Set(['40001', '40P01'])
  */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres'
+  readonly calls: SqlCalls = { statements: 0, commits: 0 }
   readonly #url: URL
   readonly #schema: string | undefined
   #pool: Pool | undefined
@@ -72,10 +80,13 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async all(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    this.calls.statements++
     return (await this.#call(() => query(this.#open(), sql, params, false))).rows
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    this.calls.statements++
+    this.calls.commits++
     return (await this.#call(() => query(this.#open(), sql, params, false))).rowCount ?? 0
   }
 
@@ -144,8 +155,10 @@ export class PostgresDriver implements SqlDriver {
         await client.query(
           options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN',
         )
-        const result = await fn(executor(client))
+        const result = await fn(executor(client, this.calls))
         await client.query('COMMIT')
+        this.calls.statements += 2
+        this.calls.commits++
         return result
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
@@ -163,7 +176,7 @@ export class PostgresDriver implements SqlDriver {
     const client = await this.#open().connect()
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-      const result = await fn(executor(client))
+      const result = await fn(executor(client, this.calls))
       await client.query('COMMIT')
       return result
     } catch (error) {
@@ -221,10 +234,16 @@ export class PostgresDriver implements SqlDriver {
   }
 }
 
-function executor(client: PoolClient): SqlExecutor {
+function executor(client: PoolClient, calls: SqlCalls): SqlExecutor {
   return {
-    all: async (sql, params = []) => (await query(client, sql, params, true)).rows,
-    run: async (sql, params = []) => (await query(client, sql, params, true)).rowCount ?? 0,
+    all: async (sql, params = []) => {
+      calls.statements++
+      return (await query(client, sql, params, true)).rows
+    },
+    run: async (sql, params = []) => {
+      calls.statements++
+      return (await query(client, sql, params, true)).rowCount ?? 0
+    },
   }
 }
 

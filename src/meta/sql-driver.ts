@@ -24,8 +24,17 @@ export interface TransactionOptions {
  * What separates SQLite from PostgreSQL for Piper: a connection, transactions, a lock per key
  * across processes, and the column types of the migrations.
  */
+/** What a driver has sent its database so far (read by `/metrics`). */
+export interface SqlCalls {
+  /** Statements run, `BEGIN` and `COMMIT` included: with PostgreSQL each is a round trip. */
+  statements: number
+  /** Transactions committed, and `run` statements outside one (each commits by itself). */
+  commits: number
+}
+
 export interface SqlDriver extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres'
+  readonly calls: SqlCalls
   open(): Promise<void>
   /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>

@@ -4,6 +4,7 @@ import { MetaError } from './errors.ts'
 import type { ImageEntry, ImageOutputsEntry, ImageStore } from './image-store.ts'
 import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
+import type { MetaCalls } from './meta-calls.ts'
 import type { MetaDumps } from './meta-dumps.ts'
 import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
@@ -71,6 +72,7 @@ import type { DeliveryRecord, WebhookPatch, WebhookRecord, WebhookStore } from '
 export class SqlMetaStore
   implements
     MetaStore,
+    MetaCalls,
     RunStore,
     ImageStore,
     NodeRegistry,
@@ -293,6 +295,10 @@ export class SqlMetaStore
 
   async ensureClient(clientId: string): Promise<void> {
     await ensureClient(this.#driver, this.#driver, clientId)
+  }
+
+  metaCalls() {
+    return this.#driver.calls
   }
 
   addApiKey(clientId: string, keyHash: string, label = ''): Promise<void> {

@@ -5,7 +5,14 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { isDiskFull } from '../log/index.ts'
 import { MetaError } from './errors.ts'
 import { KeyedMutex } from './keyed-mutex.ts'
-import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
+import type {
+  Row,
+  SqlCalls,
+  SqlDriver,
+  SqlExecutor,
+  SqlParam,
+  TransactionOptions,
+} from './sql-driver.ts'
 
 /**
  * SQLite through `node:sqlite`, one connection per process. Its calls are synchronous, so
@@ -27,9 +34,16 @@ export class SqliteDriver implements SqlDriver {
   #wal: FileHandle | undefined
   #syncing: Promise<void> | undefined
   #nextSync: Promise<void> | undefined
+  readonly calls: SqlCalls = { statements: 0, commits: 0 }
   readonly #direct: SqlExecutor = {
-    all: async (sql, params = []) => this.#statement(sql).all(...params) as Row[],
-    run: async (sql, params = []) => Number(this.#statement(sql).run(...params).changes),
+    all: async (sql, params = []) => {
+      this.calls.statements++
+      return this.#statement(sql).all(...params) as Row[]
+    },
+    run: async (sql, params = []) => {
+      this.calls.statements++
+      return Number(this.#statement(sql).run(...params).changes)
+    },
   }
 
   constructor(path: string) {
@@ -61,7 +75,10 @@ export class SqliteDriver implements SqlDriver {
   async run(sql: string, params?: readonly SqlParam[]): Promise<number> {
     const changes = await this.#serial(() => this.#direct.run(sql, params))
     // A write outside a transaction commits at once, and is as durable as a transaction's.
-    if (changes > 0) await this.#synced()
+    if (changes > 0) {
+      this.calls.commits++
+      await this.#synced()
+    }
     return changes
   }
 
@@ -75,6 +92,8 @@ export class SqliteDriver implements SqlDriver {
       try {
         const value = await fn(this.#direct)
         db.exec('COMMIT')
+        this.calls.statements += 2
+        this.calls.commits++
         return value
       } catch (error) {
         if (db.isTransaction) db.exec('ROLLBACK')

@@ -138,6 +138,9 @@ for (const [label, startQueue] of Object.entries(QUEUES)) {
         /piper_blob_operation_duration_seconds_count\{adapter="nodes",operation="put",outcome="ok"\} [1-9]/,
       )
       assert.match(blobText, /piper_blob_bytes_total\{adapter="nodes",direction="out"\} [1-9]/)
+      // And what each asked of PostgreSQL: statements (round trips) and commits.
+      assert.match(blobText, /piper_meta_statements_total [1-9]/)
+      assert.match(blobText, /piper_meta_commits_total [1-9]/)
       // Jobs are counted by the process that ended them (the killed worker took its count along).
       let ended = 0
       for (const w of workers.slice(1)) {

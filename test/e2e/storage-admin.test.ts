@@ -150,6 +150,20 @@ it('/v1/admin/storage: an administrator sees the nodes, adds one, runs a repair 
     assert.match(metrics, /piper_storage_nodes\{state="up"\} 3/)
     assert.match(metrics, /piper_storage_degraded_reads_total 0/)
     assert.match(metrics, /nodejs_heap_size_used_bytes/)
+    // The metadata database's work so far, counted at each scrape: a PUT adds to both.
+    const meta = (text: string, which: string) =>
+      Number(new RegExp(`piper_meta_${which}_total (\\d+)`).exec(text)?.[1])
+    const put = await fetch(`${piper.url}/v1/files/one-more.bin`, {
+      method: 'PUT',
+      headers: as(aliceKey),
+      body: 'one more',
+    })
+    assert.equal(put.status, 201)
+    const after = await (await api('/metrics')).text()
+    assert.ok(
+      meta(after, 'statements') > meta(metrics, 'statements') && meta(metrics, 'statements') > 0,
+    )
+    assert.ok(meta(after, 'commits') > meta(metrics, 'commits') && meta(metrics, 'commits') > 0)
   } finally {
     if (piper) assert.equal(await piper.stop(), 0, piper.output())
     await cluster.stop()
