@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PIPER_BIN } from '../test/helpers/cli.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
-import { mbPerSecond, printTable } from './lib/measure.ts'
+import { mbPerSecond, median, printTable } from './lib/measure.ts'
 import { timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_BACKUP_BYTES ?? 1 << 30)
@@ -26,8 +26,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const FILE = 16 << 20
 const dir = await mkdtemp(join(tmpdir(), 'piper-bench-backup-'))
 const data = join(dir, 'data')
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const piperCli = (args: string[]) =>
   timed(process.execPath, [PIPER_BIN, ...args, '--data', data, '--log-level', 'warn'])
 const copyAndSync = (from: string, to: string) =>

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { binary, corpusFiles, generatedText, sourceCode } from './lib/inputs.ts'
-import { printTable } from './lib/measure.ts'
+import { median, printTable } from './lib/measure.ts'
 
 const SIZE = Number(process.env.BENCH_CLI_BYTES ?? 512 * 2 ** 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -69,8 +69,6 @@ function timed(command: string, output: string): Run {
   return { wall: wall!, cpu: user! + system! }
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const node = process.execPath
 const zlibHuffman = `${node} -e "const z=require('zlib'),fs=require('fs');fs.createReadStream(process.argv[1]).pipe(z.createGzip({strategy:z.constants.Z_HUFFMAN_ONLY})).pipe(fs.createWriteStream(process.argv[2]))"`
 

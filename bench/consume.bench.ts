@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { printTable } from './lib/measure.ts'
+import { median, printTable } from './lib/measure.ts'
 
 const PIPER = fileURLToPath(new URL('../bin/piper.js', import.meta.url)) // as users run it
 const N = Number(process.env.BENCH_MESSAGES ?? 100_000)
@@ -39,8 +39,6 @@ function piper(args: string[], input?: string): number {
   if (run.status !== 0) throw new Error(`piper ${args.join(' ')} exited with ${run.status}`)
   return performance.now() - start
 }
-
-const median = (xs: number[]) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const data = await mkdtemp(join(tmpdir(), 'piper-bench-consume-'))
 const server = spawn(

@@ -28,7 +28,7 @@ import { readSse } from '../src/cli/sse-reader.ts'
 import { hammingDistance } from '../src/images/index.ts'
 import { SqliteDriver, SqlMetaStore } from '../src/meta/index.ts'
 import { type RunningPiper, startPiper } from '../test/helpers/piper-server.ts'
-import { printTable } from './lib/measure.ts'
+import { median, printTable } from './lib/measure.ts'
 import { peakRssMiB } from './lib/process.ts'
 
 const PHOTOS = Number(process.env.BENCH_PHOTOS ?? 200)
@@ -43,11 +43,6 @@ const FACES = join(
 const JSON_HEADERS = { 'content-type': 'application/json' }
 /** Tasks of one kind a `piper up` runs at once on this machine (4 per codec thread). */
 const CONCURRENCY = 4 * cpus().length
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
 
 /** Photos of 3–5 MP derived from the shared images: scaled, cropped, re-encoded as JPEG. */
 async function derivePhotos(dir: string, count: number): Promise<string[]> {

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { readSse } from '../src/cli/sse-reader.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { generatedText } from './lib/inputs.ts'
-import { mbPerSecond, printTable } from './lib/measure.ts'
+import { mbPerSecond, median, printTable } from './lib/measure.ts'
 import { rssMiB, timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_JOB_SIZE ?? 1 << 30)
@@ -118,8 +118,6 @@ try {
     ['decompress', 'MiB', 'seconds', 'MB/s (of output)', 'vs pigz -d'],
   ]
   const hasPigz = spawnSync('pigz', ['--version']).status === 0
-  const median = (values: number[]) =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   for (const size of sizes) {
     const file = join(dir, `in-${size}.txt`)
     await writeInput(file, size)

@@ -26,7 +26,7 @@ import { readSse } from '../src/cli/sse-reader.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { freePort } from '../test/helpers/ports.ts'
 import { isListening } from '../test/helpers/services.ts'
-import { printTable } from './lib/measure.ts'
+import { median, printTable } from './lib/measure.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200)
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32)
@@ -167,11 +167,6 @@ async function bullRound(round: number, port: number): Promise<Round> {
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500))
     await redis.quit()
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 /**

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startPiper } from '../test/helpers/piper-server.ts'
-import { printTable } from './lib/measure.ts'
+import { median, printTable } from './lib/measure.ts'
 
 const FILES = Number(process.env.BENCH_SMALL_FILES ?? 3000)
 const BYTES = Number(process.env.BENCH_SMALL_BYTES ?? 4096)
@@ -130,8 +130,6 @@ for (let round = 0; round < ROUNDS; round++) {
     `round ${round + 1}/${ROUNDS}: PUT ${piper.put.perSecond.toFixed(0)}/s, GET ${piper.get.perSecond.toFixed(0)}/s; floors: HTTP ${http.perSecond.toFixed(0)}/s, durable file ${durable.perSecond.toFixed(0)}/s`,
   )
 }
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const of = (key: 'http' | 'durable' | 'put' | 'get') => ({
   perSecond: median(rounds.map((r) => r[key].perSecond)),
   cpuMs: median(rounds.map((r) => r[key].cpuMs)),

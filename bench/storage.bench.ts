@@ -31,7 +31,7 @@ import { NodesBlobStore, ReedSolomon, rank } from '../src/storage/index.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { isListening, S3, S3_ACCESS } from '../test/helpers/services.ts'
 import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
-import { mbPerSecond, printTable } from './lib/measure.ts'
+import { mbPerSecond, median, printTable } from './lib/measure.ts'
 import { peakRssMiB, settled, timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_STORAGE_BYTES ?? 1 << 30)
@@ -41,8 +41,6 @@ const dir = await mkdtemp(join(tmpdir(), 'piper-bench-storage-'))
 const file = join(dir, 'input.bin')
 spawnSync('sh', ['-c', `head -c ${SIZE} /dev/urandom > ${file}`], { stdio: 'inherit' })
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const curlUp = (url: string) =>
   timed('curl', ['-sSf', '-m', '1200', '-o', '/dev/null', '-T', file, url])
 const curlDown = (url: string) => timed('curl', ['-sSf', '-m', '1200', '-o', '/dev/null', url])

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startPiper } from '../test/helpers/piper-server.ts'
-import { mbPerSecond, printTable } from './lib/measure.ts'
+import { mbPerSecond, median, printTable } from './lib/measure.ts'
 import { timed } from './lib/process.ts'
 
 const SIZE = Number(process.env.BENCH_FILE_SIZE ?? 512 << 20)
@@ -60,7 +60,6 @@ const sinkPort = await new Promise<string>((resolve) =>
 const sinkUrl = `http://127.0.0.1:${sinkPort}/sink/`
 
 const piper = await startPiper()
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const ways: Record<string, () => number> = {
   'curl -T (PUT)': () =>
     timed('curl', ['-sSf', '-o', '/dev/null', '-T', file, `${piper.url}/v1/files/bench/put.bin`]),

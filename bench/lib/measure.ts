@@ -13,6 +13,11 @@ export async function bestOf<T>(
   return { ms: best, result }
 }
 
+/** The middle value (the upper one of an even count), as the benches report rounds. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+}
+
 export function mbPerSecond(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000)
 }
