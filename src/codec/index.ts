@@ -3,6 +3,7 @@
  * blocks, sizes in FEXTRA), decoding of any gzip, and a worker-thread pool.
  */
 
+export { analyzeHere, type ChunkAnalysis, sha256Hex } from './chunk-analysis.ts'
 export { cutChunks } from './cut-chunks.ts'
 export { type DecodeOptions, decodeMember } from './decode-member.ts'
 export { encodeChunk, MAX_CHUNK_SIZE } from './encode-chunk.ts'
@@ -11,7 +12,7 @@ export { freeNow } from './free-now.ts'
 export { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
 export { addHistogram, entropyBits, histogram } from './histogram.ts'
 export { codeCost, limitedCodeLengths } from './huffman-lengths.ts'
-export { type ChunkAnalysis, CodecPool } from './pool.ts'
+export { CodecPool, INLINE_BYTES } from './pool.ts'
 export type { Allocate } from './spare-buffers.ts'
 export {
   type CompressOptions,

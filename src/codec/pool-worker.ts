@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
+import { analyzeHere, sha256Hex } from './chunk-analysis.ts'
 import { decodeMember } from './decode-member.ts'
 import { encodeChunk } from './encode-chunk.ts'
 import { CodecError } from './errors.ts'
 import { freeNow } from './free-now.ts'
-import { histogram } from './histogram.ts'
 import type { PoolRequest, PoolResponse } from './pool.ts'
 import { SpareBuffers, spareSize } from './spare-buffers.ts'
 
@@ -35,15 +34,12 @@ parentPort!.on('message', (request: PoolRequest) => {
   }
   try {
     if (request.op === 'sha256') {
-      answer({ id: request.id, result: createHash('sha256').update(request.bytes).digest('hex') })
+      answer({ id: request.id, result: sha256Hex(request.bytes) })
       return
     }
     if (request.op === 'analyze') {
-      const sha256 = createHash('sha256').update(request.bytes).digest('hex')
-      const counts = histogram(request.bytes)
-      answer({ id: request.id, result: { sha256, histogram: counts } }, [
-        counts.buffer as ArrayBuffer,
-      ])
+      const result = analyzeHere(request.bytes)
+      answer({ id: request.id, result }, [result.histogram.buffer as ArrayBuffer])
       return
     }
     const result =

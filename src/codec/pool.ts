@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { analyzeHere, type ChunkAnalysis, sha256Hex } from './chunk-analysis.ts'
 import type { DecodeOptions } from './decode-member.ts'
 import { CodecError, type CodecErrorCode } from './errors.ts'
-import { histogram } from './histogram.ts'
 import { SpareBuffers, spareSize } from './spare-buffers.ts'
 
 /**
@@ -13,10 +12,6 @@ import { SpareBuffers, spareSize } from './spare-buffers.ts'
  * here (~44 µs; ~14 µs for 4 KiB), and the calling thread waited on the hop anyway.
  */
 export const INLINE_BYTES = 32 * 1024
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
-}
 
 /**
  * `lent`: `bytes` lies in a buffer the pool lent, which the worker sends back with its answer.
@@ -31,12 +26,6 @@ export type PoolRequest = (
 
 /** A decoded or encoded member, a chunk's analysis, or a sha256 in hex. */
 type TaskResult = Uint8Array | ChunkAnalysis | string
-
-/** What `analyze` finds in a chunk: its sha256 (hex) and 256-entry byte-frequency table. */
-export interface ChunkAnalysis {
-  sha256: string
-  histogram: Uint32Array
-}
 
 export type PoolResponse = (
   | { id: number; result: TaskResult }
@@ -162,9 +151,7 @@ export class CodecPool {
    * to `INLINE_BYTES`, which are counted here (see there).
    */
   analyze(bytes: Uint8Array): Promise<ChunkAnalysis> {
-    if (bytes.length <= INLINE_BYTES) {
-      return Promise.resolve({ sha256: sha256Hex(bytes), histogram: histogram(bytes) })
-    }
+    if (bytes.length <= INLINE_BYTES) return Promise.resolve(analyzeHere(bytes))
     return this.#submit({ id: this.#nextId++, op: 'analyze', bytes }) as Promise<ChunkAnalysis>
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { BlobStore, ByteRange } from '../blobs/index.ts'
+import { sha256Hex } from '../codec/index.ts'
 import { FileError } from './errors.ts'
 
 /**
@@ -45,7 +46,7 @@ export async function readChunkVerified(
 
 /** The sha256 (hex) of `bytes`, on this thread. */
 export async function sha256Here(bytes: Uint8Array): Promise<string> {
-  return createHash('sha256').update(bytes).digest('hex')
+  return sha256Hex(bytes)
 }
 
 /** Throws `E_CHUNK_CORRUPT` unless the sha256 of a chunk's bytes is its key. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, it } from 'node:test'
 import fc from 'fast-check'
-import { CodecPool, cutChunks, histogram } from '../../src/codec/index.ts'
+import { CodecPool, cutChunks, histogram, INLINE_BYTES } from '../../src/codec/index.ts'
 import { analyzeChunk } from '../../src/files/index.ts'
 
 const pool = new CodecPool(2)
@@ -41,19 +41,23 @@ it('property: chunks are exact slices however the input is cut', async () => {
   )
 })
 
-it('property: a chunk is analysed alike on this thread and in the pool', async () => {
+it('property: a chunk is analysed alike on this thread and in the pool, small or not', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.uint8Array({ maxLength: 5000 }),
       fc.nat({ max: 3 }),
-      async (bytes, skip) => {
-        const view = Buffer.from(bytes).subarray(Math.min(skip, bytes.length))
+      fc.boolean(),
+      async (bytes, skip, large) => {
+        // Past INLINE_BYTES the pool's threads analyse it; up to it, the calling thread.
+        const whole = large ? Buffer.concat([Buffer.alloc(INLINE_BYTES, 7), bytes]) : bytes
+        const view = Buffer.from(whole).subarray(Math.min(skip, whole.length))
         const expected = {
           sha256: createHash('sha256').update(view).digest('hex'),
           histogram: histogram(view),
         }
         assert.deepEqual(await analyzeChunk(view), expected)
         assert.deepEqual(await pool.analyze(view), expected)
+        assert.equal(await pool.sha256(view), expected.sha256)
       },
     ),
     { numRuns: 50 },
@@ -61,10 +65,11 @@ it('property: a chunk is analysed alike on this thread and in the pool', async (
 })
 
 it('the pool analyses chunks in shared memory without copying them, and they stay intact', async () => {
-  const shared = Buffer.from(new SharedArrayBuffer(4096))
+  // Larger than INLINE_BYTES, so that a pool thread reads them.
+  const shared = Buffer.from(new SharedArrayBuffer(INLINE_BYTES + 4096))
   for (let i = 0; i < shared.length; i++) shared[i] = (i * 31) & 255
   const before = Buffer.from(shared)
-  const view = shared.subarray(5, 4000)
+  const view = shared.subarray(5, INLINE_BYTES + 4000)
   assert.deepEqual(await pool.analyze(view), await analyzeChunk(view))
   assert.deepEqual(shared, before)
 })
