@@ -55,8 +55,10 @@ function body(i: number): Buffer {
   return bytes
 }
 
-async function put(url: string): Promise<void> {
-  const res = await fetch(url, { method: 'PUT', body: body(Number(url.split('/').at(-1))) })
+/** PUTs file `i` to `prefix` + `i`. */
+async function put(prefix: string, i: number): Promise<void> {
+  const url = `${prefix}${i}`
+  const res = await fetch(url, { method: 'PUT', body: body(i) })
   await res.arrayBuffer()
   if (res.status >= 300) throw new Error(`PUT ${url}: ${res.status}`)
 }
@@ -95,7 +97,7 @@ async function floorRound(durable: boolean): Promise<Measured> {
   const dir = await mkdtemp(join(tmpdir(), 'piper-bench-small-'))
   const server = await floorServer(durable, dir)
   try {
-    return await measure(server.child.pid!, (i) => put(`${server.url}/${i}`))
+    return await measure(server.child.pid!, (i) => put(`${server.url}/`, i))
   } finally {
     server.child.kill()
     await rm(dir, { recursive: true, force: true })
@@ -106,7 +108,7 @@ async function piperRound(): Promise<{ put: Measured; get: Measured }> {
   const piper = await startPiper()
   try {
     const pid = piper.child.pid!
-    const stored = await measure(pid, (i) => put(`${piper.url}/v1/files/small/${i}`))
+    const stored = await measure(pid, (i) => put(`${piper.url}/v1/files/small/`, i))
     const read = await measure(pid, async (i) => {
       const res = await fetch(`${piper.url}/v1/files/small/${i}`)
       const bytes = await res.arrayBuffer()

@@ -114,14 +114,11 @@ export class FileService {
     options: PutOptions,
   ): Promise<FileRecord> {
     if (options.maxBytes !== undefined && bytes.length > options.maxBytes) {
-      throw new FileError('E_UPLOAD_TOO_LARGE', `the body is larger than ${options.maxBytes} bytes`)
+      throw tooLarge(options.maxBytes)
     }
-    const summary = {
-      size: bytes.length,
-      sha256: EMPTY_SHA256,
-      contentType: contentTypeOf(options.contentType, bytes.subarray(0, SNIFF_BYTES)),
-    }
+    const contentType = contentTypeOf(options.contentType, bytes.subarray(0, SNIFF_BYTES))
     if (bytes.length === 0) {
+      const summary = { size: 0, sha256: EMPTY_SHA256, contentType }
       const { file } = await this.#meta.putFile(clientId, name, undefined, summary)
       return this.#stored(file)
     }
@@ -136,7 +133,8 @@ export class FileService {
       try {
         // One chunk: the file's sha256 is its key.
         const chunk = { key, size: bytes.length, frequencies }
-        return await this.#meta.putFile(clientId, name, chunk, { ...summary, sha256: key })
+        const summary = { size: bytes.length, sha256: key, contentType }
+        return await this.#meta.putFile(clientId, name, chunk, summary)
       } catch (error) {
         if (created && fresh) await this.#blobs.delete(key).catch(() => {})
         throw error
@@ -147,10 +145,8 @@ export class FileService {
   }
 
   #stored(file: FileRecord): FileRecord {
-    this.#log.info(
-      { client: file.clientId, name: file.name, size: file.size, chunks: file.chunkCount },
-      'file stored',
-    )
+    const { id, clientId: client, name, size, chunkCount: chunks } = file
+    this.#log.info({ file: id, client, name, size, chunks }, 'file stored')
     return file
   }
 
@@ -171,10 +167,7 @@ export class FileService {
         if (head.length < SNIFF_BYTES) head = headOf(head, piece)
         size += piece.length
         if (options.maxBytes !== undefined && size > options.maxBytes) {
-          throw new FileError(
-            'E_UPLOAD_TOO_LARGE',
-            `the body is larger than ${options.maxBytes} bytes`,
-          )
+          throw tooLarge(options.maxBytes)
         }
         fileHash.update(piece)
       })
@@ -183,9 +176,8 @@ export class FileService {
         sha256: fileHash.digest('hex'),
         contentType: contentTypeOf(options.contentType, head),
       })
-      log.info({ client: clientId, name, size, chunks: file.chunkCount }, 'file stored')
       await this.free(released)
-      return file
+      return this.#stored(file)
     } catch (error) {
       await this.abortUpload(uploadId).catch((abortError: unknown) => {
         log.warn({ err: abortError }, 'could not abort upload; garbage collection will')
@@ -466,6 +458,10 @@ export class FileService {
 }
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex')
+
+function tooLarge(maxBytes: number): FileError {
+  return new FileError('E_UPLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`)
+}
 
 /**
  * Reads `body` until it has ended or passed `limit` bytes: `all` holds the whole body when it

@@ -20,10 +20,6 @@ export interface TransactionOptions {
   durable?: boolean
 }
 
-/**
- * What separates SQLite from PostgreSQL for Piper: a connection, transactions, a lock per key
- * across processes, and the column types of the migrations.
- */
 /** What a driver has sent its database so far (read by `/metrics`). */
 export interface SqlCalls {
   /** Statements run, `BEGIN` and `COMMIT` included: with PostgreSQL each is a round trip. */
@@ -32,6 +28,10 @@ export interface SqlCalls {
   commits: number
 }
 
+/**
+ * What separates SQLite from PostgreSQL for Piper: a connection, transactions, a lock per key
+ * across processes, and the column types of the migrations.
+ */
 export interface SqlDriver extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres'
   readonly calls: SqlCalls

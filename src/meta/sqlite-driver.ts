@@ -74,11 +74,9 @@ export class SqliteDriver implements SqlDriver {
 
   async run(sql: string, params?: readonly SqlParam[]): Promise<number> {
     const changes = await this.#serial(() => this.#direct.run(sql, params))
+    this.calls.commits++
     // A write outside a transaction commits at once, and is as durable as a transaction's.
-    if (changes > 0) {
-      this.calls.commits++
-      await this.#synced()
-    }
+    if (changes > 0) await this.#synced()
     return changes
   }
 
