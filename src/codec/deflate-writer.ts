@@ -66,9 +66,11 @@ function writeCodes(
 }
 
 /**
- * The hot loop: one table look-up per byte and, as in `BitWriter.write`, a 32-bit store after
- * every code instead of a branch to flush (a mispredicted flush cost more than the store). The
- * four steps per word are written out because a helper would have to return three values.
+ * The hot loop: one table look-up per byte and, as in `BitWriter.write`, a 32-bit store instead
+ * of a branch to flush (a mispredicted flush cost more than the store) — one store per two
+ * codes, which fit with the bits pending because no code is longer than `MAX_LITERAL_BITS` (12;
+ * the fixed code's longest is 9). The steps per word are written out because a helper would
+ * have to return three values.
  */
 function writeWords(w: BitWriter, input: Uint32Array, table: Int32Array): void {
   const view = w.view
@@ -81,11 +83,6 @@ function writeWords(w: BitWriter, input: Uint32Array, table: Int32Array): void {
     let e = table[four & 255]!
     buf |= (e & 0xffff) << cnt
     cnt += e >>> 16
-    view.setInt32(pos, buf, true)
-    done = cnt & 24
-    pos += done >>> 3
-    buf = (buf >>> done) | 0
-    cnt &= 7
     e = table[(four >>> 8) & 255]!
     buf |= (e & 0xffff) << cnt
     cnt += e >>> 16
@@ -97,11 +94,6 @@ function writeWords(w: BitWriter, input: Uint32Array, table: Int32Array): void {
     e = table[(four >>> 16) & 255]!
     buf |= (e & 0xffff) << cnt
     cnt += e >>> 16
-    view.setInt32(pos, buf, true)
-    done = cnt & 24
-    pos += done >>> 3
-    buf = (buf >>> done) | 0
-    cnt &= 7
     e = table[four >>> 24]!
     buf |= (e & 0xffff) << cnt
     cnt += e >>> 16
