@@ -14,9 +14,20 @@ import type { SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.ts
 
 /**
  * Event ids must become visible in increasing order, or a reader polling `id > last` could
- * pass over one still being committed: writers of events take turns on this lock.
+ * pass over one still being committed: writers of events take turns on this lock, from their
+ * first event to their commit. PostgreSQL takes it in the statement that inserts the event
+ * (see `insertEvent`); SQLite has one writer at a time and needs none.
  */
 const JOB_EVENTS_LOCK = 'job-events'
+
+/** One round trip: the lock, then the row, whose id is drawn as it is inserted (after it). */
+const INSERT_EVENT = {
+  postgres: `INSERT INTO job_events (client_id, job_id, type, data, created)
+    SELECT $2::text, $3::text, $4::text, $5::text, $6::bigint
+      FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS turn`,
+  sqlite:
+    'INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ($2, $3, $4, $5, $6)',
+}
 
 /** Job records on SQL: created once per idempotency key, changed only by compare-and-set. */
 export function createJob(
@@ -162,7 +173,9 @@ export async function addJobEvent(
 /** See `MetaStore.addProgressEvent`. */
 export function addProgressEvent(driver: SqlDriver, event: ProgressEvent): Promise<UploadProgress> {
   return driver.transaction(async (tx) => {
-    await driver.lockInTransaction(tx, JOB_EVENTS_LOCK)
+    // Parts finishing at once take turns, so that each counts those before it and the last one
+    // sees the set complete; the events' own turn comes only with the insert.
+    await driver.lockInTransaction(tx, `upload-progress:${event.uploadId}`)
     await tx.run('UPDATE upload_chunks SET pending = 0 WHERE upload_id = $1 AND seq = $2', [
       event.uploadId,
       event.seq,
@@ -273,9 +286,12 @@ export async function insertEvent(
   type: JobEvent['type'],
   data: Record<string, unknown>,
 ): Promise<void> {
-  await driver.lockInTransaction(tx, JOB_EVENTS_LOCK)
-  await tx.run(
-    'INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ($1, $2, $3, $4, $5)',
-    [clientId, jobId, type, JSON.stringify(data), Date.now()],
-  )
+  await tx.run(INSERT_EVENT[driver.dialect], [
+    JOB_EVENTS_LOCK,
+    clientId,
+    jobId,
+    type,
+    JSON.stringify(data),
+    Date.now(),
+  ])
 }
