@@ -213,12 +213,26 @@ export async function uploadProgressIn(
   }
 }
 
+/**
+ * One statement per shape of query, each walking the index that serves it: a job's events by
+ * (job_id, id), a client's by (client_id, id), all by id. One statement with every filter
+ * optional (`$2 = '' OR client_id = $2`) was planned as a walk of every event after `after`:
+ * a live status opened with no `Last-Event-ID` read the whole history to find its job's few.
+ */
+const EVENTS_AFTER = {
+  job: `SELECT * FROM job_events WHERE job_id = $2 AND id > $1 AND ($3 = '' OR client_id = $3)
+         ORDER BY id LIMIT $4`,
+  client: 'SELECT * FROM job_events WHERE client_id = $2 AND id > $1 ORDER BY id LIMIT $3',
+  all: 'SELECT * FROM job_events WHERE id > $1 ORDER BY id LIMIT $2',
+}
+
 export async function jobEvents(driver: SqlDriver, query: JobEventQuery): Promise<JobEvent[]> {
-  const rows = await driver.all(
-    `SELECT * FROM job_events WHERE id > $1 AND ($2 = '' OR client_id = $2)
-        AND ($3 = '' OR job_id = $3) ORDER BY id LIMIT $4`,
-    [query.after, query.clientId ?? '', query.jobId ?? '', query.limit],
-  )
+  const { after, clientId, jobId, limit } = query
+  const rows = jobId
+    ? await driver.all(EVENTS_AFTER.job, [after, jobId, clientId ?? '', limit])
+    : clientId
+      ? await driver.all(EVENTS_AFTER.client, [after, clientId, limit])
+      : await driver.all(EVENTS_AFTER.all, [after, limit])
   return rows.map((row) => ({
     id: Number(row.id),
     clientId: String(row.client_id),
