@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { constants, gzipSync } from 'node:zlib'
-import { encodeChunk } from '../../src/codec/index.ts'
 import { PIPER_HEADER_SIZE } from '../../src/codec/gzip-member.ts'
+import { encodeChunk } from '../../src/codec/index.ts'
 import { SHAPES } from './data.ts'
 
 // Issue 24's promise: Piper's output is never larger than zlib's Huffman-only mode on the same
@@ -24,7 +24,10 @@ test('output is no larger than zlib Huffman-only on every test shape', () => {
       const bytes = make(size)
       const piper = encodeChunk(bytes).length
       const zlib = zlibHuffmanOnly(bytes)
-      assert.ok(piper - PIPER_EXTRA <= zlib, `${shape}, ${size} bytes: ${piper - PIPER_EXTRA} > zlib's ${zlib}`)
+      assert.ok(
+        piper - PIPER_EXTRA <= zlib,
+        `${shape}, ${size} bytes: ${piper - PIPER_EXTRA} > zlib's ${zlib}`,
+      )
     }
   }
 })
