@@ -17,7 +17,7 @@ export const NODE_BREAKER_POLICY: BreakerPolicy = {
  * One storage node as a client sees it: its address and the token to send. Calls go through
  * undici's `request` (its shared keep-alive pools), not `fetch`: a chunk's PUT and GET are the
  * cluster's hottest calls, and `fetch` copied every body it sent and assembled every body it
- * read through web streams (~3.5 ms of a worker's CPU per 1 MiB job, measured in the cluster
+ * read through web streams (~7 ms of a worker's CPU per 1 MiB job, measured in the cluster
  * bench's profile). A body sent is the caller's buffer, unread by anyone else until the call
  * ends; a body read is one fresh buffer the caller owns.
  */

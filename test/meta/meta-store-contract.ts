@@ -370,6 +370,45 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         assert.equal(done.at(-1), parts)
       }))
 
+    it('a reader following events while many transactions write them sees each once, in id order', (t) =>
+      withStore(t, async (meta) => {
+        const start = await meta.lastJobEventId()
+        const writers = 60
+        let writing = writers
+        const written = Promise.all(
+          Array.from({ length: writers }, async (_, i) => {
+            // Each in a transaction that writes more than its event, so commits interleave.
+            const { job } = await meta.createJob({
+              id: randomUUID(),
+              clientId: 'ora',
+              type: 'compress',
+              input: `in-${i}`,
+              output: `in-${i}.gz`,
+              params: {},
+            })
+            await meta.updateJob(job.id, job.version, { state: 'cancelled' })
+            writing--
+          }),
+        )
+        // A reader that polls as the writes commit: an id it passes is never seen later.
+        const seen: number[] = []
+        let cursor = start
+        for (;;) {
+          const done = writing === 0
+          const page = await meta.jobEvents({ after: cursor, clientId: 'ora', limit: 1000 })
+          for (const e of page) seen.push(e.id)
+          if (page.length > 0) cursor = page.at(-1)!.id
+          if (done && page.length === 0) break
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        await written
+        const all = (await meta.jobEvents({ after: start, clientId: 'ora', limit: 1000 })).map(
+          (e) => e.id,
+        )
+        assert.equal(all.length, 2 * writers, 'two events per job')
+        assert.deepEqual(seen, all, 'the follower saw every event once, in id order')
+      }))
+
     it('concurrent uploads of one name leave exactly one file and balanced counts', (t) =>
       withStore(t, async (meta) => {
         const results = await Promise.all(
