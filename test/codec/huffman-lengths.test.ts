@@ -56,8 +56,8 @@ test('a Fibonacci distribution forces the limit; the repaired code is complete a
   const fib = [1, 1]
   while (fib.length < 30) fib.push(fib.at(-1)! + fib.at(-2)!)
   const unlimitedCost = huffmanCost(fib)
-  // 30 Fibonacci weights are the repair's worst case; real blocks lose far less (the codec
-  // bench's files: +0.03% of output at 12 bits against the optimum at 15).
+  // 30 Fibonacci weights are the repair's worst case; real blocks lose far less (the
+  // cli bench's mix: +0.03% of output at 12 bits against the optimum at 15).
   for (const maxBits of [15, 12]) {
     const lengths = limitedCodeLengths(fib, maxBits)
     assert.equal(Math.max(...lengths), maxBits)
