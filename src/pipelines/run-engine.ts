@@ -109,8 +109,11 @@ export class RunEngine {
 
   /**
    * Creates the missing jobs of running steps, parents first and items in order, while fewer
-   * than `maxInFlight` of the run's jobs are queued or running. A job that cannot be created
-   * (its output name is invalid, a parent's output was deleted) fails the run: its reason.
+   * than `maxInFlight` of the run's jobs are queued or running. The jobs are created together,
+   * not one after another: their commits share the store's syncs and their publishes the
+   * queue's (each is idempotent by its key, so a crash between them loses nothing). A job that
+   * cannot be created (its output name is invalid, a parent's output was deleted) fails the
+   * run: the first such reason, in step and item order.
    */
   async #createJobs(
     run: RunRecord,
@@ -119,35 +122,47 @@ export class RunEngine {
   ): Promise<RunStatus['failure']> {
     const definition = run.definition as unknown as PipelineDefinition
     const exists = new Set(jobs.map((job) => `${job.step}\u0000${job.item}`))
-    let active = jobs.filter((job) => !isTerminal(job.state)).length
+    let room = this.#maxInFlight - jobs.filter((job) => !isTerminal(job.state)).length
+    const creating: Promise<RunStatus['failure']>[] = []
     for (const name of stepOrder(definition)) {
       const step = status.steps[name]!
       if (step.state !== 'running') continue
-      for (let item = 0; item < step.items; item++) {
+      for (let item = 0; item < step.items && room > 0; item++) {
         if (exists.has(`${name}\u0000${item}`)) continue
-        if (active >= this.#maxInFlight) return undefined
-        try {
-          const request = this.#request(run, name, item, step.itemInputs[item]!)
-          const shards = (run.definition as unknown as PipelineDefinition).steps[name]!.shards
-          await this.#o.jobs.create(run.clientId, request, `${run.id}:${name}:${item}`, {
-            id: run.id,
-            step: name,
-            item,
-            ...(shards > 1 ? { shard: shardOf(request.input, shards) } : {}),
-          })
-        } catch (error) {
-          if (!isPermanentFailure(error)) throw error
-          const code = (error as { code?: string }).code ?? 'E_JOB_REQUEST'
-          return {
-            step: name,
-            code,
-            message: `step ${name}, item ${item}: ${(error as Error).message}`,
-          }
-        }
-        active++
+        creating.push(this.#createJob(run, name, item, step.itemInputs[item]!))
+        room--
       }
     }
-    return undefined
+    const failures = await Promise.all(creating)
+    return failures.find((failure) => failure !== undefined)
+  }
+
+  /** Creates one item's job; a permanent failure is returned as the run's reason to fail. */
+  async #createJob(
+    run: RunRecord,
+    name: string,
+    item: number,
+    inputs: string[],
+  ): Promise<RunStatus['failure']> {
+    try {
+      const request = this.#request(run, name, item, inputs)
+      const shards = (run.definition as unknown as PipelineDefinition).steps[name]!.shards
+      await this.#o.jobs.create(run.clientId, request, `${run.id}:${name}:${item}`, {
+        id: run.id,
+        step: name,
+        item,
+        ...(shards > 1 ? { shard: shardOf(request.input, shards) } : {}),
+      })
+      return undefined
+    } catch (error) {
+      if (!isPermanentFailure(error)) throw error
+      const code = (error as { code?: string }).code ?? 'E_JOB_REQUEST'
+      return {
+        step: name,
+        code,
+        message: `step ${name}, item ${item}: ${(error as Error).message}`,
+      }
+    }
   }
 
   #request(run: RunRecord, name: string, item: number, inputs: string[]): JobRequest {
