@@ -109,11 +109,11 @@ export class RunEngine {
 
   /**
    * Creates the missing jobs of running steps, parents first and items in order, while fewer
-   * than `maxInFlight` of the run's jobs are queued or running. The jobs are created together,
-   * not one after another: their commits share the store's syncs and their publishes the
-   * queue's (each is idempotent by its key, so a crash between them loses nothing). A job that
-   * cannot be created (its output name is invalid, a parent's output was deleted) fails the
-   * run: the first such reason, in step and item order.
+   * than `maxInFlight` of the run's jobs are queued or running. Up to `CREATE_AT_ONCE` are
+   * created together, not one after another: their commits share the store's syncs and their
+   * publishes the queue's (each is idempotent by its key, so a crash between them loses
+   * nothing). A job that cannot be created (its output name is invalid, a parent's output was
+   * deleted) fails the run: the first such reason, in step and item order.
    */
   async #createJobs(
     run: RunRecord,
@@ -123,17 +123,35 @@ export class RunEngine {
     const definition = run.definition as unknown as PipelineDefinition
     const exists = new Set(jobs.map((job) => `${job.step}\u0000${job.item}`))
     let room = this.#maxInFlight - jobs.filter((job) => !isTerminal(job.state)).length
-    const creating: Promise<RunStatus['failure']>[] = []
+    const todo: { name: string; item: number; inputs: string[] }[] = []
     for (const name of stepOrder(definition)) {
       const step = status.steps[name]!
       if (step.state !== 'running') continue
       for (let item = 0; item < step.items && room > 0; item++) {
         if (exists.has(`${name}\u0000${item}`)) continue
-        creating.push(this.#createJob(run, name, item, step.itemInputs[item]!))
+        todo.push({ name, item, inputs: step.itemInputs[item]! })
         room--
       }
     }
-    const failures = await Promise.all(creating)
+    // A few at a time, in order: enough to share syncs, not so many that a fan-out of
+    // thousands holds every connection of the store's pool; none starts after a failure.
+    const failures: RunStatus['failure'][] = []
+    let next = 0
+    let stop = false
+    const lane = async () => {
+      while (!stop && next < todo.length) {
+        const at = next++
+        const { name, item, inputs } = todo[at]!
+        try {
+          failures[at] = await this.#createJob(run, name, item, inputs)
+        } catch (error) {
+          stop = true // the advance fails and is retried: the other lanes start nothing more
+          throw error
+        }
+        if (failures[at]) stop = true
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(CREATE_AT_ONCE, todo.length) }, lane))
     return failures.find((failure) => failure !== undefined)
   }
 
@@ -237,6 +255,9 @@ export function stepCounts(jobs: readonly JobRecord[]): Record<string, Record<st
   }
   return out
 }
+
+/** Jobs one advance creates at once (see `#createJobs`). */
+const CREATE_AT_ONCE = 16
 
 /** A run being advanced in this process, and the one pass queued behind it, if any. */
 interface Advancing {
