@@ -1,5 +1,6 @@
 import type { BlobStore } from '../blobs/index.ts'
 import { readChunkVerified } from '../files/index.ts'
+import { inLanes } from '../net/index.ts'
 import { CHUNK_KEY } from './backup-layout.ts'
 import { BackupError } from './errors.ts'
 
@@ -7,28 +8,13 @@ import { BackupError } from './errors.ts'
  * Calls `fn` on every entry, `lanes` at a time (a store across a network answers each call a
  * round trip later). Stops taking new entries once `signal` aborts; the first error ends it.
  */
-export async function eachChunk(
+export function eachChunk(
   chunks: Iterable<[string, number]>,
   lanes: number,
   fn: (key: string, size: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
-  const entries = chunks[Symbol.iterator]()
-  let failed = false
-  const lane = async () => {
-    for (;;) {
-      if (failed || signal?.aborted) return
-      const next = entries.next()
-      if (next.done) return
-      try {
-        await fn(next.value[0], next.value[1])
-      } catch (error) {
-        failed = true
-        throw error
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: lanes }, lane))
+  return inLanes(chunks, lanes, ([key, size]) => fn(key, size), signal)
 }
 
 /**

@@ -5,5 +5,6 @@ export {
   DependencyBreaker,
   type DependencyBreakerOptions,
 } from './dependency-breaker.ts'
+export { inLanes } from './in-lanes.ts'
 export { isLoopback } from './loopback.ts'
 export { isPublicAddress } from './public-address.ts'

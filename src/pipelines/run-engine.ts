@@ -16,6 +16,7 @@ import type {
   RunStore,
   StepSummary,
 } from '../meta/index.ts'
+import { inLanes } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { expandOutput, type PipelineDefinition, stepOrder } from './definition.ts'
 import { type RunStatus, runStatus } from './run-status.ts'
@@ -136,22 +137,10 @@ export class RunEngine {
     // A few at a time, in order: enough to share syncs, not so many that a fan-out of
     // thousands holds every connection of the store's pool; none starts after a failure.
     const failures: RunStatus['failure'][] = []
-    let next = 0
-    let stop = false
-    const lane = async () => {
-      while (!stop && next < todo.length) {
-        const at = next++
-        const { name, item, inputs } = todo[at]!
-        try {
-          failures[at] = await this.#createJob(run, name, item, inputs)
-        } catch (error) {
-          stop = true // the advance fails and is retried: the other lanes start nothing more
-          throw error
-        }
-        if (failures[at]) stop = true
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(CREATE_AT_ONCE, todo.length) }, lane))
+    await inLanes(todo.entries(), CREATE_AT_ONCE, async ([at, { name, item, inputs }]) => {
+      failures[at] = await this.#createJob(run, name, item, inputs)
+      return failures[at] === undefined
+    })
     return failures.find((failure) => failure !== undefined)
   }
 

@@ -77,10 +77,9 @@ export class NodeClient {
 
   async size(key: string): Promise<number | undefined> {
     const res = await this.#call(`/v1/blobs/${key}`, { method: 'HEAD', headers: this.#headers })
+    if (res.statusCode !== 200 && res.statusCode !== 404) throw await this.#error(res, key)
     await res.body.dump()
-    if (res.statusCode === 404) return undefined
-    if (res.statusCode !== 200) throw await this.#error(res, key)
-    return Number(res.headers['content-length'])
+    return res.statusCode === 404 ? undefined : Number(res.headers['content-length'])
   }
 
   async delete(key: string): Promise<boolean> {

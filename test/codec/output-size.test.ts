@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { constants, gzipSync } from 'node:zlib'
+import { corpusFiles } from '../../bench/lib/inputs.ts'
 import { PIPER_HEADER_SIZE } from '../../src/codec/gzip-member.ts'
 import { encodeChunk } from '../../src/codec/index.ts'
 import { SHAPES } from './data.ts'
@@ -12,7 +11,6 @@ import { SHAPES } from './data.ts'
 // Both are compared member for member; Piper's header carries its FEXTRA field (15 bytes more
 // than a plain gzip header), which the comparison takes off.
 const PIPER_EXTRA = PIPER_HEADER_SIZE - 10
-const corpus = join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus')
 
 function zlibHuffmanOnly(bytes: Uint8Array): number {
   return gzipSync(bytes, { strategy: constants.Z_HUFFMAN_ONLY }).length
@@ -33,14 +31,12 @@ test('output is no larger than zlib Huffman-only on every test shape', () => {
 })
 
 test('output is no larger than zlib Huffman-only on the real files of ../shared/corpus', (t) => {
-  if (!existsSync(corpus)) {
-    t.skip(`no corpus at ${corpus}`)
+  const files = corpusFiles()
+  if (files.length === 0) {
+    t.skip('no corpus at ../shared/corpus')
     return
   }
-  for (const name of readdirSync(corpus)) {
-    const path = join(corpus, name)
-    if (!statSync(path).isFile()) continue
-    const bytes = readFileSync(path)
+  for (const { name, bytes } of files) {
     // 1 MiB members, as `piper compress` cuts them.
     let piper = 0
     let zlib = 0
