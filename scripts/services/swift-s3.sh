@@ -30,10 +30,14 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
     python3-swift memcached curl >/dev/null
 fi
 
-# Stop an instance started earlier from the same root, then start clean.
+# Stop an instance started earlier from the same root, then start clean. Its servers are found
+# by their config paths and its memcached by its port too: a root deleted under running servers
+# took the pid files with it, and a memcached left running would keep answering from its cache
+# that the new, empty account does not exist (every bucket PUT a 500 until it expired).
 if compgen -G "$ROOT/run/*.pid" >/dev/null; then
   kill $(cat "$ROOT"/run/*.pid) 2>/dev/null || true; sleep 1
 fi
+if pkill -f "run_wsgi.* $ROOT/etc/|memcached -l 127.0.0.1 -p $MC_PORT " 2>/dev/null; then sleep 1; fi
 rm -rf "$ROOT"
 mkdir -p "$ROOT"/{etc,run,log} "$ROOT/node/d1"
 
