@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
 import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isAlive, isDiskFull, syncDirectory } from '../log/index.ts'
 import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+import { openDirect, readDirect, writeDirect } from './direct-io.ts'
 import { BlobError, checkRange } from './errors.ts'
 
 /**
@@ -17,14 +19,21 @@ import { BlobError, checkRange } from './errors.ts'
  * Each process writes its temporary files in a folder of its own (`tmp/<pid>.<random>`), so a
  * second process starting on the same store never deletes a write in progress; at start, the
  * folders of processes that are gone (a crash) are removed.
+ *
+ * A blob of `DIRECT_MIN` bytes or more given whole is written, and read whole, with direct I/O
+ * (`direct-io.ts`): not copied through the page cache. On a file system that refuses it the
+ * store uses ordinary I/O from then on.
  */
 export class FsBlobStore implements BlobStore {
   readonly name = 'fs'
   readonly root: string
   readonly #tmpRoot: string
   readonly #tmp: string
+  /** False once the file system refused `O_DIRECT`, or when the store was told not to use it. */
+  #direct: boolean
 
-  constructor(root: string) {
+  constructor(root: string, options: { directIo?: boolean } = {}) {
+    this.#direct = options.directIo ?? true
     this.root = root
     this.#tmpRoot = join(root, 'tmp')
     this.#tmp = join(this.#tmpRoot, `${process.pid}.${randomBytes(4).toString('hex')}`)
@@ -54,18 +63,13 @@ export class FsBlobStore implements BlobStore {
       return { created: false, size: existing.size }
     }
     const tmp = join(this.#tmp, `${key}.${randomBytes(6).toString('hex')}`)
-    const file = await open(tmp, 'wx')
-    let size = 0
+    const direct =
+      source instanceof Uint8Array && source.length >= DIRECT_MIN
+        ? await this.#openDirect(tmp, WRITE_NEW)
+        : undefined
+    const file = direct ?? (await open(tmp, 'wx'))
     try {
-      if (source instanceof Uint8Array) {
-        await writeFully(file, source)
-        size = source.length
-      } else {
-        for await (const piece of source) {
-          await writeFully(file, piece)
-          size += piece.length
-        }
-      }
+      const size = await writeSource(file, source, direct !== undefined)
       if (options.expectedSize !== undefined && size !== options.expectedSize) {
         throw new BlobError(
           'E_BLOB_SIZE',
@@ -100,10 +104,22 @@ export class FsBlobStore implements BlobStore {
   }
 
   async read(key: string): Promise<Uint8Array> {
-    const handle = await openBlob(key, this.#path(key))
+    const path = this.#path(key)
+    const handle = await openBlob(key, path)
     try {
       // Read straight into the buffer returned: no stream pieces left for the GC to find.
       const bytes = new Uint8Array((await handle.stat()).size)
+      if (bytes.length >= DIRECT_MIN) {
+        const direct = await this.#openDirect(path, constants.O_RDONLY)
+        if (direct) {
+          try {
+            const at = await readDirect(direct, bytes)
+            return at === bytes.length ? bytes : bytes.subarray(0, at)
+          } finally {
+            await direct.close()
+          }
+        }
+      }
       let at = 0
       while (at < bytes.length) {
         const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at)
@@ -153,6 +169,14 @@ export class FsBlobStore implements BlobStore {
 
   async close(): Promise<void> {}
 
+  /** `openDirect`, remembering a refusal: the file system will not change its mind. */
+  async #openDirect(path: string, flags: number): Promise<FileHandle | undefined> {
+    if (!this.#direct) return undefined
+    const handle = await openDirect(path, flags)
+    if (!handle) this.#direct = false
+    return handle
+  }
+
   #path(key: string): string {
     if (!BLOB_KEY.test(key)) {
       throw new BlobError('E_BLOB_KEY', key, `invalid blob key ${JSON.stringify(key)}`)
@@ -160,6 +184,11 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, key.slice(0, 2), key.slice(2, 4), key)
   }
 }
+
+/** Blobs from this size up are written and read with direct I/O (a chunk is 4 MiB by default). */
+const DIRECT_MIN = 256 * 1024
+/** `open(tmp, 'wx')` as flags. */
+const WRITE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
 
 /** Links `tmp` to `path`, creating its folders; false when `path` already exists. */
 async function linkOnce(tmp: string, path: string): Promise<boolean> {
@@ -186,6 +215,24 @@ async function linkOnce(tmp: string, path: string): Promise<boolean> {
   // Without this a crash can lose a completed link.
   await syncDirectory(dir)
   return true
+}
+
+/** Writes the whole source into `file` (opened with `openDirect` when `direct`); its size. */
+async function writeSource(
+  file: FileHandle,
+  source: Uint8Array | AsyncIterable<Uint8Array>,
+  direct: boolean,
+): Promise<number> {
+  if (source instanceof Uint8Array) {
+    await (direct ? writeDirect(file, source) : writeFully(file, source))
+    return source.length
+  }
+  let size = 0
+  for await (const piece of source) {
+    await writeFully(file, piece)
+    size += piece.length
+  }
+  return size
 }
 
 /**

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
+import fc from 'fast-check'
 import { FsBlobStore } from '../../src/blobs/index.ts'
 import { runBlobStoreContract } from './blob-store-contract.ts'
 
@@ -72,4 +74,59 @@ it('fs: a second store on the same folder never deletes a write in progress', as
   assert.equal(Buffer.concat(pieces).toString(), 'first half, second half')
   await first.close()
   await second.close()
+})
+
+it('fs: large blobs go through direct I/O and come back byte for byte, whatever their size', async () => {
+  const direct = new FsBlobStore(await freshDir())
+  const buffered = new FsBlobStore(await freshDir(), { directIo: false })
+  const file = (store: FsBlobStore, key: string) =>
+    readFile(join(store.root, key.slice(0, 2), key.slice(2, 4), key))
+  await direct.start()
+  await buffered.start()
+  // Sizes on both sides of the 4 KiB blocks and 1 MiB pieces direct I/O moves, from the
+  // smallest blob it takes (256 KiB) up.
+  const size = fc.oneof(
+    fc.integer({ min: 256 * 1024, max: 3 * 1024 * 1024 }),
+    fc.constantFrom(256 * 1024, 256 * 1024 + 1, 1 << 20, (1 << 20) - 1, (1 << 20) + 4097),
+  )
+  await fc.assert(
+    fc.asyncProperty(size, fc.nat(), async (n, seed) => {
+      const bytes = randomBytes(n)
+      const key = createHash('sha256').update(bytes).digest('hex')
+      assert.deepEqual(await direct.put(key, bytes), { created: true, size: n })
+      await buffered.put(key, bytes)
+      assert.deepEqual(await direct.stat(key), { size: n })
+      assert.ok(Buffer.from(await direct.read(key)).equals(bytes))
+      // Read back through the page cache too, by range.
+      const start = seed % n
+      const pieces = []
+      for await (const piece of await direct.get(key, { start, end: n - 1 })) pieces.push(piece)
+      assert.ok(Buffer.concat(pieces).equals(bytes.subarray(start)))
+      assert.ok(Buffer.from(await buffered.read(key)).equals(bytes))
+      assert.ok((await file(direct, key)).equals(await file(buffered, key)))
+    }),
+    { numRuns: 12 },
+  )
+})
+
+it('fs: a file system that refuses direct I/O gets ordinary writes and reads', async (t) => {
+  // ramfs refuses O_DIRECT (EINVAL); mounting it takes root, which CI runs as here.
+  const mountPoint = await freshDir()
+  const mounted = spawnSync('mount', ['-t', 'ramfs', 'none', mountPoint])
+  if (mounted.status !== 0) {
+    t.skip(`cannot mount a ramfs here (${mounted.stderr.toString().trim()}): needs root`)
+    return
+  }
+  try {
+    const store = new FsBlobStore(mountPoint)
+    await store.start()
+    const bytes = randomBytes(700_000)
+    const key = createHash('sha256').update(bytes).digest('hex')
+    assert.deepEqual(await store.put(key, bytes), { created: true, size: bytes.length })
+    assert.ok(Buffer.from(await store.read(key)).equals(bytes))
+    const path = join(mountPoint, key.slice(0, 2), key.slice(2, 4), key)
+    assert.equal((await stat(path)).size, bytes.length)
+  } finally {
+    spawnSync('umount', [mountPoint])
+  }
 })
