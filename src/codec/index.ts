@@ -12,7 +12,7 @@ export { freeNow } from './free-now.ts'
 export { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
 export { addHistogram, entropyBits, histogram } from './histogram.ts'
 export { codeCost, limitedCodeLengths } from './huffman-lengths.ts'
-export { CodecPool, INLINE_BYTES } from './pool.ts'
+export { CodecPool, type HashedMember, INLINE_BYTES } from './pool.ts'
 export type { Allocate } from './spare-buffers.ts'
 export {
   type CompressOptions,

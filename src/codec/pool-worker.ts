@@ -42,6 +42,8 @@ parentPort!.on('message', (request: PoolRequest) => {
       answer({ id: request.id, result }, [result.histogram.buffer as ArrayBuffer])
       return
     }
+    // The input's hash before the work: the work is not meant to change it, but need not be trusted.
+    const inputSha256 = request.op === 'encode' && request.hash ? sha256Hex(request.bytes) : ''
     const result =
       request.op === 'encode'
         ? encodeChunk(request.bytes, request.histogram, allocate)
@@ -50,7 +52,10 @@ parentPort!.on('message', (request: PoolRequest) => {
       // Past the result, reused memory still holds an earlier one: it goes with the buffer.
       new Uint8Array(reused, result.byteOffset + result.byteLength).fill(0)
     }
-    answer({ id: request.id, result }, [result.buffer as ArrayBuffer])
+    const hashed = inputSha256
+      ? { member: result, inputSha256, memberSha256: sha256Hex(result) }
+      : undefined
+    answer({ id: request.id, result: hashed ?? result }, [result.buffer as ArrayBuffer])
     // An input handed over to this thread is ours alone, and done with.
     if (!lent) freeNow(request.bytes)
   } catch (error) {

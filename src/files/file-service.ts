@@ -59,6 +59,11 @@ export interface StoreChunkOptions extends AddChunkOptions {
    * a chunk without a histogram is measured when a job needs one.
    */
   keyOnly?: boolean
+  /**
+   * The bytes' sha256 (hex), when the caller computed it already (the codec pool does while it
+   * encodes): the chunk is stored under it unhashed, as with `keyOnly`, without a histogram.
+   */
+  sha256?: string
 }
 
 /**
@@ -392,9 +397,11 @@ export class FileService {
     bytes: Uint8Array,
     options: StoreChunkOptions = {},
   ): Promise<string> {
-    const { sha256: key, histogram: frequencies } = options.keyOnly
-      ? { sha256: await (this.#hash ?? sha256Here)(bytes), histogram: NOT_MEASURED }
-      : await this.#analyze(bytes)
+    const { sha256: key, histogram: frequencies } = options.sha256
+      ? { sha256: options.sha256, histogram: NOT_MEASURED }
+      : options.keyOnly
+        ? { sha256: await (this.#hash ?? sha256Here)(bytes), histogram: NOT_MEASURED }
+        : await this.#analyze(bytes)
     const size = bytes.length
     await this.#meta.withChunkLock(key, async () => {
       const { first } = await this.#meta.addUploadChunk(
@@ -457,7 +464,8 @@ export class FileService {
   }
 }
 
-const EMPTY_SHA256 = createHash('sha256').digest('hex')
+/** The sha256 (hex) of no bytes: an empty file's, and the key of an empty chunk. */
+export const EMPTY_SHA256 = createHash('sha256').digest('hex')
 
 function tooLarge(maxBytes: number): FileError {
   return new FileError('E_UPLOAD_TOO_LARGE', `the body is larger than ${maxBytes} bytes`)

@@ -6,6 +6,7 @@ export { analyzeChunk } from './chunker.ts'
 export { FileError, type FileErrorCode } from './errors.ts'
 export { checkFileName, MAX_NAME_BYTES } from './file-name.ts'
 export {
+  EMPTY_SHA256,
   FileService,
   type FileServiceOptions,
   type PutOptions,

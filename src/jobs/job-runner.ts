@@ -3,6 +3,8 @@ import type { BlobStore } from '../blobs/index.ts'
 import { type CodecPool, freeNow } from '../codec/index.ts'
 import {
   checkFileName,
+  EMPTY_SHA256,
+  FileError,
   type FileService,
   measuredHistogram,
   readChunkVerified,
@@ -15,7 +17,13 @@ import { endJob } from './end-job.ts'
 import { JobError } from './errors.ts'
 import type { JobEventFeed } from './event-feed.ts'
 import { isTerminal } from './job-state.ts'
-import { type JobKind, jobInputs, type KindContext, type KindRegistry } from './kinds/index.ts'
+import {
+  type JobKind,
+  jobInputs,
+  type KindContext,
+  type KindRegistry,
+  type PartOutput,
+} from './kinds/index.ts'
 import { OutputDigests } from './output-digests.ts'
 import { frequenciesFromBase64, frequenciesToBase64, publishTask, type Task } from './tasks.ts'
 
@@ -42,6 +50,9 @@ export interface JobRunnerOptions {
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 2 ** 30
 
 type PartTask = Extract<Task, { kind: 'part' }>
+
+/** A part's output, with its hashes when the kind made them (`PartOutput`). */
+type Made = { bytes: Uint8Array } & Partial<PartOutput>
 
 /**
  * What workers do with each task, whatever the job's kind: the kind (`kinds/`) says how a job
@@ -147,12 +158,12 @@ export class JobRunner {
     if (shape === 'whole') return this.#whole(running, kind)
     if (manifest.length === 0) {
       // An empty input still has one (empty) part: an empty file compresses to one gzip member.
-      const output = await kind.part!(
-        { seq: 0, bytes: new Uint8Array(0) },
+      const made = await kind.part!(
+        { seq: 0, key: EMPTY_SHA256, bytes: new Uint8Array(0) },
         running,
         this.#context(running),
       )
-      await this.#storePart(running, 0, output, 0)
+      await this.#storePart(running, 0, made instanceof Uint8Array ? { bytes: made } : made, 0)
       return this.#afterPart(running, 0, 1)
     }
     const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
@@ -186,18 +197,33 @@ export class JobRunner {
         `part ${task.seq} of job ${job.id} names a chunk that is not part ${task.seq} of its input (was the input replaced?)`,
       )
     }
-    // A damaged chunk fails the job (E_CHUNK_CORRUPT) instead of becoming a wrong output. Hashed
-    // on the pool: 4 MiB of sha256 is ~3 ms this thread would spend on every part.
-    const bytes = await readChunkVerified(blobs, task.key, (b) => pool.sha256(b))
+    // A damaged chunk fails the job (E_CHUNK_CORRUPT) instead of becoming a wrong output: it is
+    // hashed on the pool (4 MiB of sha256 is ~3 ms this thread would spend on every part), apart
+    // or by the part itself.
+    const bytes = kind.checksPartInput
+      ? await blobs.read(task.key)
+      : await readChunkVerified(blobs, task.key, (b) => pool.sha256(b))
     const inputSize = bytes.length
     const frequencies = task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined
-    const output = await kind.part({ seq: task.seq, bytes, frequencies }, job, this.#context(job))
+    const made = await kind.part(
+      { seq: task.seq, key: task.key, bytes, frequencies },
+      job,
+      this.#context(job),
+    )
+    const output: Made = made instanceof Uint8Array ? { bytes: made } : made
+    if (kind.checksPartInput && output.inputSha256 !== task.key) {
+      freeNow(output.bytes)
+      throw new FileError(
+        'E_CHUNK_CORRUPT',
+        `chunk ${task.key} is damaged: its bytes hash to ${output.inputSha256 ?? '(not hashed)'}`,
+      )
+    }
     await this.#storePart(job, task.seq, output, inputSize)
     await this.#afterPart(job, task.seq, task.total)
   }
 
   /** Stores a part's output (taking its bytes: they are hashed for the join, then freed). */
-  async #storePart(job: JobRecord, seq: number, bytes: Uint8Array, sourceSize: number) {
+  async #storePart(job: JobRecord, seq: number, { bytes, sha256 }: Made, sourceSize: number) {
     let key: string
     try {
       // The progress event after it commits durably, and with it this row, before the ack.
@@ -206,6 +232,7 @@ export class JobRunner {
         durable: false,
         keyOnly: true,
         pending: true,
+        ...(sha256 ? { sha256 } : {}),
       })
     } catch (error) {
       freeNow(bytes)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { CodecError, CodecPool, compress, decompress, encodeChunk } from '../../src/codec/index.ts'
 import { collect } from '../helpers/collect.ts'
@@ -39,6 +40,27 @@ test('a buffer handed over crosses without a copy; a view of part of one is stil
   assert.equal(part.byteLength, 10_000, 'a partial view is copied, so the rest stays usable')
   const decoded = await pool.decode(new Uint8Array(member), {}, { transfer: true })
   assert.deepEqual(decoded, input)
+})
+
+test('encodeHashed gives the member with the sha256 of the chunk it read and of itself', async (t) => {
+  const pool = new CodecPool(1)
+  t.after(() => pool.close())
+  const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+  for (const input of [mixed(300_000, 24), new Uint8Array(0)]) {
+    const expected = encodeChunk(input)
+    const inputSha256 = sha256(input)
+    const { member, memberSha256, ...hashes } = await pool.encodeHashed(
+      new Uint8Array(input),
+      undefined,
+      { transfer: true },
+    )
+    assert.deepEqual(member, expected)
+    assert.deepEqual(hashes, { inputSha256 })
+    assert.equal(memberSha256, sha256(expected))
+    pool.recycle(member) // its memory serves a later result
+  }
+  const again = await pool.encodeHashed(mixed(1000, 25))
+  assert.equal(again.memberSha256, sha256(again.member))
 })
 
 test('a decode error in a worker comes back as a CodecError with its code and place', async (t) => {

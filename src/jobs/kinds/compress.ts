@@ -15,7 +15,13 @@ export const compress: JobKind = {
   contentType: 'application/gzip',
   defaultOutput: (input) => `${input}.gz`,
   plan: async () => 'parts',
-  // The chunk was read into a buffer of its own: the pool takes it without a copy.
-  part: ({ bytes, frequencies }, _job, { pool }) =>
-    pool.encode(bytes, frequencies, { transfer: true }),
+  // The chunk was read into a buffer of its own: the pool takes it without a copy, and hashes
+  // it and the member on the thread that encodes (no copy of either to another thread).
+  checksPartInput: true,
+  part: async ({ bytes, frequencies }, _job, { pool }) => {
+    const { member, memberSha256, inputSha256 } = await pool.encodeHashed(bytes, frequencies, {
+      transfer: true,
+    })
+    return { bytes: member, sha256: memberSha256, inputSha256 }
+  },
 }

@@ -20,6 +20,7 @@ export {
   type KindInputs,
   type KindOutput,
   type PartInput,
+  type PartOutput,
   type WholeResult,
 } from './job-kind.ts'
 export { BUILT_IN_KINDS, KindRegistry } from './registry.ts'

@@ -27,12 +27,27 @@ export interface KindContext {
   untilCancelled(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>
 }
 
-/** One chunk of a `parts` job's input, read and checked against its key. */
+/**
+ * One chunk of a `parts` job's input, read and checked against its key — or, for a kind that
+ * `checksPartInput`, read and left for the part to hash.
+ */
 export interface PartInput {
   seq: number
+  /** The chunk's sha256 (hex), which its bytes must hash to. */
+  key: string
   bytes: Uint8Array
   /** The chunk's byte histogram from upload, when the kind asked for it and it was stored. */
   frequencies?: Uint32Array
+}
+
+/**
+ * What a part made, when the kind hashed it on the way: the output's sha256 (it is stored under
+ * it unhashed) and the sha256 of the input as the part read it (for `checksPartInput`).
+ */
+export interface PartOutput {
+  bytes: Uint8Array
+  sha256: string
+  inputSha256?: string
 }
 
 /** What a `whole` job did: files it wrote (in item order) and figures for its result. */
@@ -67,8 +82,14 @@ export interface JobKind {
   defaultOutput(input: string, params: Record<string, unknown>): string
   /** Chooses the job's shape; a throw fails the job (a `JobError` at once). */
   plan(job: JobRecord, ctx: KindContext): Promise<'parts' | 'whole'>
+  /**
+   * `part` hashes the chunk it is given and returns that as `inputSha256`, which the runner
+   * checks against the chunk's key before storing anything: the chunk is not hashed apart
+   * first (a damaged chunk still fails the job; the part's output is dropped).
+   */
+  readonly checksPartInput?: boolean
   /** `parts`: one chunk in, its output chunk out (idempotent: the same bytes every time). */
-  part?(input: PartInput, job: JobRecord, ctx: KindContext): Promise<Uint8Array>
+  part?(input: PartInput, job: JobRecord, ctx: KindContext): Promise<Uint8Array | PartOutput>
   /** `whole`: the job in one task; it may run again after a crash, so writes replace. */
   whole?(job: JobRecord, ctx: KindContext): Promise<WholeResult>
 }
