@@ -19,6 +19,9 @@ export interface PutOptions {
   fresh?: boolean
 }
 
+/** Memory for `read`: a buffer of exactly `size` bytes that the caller owns. */
+export type Allocate = (size: number) => Uint8Array
+
 /** What `put` did: `created` is false when a blob was already stored under the key. */
 export interface PutResult {
   created: boolean
@@ -54,9 +57,11 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>>
   /**
    * The whole blob in one buffer of its own, which the caller may transfer or free: for blobs
-   * that fit in memory, such as chunks. Missing → `E_BLOB_NOT_FOUND`.
+   * that fit in memory, such as chunks. Missing → `E_BLOB_NOT_FOUND`. `allocate`, when given,
+   * lends the memory to read into (exactly `size` bytes; memory the caller reuses touches no
+   * fresh pages); a store that cannot use it returns a buffer of its own.
    */
-  read(key: string): Promise<Uint8Array>
+  read(key: string, allocate?: Allocate): Promise<Uint8Array>
   /** The blob's size, or undefined when it is not stored. */
   stat(key: string): Promise<{ size: number } | undefined>
   /** Removes the blob; false when it was not there. */

@@ -3,7 +3,13 @@ import { constants } from 'node:fs'
 import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isAlive, isDiskFull, syncDirectory } from '../log/index.ts'
-import { BLOB_KEY, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts'
+import {
+  type Allocate,
+  BLOB_KEY,
+  type BlobStore,
+  type ByteRange,
+  type PutResult,
+} from './blob-store.ts'
 import { openDirect, readDirect, writeDirect } from './direct-io.ts'
 import { BlobError, checkRange } from './errors.ts'
 
@@ -103,12 +109,12 @@ export class FsBlobStore implements BlobStore {
     return readPieces(key, path, range?.start ?? 0, range?.end ?? info.size - 1)
   }
 
-  async read(key: string): Promise<Uint8Array> {
+  async read(key: string, allocate: Allocate = fresh): Promise<Uint8Array> {
     const path = this.#path(key)
     const handle = await openBlob(key, path)
     try {
       // Read straight into the buffer returned: no stream pieces left for the GC to find.
-      const bytes = new Uint8Array((await handle.stat()).size)
+      const bytes = allocate((await handle.stat()).size)
       if (bytes.length >= DIRECT_MIN) {
         const direct = await this.#openDirect(path, constants.O_RDONLY)
         if (direct) {
@@ -184,6 +190,8 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, key.slice(0, 2), key.slice(2, 4), key)
   }
 }
+
+const fresh: Allocate = (size) => new Uint8Array(size)
 
 /** Blobs from this size up are written and read with direct I/O (a chunk is 4 MiB by default). */
 const DIRECT_MIN = 256 * 1024

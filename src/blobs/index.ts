@@ -1,5 +1,6 @@
 /** The blob store port and its adapters. Piper keys chunks by their sha256. */
 export {
+  type Allocate,
   BLOB_KEY,
   type BlobStore,
   type ByteRange,

@@ -13,6 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import {
+  type Allocate,
   BLOB_KEY,
   type BlobStore,
   type ByteRange,
@@ -243,13 +244,13 @@ export class S3BlobStore implements BlobStore {
     return ownPieces(response.Body as AsyncIterable<Uint8Array>)
   }
 
-  async read(key: string): Promise<Uint8Array> {
+  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
     checkKey(key)
     const response = await this.#send(key, () =>
       this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })),
     )
     const size = Number(response.ContentLength ?? 0)
-    const bytes = new Uint8Array(size)
+    const bytes = allocate ? allocate(size) : new Uint8Array(size)
     let at = 0
     for await (const piece of response.Body as AsyncIterable<Uint8Array>) {
       if (at + piece.length > size)

@@ -1,4 +1,5 @@
 import {
+  type Allocate,
   BlobError,
   type BlobStore,
   type ByteRange,
@@ -75,8 +76,8 @@ export class TieredBlobStore implements BlobStore {
     return this.#either((store) => store.get(key, range))
   }
 
-  async read(key: string): Promise<Uint8Array> {
-    return this.#either((store) => store.read(key))
+  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
+    return this.#either((store) => store.read(key, allocate))
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {

@@ -83,6 +83,28 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
         assert.deepEqual(Buffer.from(await store.read(key)), bytes, 'nor in the blob')
       }))
 
+    it('reads into memory the caller lends, or into its own: the bytes either way', (t) =>
+      withStore(t, async (store) => {
+        // Small and past the size the fs store reads with direct I/O.
+        for (const size of [5000, 300_000]) {
+          const bytes = randomBytes(size)
+          const key = keyOf(bytes)
+          await store.put(key, bytes)
+          const lent: Uint8Array[] = []
+          const read = await store.read(key, (n) => {
+            const memory = new Uint8Array(n).fill(0xee)
+            lent.push(memory)
+            return memory
+          })
+          assert.deepEqual(Buffer.from(read), bytes)
+          assert.ok(lent.length <= 1, 'asks for memory once at most')
+          if (lent[0]) {
+            assert.equal(lent[0].length, size, 'exactly the blob’s size')
+            assert.equal(read.buffer, lent[0].buffer, 'and reads into what it asked for')
+          }
+        }
+      }))
+
     it('a second put of a key is a no-op that reports created: false', (t) =>
       withStore(t, async (store) => {
         const bytes = randomBytes(1000)
