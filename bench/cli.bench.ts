@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { binary, corpusFiles, generatedText, sourceCode } from './lib/inputs.ts'
@@ -154,4 +154,23 @@ for (const [name, r] of results) {
   rows.push([name, w, inputSize / 1e6 / w, cpu, cpu / w, r.size ? r.size / inputSize : '', ratio])
 }
 printTable(rows)
+
+/**
+ * All threads ÷ one thread, round by round, and the most the machine's cores allow: a one-thread
+ * run already uses more than one core (the kernel writes its output on another thread), so the
+ * same work on every core can be at most cores ÷ (that run's cores) times faster.
+ */
+function scaling(all: string, one: string): void {
+  const byRound = results
+    .get(all)!
+    .runs.map((r, i) => (results.get(one)!.runs[i]!.wall / r.wall).toFixed(2))
+  const oneRuns = results.get(one)!.runs
+  const used = median(oneRuns.map((r) => r.cpu)) / median(oneRuns.map((r) => r.wall))
+  const cores = availableParallelism()
+  console.log(
+    `${all} ÷ ${one}, by round: ${byRound.join(' ')}; the most ${cores} cores allow: ${cores} ÷ ${used.toFixed(2)} cores (the one-thread run's) = ${(cores / used).toFixed(2)}`,
+  )
+}
+scaling('piper compress (all threads)', 'piper compress --threads 1')
+scaling('piper decompress (all threads) of piper', 'piper decompress --threads 1 of piper')
 rmSync(dir, { recursive: true, force: true })

@@ -3,10 +3,17 @@
  * already stored in `piper up` (1 GiB of English-like text by default), next to `pigz -H -p
  * <cores>` (Huffman-only, the same kind of coding) and `piper compress` without the queue, on
  * the same file in the same run; and the resident memory of `piper up` while the job runs, at
- * two file sizes, to show that it does not grow with the file. Target: within 1.25× of pigz -H.
+ * two file sizes, to show that it does not grow with the file. Targets: 1.2× pigz -H, and 1.4×
+ * `pigz -d` for the decompress job.
  * Then a decompress job of the compress job's output, next to `pigz -d` of the same bytes.
  * pigz writes its output into a new file, as users run it (and as the jobs store theirs). The
  * tools alternate for BENCH_ROUNDS rounds (3); medians, and every round's walls on stderr.
+ *
+ * Each round starts a new `piper up` and runs two compress jobs in it: the first after start
+ * (of other bytes of the same size and kind: a job over the same bytes twice would find its
+ * output stored already), then the one timed against pigz, on the same bytes, as a server that
+ * has been running does it. Both are printed: the first pays the process's warm-up (codec
+ * threads compiling, memory mapped for the first time, ~0.3-0.5 s here).
  */
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
@@ -26,9 +33,9 @@ const PIECE = 64 << 20
 const dir = await mkdtemp(join(tmpdir(), 'piper-bench-jobs-'))
 
 /** Text in 64 MiB pieces of different seeds, so no two chunks are the same (no dedup). */
-async function writeInput(path: string, size: number): Promise<void> {
+async function writeInput(path: string, size: number, firstSeed = 1): Promise<void> {
   const out = createWriteStream(path)
-  for (let at = 0, seed = 1; at < size; at += PIECE, seed++) {
+  for (let at = 0, seed = firstSeed; at < size; at += PIECE, seed++) {
     const piece = generatedText(Math.min(PIECE, size - at), seed)
     if (!out.write(piece)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
   }
@@ -63,26 +70,34 @@ async function runJob(
 }
 
 /**
- * Uploads `file`, then times one compress job (sampling `piper up`'s RSS while it runs) and
- * one decompress job of its output.
+ * Uploads `other` and `file`, times a compress job of `other` (the first after start) and one
+ * of `file` (sampling `piper up`'s RSS while it runs), then one decompress job of its output.
  */
 async function piperJob(
   file: string,
-): Promise<{ ms: number; decompressMs: number; peakMiB: number; ratio: number }> {
+  other: string,
+): Promise<{ firstMs: number; ms: number; decompressMs: number; peakMiB: number; ratio: number }> {
   const piper = await startPiper(['--workers', String(CORES)])
   try {
-    timed('curl', [
-      '-sSf',
-      '-m',
-      '900',
-      '-o',
-      '/dev/null',
-      '-T',
-      file,
-      `${piper.url}/v1/files/in.txt`,
-    ])
+    for (const [path, name] of [
+      [other, 'other.txt'],
+      [file, 'in.txt'],
+    ]) {
+      timed('curl', [
+        '-sSf',
+        '-m',
+        '900',
+        '-o',
+        '/dev/null',
+        '-T',
+        path!,
+        `${piper.url}/v1/files/${name}`,
+      ])
+    }
     const pid = piper.child.pid!
     // The upload's chunks are written back before the job is timed, as for pigz's runs.
+    spawnSync('sync')
+    const first = await runJob(piper.url, { type: 'compress', input: 'other.txt' })
     spawnSync('sync')
     let peakMiB = await rssMiB(pid)
     const sampler = setInterval(async () => {
@@ -98,6 +113,7 @@ async function piperJob(
       output: 'out.txt',
     })
     return {
+      firstMs: first.ms,
       ms: compressed.ms,
       decompressMs: decompressed.ms,
       peakMiB,
@@ -120,7 +136,9 @@ try {
   const hasPigz = spawnSync('pigz', ['--version']).status === 0
   for (const size of sizes) {
     const file = join(dir, `in-${size}.txt`)
+    const other = join(dir, `other-${size}.txt`)
     await writeInput(file, size)
+    await writeInput(other, size, 1000)
     const mib = size / 2 ** 20
     const gz = `${file}.gz`
     const runs = { pigz: [] as number[], cli: [] as number[], pigzD: [] as number[] }
@@ -152,7 +170,7 @@ try {
           '4M',
         ]),
       )
-      jobs.push(await piperJob(file))
+      jobs.push(await piperJob(file, other))
       if (hasPigz) {
         spawnSync('sync')
         runs.pigzD.push(timed('sh', ['-c', `pigz -d -c ${gz} > ${file}.out`]))
@@ -162,6 +180,7 @@ try {
     const pigzMs = hasPigz ? median(runs.pigz) : Number.NaN
     const cliMs = median(runs.cli)
     const jobMs = median(jobs.map((j) => j.ms))
+    const firstMs = median(jobs.map((j) => j.firstMs))
     const decompressMs = median(jobs.map((j) => j.decompressMs))
     const pigzDecompressMs = hasPigz ? median(runs.pigzD) : Number.NaN
     const peakMiB = Math.max(...jobs.map((j) => j.peakMiB))
@@ -175,6 +194,14 @@ try {
         cliMs / 1000,
         mbPerSecond(size, cliMs),
         pigzMs / cliMs,
+        '',
+      ],
+      [
+        'piper job, the first after start (other bytes)',
+        mib,
+        firstMs / 1000,
+        mbPerSecond(size, firstMs),
+        pigzMs / firstMs,
         '',
       ],
       [
@@ -203,16 +230,17 @@ try {
       pigzDecompressMs / decompressMs,
     ])
     console.error(
-      `${mib} MiB, walls by round (s): pigz -H ${runs.pigz.map((ms) => (ms / 1000).toFixed(2)).join(' ')}; job ${jobs.map((j) => (j.ms / 1000).toFixed(2)).join(' ')}; pigz -d ${runs.pigzD.map((ms) => (ms / 1000).toFixed(2)).join(' ')}; decompress job ${jobs.map((j) => (j.decompressMs / 1000).toFixed(2)).join(' ')}`,
+      `${mib} MiB, walls by round (s): pigz -H ${runs.pigz.map((ms) => (ms / 1000).toFixed(2)).join(' ')}; first job ${jobs.map((j) => (j.firstMs / 1000).toFixed(2)).join(' ')}; job ${jobs.map((j) => (j.ms / 1000).toFixed(2)).join(' ')}; pigz -d ${runs.pigzD.map((ms) => (ms / 1000).toFixed(2)).join(' ')}; decompress job ${jobs.map((j) => (j.decompressMs / 1000).toFixed(2)).join(' ')}`,
     )
     await rm(file)
+    await rm(other)
     await rm(gz)
   }
   printTable(rows)
   printTable(decompressRows)
   if (!hasPigz) console.log('pigz is not installed (apt-get install pigz): no peer in this run')
   console.log(
-    `target: the job within 1.25× of pigz -H (vs pigz ≥ 0.80) at ${CORES} cores; RSS flat in file size`,
+    `targets (issue 24): the compress job ≥ 1.2× pigz -H, the decompress job ≥ 1.4× pigz -d, at ${CORES} cores; RSS flat in file size`,
   )
 } finally {
   await rm(dir, { recursive: true, force: true })
