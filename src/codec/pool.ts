@@ -101,7 +101,15 @@ export class CodecPool {
   #closed = false
   #drained: Promise<void> | undefined
 
-  constructor(size = availableParallelism()) {
+  /**
+   * `startThreads: 'at-first-task'` starts the threads when the first task comes instead of at
+   * once: a command that may need none (decompressing another tool's gzip, which zlib decodes)
+   * does not pay for starting them (~0.1 CPU-s each here) while it works.
+   */
+  constructor(
+    size = availableParallelism(),
+    options: { startThreads?: 'now' | 'at-first-task' } = {},
+  ) {
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`pool size must be ≥ 1, got ${size}`)
     this.size = size
@@ -113,7 +121,7 @@ export class CodecPool {
       this.#outputSpares.clear()
     }, IDLE_TRIM_MS)
     this.#idleTrim.unref()
-    for (let i = 0; i < size; i++) this.#spawn()
+    if (options.startThreads !== 'at-first-task') this.#spawnAll()
   }
 
   /** Tasks the workers run or hold ready at once; more wait on the calling thread. */
@@ -221,6 +229,7 @@ export class CodecPool {
       reject = rej
     })
     this.#queue.push({ request, transfer: handOver.transfer === true, resolve, reject, done })
+    if (this.#posted.size === 0) this.#spawnAll()
     this.#dispatch()
     return done
   }
@@ -279,6 +288,10 @@ export class CodecPool {
       transfer.push(copy.buffer as ArrayBuffer)
     }
     worker.postMessage(request, transfer)
+  }
+
+  #spawnAll(): void {
+    for (let i = 0; i < this.size; i++) this.#spawn()
   }
 
   #spawn(): void {

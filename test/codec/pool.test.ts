@@ -76,6 +76,20 @@ test('a decode error in a worker comes back as a CodecError with its code and pl
   })
 })
 
+test('a pool that starts its threads at its first task works as one started at once', async () => {
+  const unused = new CodecPool(2, { startThreads: 'at-first-task' })
+  await unused.close() // nothing was started: nothing to wait for
+  await assert.rejects(unused.encode(new Uint8Array(10)), /codec pool closed/)
+  const pool = new CodecPool(2, { startThreads: 'at-first-task' })
+  try {
+    const input = mixed(200_000, 26)
+    const members = await Promise.all([0, 1, 2].map(() => pool.encode(input)))
+    for (const member of members) assert.deepEqual(member, encodeChunk(input))
+  } finally {
+    await pool.close()
+  }
+})
+
 test('close is idempotent and fails later tasks clearly', async () => {
   const pool = new CodecPool(1)
   await Promise.all([pool.close(), pool.close()])

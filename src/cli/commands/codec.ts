@@ -52,12 +52,17 @@ function size(text: string | undefined, flag: string, fallback: number): number 
   }
 }
 
-/** One thread works inline; more run on a pool, closed when done. */
+/**
+ * One thread works inline; more run on a pool, closed when done. `startThreads` as for the pool:
+ * decompression starts them at its first task (another tool's gzip is decoded by zlib and needs
+ * none), compression at once (they start while the first chunk is read).
+ */
 async function withPool(
   threads: number,
+  startThreads: 'now' | 'at-first-task',
   run: (pool: CodecPool | undefined) => Promise<void>,
 ): Promise<void> {
-  const pool = threads > 1 ? new CodecPool(threads) : undefined
+  const pool = threads > 1 ? new CodecPool(threads, { startThreads }) : undefined
   try {
     await run(pool)
   } finally {
@@ -84,7 +89,7 @@ export async function compressCommand(file: string | undefined, flags: CodecFlag
   // The chunks and the members made of them are buffers of their own, handed on until written.
   // With a pool, both are memory it keeps for reuse: chunks are read into buffers it lends, and
   // members go back to it once written.
-  await withPool(threads, (pool) => {
+  await withPool(threads, 'now', (pool) => {
     const chunks = inputChunks(io, chunkSize, progress, pool && ((n) => pool.borrow(n)))
     return writeOutput(io, compressChunks(chunks, { pool }), (member) =>
       pool ? pool.recycle(member) : freeNow(member),
@@ -119,7 +124,7 @@ export async function decompressCommand(
   const path = io.input.path
   const handle = path === undefined ? undefined : await open(path, 'r').catch(cannotRead(path))
   try {
-    await withPool(threads, (pool) => {
+    await withPool(threads, 'at-first-task', (pool) => {
       const pieces = handle
         ? decompress(handle, { pool, maxOutput, onProgress: progress })
         : decompress(inputPieces(io, progress), { pool, maxOutput })
