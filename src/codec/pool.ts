@@ -304,11 +304,8 @@ export class CodecPool {
         this.#lent.delete(response.lent)
         if (!this.#closed) this.#inputSpares.keep(response.lent)
       }
-      if ('result' in response) {
-        const { result } = response
-        const made = result instanceof Uint8Array ? result : (result as HashedMember).member
-        if (made instanceof Uint8Array) this.#results.add(made.buffer as ArrayBuffer)
-      }
+      const made = 'result' in response ? madeBytes(response.result) : undefined
+      if (made) this.#results.add(made.buffer as ArrayBuffer)
       const tasks = this.#posted.get(worker)
       // A worker answers its tasks in the order they were posted.
       const task = tasks?.shift()
@@ -334,6 +331,13 @@ export class CodecPool {
       }
     })
   }
+}
+
+/** The bytes a task made (a member, decoded bytes), which callers may `recycle`. */
+function madeBytes(result: TaskResult): Uint8Array | undefined {
+  if (result instanceof Uint8Array) return result
+  const member = (result as Partial<HashedMember>).member
+  return member instanceof Uint8Array ? member : undefined
 }
 
 function revive(error: Extract<PoolResponse, { error: unknown }>['error']): Error {
