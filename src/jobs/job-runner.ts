@@ -164,27 +164,31 @@ export class JobRunner {
         this.#context(running),
       )
       await this.#storePart(running, 0, made instanceof Uint8Array ? { bytes: made } : made, 0)
-      return this.#afterPart(running, 0, 1)
+      return this.#afterPart(running, kind, 0, 1, true)
     }
     const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
-    await Promise.all(
-      manifest.map((entry) => {
-        // A chunk stored while no kind wanted its histogram has none: the part measures it.
-        const histogram = wantsHistogram && measuredHistogram(entry.frequencies, entry.size)
-        return this.#publish(job, {
-          kind: 'part',
-          job: job.id,
-          seq: entry.seq,
-          total: manifest.length,
-          key: entry.key,
-          size: entry.size,
-          ...(histogram ? { frequencies: frequenciesToBase64(histogram) } : {}),
-        })
-      }),
-    )
+    const tasks = manifest.map((entry): PartTask => {
+      // A chunk stored while no kind wanted its histogram has none: the part measures it.
+      const histogram = wantsHistogram && measuredHistogram(entry.frequencies, entry.size)
+      return {
+        kind: 'part',
+        job: job.id,
+        seq: entry.seq,
+        total: manifest.length,
+        key: entry.key,
+        size: entry.size,
+        ...(histogram ? { frequencies: frequenciesToBase64(histogram) } : {}),
+      }
+    })
+    // One part (a file of one chunk) runs here with its join, as an empty input's does: two
+    // more trips through the queue (a publish, a delivery and a read of the job each) bought
+    // nothing but latency, and were most of a small job's cost in a cluster.
+    if (tasks.length === 1) return this.#part(running, kind, tasks[0]!, true)
+    await Promise.all(tasks.map((task) => this.#publish(job, task)))
   }
 
-  async #part(job: JobRecord, kind: JobKind, task: PartTask): Promise<void> {
+  /** Runs one part; `joinHere`: the part that completes the set joins in this task too. */
+  async #part(job: JobRecord, kind: JobKind, task: PartTask, joinHere = false): Promise<void> {
     const { blobs, pool } = this.#o
     // A task names its chunk by key; only a chunk of this job's input may be read for it, or a
     // task published by anyone who can reach the queue could copy another client's data into
@@ -221,7 +225,7 @@ export class JobRunner {
       )
     }
     await this.#storePart(job, task.seq, output, inputSize)
-    await this.#afterPart(job, task.seq, task.total)
+    await this.#afterPart(job, kind, task.seq, task.total, joinHere)
   }
 
   /** Stores a part's output (taking its bytes: they are hashed for the join, then freed). */
@@ -253,7 +257,13 @@ export class JobRunner {
    * join. Parts still being written do not count, so it is the last part stored that starts it,
    * once (a part redelivered after that starts it again; the join finds the job ended).
    */
-  async #afterPart(job: JobRecord, seq: number, total: number): Promise<void> {
+  async #afterPart(
+    job: JobRecord,
+    kind: JobKind,
+    seq: number,
+    total: number,
+    joinHere: boolean,
+  ): Promise<void> {
     const { meta, feed } = this.#o
     const progress = await meta.addProgressEvent({
       clientId: job.clientId,
@@ -263,7 +273,10 @@ export class JobRunner {
       chunksTotal: total,
     })
     feed.notify()
-    if (progress.chunks >= total) await this.#publish(job, { kind: 'join', job: job.id })
+    if (progress.chunks < total) return
+    // The job's row is as the start left it (parts change only the upload): its version holds.
+    if (joinHere) await this.#join(job, kind)
+    else await this.#publish(job, { kind: 'join', job: job.id })
   }
 
   /** Commits the output file and the job's success in one transaction. */

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { gzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { decodeTask, encodeTask, type Task, taskTopic } from '../../src/jobs/index.ts'
 import { compress, decompress } from '../../src/jobs/kinds/index.ts'
 import { DLQ_HEADERS, dlqTopic } from '../../src/queue/index.ts'
 import { jobWorkers, WorkerRuntime } from '../../src/worker/index.ts'
+import { collect } from '../helpers/collect.ts'
 import { type StartedJobSystem, silent, startJobSystem, until } from '../helpers/job-system.ts'
 
 const logger = silent
@@ -187,7 +188,8 @@ it("a part task naming a chunk that is not its input's is refused (E_JOB_TASK), 
     // Another client's secret, stored as a chunk of its own.
     const secret = await s.files.put('mallory-victim', 'secret.txt', [Buffer.from('the secret')])
     const [secretChunk] = await s.meta.manifest(secret.id)
-    const job = await compressJob(s, 'eve', Buffer.from('eve owns this'))
+    // Two chunks: a job of one runs its part in its start task, and would have ended already.
+    const job = await compressJob(s, 'eve', Buffer.from('eve owns this '.repeat(100)))
     await s.runner.run({ kind: 'start', job: job.id })
     const running = await s.meta.jobById(job.id)
     const forged = {
@@ -200,6 +202,32 @@ it("a part task naming a chunk that is not its input's is refused (E_JOB_TASK), 
     }
     await assert.rejects(s.runner.run(forged), { code: 'E_JOB_TASK' })
     assert.deepEqual(await s.meta.uploadChunks(running!.uploadId!), [], 'nothing stored for it')
+  } finally {
+    await s.close()
+  }
+})
+
+it('a job of one chunk runs its part and its join in its start task: no task goes through the queue', async () => {
+  const s = await setup()
+  try {
+    const bytes = Buffer.from('one chunk '.repeat(50))
+    const job = await compressJob(s, 'solo', bytes)
+    await s.runner.run({ kind: 'start', job: job.id })
+    const ended = await s.meta.jobById(job.id)
+    assert.equal(ended?.state, 'succeeded')
+    const consumer = await s.queue.consumer(TASK_TOPIC, 'solo-check')
+    const tasks = (await consumer.fetch(100, 200)).map((m) => decodeTask(m.payload))
+    await consumer.close()
+    assert.deepEqual(
+      tasks.filter((task) => task.job === job.id && task.kind !== 'start'),
+      [],
+      'no part or join task published',
+    )
+    const output = await s.files.stat('solo', 'in.txt.gz')
+    assert.ok(gunzipSync(await collect(s.files.read(output))).equals(bytes))
+    // Redelivered after it ended (a crash before its ack): nothing changes.
+    await s.runner.run({ kind: 'start', job: job.id })
+    assert.deepEqual(await s.meta.jobById(job.id), ended)
   } finally {
     await s.close()
   }
