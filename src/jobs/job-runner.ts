@@ -163,7 +163,7 @@ export class JobRunner {
         running,
         this.#context(running),
       )
-      await this.#storePart(running, 0, made instanceof Uint8Array ? { bytes: made } : made, 0)
+      await this.#storePart(running, 0, made instanceof Uint8Array ? { bytes: made } : made, 0, 1)
       return this.#afterPart(running, kind, 0, 1, true)
     }
     const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
@@ -224,12 +224,21 @@ export class JobRunner {
         `chunk ${task.key} is damaged: its bytes hash to ${output.inputSha256 ?? '(not hashed)'}`,
       )
     }
-    await this.#storePart(job, task.seq, output, inputSize)
+    await this.#storePart(job, task.seq, output, inputSize, task.total)
     await this.#afterPart(job, kind, task.seq, task.total, joinHere)
   }
 
-  /** Stores a part's output (taking its bytes: they are hashed for the join, then freed). */
-  async #storePart(job: JobRecord, seq: number, { bytes, sha256 }: Made, sourceSize: number) {
+  /**
+   * Stores a part's output (taking its bytes: they are hashed for the join, then freed — but for
+   * the one part of a job of one: the output's sha256 is then its key).
+   */
+  async #storePart(
+    job: JobRecord,
+    seq: number,
+    { bytes, sha256 }: Made,
+    sourceSize: number,
+    total: number,
+  ) {
     let key: string
     try {
       // The progress event after it commits durably, and with it this row, before the ack.
@@ -249,7 +258,8 @@ export class JobRunner {
       }
       throw error
     }
-    this.#digests.add(job.id, seq, key, bytes)
+    if (total === 1) freeNow(bytes)
+    else this.#digests.add(job.id, seq, key, bytes)
   }
 
   /**

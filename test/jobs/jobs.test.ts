@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { it } from 'node:test'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { decodeTask, encodeTask, type Task, taskTopic } from '../../src/jobs/index.ts'
@@ -224,7 +225,10 @@ it('a job of one chunk runs its part and its join in its start task: no task goe
       'no part or join task published',
     )
     const output = await s.files.stat('solo', 'in.txt.gz')
-    assert.ok(gunzipSync(await collect(s.files.read(output))).equals(bytes))
+    const member = await collect(s.files.read(output))
+    assert.ok(gunzipSync(member).equals(bytes))
+    // Its sha256 is its one chunk's key, hashed once: the sha256 of its bytes.
+    assert.equal(output.sha256, createHash('sha256').update(member).digest('hex'))
     // Redelivered after it ended (a crash before its ack): nothing changes.
     await s.runner.run({ kind: 'start', job: job.id })
     assert.deepEqual(await s.meta.jobById(job.id), ended)
