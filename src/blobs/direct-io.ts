@@ -17,7 +17,7 @@ import { type FileHandle, open, unlink } from 'node:fs/promises'
  */
 
 /** Alignment of memory, offsets and lengths for `O_DIRECT`. */
-export const DIRECT_ALIGN = 4096
+const DIRECT_ALIGN = 4096
 /** Bytes moved per system call: each is a device request of its own. */
 const STAGE_SIZE = 1 << 20
 /** Staging buffers kept for reuse; more are made (and dropped after) when more I/O runs at once. */
@@ -43,7 +43,7 @@ function returnStage(stage: Uint8Array): void {
 }
 
 /** Whether this Linux build of Node has the flag at all (it does not elsewhere). */
-export const directSupported = typeof constants.O_DIRECT === 'number' && constants.O_DIRECT > 0
+const directSupported = typeof constants.O_DIRECT === 'number' && constants.O_DIRECT > 0
 
 /**
  * Opens `path` with `O_DIRECT` added to `flags`; undefined when its file system refuses direct

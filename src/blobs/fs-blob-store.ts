@@ -103,7 +103,7 @@ export class FsBlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
     const path = this.#path(key)
     const info = await this.stat(key)
-    if (!info) throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+    if (!info) throw notStored(key)
     checkRange(key, range, info.size)
     if (info.size === 0) return emptyIterable()
     return readPieces(key, path, range?.start ?? 0, range?.end ?? info.size - 1)
@@ -111,27 +111,18 @@ export class FsBlobStore implements BlobStore {
 
   async read(key: string, allocate: Allocate = fresh): Promise<Uint8Array> {
     const path = this.#path(key)
-    const handle = await openBlob(key, path)
+    const info = await this.stat(key)
+    if (!info) throw notStored(key)
+    // Read straight into the buffer returned: no stream pieces left for the GC to find.
+    const bytes = allocate(info.size)
+    // The file is opened once, with direct I/O for a large blob (blobs never change in place).
+    const direct =
+      bytes.length >= DIRECT_MIN
+        ? await this.#openDirect(path, constants.O_RDONLY).catch(missingAs(key))
+        : undefined
+    const handle = direct ?? (await openBlob(key, path))
     try {
-      // Read straight into the buffer returned: no stream pieces left for the GC to find.
-      const bytes = allocate((await handle.stat()).size)
-      if (bytes.length >= DIRECT_MIN) {
-        const direct = await this.#openDirect(path, constants.O_RDONLY)
-        if (direct) {
-          try {
-            const at = await readDirect(direct, bytes)
-            return at === bytes.length ? bytes : bytes.subarray(0, at)
-          } finally {
-            await direct.close()
-          }
-        }
-      }
-      let at = 0
-      while (at < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at)
-        if (bytesRead === 0) break
-        at += bytesRead
-      }
+      const at = await (direct ? readDirect(direct, bytes) : readFully(handle, bytes))
       return at === bytes.length ? bytes : bytes.subarray(0, at)
     } finally {
       await handle.close()
@@ -269,13 +260,30 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
 async function* emptyIterable(): AsyncIterable<Uint8Array> {}
 
 /** Opens the blob's file for reading; a missing one is `E_BLOB_NOT_FOUND`. */
-async function openBlob(key: string, path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    throw new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+function openBlob(key: string, path: string): Promise<FileHandle> {
+  return open(path, 'r').catch(missingAs(key))
+}
+
+function notStored(key: string): BlobError {
+  return new BlobError('E_BLOB_NOT_FOUND', key, `blob ${key} is not stored`)
+}
+
+/** Rethrows a failure to open the blob's file, a missing file as `E_BLOB_NOT_FOUND`. */
+function missingAs(key: string): (error: unknown) => never {
+  return (error) => {
+    throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? notStored(key) : error
   }
+}
+
+/** Reads into all of `bytes` from offset 0, or up to the end of the file; the count read. */
+async function readFully(file: FileHandle, bytes: Uint8Array): Promise<number> {
+  let at = 0
+  while (at < bytes.length) {
+    const { bytesRead } = await file.read(bytes, at, bytes.length - at, at)
+    if (bytesRead === 0) break
+    at += bytesRead
+  }
+  return at
 }
 
 /** Bytes per piece of `get`: few reads, and few buffers alive between writes. */

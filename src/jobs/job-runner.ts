@@ -54,6 +54,10 @@ type PartTask = Extract<Task, { kind: 'part' }>
 /** A part's output, with its hashes when the kind made them (`PartOutput`). */
 type Made = { bytes: Uint8Array } & Partial<PartOutput>
 
+function asMade(made: Uint8Array | PartOutput): Made {
+  return made instanceof Uint8Array ? { bytes: made } : made
+}
+
 /**
  * What workers do with each task, whatever the job's kind: the kind (`kinds/`) says how a job
  * fans out and what one task computes; this class plans, stores, joins and ends. Every step is
@@ -163,7 +167,7 @@ export class JobRunner {
         running,
         this.#context(running),
       )
-      await this.#storePart(running, 0, made instanceof Uint8Array ? { bytes: made } : made, 0, 1)
+      await this.#storePart(running, 0, asMade(made), 0, 1)
       return this.#afterPart(running, kind, 0, 1, true)
     }
     const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
@@ -216,7 +220,7 @@ export class JobRunner {
       job,
       this.#context(job),
     )
-    const output: Made = made instanceof Uint8Array ? { bytes: made } : made
+    const output = asMade(made)
     if (kind.checksPartInput && output.inputSha256 !== task.key) {
       freeNow(output.bytes)
       throw new FileError(

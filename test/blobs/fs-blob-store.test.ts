@@ -114,7 +114,10 @@ it('fs: a file system that refuses direct I/O gets ordinary writes and reads', a
   const mountPoint = await freshDir()
   const mounted = spawnSync('mount', ['-t', 'ramfs', 'none', mountPoint])
   if (mounted.status !== 0) {
-    t.skip(`cannot mount a ramfs here (${mounted.stderr.toString().trim()}): needs root`)
+    const why = `cannot mount a ramfs here (${mounted.stderr.toString().trim()}): needs root`
+    // CI runs as root on this machine: there the fallback must be tested, not skipped.
+    if (process.env.CI === 'true') assert.fail(why)
+    t.skip(why)
     return
   }
   try {
