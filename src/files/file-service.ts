@@ -3,6 +3,7 @@ import type { BlobStore, ByteRange } from '../blobs/index.ts'
 import { type ChunkAnalysis, cutChunks, freeNow } from '../codec/index.ts'
 import type {
   AddChunkOptions,
+  ChunkInfo,
   FileRecord,
   ListOptions,
   ManifestEntry,
@@ -122,31 +123,54 @@ export class FileService {
       throw tooLarge(options.maxBytes)
     }
     const contentType = contentTypeOf(options.contentType, bytes.subarray(0, SNIFF_BYTES))
-    if (bytes.length === 0) {
-      const summary = { size: 0, sha256: EMPTY_SHA256, contentType }
-      const { file } = await this.#meta.putFile(clientId, name, undefined, summary)
-      return this.#stored(file)
-    }
-    const { sha256: key, histogram: frequencies } = await this.#analyze(bytes)
-    const { file, released } = await this.#meta.withChunkLock(key, async () => {
-      const fresh = !(await this.#meta.hasChunk(key))
-      const { created } = await this.#blobs.put(key, bytes, {
-        expectedSize: bytes.length,
-        sha256: key,
-        fresh,
-      })
-      try {
-        // One chunk: the file's sha256 is its key.
-        const chunk = { key, size: bytes.length, frequencies }
-        const summary = { size: bytes.length, sha256: key, contentType }
-        return await this.#meta.putFile(clientId, name, chunk, summary)
-      } catch (error) {
-        if (created && fresh) await this.#blobs.delete(key).catch(() => {})
-        throw error
-      }
-    })
-    await this.free(released)
+    const { sha256: key, histogram: frequencies } =
+      bytes.length === 0
+        ? { sha256: EMPTY_SHA256, histogram: NOT_MEASURED }
+        : await this.#analyze(bytes)
+    const chunk = bytes.length === 0 ? undefined : { key, size: bytes.length, frequencies }
+    // One chunk: the file's sha256 is its key.
+    const summary = { size: bytes.length, sha256: key, contentType }
+    const { file } = (await this.commitOneChunk(chunk, bytes, () =>
+      this.#meta.putFile(clientId, name, chunk, summary),
+    ))!
     return this.#stored(file)
+  }
+
+  /**
+   * Stores a chunk's blob (none for no chunk: an empty file), then runs `commit`, a transaction
+   * that references the chunk, and frees what it released (a file it replaced). Under the
+   * chunk's lock, so a concurrent free of the same bytes cannot delete the blob before the row
+   * references it. When `commit` commits nothing (resolves undefined) or throws, a blob stored
+   * just now is deleted; a crash between the two leaves an unreferenced blob, which the garbage
+   * collector deletes. The caller keeps `bytes`.
+   */
+  async commitOneChunk<T extends { released: string[] }>(
+    chunk: ChunkInfo | undefined,
+    bytes: Uint8Array,
+    commit: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const committed = chunk
+      ? await this.#meta.withChunkLock(chunk.key, () => this.#putThen(chunk.key, bytes, commit))
+      : await commit()
+    if (committed) await this.free(committed.released)
+    return committed
+  }
+
+  async #putThen<T>(key: string, bytes: Uint8Array, commit: () => Promise<T | undefined>) {
+    const fresh = !(await this.#meta.hasChunk(key))
+    const put = { expectedSize: bytes.length, sha256: key, fresh }
+    const { created } = await this.#blobs.put(key, bytes, put)
+    const dropNew = async () => {
+      if (created && fresh) await this.#blobs.delete(key).catch(() => {})
+    }
+    try {
+      const done = await commit()
+      if (!done) await dropNew()
+      return done
+    } catch (error) {
+      await dropNew()
+      throw error
+    }
   }
 
   #stored(file: FileRecord): FileRecord {

@@ -1,6 +1,11 @@
 /** Files of clients as content-addressed chunks: streaming upload, ranged download, GC. */
 
-export { type ChunkAnalysisName, chunkAnalyzer, measuredHistogram } from './chunk-analyzer.ts'
+export {
+  type ChunkAnalysisName,
+  chunkAnalyzer,
+  measuredHistogram,
+  NOT_MEASURED,
+} from './chunk-analyzer.ts'
 export { ChunkScrubber, type ChunkScrubberOptions, type ScrubResult } from './chunk-scrubber.ts'
 export { analyzeChunk } from './chunker.ts'
 export { FileError, type FileErrorCode } from './errors.ts'

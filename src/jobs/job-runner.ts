@@ -7,6 +7,7 @@ import {
   FileError,
   type FileService,
   measuredHistogram,
+  NOT_MEASURED,
   readChunkVerified,
 } from '../files/index.ts'
 import type { ImageKit } from '../images/index.ts'
@@ -137,10 +138,13 @@ export class JobRunner {
     const manifest = shape === 'parts' ? await files.manifest(inputs[0]!) : []
     // The parts this process runs check their chunks against it without reading it again.
     if (shape === 'parts') this.#remember(job.id, Promise.resolve(manifest.map((e) => e.key)))
+    // An input of one chunk (or none) has one part, run here with its output committed with
+    // the job's success: no upload, and no trips through the queue for a part and a join.
+    const onePart = shape === 'parts' && manifest.length <= 1
     let running = job
     if (job.state === 'queued') {
       // A parts job's output upload begins in the transaction that starts the job.
-      const uploadId = shape === 'parts' ? randomUUID() : undefined
+      const uploadId = shape === 'parts' && !onePart ? randomUUID() : undefined
       const moved = await meta.updateJob(job.id, job.version, {
         state: 'running',
         ...(uploadId ? { uploadId, beginUpload: checkFileName(job.output) } : {}),
@@ -160,16 +164,6 @@ export class JobRunner {
     // A whole job runs in this task: another hop through the queue would buy nothing (a
     // redelivered start, after a crash, plans again and runs it again; its writes replace).
     if (shape === 'whole') return this.#whole(running, kind)
-    if (manifest.length === 0) {
-      // An empty input still has one (empty) part: an empty file compresses to one gzip member.
-      const made = await kind.part!(
-        { seq: 0, key: EMPTY_SHA256, bytes: new Uint8Array(0) },
-        running,
-        this.#context(running),
-      )
-      await this.#storePart(running, 0, asMade(made), 0, 1)
-      return this.#afterPart(running, kind, 0, 1, true)
-    }
     const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
     const tasks = manifest.map((entry): PartTask => {
       // A chunk stored while no kind wanted its histogram has none: the part measures it.
@@ -184,26 +178,63 @@ export class JobRunner {
         ...(histogram ? { frequencies: frequenciesToBase64(histogram) } : {}),
       }
     })
-    // One part (a file of one chunk) runs here with its join, as an empty input's does: two
-    // more trips through the queue (a publish, a delivery and a read of the job each) bought
-    // nothing but latency, and were most of a small job's cost in a cluster.
-    if (tasks.length === 1) return this.#part(running, kind, tasks[0]!, true)
+    if (onePart) return this.#onePart(running, kind, tasks[0] ?? emptyPart(job.id))
     await Promise.all(tasks.map((task) => this.#publish(job, task)))
   }
 
-  /** Runs one part; `joinHere`: the part that completes the set joins in this task too. */
-  async #part(job: JobRecord, kind: JobKind, task: PartTask, joinHere = false): Promise<void> {
-    const { blobs, pool } = this.#o
+  /** Runs a part task (of a job of several): its output stored, then the set reported. */
+  async #part(job: JobRecord, kind: JobKind, task: PartTask): Promise<void> {
     // A task names its chunk by key; only a chunk of this job's input may be read for it, or a
     // task published by anyone who can reach the queue could copy another client's data into
     // this client's output.
     const keys = await this.#inputKeys(job)
-    if (!kind.part) throw new JobError('E_JOB_TASK', `kind ${kind.name} runs no part tasks`)
     if (keys[task.seq] !== task.key || task.total !== keys.length) {
       throw new JobError(
         'E_JOB_TASK',
         `part ${task.seq} of job ${job.id} names a chunk that is not part ${task.seq} of its input (was the input replaced?)`,
       )
+    }
+    const output = await this.#runPart(job, kind, task)
+    await this.#storePart(job, task.seq, output, task.size)
+    await this.#afterPart(job, task.seq, task.total)
+  }
+
+  /**
+   * The one part of a job over an input of at most one chunk, and its output committed as the
+   * job's file with the job's success, in one transaction (its blob stored first). A repeated
+   * start after a crash runs it again; only one commit moves the job on.
+   */
+  async #onePart(job: JobRecord, kind: JobKind, task: PartTask): Promise<void> {
+    const { files, meta, pool } = this.#o
+    const { bytes, sha256 } = await this.#runPart(job, kind, task)
+    try {
+      const size = bytes.length
+      const key = size === 0 ? EMPTY_SHA256 : (sha256 ?? (await pool.sha256(bytes)))
+      const chunk = size === 0 ? undefined : { key, size, frequencies: NOT_MEASURED }
+      // One chunk: the file's sha256 is its key (a chunk is stored under the sha256 of its bytes).
+      const contentType = kind.contentType ?? 'application/octet-stream'
+      const summary = { size, sha256: key, contentType }
+      const patch = { state: 'succeeded' as const, result: figures(job, size) }
+      const oneChunk = { chunk, sourceSize: task.size }
+      const committed = await files.commitOneChunk(chunk, bytes, () =>
+        meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk),
+      )
+      if (committed) await this.#succeeded(committed.job)
+    } finally {
+      freeNow(bytes)
+    }
+  }
+
+  /**
+   * One part's work: its input chunk read and checked, and the kind's output for it (whose
+   * bytes the caller then owns).
+   */
+  async #runPart(job: JobRecord, kind: JobKind, task: PartTask): Promise<Made> {
+    const { blobs, pool } = this.#o
+    if (!kind.part) throw new JobError('E_JOB_TASK', `kind ${kind.name} runs no part tasks`)
+    if (task.size === 0) {
+      const empty = { seq: task.seq, key: task.key, bytes: new Uint8Array(0) }
+      return asMade(await kind.part(empty, job, this.#context(job)))
     }
     // A damaged chunk fails the job (E_CHUNK_CORRUPT) instead of becoming a wrong output: it is
     // hashed on the pool (4 MiB of sha256 is ~3 ms this thread would spend on every part), apart
@@ -213,7 +244,6 @@ export class JobRunner {
     const bytes = kind.checksPartInput
       ? await blobs.read(task.key, (n) => pool.borrow(n))
       : await readChunkVerified(blobs, task.key, (b) => pool.sha256(b))
-    const inputSize = bytes.length
     const frequencies = task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined
     const made = await kind.part(
       { seq: task.seq, key: task.key, bytes, frequencies },
@@ -228,21 +258,11 @@ export class JobRunner {
         `chunk ${task.key} is damaged: its bytes hash to ${output.inputSha256 ?? '(not hashed)'}`,
       )
     }
-    await this.#storePart(job, task.seq, output, inputSize, task.total)
-    await this.#afterPart(job, kind, task.seq, task.total, joinHere)
+    return output
   }
 
-  /**
-   * Stores a part's output (taking its bytes: they are hashed for the join, then freed — but for
-   * the one part of a job of one: the output's sha256 is then its key).
-   */
-  async #storePart(
-    job: JobRecord,
-    seq: number,
-    { bytes, sha256 }: Made,
-    sourceSize: number,
-    total: number,
-  ) {
+  /** Stores a part's output (taking its bytes: they are hashed for the join, then freed). */
+  async #storePart(job: JobRecord, seq: number, { bytes, sha256 }: Made, sourceSize: number) {
     let key: string
     try {
       // The progress event after it commits durably, and with it this row, before the ack.
@@ -262,22 +282,16 @@ export class JobRunner {
       }
       throw error
     }
-    if (total === 1) freeNow(bytes)
-    else this.#digests.add(job.id, seq, key, bytes)
+    this.#digests.add(job.id, seq, key, bytes)
   }
 
   /**
-   * Reports part `seq` done; the part that completes the set (seen after its commit) starts the
-   * join. Parts still being written do not count, so it is the last part stored that starts it,
-   * once (a part redelivered after that starts it again; the join finds the job ended).
+   * Reports part `seq` done; the part that completes the set (seen after its commit) publishes
+   * the join. Parts still being written do not count, so it is the last part stored that
+   * publishes it, once (a part redelivered after that publishes it again; the queue drops the
+   * repeated key, and a join of an ended job does nothing).
    */
-  async #afterPart(
-    job: JobRecord,
-    kind: JobKind,
-    seq: number,
-    total: number,
-    joinHere: boolean,
-  ): Promise<void> {
+  async #afterPart(job: JobRecord, seq: number, total: number): Promise<void> {
     const { meta, feed } = this.#o
     const progress = await meta.addProgressEvent({
       clientId: job.clientId,
@@ -288,15 +302,14 @@ export class JobRunner {
     })
     feed.notify()
     if (progress.chunks < total) return
-    // The job's row is as the start left it (parts change only the upload): its version holds.
-    if (joinHere) await this.#join(job, kind)
-    else await this.#publish(job, { kind: 'join', job: job.id })
+    await this.#publish(job, { kind: 'join', job: job.id })
   }
 
   /** Commits the output file and the job's success in one transaction. */
   async #join(job: JobRecord, kind: JobKind): Promise<void> {
     const { files, meta } = this.#o
     const digest = await files.uploadDigest(job.uploadId!, this.#digests.take(job.id))
+    // The job's row is as the start left it (parts change only the upload): its version holds.
     const committed = await meta.commitJobOutput(
       job.id,
       job.version,
@@ -304,10 +317,8 @@ export class JobRunner {
       { state: 'succeeded', result: figures(job, digest.size) },
     )
     if (!committed) return
-    this.#o.feed.notify()
     await files.free(committed.released)
-    this.#log.info({ job: job.id, ...committed.job.result }, 'job succeeded')
-    await this.#ended(committed.job)
+    await this.#succeeded(committed.job)
   }
 
   /** A job in one task: the kind does the work and stores its outputs; this records success. */
@@ -324,10 +335,14 @@ export class JobRunner {
       ...(kind.output === 'files' ? { outputs: outputs.map((file) => file.name) } : {}),
     }
     const ended = await this.#o.meta.updateJob(job.id, job.version, { state: 'succeeded', result })
-    if (!ended) return
+    if (ended) await this.#succeeded(ended)
+  }
+
+  async #succeeded(job: JobRecord): Promise<void> {
     this.#o.feed.notify()
-    this.#log.info({ job: job.id, kind: kind.name }, 'job succeeded')
-    await this.#ended(ended)
+    const { output_size, run_ms } = job.result ?? {}
+    this.#log.info({ job: job.id, kind: job.type, output_size, run_ms }, 'job succeeded')
+    await this.#ended(job)
   }
 
   async #ended(job: JobRecord): Promise<void> {
@@ -392,6 +407,11 @@ export class JobRunner {
   #publish(job: JobRecord, task: Task): Promise<void> {
     return publishTask(this.#o.queue, job, task)
   }
+}
+
+/** The one part of an empty input (an empty file still compresses to one gzip member). */
+function emptyPart(job: string): PartTask {
+  return { kind: 'part', job, seq: 0, total: 1, key: EMPTY_SHA256, size: 0 }
 }
 
 /** A succeeded job's figures: sizes, ratio (output / input) and duration. */

@@ -39,6 +39,14 @@ export interface ProgressEvent {
   chunksTotal: number
 }
 
+/** A job's output of at most one chunk, committed with the job (see `commitJobOutput`). */
+export interface OneChunkOutput {
+  /** The output's chunk; none when the output is empty. */
+  chunk: ChunkInfo | undefined
+  /** The input bytes it was made from (the progress event's `bytesIn`). */
+  sourceSize: number
+}
+
 /**
  * The metadata port: clients and API keys, files and their manifests, chunk reference counts,
  * uploads in progress, and job records. Adapters apply their migrations in `start()`.
@@ -134,13 +142,16 @@ export interface MetaStore {
   jobById(id: string): Promise<JobRecord | undefined>
   /**
    * In one transaction: the compare-and-set of the job at `version` and the commit of its
-   * output upload as a file. Undefined, and nothing changed, when the job moved on.
+   * output as a file — its output upload, or, given `oneChunk`, that chunk alone (referenced
+   * here, its blob stored already under `withChunkLock`; none for an empty file) with no upload,
+   * and the job's one progress event. Undefined, and nothing changed, when the job moved on.
    */
   commitJobOutput(
     jobId: string,
     version: number,
     summary: UploadSummary,
     patch: JobPatch,
+    oneChunk?: OneChunkOutput,
   ): Promise<{ job: JobRecord; file: FileRecord; released: string[] } | undefined>
   /** `durable: false` for events worth no fsync of their own (downloads, for statistics). */
   addJobEvent(

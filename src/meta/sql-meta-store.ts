@@ -6,7 +6,7 @@ import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
 import type { MetaCalls } from './meta-calls.ts'
 import type { MetaDumps } from './meta-dumps.ts'
-import type { AddChunkOptions, MetaStore, ProgressEvent } from './meta-store.ts'
+import type { AddChunkOptions, MetaStore, OneChunkOutput, ProgressEvent } from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type { NodeRegistry, StorageNodeState } from './node-registry.ts'
 import type { BucketAnswer, RateBuckets } from './rate-buckets.ts'
@@ -485,28 +485,44 @@ export class SqlMetaStore
   putFile(clientId: string, name: string, chunk: ChunkInfo | undefined, summary: UploadSummary) {
     return this.#driver.transaction(async (tx) => {
       await ensureClient(this.#driver, tx, clientId)
-      const chunks = []
-      if (chunk) {
-        const shared = (await referenceChunk(tx, chunk)) > 1
-        chunks.push({ key: chunk.key, size: chunk.size, shared })
-      }
-      return commitFileIn(this.#driver, tx, { id: randomUUID(), clientId, name }, chunks, summary)
+      return commitOneChunkIn(this.#driver, tx, { clientId, name }, chunk, summary)
     })
   }
 
-  async commitJobOutput(jobId: string, version: number, summary: UploadSummary, patch: JobPatch) {
+  async commitJobOutput(
+    jobId: string,
+    version: number,
+    summary: UploadSummary,
+    patch: JobPatch,
+    oneChunk?: OneChunkOutput,
+  ) {
+    const driver = this.#driver
     try {
-      return await this.#driver.transaction(async (tx) => {
-        const rows = await tx.all('SELECT upload_id FROM jobs WHERE id = $1 AND version = $2', [
-          jobId,
-          version,
-        ])
-        const uploadId = rows[0]?.upload_id
-        if (uploadId == null) return undefined
+      return await driver.transaction(async (tx) => {
+        const rows = await tx.all(
+          'SELECT client_id, output, upload_id FROM jobs WHERE id = $1 AND version = $2',
+          [jobId, version],
+        )
+        const row = rows[0]
+        if (!row || (!oneChunk && row.upload_id == null)) return undefined
         // The file first: every transaction takes a file's lock before the events' lock (the
         // file's event, then the job's), so two never wait on each other.
-        const committed = await commitUploadIn(this.#driver, tx, String(uploadId), summary)
-        const job = await updateJobIn(this.#driver, tx, jobId, version, patch)
+        let committed: { file: FileRecord; released: string[] }
+        if (oneChunk) {
+          const { chunk, sourceSize } = oneChunk
+          const clientId = String(row.client_id)
+          const target = { clientId, name: String(row.output) }
+          committed = await commitOneChunkIn(driver, tx, target, chunk, summary)
+          await insertEvent(driver, tx, clientId, jobId, 'progress', {
+            chunksDone: 1,
+            chunksTotal: 1,
+            bytesIn: sourceSize,
+            bytesOut: summary.size,
+          })
+        } else {
+          committed = await commitUploadIn(driver, tx, String(row.upload_id), summary)
+        }
+        const job = await updateJobIn(driver, tx, jobId, version, patch)
         if (!job) throw MOVED_ON
         return { job, ...committed }
       })
@@ -814,6 +830,22 @@ async function commitFileIn(
     deduplicated: chunks.reduce((sum, c) => sum + (c.shared ? c.size : 0), 0),
   })
   return { file, released }
+}
+
+/** Makes a file of at most one chunk, referencing the chunk, inside `tx` (see `commitFileIn`). */
+async function commitOneChunkIn(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  target: { clientId: string; name: string },
+  chunk: ChunkInfo | undefined,
+  summary: UploadSummary,
+): Promise<{ file: FileRecord; released: string[] }> {
+  const chunks = []
+  if (chunk) {
+    const shared = (await referenceChunk(tx, chunk)) > 1
+    chunks.push({ key: chunk.key, size: chunk.size, shared })
+  }
+  return commitFileIn(driver, tx, { id: randomUUID(), ...target }, chunks, summary)
 }
 
 /** Adds a reference to the chunk, recording it if new; its count of references now. */

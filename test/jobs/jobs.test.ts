@@ -237,6 +237,41 @@ it('a job of one chunk runs its part and its join in its start task: no task goe
   }
 })
 
+it('a job of one chunk cancelled before it runs, as it commits, or after: no output and no blob left but for the job that succeeded', async () => {
+  const s = await setup()
+  try {
+    const { meta } = s
+    const commit = meta.commitJobOutput.bind(meta)
+    const run = async (client: string, when: 'before' | 'at the commit' | 'after') => {
+      const job = await compressJob(s, client, Buffer.from(`${client} `.repeat(60)))
+      if (when === 'before') await s.jobs.cancel(client, job.id)
+      // The cancel lands after the output's blob is stored, before the commit that needs it.
+      meta.commitJobOutput = async (...args) => {
+        if (when === 'at the commit') await s.jobs.cancel(client, job.id)
+        return commit(...args)
+      }
+      await s.runner.run({ kind: 'start', job: job.id })
+      if (when === 'after')
+        await assert.rejects(s.jobs.cancel(client, job.id), { code: 'E_JOB_FINISHED' })
+      const output = await s.files.stat(client, 'in.txt.gz').catch(() => undefined)
+      return { state: (await s.meta.jobById(job.id))?.state, output: output !== undefined }
+    }
+    assert.deepEqual(await run('before', 'before'), { state: 'cancelled', output: false })
+    assert.deepEqual(await run('committing', 'at the commit'), {
+      state: 'cancelled',
+      output: false,
+    })
+    assert.deepEqual(await run('after', 'after'), { state: 'succeeded', output: true })
+    // No blob without its chunk row: the refused commit deleted the output it had just stored.
+    const blobs = []
+    for await (const blob of s.blobs.list('')) blobs.push(blob.key)
+    for (const key of blobs) assert.ok(await s.meta.hasChunk(key), `blob ${key} is an orphan`)
+    assert.equal(blobs.length, 4, 'the three inputs and the one output')
+  } finally {
+    await s.close()
+  }
+})
+
 it('a cancel racing the commit of the output: either the job succeeded with its output, or it is cancelled with none', async () => {
   const s = await setup()
   try {

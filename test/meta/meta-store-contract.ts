@@ -276,6 +276,70 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         assert.deepEqual(released.sort(), [chunk('hello ').key, chunk('world').key].sort())
       }))
 
+    it('job output of one chunk: the file, its progress and the job committed at once, with no upload', (t) =>
+      withStore(t, async (meta) => {
+        const newJob = async (output: string) => {
+          const { job } = await meta.createJob({
+            id: randomUUID(),
+            clientId: 'lou',
+            type: 'compress',
+            input: 'in',
+            output,
+            params: {},
+          })
+          return (await meta.updateJob(job.id, job.version, { state: 'running' }))!
+        }
+        const text = 'one small output'
+        const summary = { size: text.length, sha256: chunk(text).key, contentType: 'text/plain' }
+        const patch = { state: 'succeeded' as const, result: { ratio: 0.5 } }
+        const oneChunk = { chunk: chunk(text), sourceSize: 32 }
+        // A file of that name already, holding a chunk nothing else holds: it is replaced.
+        await meta.putFile('lou', 'out.gz', chunk('older'), { ...summary, size: 5 })
+        const job = await newJob('out.gz')
+        const stale = await meta.commitJobOutput(job.id, job.version - 1, summary, patch, oneChunk)
+        assert.equal(stale, undefined, 'nothing on a stale version')
+        assert.equal((await meta.getFile('lou', 'out.gz'))?.size, 5)
+        const committed = await meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk)
+        assert.equal(committed?.job.state, 'succeeded')
+        assert.deepEqual(committed?.released, [chunk('older').key])
+        assert.deepEqual(await meta.getFile('lou', 'out.gz'), committed?.file)
+        const manifest = await meta.manifest(committed!.file.id)
+        assert.deepEqual(
+          manifest.map((m) => [m.key, m.size]),
+          [[chunk(text).key, text.length]],
+        )
+        assert.equal(
+          await meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk),
+          undefined,
+          'committed once',
+        )
+        const events = await meta.jobEvents({ after: 0, jobId: job.id, limit: 10 })
+        assert.deepEqual(
+          events.map((e) => [e.type, e.data.state ?? e.data.chunksDone]),
+          [
+            ['state', 'queued'],
+            ['state', 'running'],
+            ['progress', 1],
+            ['state', 'succeeded'],
+          ],
+        )
+        assert.deepEqual(events[2]!.data, {
+          chunksDone: 1,
+          chunksTotal: 1,
+          bytesIn: 32,
+          bytesOut: text.length,
+        })
+        // An empty output: a file of no chunks.
+        const empty = await newJob('empty.gz')
+        const none = { size: 0, sha256: chunk('').key, contentType: 'text/plain' }
+        const made = await meta.commitJobOutput(empty.id, empty.version, none, patch, {
+          chunk: undefined,
+          sourceSize: 0,
+        })
+        assert.equal(made?.file.chunkCount, 0)
+        assert.equal((await meta.getFile('lou', 'empty.gz'))?.size, 0)
+      }))
+
     it('job events: state changes in order, per job and per client; the outbox flag', (t) =>
       withStore(t, async (meta) => {
         const before = await meta.lastJobEventId()
