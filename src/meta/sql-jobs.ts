@@ -20,13 +20,40 @@ import type { SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.ts
  */
 const JOB_EVENTS_LOCK = 'job-events'
 
-/** One round trip: the lock, then the row, whose id is drawn as it is inserted (after it). */
-const INSERT_EVENT = {
-  postgres: `INSERT INTO job_events (client_id, job_id, type, data, created)
-    SELECT $2::text, $3::text, $4::text, $5::text, $6::bigint
-      FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS turn`,
-  sqlite:
-    'INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ($2, $3, $4, $5, $6)',
+/**
+ * One round trip for any number of events: the lock, then the rows in order, whose ids are
+ * drawn as they are inserted (after the lock: the sort reads its whole input, the lock's row
+ * with it, before it yields the first row).
+ */
+function insertEventsSql(dialect: SqlDriver['dialect'], rows: number): string {
+  const key = `${dialect}:${rows}`
+  let sql = eventsSql.get(key)
+  if (sql === undefined) {
+    sql = eventsStatement(dialect, rows)
+    eventsSql.set(key, sql)
+  }
+  return sql
+}
+
+const eventsSql = new Map<string, string>()
+
+function eventsStatement(dialect: SqlDriver['dialect'], rows: number): string {
+  const values = (typed: boolean) =>
+    Array.from({ length: rows }, (_, i) => {
+      const at = 2 + i * 5
+      const [c, j, t, d, w] = [at, at + 1, at + 2, at + 3, at + 4]
+      return typed
+        ? `($${c}::text, $${j}::text, $${t}::text, $${d}::text, $${w}::bigint, ${i})`
+        : `($${c}, $${j}, $${t}, $${d}, $${w})`
+    }).join(', ')
+  if (dialect === 'sqlite') {
+    return `INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ${values(false)}`
+  }
+  return `INSERT INTO job_events (client_id, job_id, type, data, created)
+    SELECT e.client_id, e.job_id, e.type, e.data, e.created
+      FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS turn,
+           (VALUES ${values(true)}) AS e (client_id, job_id, type, data, created, n)
+     ORDER BY e.n`
 }
 
 /** Job records on SQL: created once per idempotency key, changed only by compare-and-set. */
@@ -292,6 +319,33 @@ function stateData(job: JobRecord): Record<string, unknown> {
   return { state: job.state, output: job.output, result: job.result, error: job.error }
 }
 
+type EventRow = [clientId: string, jobId: string, type: JobEvent['type'], data: string, at: number]
+
+/** Events held for the end of their transaction (see `withEvents`). */
+const held = new WeakMap<SqlExecutor, EventRow[]>()
+
+/**
+ * Runs `fn` in `tx` with the events it records held, then inserts them in one statement (a
+ * transaction that records a file's event, a progress and a job's state pays one round trip,
+ * not three). Events take the events' lock last, as they would have one by one.
+ */
+export async function withEvents<T>(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (held.has(tx)) return fn()
+  const rows: EventRow[] = []
+  held.set(tx, rows)
+  try {
+    const value = await fn()
+    await insertRows(driver, tx, rows)
+    return value
+  } finally {
+    held.delete(tx)
+  }
+}
+
 export async function insertEvent(
   driver: SqlDriver,
   tx: SqlExecutor,
@@ -300,12 +354,13 @@ export async function insertEvent(
   type: JobEvent['type'],
   data: Record<string, unknown>,
 ): Promise<void> {
-  await tx.run(INSERT_EVENT[driver.dialect], [
-    JOB_EVENTS_LOCK,
-    clientId,
-    jobId,
-    type,
-    JSON.stringify(data),
-    Date.now(),
-  ])
+  const row: EventRow = [clientId, jobId, type, JSON.stringify(data), Date.now()]
+  const rows = held.get(tx)
+  if (rows) rows.push(row)
+  else await insertRows(driver, tx, [row])
+}
+
+async function insertRows(driver: SqlDriver, tx: SqlExecutor, rows: EventRow[]): Promise<void> {
+  if (rows.length === 0) return
+  await tx.run(insertEventsSql(driver.dialect, rows.length), [JOB_EVENTS_LOCK, ...rows.flat()])
 }

@@ -55,6 +55,7 @@ import {
   updateJob,
   updateJobIn,
   uploadProgressIn,
+  withEvents,
 } from './sql-jobs.ts'
 import * as leases from './sql-leader-leases.ts'
 import * as registry from './sql-node-registry.ts'
@@ -498,34 +499,36 @@ export class SqlMetaStore
   ) {
     const driver = this.#driver
     try {
-      return await driver.transaction(async (tx) => {
-        const rows = await tx.all(
-          'SELECT client_id, output, upload_id FROM jobs WHERE id = $1 AND version = $2',
-          [jobId, version],
-        )
-        const row = rows[0]
-        if (!row || (!oneChunk && row.upload_id == null)) return undefined
-        // The file first: every transaction takes a file's lock before the events' lock (the
-        // file's event, then the job's), so two never wait on each other.
-        let committed: { file: FileRecord; released: string[] }
-        if (oneChunk) {
-          const { chunk, sourceSize } = oneChunk
-          const clientId = String(row.client_id)
-          const target = { clientId, name: String(row.output) }
-          committed = await commitOneChunkIn(driver, tx, target, chunk, summary)
-          await insertEvent(driver, tx, clientId, jobId, 'progress', {
-            chunksDone: 1,
-            chunksTotal: 1,
-            bytesIn: sourceSize,
-            bytesOut: summary.size,
-          })
-        } else {
-          committed = await commitUploadIn(driver, tx, String(row.upload_id), summary)
-        }
-        const job = await updateJobIn(driver, tx, jobId, version, patch)
-        if (!job) throw MOVED_ON
-        return { job, ...committed }
-      })
+      return await driver.transaction((tx) =>
+        withEvents(driver, tx, async () => {
+          const rows = await tx.all(
+            'SELECT client_id, output, upload_id FROM jobs WHERE id = $1 AND version = $2',
+            [jobId, version],
+          )
+          const row = rows[0]
+          if (!row || (!oneChunk && row.upload_id == null)) return undefined
+          // The file first: every transaction takes a file's lock before the events' lock (the
+          // file's event, then the job's), so two never wait on each other.
+          let committed: { file: FileRecord; released: string[] }
+          if (oneChunk) {
+            const { chunk, sourceSize } = oneChunk
+            const clientId = String(row.client_id)
+            const target = { clientId, name: String(row.output) }
+            committed = await commitOneChunkIn(driver, tx, target, chunk, summary)
+            await insertEvent(driver, tx, clientId, jobId, 'progress', {
+              chunksDone: 1,
+              chunksTotal: 1,
+              bytesIn: sourceSize,
+              bytesOut: summary.size,
+            })
+          } else {
+            committed = await commitUploadIn(driver, tx, String(row.upload_id), summary)
+          }
+          const job = await updateJobIn(driver, tx, jobId, version, patch)
+          if (!job) throw MOVED_ON
+          return { job, ...committed }
+        }),
+      )
     } catch (error) {
       if (error === MOVED_ON) return undefined
       throw error

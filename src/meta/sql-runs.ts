@@ -3,7 +3,7 @@ import { jobFromRow } from './rows.ts'
 import type { NewRun, PipelineRecord, RunPatch, RunRecord, RunState } from './run-records.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver } from './sql-driver.ts'
-import { insertEvent } from './sql-jobs.ts'
+import { insertEvent, withEvents } from './sql-jobs.ts'
 
 // Pipelines and runs on SQL (`RunStore`), shared by the SQLite and PostgreSQL adapters.
 
@@ -194,10 +194,14 @@ export function updateRun(
     )
     if (!rows[0]) return undefined
     const run = runFromRow(rows[0])
-    for (const data of stepEvents) await insertEvent(driver, tx, run.clientId, run.id, 'step', data)
-    if (patch.state !== undefined) {
-      await insertEvent(driver, tx, run.clientId, run.id, 'state', runStateData(run))
-    }
+    // The step events and the state in one statement.
+    await withEvents(driver, tx, async () => {
+      for (const data of stepEvents)
+        await insertEvent(driver, tx, run.clientId, run.id, 'step', data)
+      if (patch.state !== undefined) {
+        await insertEvent(driver, tx, run.clientId, run.id, 'state', runStateData(run))
+      }
+    })
     return run
   })
 }
