@@ -21,6 +21,7 @@ import {
   type PutResult,
 } from './blob-store.ts'
 import { BlobError, checkRange } from './errors.ts'
+import { readBody } from './read-body.ts'
 import { sharedPut } from './shared-put.ts'
 
 /**
@@ -250,17 +251,7 @@ export class S3BlobStore implements BlobStore {
       this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })),
     )
     const size = Number(response.ContentLength ?? 0)
-    const bytes = allocate ? allocate(size) : new Uint8Array(size)
-    let at = 0
-    for await (const piece of response.Body as AsyncIterable<Uint8Array>) {
-      if (at + piece.length > size)
-        throw new BlobError('E_BLOB_SIZE', key, `blob ${key} is longer than its length`)
-      bytes.set(piece, at)
-      at += piece.length
-    }
-    if (at !== size)
-      throw new BlobError('E_BLOB_SIZE', key, `blob ${key} ended after ${at} of ${size} bytes`)
-    return bytes
+    return readBody(key, response.Body as AsyncIterable<Uint8Array>, size, allocate)
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {

@@ -1,5 +1,5 @@
 import { type Dispatcher, request } from 'undici'
-import { BlobError } from '../blobs/index.ts'
+import { type Allocate, BlobError, readBody } from '../blobs/index.ts'
 import type { BreakerPolicy, DependencyBreaker } from '../net/index.ts'
 
 /** A node that has not answered within this long is taken for dead (the breaker counts it). */
@@ -19,7 +19,7 @@ export const NODE_BREAKER_POLICY: BreakerPolicy = {
  * cluster's hottest calls, and `fetch` copied every body it sent and assembled every body it
  * read through web streams (~7 ms of a worker's CPU per 1 MiB job, measured in the cluster
  * bench's profile). A body sent is the caller's buffer, unread by anyone else until the call
- * ends; a body read is one fresh buffer the caller owns.
+ * ends; a body read is one buffer the caller owns (fresh, or the memory it lent).
  */
 export class NodeClient {
   readonly url: string
@@ -55,8 +55,15 @@ export class NodeClient {
     throw await this.#error(res, key)
   }
 
-  /** The blob (or a range of it), or undefined when the node does not have it. */
-  async get(key: string, range?: { start: number; end: number }): Promise<Uint8Array | undefined> {
+  /**
+   * The blob (or a range of it), or undefined when the node does not have it; read into memory
+   * `allocate` lends when given (see `BlobStore.read`).
+   */
+  async get(
+    key: string,
+    range?: { start: number; end: number },
+    allocate?: Allocate,
+  ): Promise<Uint8Array | undefined> {
     const res = await this.#call(`/v1/blobs/${key}`, {
       method: 'GET',
       headers: range
@@ -69,7 +76,9 @@ export class NodeClient {
     }
     if (res.statusCode !== 200 && res.statusCode !== 206) throw await this.#error(res, key)
     try {
-      return await res.body.bytes()
+      const length = Number(res.headers['content-length'])
+      if (!allocate || !Number.isSafeInteger(length)) return await res.body.bytes()
+      return await readBody(key, res.body, length, allocate)
     } catch (error) {
       throw this.#unavailable(key, error) // the node stopped mid-body
     }

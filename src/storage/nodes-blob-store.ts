@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import {
+  type Allocate,
   BLOB_KEY,
   BlobError,
   type BlobStore,
@@ -371,16 +372,17 @@ export class NodesBlobStore implements BlobStore {
     })()
   }
 
-  async read(key: string): Promise<Uint8Array> {
+  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
     checkKey(key)
-    return this.#code ? this.#readShards(key) : this.#readCopy(key)
+    // Shards are assembled into a buffer of the blob's size: only a copy can use lent memory.
+    return this.#code ? this.#readShards(key) : this.#readCopy(key, allocate)
   }
 
-  async #readCopy(key: string): Promise<Uint8Array> {
+  async #readCopy(key: string, allocate?: Allocate): Promise<Uint8Array> {
     let failure: unknown
     for (const [i, node] of this.#readOrder(key).entries()) {
       try {
-        const bytes = await node.client.get(this.#ns + key)
+        const bytes = await node.client.get(this.#ns + key, undefined, allocate)
         if (bytes) {
           if (i > 0 && failure) this.degradedReads++
           return bytes
