@@ -219,6 +219,18 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         assert.deepEqual(done?.result, { ratio: 0.5 })
         assert.deepEqual(await meta.getJob('judy', a.job.id), done)
         assert.equal(await meta.getJob('mallory', a.job.id), undefined)
+        // Each change of state recorded its event, with the job as the change left it; a patch
+        // that changes no state records none.
+        const noted = await meta.updateJob(a.job.id, done!.version, { result: { note: 'x' } })
+        assert.deepEqual(noted?.result, { note: 'x' })
+        const events = await meta.jobEvents({ after: 0, jobId: a.job.id, limit: 10 })
+        assert.deepEqual(
+          events.map((e) => [e.type, e.data]),
+          [a.job, running!, done!].map((j) => [
+            'state',
+            { state: j.state, output: j.output, result: j.result, error: j.error },
+          ]),
+        )
         const listed = await meta.listJobs('judy', { state: 'succeeded', limit: 10 })
         assert.deepEqual(
           listed.map((j) => j.id),
