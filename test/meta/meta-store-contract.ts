@@ -41,6 +41,20 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
       }
     }
 
+    it('a file of more chunks than one statement writes: its whole manifest, in order, at its offsets', (t) =>
+      withStore(t, async (meta) => {
+        const parts = Array.from({ length: 1203 }, (_, i) => `part ${i};`)
+        const { file } = await upload(meta, 'max', 'many.txt', parts)
+        const manifest = await meta.manifest(file.id)
+        assert.equal(manifest.length, parts.length)
+        let offset = 0
+        for (const [i, entry] of manifest.entries()) {
+          assert.deepEqual([entry.seq, entry.offset, entry.key], [i, offset, chunk(parts[i]!).key])
+          offset += entry.size
+        }
+        assert.equal(offset, file.size)
+      }))
+
     it('puts a file of one chunk (or none) in one call, replacing and sharing as a commit does', (t) =>
       withStore(t, async (meta) => {
         const summary = (text: string) => ({
