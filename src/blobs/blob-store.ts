@@ -22,6 +22,21 @@ export interface PutOptions {
 /** Memory for `read`: a buffer of exactly `size` bytes that the caller owns. */
 export type Allocate = (size: number) => Uint8Array
 
+export interface ReadOptions {
+  /**
+   * Lends the memory to read into (exactly `size` bytes; memory the caller reuses touches no
+   * fresh pages); a store that cannot use it returns a buffer of its own.
+   */
+  allocate?: Allocate
+  /**
+   * The caller checks the bytes against their sha256 itself (a chunk's key): a store that
+   * checks what it serves (a storage node hashes every blob it reads) may skip that check, so
+   * the bytes are hashed once, where they are used. A caller that finds them damaged reads
+   * again without this, which lets such a store refuse the damaged copy and serve another.
+   */
+  unchecked?: boolean
+}
+
 /** What `put` did: `created` is false when a blob was already stored under the key. */
 export interface PutResult {
   created: boolean
@@ -57,11 +72,9 @@ export interface BlobStore {
   get(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>>
   /**
    * The whole blob in one buffer of its own, which the caller may transfer or free: for blobs
-   * that fit in memory, such as chunks. Missing → `E_BLOB_NOT_FOUND`. `allocate`, when given,
-   * lends the memory to read into (exactly `size` bytes; memory the caller reuses touches no
-   * fresh pages); a store that cannot use it returns a buffer of its own.
+   * that fit in memory, such as chunks. Missing → `E_BLOB_NOT_FOUND`.
    */
-  read(key: string, allocate?: Allocate): Promise<Uint8Array>
+  read(key: string, options?: ReadOptions): Promise<Uint8Array>
   /** The blob's size, or undefined when it is not stored. */
   stat(key: string): Promise<{ size: number } | undefined>
   /** Removes the blob; false when it was not there. */

@@ -9,6 +9,7 @@ import {
   type BlobStore,
   type ByteRange,
   type PutResult,
+  type ReadOptions,
 } from './blob-store.ts'
 import { openDirect, readDirect, writeDirect } from './direct-io.ts'
 import { BlobError, checkRange } from './errors.ts'
@@ -109,7 +110,8 @@ export class FsBlobStore implements BlobStore {
     return readPieces(key, path, range?.start ?? 0, range?.end ?? info.size - 1)
   }
 
-  async read(key: string, allocate: Allocate = fresh): Promise<Uint8Array> {
+  /** The file system has no check of its own to skip (`options.unchecked`). */
+  async read(key: string, { allocate = fresh }: ReadOptions = {}): Promise<Uint8Array> {
     const path = this.#path(key)
     const info = await this.stat(key)
     if (!info) throw notStored(key)

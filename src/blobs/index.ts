@@ -6,6 +6,7 @@ export {
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type ReadOptions,
 } from './blob-store.ts'
 export { BlobError, type BlobErrorCode, checkRange } from './errors.ts'
 export { FsBlobStore } from './fs-blob-store.ts'

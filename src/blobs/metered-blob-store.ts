@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from '../telemetry/index.ts'
-import type { Allocate, BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.ts'
+import type { BlobStore, ByteRange, PutOptions, PutResult, ReadOptions } from './blob-store.ts'
 
 type Operation = 'put' | 'get' | 'read' | 'stat' | 'delete' | 'list'
 
@@ -89,8 +89,8 @@ export class MeteredBlobStore implements BlobStore {
     })()
   }
 
-  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
-    const bytes = await this.#timed('read', () => this.#store.read(key, allocate))
+  async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
+    const bytes = await this.#timed('read', () => this.#store.read(key, options))
     this.#add('out', bytes.length)
     return bytes
   }

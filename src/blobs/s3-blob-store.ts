@@ -19,6 +19,7 @@ import {
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type ReadOptions,
 } from './blob-store.ts'
 import { BlobError, checkRange } from './errors.ts'
 import { readBody } from './read-body.ts'
@@ -245,7 +246,7 @@ export class S3BlobStore implements BlobStore {
     return ownPieces(response.Body as AsyncIterable<Uint8Array>)
   }
 
-  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
+  async read(key: string, { allocate }: ReadOptions = {}): Promise<Uint8Array> {
     checkKey(key)
     const response = await this.#send(key, () =>
       this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })),

@@ -240,25 +240,24 @@ export class JobRunner {
     // hashed on the pool (4 MiB of sha256 is ~3 ms this thread would spend on every part), apart
     // or by the part itself — which reads it into memory the pool lends (and gets back when the
     // part hands the chunk over to it): fresh memory for every chunk cost this thread a page
-    // fault per 4 KiB.
-    const bytes = kind.checksPartInput
-      ? await blobs.read(task.key, (n) => pool.borrow(n))
-      : await readChunkVerified(blobs, task.key, (b) => pool.sha256(b))
+    // fault per 4 KiB. Checked here, it is read unchecked by the store; found damaged, it is
+    // read once more as the store checks it, which lets a store of several copies serve a good one.
     const frequencies = task.frequencies ? frequenciesFromBase64(task.frequencies) : undefined
-    const made = await kind.part(
-      { seq: task.seq, key: task.key, bytes, frequencies },
-      job,
-      this.#context(job),
-    )
-    const output = asMade(made)
-    if (kind.checksPartInput && output.inputSha256 !== task.key) {
+    for (let unchecked = true; ; unchecked = false) {
+      const bytes = kind.checksPartInput
+        ? await blobs.read(task.key, { allocate: (n) => pool.borrow(n), unchecked })
+        : await readChunkVerified(blobs, task.key, (b) => pool.sha256(b))
+      const input = { seq: task.seq, key: task.key, bytes, frequencies }
+      const output = asMade(await kind.part(input, job, this.#context(job)))
+      if (!kind.checksPartInput || output.inputSha256 === task.key) return output
       freeNow(output.bytes)
-      throw new FileError(
-        'E_CHUNK_CORRUPT',
-        `chunk ${task.key} is damaged: its bytes hash to ${output.inputSha256 ?? '(not hashed)'}`,
-      )
+      if (!unchecked) {
+        throw new FileError(
+          'E_CHUNK_CORRUPT',
+          `chunk ${task.key} is damaged: its bytes hash to ${output.inputSha256 ?? '(not hashed)'}`,
+        )
+      }
     }
-    return output
   }
 
   /** Stores a part's output (taking its bytes: they are hashed for the join, then freed). */

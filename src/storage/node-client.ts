@@ -1,11 +1,14 @@
 import { type Dispatcher, request } from 'undici'
-import { type Allocate, BlobError, readBody } from '../blobs/index.ts'
+import { BlobError, type ReadOptions, readBody } from '../blobs/index.ts'
 import type { BreakerPolicy, DependencyBreaker } from '../net/index.ts'
 
 /** A node that has not answered within this long is taken for dead (the breaker counts it). */
 const TIMEOUT_MS = 30_000
 
 type Answer = Dispatcher.ResponseData
+
+/** A GET's header asking the node to skip its hash check: the caller checks (`ReadOptions`). */
+export const UNCHECKED = 'x-piper-unchecked'
 
 /** A storage node's breaker counts calls it did not answer (refused, reset, timed out). */
 export const NODE_BREAKER_POLICY: BreakerPolicy = {
@@ -57,19 +60,17 @@ export class NodeClient {
 
   /**
    * The blob (or a range of it), or undefined when the node does not have it; read into memory
-   * `allocate` lends when given (see `BlobStore.read`).
+   * `allocate` lends, and unchecked by the node when asked (see `BlobStore.read`).
    */
   async get(
     key: string,
     range?: { start: number; end: number },
-    allocate?: Allocate,
+    { allocate, unchecked }: ReadOptions = {},
   ): Promise<Uint8Array | undefined> {
-    const res = await this.#call(`/v1/blobs/${key}`, {
-      method: 'GET',
-      headers: range
-        ? { ...this.#headers, range: `bytes=${range.start}-${range.end}` }
-        : this.#headers,
-    })
+    const headers = { ...this.#headers }
+    if (range) headers.range = `bytes=${range.start}-${range.end}`
+    if (unchecked) headers[UNCHECKED] = '1'
+    const res = await this.#call(`/v1/blobs/${key}`, { method: 'GET', headers })
     if (res.statusCode === 404) {
       await res.body.dump()
       return undefined

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import {
-  type Allocate,
   BLOB_KEY,
   BlobError,
   type BlobStore,
@@ -9,6 +8,7 @@ import {
   gather,
   type PutOptions,
   type PutResult,
+  type ReadOptions,
   sharedPut,
 } from '../blobs/index.ts'
 import { Pace } from '../files/index.ts'
@@ -372,17 +372,18 @@ export class NodesBlobStore implements BlobStore {
     })()
   }
 
-  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
+  async read(key: string, options: ReadOptions = {}): Promise<Uint8Array> {
     checkKey(key)
-    // Shards are assembled into a buffer of the blob's size: only a copy can use lent memory.
-    return this.#code ? this.#readShards(key) : this.#readCopy(key, allocate)
+    // Shards are assembled into a buffer of the blob's size: only a copy can use lent memory,
+    // and a shard's check on its node is what finds a damaged one (the blob's key cannot).
+    return this.#code ? this.#readShards(key) : this.#readCopy(key, options)
   }
 
-  async #readCopy(key: string, allocate?: Allocate): Promise<Uint8Array> {
+  async #readCopy(key: string, options: ReadOptions): Promise<Uint8Array> {
     let failure: unknown
     for (const [i, node] of this.#readOrder(key).entries()) {
       try {
-        const bytes = await node.client.get(this.#ns + key, undefined, allocate)
+        const bytes = await node.client.get(this.#ns + key, undefined, options)
         if (bytes) {
           if (i > 0 && failure) this.degradedReads++
           return bytes

@@ -1,10 +1,10 @@
 import {
-  type Allocate,
   BlobError,
   type BlobStore,
   type ByteRange,
   type PutOptions,
   type PutResult,
+  type ReadOptions,
 } from '../blobs/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 
@@ -76,8 +76,8 @@ export class TieredBlobStore implements BlobStore {
     return this.#either((store) => store.get(key, range))
   }
 
-  async read(key: string, allocate?: Allocate): Promise<Uint8Array> {
-    return this.#either((store) => store.read(key, allocate))
+  async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
+    return this.#either((store) => store.read(key, options))
   }
 
   async stat(key: string): Promise<{ size: number } | undefined> {

@@ -83,7 +83,7 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
         assert.deepEqual(Buffer.from(await store.read(key)), bytes, 'nor in the blob')
       }))
 
-    it('reads into memory the caller lends, or into its own: the bytes either way', (t) =>
+    it('reads into memory the caller lends, or into its own, checked or not: the bytes either way', (t) =>
       withStore(t, async (store) => {
         // Small and past the size the fs store reads with direct I/O.
         for (const size of [5000, 300_000]) {
@@ -91,17 +91,20 @@ export function runBlobStoreContract(name: string, options: BlobStoreContractOpt
           const key = keyOf(bytes)
           await store.put(key, bytes)
           const lent: Uint8Array[] = []
-          const read = await store.read(key, (n) => {
+          const allocate = (n: number) => {
             const memory = new Uint8Array(n).fill(0xee)
             lent.push(memory)
             return memory
-          })
+          }
+          const read = await store.read(key, { allocate })
           assert.deepEqual(Buffer.from(read), bytes)
           assert.ok(lent.length <= 1, 'asks for memory once at most')
           if (lent[0]) {
             assert.equal(lent[0].length, size, 'exactly the blob’s size')
             assert.equal(read.buffer, lent[0].buffer, 'and reads into what it asked for')
           }
+          const unchecked = await store.read(key, { unchecked: true })
+          assert.deepEqual(Buffer.from(unchecked), bytes, 'asked unchecked: the same bytes')
         }
       }))
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { jobSystem } from '../../src/app/index.ts'
-import { FsBlobStore } from '../../src/blobs/index.ts'
+import { type BlobStore, FsBlobStore } from '../../src/blobs/index.ts'
 import { CodecPool } from '../../src/codec/index.ts'
 import { chunkAnalyzer, FileService } from '../../src/files/index.ts'
 import type { ImageLimits } from '../../src/images/index.ts'
@@ -24,6 +24,8 @@ export interface JobSystemSetup {
   histogram?: boolean
   /** The schedules' clock. */
   now?: () => number
+  /** The blob store (started and closed by the system); an fs store in its folder by default. */
+  blobs?: BlobStore
 }
 
 /**
@@ -33,7 +35,7 @@ export interface JobSystemSetup {
 export async function startJobSystem(options: JobSystemSetup = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'piper-jobs-'))
   const logger = silent
-  const blobs = new FsBlobStore(join(dir, 'blobs'))
+  const blobs = options.blobs ?? new FsBlobStore(join(dir, 'blobs'))
   const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
   const queue = new EmbeddedQueue({ dir: join(dir, 'queue'), logger })
   const pool = new CodecPool(1)

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { it } from 'node:test'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { decodeTask, encodeTask, type Task, taskTopic } from '../../src/jobs/index.ts'
 import { compress, decompress } from '../../src/jobs/kinds/index.ts'
 import { DLQ_HEADERS, dlqTopic } from '../../src/queue/index.ts'
+import { NodesBlobStore, rank, StorageNode } from '../../src/storage/index.ts'
 import { jobWorkers, WorkerRuntime } from '../../src/worker/index.ts'
 import { collect } from '../helpers/collect.ts'
 import { type StartedJobSystem, silent, startJobSystem, until } from '../helpers/job-system.ts'
@@ -308,5 +312,44 @@ it('a cancel racing the commit of the output: either the job succeeded with its 
     assert.equal(outcomes.succeeded + outcomes.cancelled, 10)
   } finally {
     await s.close()
+  }
+})
+
+it('a part whose input copy is damaged reads it again as the storage nodes check it, and the job succeeds from the good copy', async () => {
+  const data = await Promise.all([0, 1].map(() => mkdtemp(join(tmpdir(), 'piper-node-'))))
+  const nodes = data.map(
+    (dir) => new StorageNode({ data: dir, host: '127.0.0.1', port: 0, logger }),
+  )
+  for (const node of nodes) await node.start()
+  const urls = nodes.map((node) => node.url)
+  const blobs = new NodesBlobStore({ nodes: urls, redundancy: { replicas: 2 } })
+  const s = await startJobSystem({ blobs })
+  try {
+    const bytes = Buffer.from('a chunk kept on two nodes '.repeat(30))
+    const job = await compressJob(s, 'rex', bytes)
+    // The input's copy a read tries first, damaged on its node's disk.
+    const key = createHash('sha256').update(bytes).digest('hex')
+    const [first] = rank(
+      key,
+      urls.map((name) => ({ name, weight: 1 })),
+    )
+    const file = join(
+      data[urls.indexOf(first!.name)]!,
+      'blobs',
+      key.slice(0, 2),
+      key.slice(2, 4),
+      key,
+    )
+    const stored = await readFile(file)
+    stored[stored.length - 50]! ^= 0xff
+    await writeFile(file, stored)
+    await s.runner.run({ kind: 'start', job: job.id })
+    assert.equal((await s.meta.jobById(job.id))?.state, 'succeeded')
+    const output = await s.files.stat('rex', 'in.txt.gz')
+    assert.ok(gunzipSync(await collect(s.files.read(output))).equals(bytes))
+  } finally {
+    await s.close()
+    for (const node of nodes) await node.close()
+    await Promise.all(data.map((dir) => rm(dir, { recursive: true, force: true })))
   }
 })

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
+import { readChunkVerified } from '../../src/files/index.ts'
 import { NodesBlobStore, rank, StorageNode } from '../../src/storage/index.ts'
 import { silent } from '../helpers/job-system.ts'
 
@@ -64,7 +65,7 @@ it('a node checks what it is sent against the declared sha256, and stores nothin
   }
 })
 
-it('a node never serves bytes that fail their hash; the store reads another copy', async () => {
+it('a node never serves bytes that fail their hash unless asked unchecked; the store reads another copy', async () => {
   const nodes = await Promise.all([node(), node()])
   const store = new NodesBlobStore({
     nodes: nodes.map((n) => n.server.url),
@@ -94,6 +95,19 @@ it('a node never serves bytes that fail their hash; the store reads another copy
       await (await fetch(`${damaged.server.url}/metrics`)).text(),
       /piper_node_corrupt_reads_total 2/,
     )
+    // Asked unchecked (the caller hashes the bytes itself), the node serves its copy as it is:
+    // damaged. A chunk's checked read finds so and reads again, checked by the nodes: the good copy.
+    const unchecked = Buffer.from(await store.read(key, { unchecked: true }))
+    assert.notDeepEqual(unchecked, bytes)
+    assert.equal(unchecked.length, bytes.length)
+    assert.deepEqual(Buffer.from(await readChunkVerified(store, key)), bytes)
+    // Both copies damaged: the chunk is refused, not served.
+    const other = nodes.find((n) => n !== damaged)!
+    const copy = await blobFile(other.data, key)
+    const second = await readFile(copy)
+    second[second.length - 7]! ^= 0xff
+    await writeFile(copy, second)
+    await assert.rejects(readChunkVerified(store, key), { code: 'E_BLOB_UNAVAILABLE' })
   } finally {
     await store.close()
     await Promise.all(nodes.map((n) => n.server.close()))
