@@ -17,7 +17,7 @@ export {
   JobRunner,
   type JobRunnerOptions,
 } from './job-runner.ts'
-export { JobService, type JobServiceOptions } from './job-service.ts'
+export { JobService, type JobServiceOptions, type NewJobItem } from './job-service.ts'
 export { isTerminal } from './job-state.ts'
 export {
   BUILT_IN_KINDS,

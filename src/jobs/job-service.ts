@@ -30,6 +30,13 @@ export interface JobServiceOptions {
   leadSweep?: () => Promise<boolean>
 }
 
+/** One job of `createMany`: its request, idempotency key and place in a run. */
+export interface NewJobItem {
+  request: JobRequest
+  idempotencyKey?: string
+  run?: NewJob['run']
+}
+
 /** Where a test may kill the process: after the job record, before its publish. */
 const FAILPOINT = process.env.PIPER_FAILPOINT
 
@@ -89,26 +96,49 @@ export class JobService {
     idempotencyKey?: string,
     run?: NewJob['run'],
   ): Promise<{ job: JobRecord; created: boolean }> {
+    await this.checkInputs(clientId, request)
+    const [result] = await this.createMany(clientId, [{ request, idempotencyKey, run }])
+    return result!
+  }
+
+  /** `E_FILE_NOT_FOUND` unless every input of the request exists. */
+  async checkInputs(clientId: string, request: JobRequest): Promise<void> {
     for (const name of request.inputs ?? [request.input]) await this.#files.stat(clientId, name)
-    const result = await this.#meta.createJob({
-      id: newJobId(),
-      clientId,
-      type: request.type,
-      input: request.input,
-      inputs: request.inputs,
-      output: request.output,
-      params: { ...request.params },
-      idempotencyKey,
-      run,
-    })
+  }
+
+  /**
+   * Creates several jobs at once, as `create` does each (a run's fan-out): one statement or
+   * transaction for them all, their first tasks published together and marked so in one
+   * statement. The caller has checked their inputs (`checkInputs`).
+   */
+  async createMany(
+    clientId: string,
+    items: readonly NewJobItem[],
+  ): Promise<{ job: JobRecord; created: boolean }[]> {
+    const results = await this.#meta.createJobs(
+      items.map(({ request, idempotencyKey, run }) => ({
+        id: newJobId(),
+        clientId,
+        type: request.type,
+        input: request.input,
+        inputs: request.inputs,
+        output: request.output,
+        params: { ...request.params },
+        idempotencyKey,
+        run,
+      })),
+    )
     this.#feed.notify()
-    if (!result.created) return result
+    const created = results.filter((result) => result.created).map((result) => result.job)
+    if (created.length === 0) return results
     if (FAILPOINT === 'job-created') process.kill(process.pid, 'SIGKILL')
-    await publishOrLeave(() => this.#publish(result.job), this.#sweeper, this.#log, {
-      job: result.job.id,
+    await publishOrLeave(() => this.#publish(created), this.#sweeper, this.#log, {
+      job: created.map((job) => job.id).join(', '),
     })
-    this.#log.info({ job: result.job.id, type: request.type, client: clientId }, 'job created')
-    return result
+    for (const job of created) {
+      this.#log.info({ job: job.id, type: job.type, client: clientId }, 'job created')
+    }
+    return results
   }
 
   async get(clientId: string, id: string): Promise<JobRecord> {
@@ -151,24 +181,28 @@ export class JobService {
       const again = await this.#meta.retryJob(job.id, job.version)
       if (!again) continue // it changed meanwhile: look again
       this.#feed.notify()
-      await publishOrLeave(() => this.#publish(again), this.#sweeper, this.#log, { job: again.id })
+      await publishOrLeave(() => this.#publish([again]), this.#sweeper, this.#log, {
+        job: again.id,
+      })
       this.#log.info({ job: id, attempt: again.attempt }, 'job retried')
       return again
     }
   }
 
-  /** Queues the job's start task on its kind's topic and marks it published (the outbox). */
-  async #publish(job: JobRecord): Promise<void> {
-    await publishTask(this.#queue, job, { kind: 'start', job: job.id })
-    await this.#meta.markJobPublished(job.id)
+  /** Queues the jobs' start tasks on their kinds' topics and marks them published (the outbox). */
+  async #publish(jobs: readonly JobRecord[]): Promise<void> {
+    await Promise.all(
+      jobs.map((job) => publishTask(this.#queue, job, { kind: 'start', job: job.id })),
+    )
+    await this.#meta.markJobsPublished(jobs.map((job) => job.id))
   }
 
   /** Publishes jobs created before `before` that are not marked published. */
   async #sweep(before: number): Promise<void> {
     for (;;) {
       const jobs = await this.#meta.unpublishedJobs(before, 100)
+      await this.#publish(jobs)
       for (const job of jobs) {
-        await this.#publish(job)
         this.#log.warn({ job: job.id }, 'published a job a crash had left unpublished')
       }
       if (jobs.length < 100) return

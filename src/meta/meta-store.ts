@@ -130,6 +130,8 @@ export interface MetaStore {
 
   /** Creates the job, or returns the client's job with the same idempotency key. */
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }>
+  /** `createJob` of each, in order, at once (a run's fan-out): one statement or transaction. */
+  createJobs(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]>
   getJob(clientId: string, id: string): Promise<JobRecord | undefined>
   listJobs(
     clientId: string,
@@ -175,5 +177,6 @@ export interface MetaStore {
    * result and output upload cleared, unpublished (the outbox), with a `state` event.
    */
   retryJob(id: string, version: number): Promise<JobRecord | undefined>
-  markJobPublished(id: string): Promise<void>
+  /** Marks the jobs' first tasks published (the outbox), without a sync of its own. */
+  markJobsPublished(ids: readonly string[]): Promise<void>
 }

@@ -56,35 +56,110 @@ function eventsStatement(dialect: SqlDriver['dialect'], rows: number): string {
      ORDER BY e.n`
 }
 
-/** A new job's row (`$1`–`$13`), unless its client has one with its idempotency key. */
-const INSERT_JOB = `INSERT INTO jobs (id, client_id, type, state, input, output, params,
-                         idempotency_key, version, created, updated, inputs, run_id, step, item, shard)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, 1, $8, $8, $9, $10, $11, $12, $13)
+/** Jobs one statement inserts at most (13 parameters each, well within both engines). */
+const CREATE_ROWS = 500
+
+/** `n` new jobs' rows (13 parameters each), but for a client's idempotency key already used. */
+function insertJobsSql(n: number): string {
+  const values = Array.from({ length: n }, (_, i) => {
+    const p = (k: number) => `$${i * 13 + k}`
+    return `(${p(1)}, ${p(2)}, ${p(3)}, 'queued', ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, 1, ${p(8)},
+             ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)})`
+  })
+  return `INSERT INTO jobs (id, client_id, type, state, input, output, params, idempotency_key,
+                   version, created, updated, inputs, run_id, step, item, shard)
+       VALUES ${values.join(', ')}
        ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING *`
+}
 
 /**
- * `stateData` of the rows of `j`, built by PostgreSQL, with the events' lock (`$lock`) taken
+ * `stateData` of each row of `j`, built by PostgreSQL, with the events' lock (`$lock`) taken
  * in the statement that inserts them (see `insertEventsSql`): a job's change and its event in one
  * statement, one round trip where a transaction of its own took four.
  */
-function stateEventOf(lock: number, created: number): string {
+function stateEventOf(lock: number, created: string): string {
   return `INSERT INTO job_events (client_id, job_id, type, data, created)
     SELECT j.client_id, j.id, 'state', json_build_object('state', j.state, 'output', j.output,
-             'result', j.result::json, 'error', j.error::json)::text, $${created}
-      FROM j, (SELECT pg_advisory_xact_lock(hashtextextended($${lock}, 0))) AS turn`
+             'result', j.result::json, 'error', j.error::json)::text, ${created}
+      FROM j, (SELECT pg_advisory_xact_lock(hashtextextended($${lock}, 0))) AS turn
+     ORDER BY j.id`
 }
 
-const INSERT_JOB_WITH_EVENT = `WITH j AS (${INSERT_JOB}), e AS (${stateEventOf(14, 8)})
-  SELECT * FROM j`
+const createSql = new Map<string, string>()
+
+/** The statement creating `n` jobs: with their events on PostgreSQL (the lock's parameter last). */
+function createJobsSql(dialect: SqlDriver['dialect'], n: number): string {
+  const key = `${dialect}:${n}`
+  let sql = createSql.get(key)
+  if (sql === undefined) {
+    sql =
+      dialect === 'sqlite'
+        ? insertJobsSql(n)
+        : `WITH j AS (${insertJobsSql(n)}), e AS (${stateEventOf(n * 13 + 1, 'j.created')})
+           SELECT * FROM j`
+    createSql.set(key, sql)
+  }
+  return sql
+}
 
 const JOB_BY_KEY = 'SELECT * FROM jobs WHERE client_id = $1 AND idempotency_key = $2'
 
-/** Job records on SQL: created once per idempotency key, changed only by compare-and-set. */
-export async function createJob(
+/**
+ * Job records on SQL: created once per idempotency key, changed only by compare-and-set. Many
+ * at once (a run's fan-out) are one statement on PostgreSQL and one transaction on SQLite.
+ */
+export async function createJobs(
   driver: SqlDriver,
-  job: NewJob,
-): Promise<{ job: JobRecord; created: boolean }> {
-  const params: SqlParam[] = [
+  jobs: readonly NewJob[],
+): Promise<{ job: JobRecord; created: boolean }[]> {
+  const out: { job: JobRecord; created: boolean }[] = []
+  for (let at = 0; at < jobs.length; at += CREATE_ROWS) {
+    out.push(...(await createBatch(driver, jobs.slice(at, at + CREATE_ROWS))))
+  }
+  return out
+}
+
+async function createBatch(
+  driver: SqlDriver,
+  jobs: readonly NewJob[],
+): Promise<{ job: JobRecord; created: boolean }[]> {
+  const params = jobs.flatMap(jobParams)
+  const clients = new Set(jobs.map((job) => job.clientId))
+  // A job whose key was used (a concurrent create: two workers advancing one run) inserts
+  // nothing, and the job that key made is read back.
+  const answer = async (sql: SqlExecutor, rows: Row[]) => {
+    const made = new Map(rows.map((row) => [String(row.id), jobFromRow(row)]))
+    const out = []
+    for (const job of jobs) {
+      const created = made.get(job.id)
+      if (created) out.push({ job: created, created: true })
+      else {
+        const [row] = await sql.all(JOB_BY_KEY, [job.clientId, job.idempotencyKey ?? null])
+        out.push({ job: jobFromRow(row!), created: false })
+      }
+    }
+    return out
+  }
+  if (driver.dialect === 'postgres') {
+    for (const client of clients) await ensureClient(driver, driver, client)
+    const sql = createJobsSql('postgres', jobs.length)
+    return answer(driver, await driver.all(sql, [...params, JOB_EVENTS_LOCK]))
+  }
+  return driver.transaction(async (tx) => {
+    for (const client of clients) await ensureClient(driver, tx, client)
+    const rows = await tx.all(createJobsSql('sqlite', jobs.length), params)
+    const created = await answer(tx, rows)
+    await withEvents(driver, tx, async () => {
+      for (const { job, created: isNew } of created) {
+        if (isNew) await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
+      }
+    })
+    return created
+  })
+}
+
+function jobParams(job: NewJob): SqlParam[] {
+  return [
     job.id,
     job.clientId,
     job.type,
@@ -99,25 +174,6 @@ export async function createJob(
     job.run?.item ?? null,
     job.run?.shard ?? null,
   ]
-  // A concurrent create with the same key (two workers advancing one run) inserts nothing, and
-  // the job it made is read back.
-  const existing = async (sql: SqlExecutor) => {
-    const [row] = await sql.all(JOB_BY_KEY, [job.clientId, job.idempotencyKey ?? null])
-    return { job: jobFromRow(row!), created: false }
-  }
-  if (driver.dialect === 'postgres') {
-    await ensureClient(driver, driver, job.clientId)
-    const [row] = await driver.all(INSERT_JOB_WITH_EVENT, [...params, JOB_EVENTS_LOCK])
-    return row ? { job: jobFromRow(row), created: true } : existing(driver)
-  }
-  return driver.transaction(async (tx) => {
-    await ensureClient(driver, tx, job.clientId)
-    const [row] = await tx.all(INSERT_JOB, params)
-    if (!row) return existing(tx)
-    const created = jobFromRow(row)
-    await insertEvent(driver, tx, created.clientId, created.id, 'state', stateData(created))
-    return { job: created, created: true }
-  })
 }
 
 export async function getJob(
@@ -156,7 +212,7 @@ const UPDATE_JOB = `UPDATE jobs SET state = COALESCE($3, state), output = COALES
             upload_id = COALESCE($7, upload_id), version = version + 1, updated = $8
       WHERE id = $1 AND version = $2 RETURNING *`
 
-const UPDATE_JOB_WITH_EVENT = `WITH j AS (${UPDATE_JOB}), e AS (${stateEventOf(9, 8)})
+const UPDATE_JOB_WITH_EVENT = `WITH j AS (${UPDATE_JOB}), e AS (${stateEventOf(9, '$8')})
   SELECT * FROM j`
 
 export async function updateJob(
@@ -339,10 +395,17 @@ export async function unpublishedJobs(
  * outbox sweep, which publishes its task again (the queue drops the repeated key). The next
  * durable commit syncs it anyway.
  */
-export async function markJobPublished(driver: SqlDriver, id: string): Promise<void> {
-  await driver.transaction((tx) => tx.run('UPDATE jobs SET published = 1 WHERE id = $1', [id]), {
-    durable: false,
-  })
+export async function markJobsPublished(driver: SqlDriver, ids: readonly string[]): Promise<void> {
+  for (let at = 0; at < ids.length; at += CREATE_ROWS) {
+    const batch = ids.slice(at, at + CREATE_ROWS)
+    const list = batch.map((_, i) => `$${i + 1}`).join(', ')
+    await driver.transaction(
+      (tx) => tx.run(`UPDATE jobs SET published = 1 WHERE id IN (${list})`, batch),
+      {
+        durable: false,
+      },
+    )
+  }
 }
 
 /** What a state event carries: the parts of the job that change. */

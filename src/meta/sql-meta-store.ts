@@ -43,13 +43,13 @@ import * as images from './sql-images.ts'
 import {
   addJobEvent,
   addProgressEvent,
-  createJob,
+  createJobs,
   getJob,
   insertEvent,
   jobById,
   jobEvents,
   listJobs,
-  markJobPublished,
+  markJobsPublished,
   retryJob,
   unpublishedJobs,
   updateJob,
@@ -579,8 +579,12 @@ export class SqlMetaStore
     return this.#leases.run(key, fn)
   }
 
-  createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
-    return createJob(this.#driver, job)
+  async createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
+    return (await createJobs(this.#driver, [job]))[0]!
+  }
+
+  createJobs(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]> {
+    return createJobs(this.#driver, jobs)
   }
 
   getJob(clientId: string, id: string): Promise<JobRecord | undefined> {
@@ -627,8 +631,8 @@ export class SqlMetaStore
     return unpublishedJobs(this.#driver, before, limit)
   }
 
-  markJobPublished(id: string): Promise<void> {
-    return markJobPublished(this.#driver, id)
+  markJobsPublished(ids: readonly string[]): Promise<void> {
+    return markJobsPublished(this.#driver, ids)
   }
   // Leader leases (`LeaderLeases`), in sql-leader-leases.ts.
 

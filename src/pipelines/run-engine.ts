@@ -7,6 +7,7 @@ import {
   type JobRequest,
   type JobService,
   type KindRegistry,
+  type NewJobItem,
 } from '../jobs/index.ts'
 import type {
   JobRecord,
@@ -16,7 +17,6 @@ import type {
   RunStore,
   StepSummary,
 } from '../meta/index.ts'
-import { inLanes } from '../net/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { expandOutput, type PipelineDefinition, stepOrder } from './definition.ts'
 import { type RunStatus, runStatus } from './run-status.ts'
@@ -111,10 +111,10 @@ export class RunEngine {
   /**
    * Creates the missing jobs of running steps, parents first and items in order, while fewer
    * than `maxInFlight` of the run's jobs are queued or running. Up to `CREATE_AT_ONCE` are
-   * created together, not one after another: their commits share the store's syncs and their
-   * publishes the queue's (each is idempotent by its key, so a crash between them loses
-   * nothing). A job that cannot be created (its output name is invalid, a parent's output was
-   * deleted) fails the run: the first such reason, in step and item order.
+   * created together (`JobService.createMany`: one statement or transaction, their publishes
+   * at once; each is idempotent by its key, so a crash between them loses nothing). A job that
+   * cannot be created (its output name is invalid, a parent's output was deleted) fails the
+   * run: the first such reason, in step and item order; none after it is created.
    */
   async #createJobs(
     run: RunRecord,
@@ -134,41 +134,52 @@ export class RunEngine {
         room--
       }
     }
-    // A few at a time, in order: enough to share syncs, not so many that a fan-out of
-    // thousands holds every connection of the store's pool; none starts after a failure.
-    const failures: RunStatus['failure'][] = []
-    await inLanes(todo.entries(), CREATE_AT_ONCE, async ([at, { name, item, inputs }]) => {
-      failures[at] = await this.#createJob(run, name, item, inputs)
-      return failures[at] === undefined
-    })
-    return failures.find((failure) => failure !== undefined)
+    for (let at = 0; at < todo.length; at += CREATE_AT_ONCE) {
+      const ready: NewJobItem[] = []
+      let failure: RunStatus['failure']
+      for (const { name, item, inputs } of todo.slice(at, at + CREATE_AT_ONCE)) {
+        const made = await this.#newJob(run, name, item, inputs)
+        if ('failure' in made) {
+          failure = made.failure
+          break
+        }
+        ready.push(made)
+      }
+      if (ready.length > 0) await this.#o.jobs.createMany(run.clientId, ready)
+      if (failure) return failure
+    }
+    return undefined
   }
 
-  /** Creates one item's job; a permanent failure is returned as the run's reason to fail. */
-  async #createJob(
+  /**
+   * One item's job, its inputs checked; a permanent failure (an invalid output name, a missing
+   * input) is returned as the run's reason to fail.
+   */
+  async #newJob(
     run: RunRecord,
     name: string,
     item: number,
     inputs: string[],
-  ): Promise<RunStatus['failure']> {
+  ): Promise<NewJobItem | { failure: RunStatus['failure'] }> {
     try {
       const request = this.#request(run, name, item, inputs)
+      await this.#o.jobs.checkInputs(run.clientId, request)
       const shards = (run.definition as unknown as PipelineDefinition).steps[name]!.shards
-      await this.#o.jobs.create(run.clientId, request, `${run.id}:${name}:${item}`, {
-        id: run.id,
-        step: name,
-        item,
-        ...(shards > 1 ? { shard: shardOf(request.input, shards) } : {}),
-      })
-      return undefined
+      return {
+        request,
+        idempotencyKey: `${run.id}:${name}:${item}`,
+        run: {
+          id: run.id,
+          step: name,
+          item,
+          ...(shards > 1 ? { shard: shardOf(request.input, shards) } : {}),
+        },
+      }
     } catch (error) {
       if (!isPermanentFailure(error)) throw error
       const code = (error as { code?: string }).code ?? 'E_JOB_REQUEST'
-      return {
-        step: name,
-        code,
-        message: `step ${name}, item ${item}: ${(error as Error).message}`,
-      }
+      const message = `step ${name}, item ${item}: ${(error as Error).message}`
+      return { failure: { step: name, code, message } }
     }
   }
 
@@ -245,8 +256,8 @@ export function stepCounts(jobs: readonly JobRecord[]): Record<string, Record<st
   return out
 }
 
-/** Jobs one advance creates at once (see `#createJobs`). */
-const CREATE_AT_ONCE = 16
+/** Jobs one advance creates together (see `#createJobs`): one statement or transaction. */
+const CREATE_AT_ONCE = 64
 
 /** A run being advanced in this process, and the one pass queued behind it, if any. */
 interface Advancing {

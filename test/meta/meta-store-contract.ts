@@ -207,6 +207,52 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         assert.equal(await meta.clientForKey(hash), undefined)
       }))
 
+    it('jobs created many at once: each as alone, in order, once per key (within the batch too), each with its event', (t) =>
+      withStore(t, async (meta) => {
+        const make = (key: string, client = 'nia') => ({
+          id: randomUUID(),
+          clientId: client,
+          type: 'compress',
+          input: `in-${key}`,
+          output: `in-${key}.gz`,
+          params: {},
+          idempotencyKey: key,
+          run: { id: 'run-1', step: 'b', item: Number(key.slice(1)) },
+        })
+        const earlier = await meta.createJob(make('k0'))
+        const batch = [make('k1'), make('k0'), make('k2'), make('k1'), make('k3', 'oz')]
+        const results = await meta.createJobs(batch)
+        assert.deepEqual(
+          results.map((r) => [r.created, r.job.idempotencyKey, r.job.clientId]),
+          [
+            [true, 'k1', 'nia'],
+            [false, 'k0', 'nia'],
+            [true, 'k2', 'nia'],
+            [false, 'k1', 'nia'],
+            [true, 'k3', 'oz'],
+          ],
+        )
+        assert.deepEqual(results[1]!.job, earlier.job, 'the job its key made before')
+        assert.equal(results[3]!.job.id, results[0]!.job.id, 'a key twice in one batch: one job')
+        const { runId, step, item, shard } = results[2]!.job
+        assert.deepEqual(
+          { runId, step, item, shard },
+          { runId: 'run-1', step: 'b', item: 2, shard: null },
+        )
+        for (const { job, created } of results.filter((r) => r.created)) {
+          const events = await meta.jobEvents({ after: 0, jobId: job.id, limit: 10 })
+          assert.deepEqual(
+            events.map((e) => e.data.state),
+            ['queued'],
+            `one event for ${job.idempotencyKey} (${created})`,
+          )
+        }
+        const ids = results.map((r) => r.job.id)
+        await meta.markJobsPublished(ids)
+        for (const id of ids) assert.equal((await meta.jobById(id))?.published, true)
+        assert.deepEqual(await meta.createJobs([]), [])
+      }))
+
     it('jobs: idempotent creation and compare-and-set updates', (t) =>
       withStore(t, async (meta) => {
         const job = {
@@ -411,7 +457,7 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
 
         const unpublished = await meta.unpublishedJobs(Date.now() + 1000, 10)
         assert.deepEqual(unpublished.map((j) => j.id).sort(), [a.id, b.id].sort())
-        await meta.markJobPublished(a.id)
+        await meta.markJobsPublished([a.id])
         assert.deepEqual(
           (await meta.unpublishedJobs(Date.now() + 1000, 10)).map((j) => j.id),
           [b.id],
