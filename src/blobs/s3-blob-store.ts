@@ -13,7 +13,6 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import {
-  type Allocate,
   BLOB_KEY,
   type BlobStore,
   type ByteRange,
