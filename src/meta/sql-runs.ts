@@ -3,7 +3,7 @@ import { jobFromRow } from './rows.ts'
 import type { NewRun, PipelineRecord, RunPatch, RunRecord, RunState } from './run-records.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver } from './sql-driver.ts'
-import { insertEvent, withEvents } from './sql-jobs.ts'
+import { insertEvent, runOutboxMark, withEvents } from './sql-jobs.ts'
 
 // Pipelines and runs on SQL (`RunStore`), shared by the SQLite and PostgreSQL adapters.
 
@@ -223,11 +223,9 @@ export async function unpublishedRuns(
   return rows.map(runFromRow)
 }
 
-/** As `markJobPublished`: lost, the sweep publishes the run's advance again (harmless). */
+/** An outbox mark (`runOutboxMark`): lost, the sweep publishes the run's advance again. */
 export async function markRunPublished(driver: SqlDriver, id: string): Promise<void> {
-  await driver.transaction((tx) => tx.run('UPDATE runs SET published = 1 WHERE id = $1', [id]), {
-    durable: false,
-  })
+  await runOutboxMark(driver, 'UPDATE runs SET published = 1 WHERE id = $1', [id])
 }
 
 export async function idleRuns(
