@@ -47,6 +47,9 @@ export interface JobRunnerOptions {
   onEnded?: JobEndListener
 }
 
+/** Where a test may kill the process: a one-part job's output stored, before its commit. */
+const FAILPOINT = process.env.PIPER_FAILPOINT
+
 /** A job's output limit when nothing sets one: a guard against gzip and tar bombs. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 2 ** 30
 
@@ -216,9 +219,10 @@ export class JobRunner {
       const summary = { size, sha256: key, contentType }
       const patch = { state: 'succeeded' as const, result: figures(job, size) }
       const oneChunk = { chunk, sourceSize: task.size }
-      const committed = await files.commitOneChunk(chunk, bytes, () =>
-        meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk),
-      )
+      const committed = await files.commitOneChunk(chunk, bytes, () => {
+        if (FAILPOINT === 'one-part-stored') process.kill(process.pid, 'SIGKILL')
+        return meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk)
+      })
       if (committed) await this.#succeeded(committed.job)
     } finally {
       freeNow(bytes)

@@ -103,6 +103,28 @@ describe('jobs survive kill -9 of piper up', () => {
     }
   })
 
+  it('a one-chunk job whose process died between its output and its commit completes once after restart', async () => {
+    const first = await startPiper(ARGS, { PIPER_FAILPOINT: 'one-part-stored' })
+    const input = Buffer.from('one chunk, killed before its commit\n'.repeat(500))
+    await putFile(first.url, 'one.txt', input)
+    const job = await createJob(first.url, { type: 'compress', input: 'one.txt' })
+    await first.exited // killed by the failpoint, its output's blob stored
+
+    const second = await startPiper(ARGS, {}, first.data)
+    try {
+      const done = await finished(second.url, job.id)
+      assert.equal(done.state, 'succeeded', JSON.stringify(done.error))
+      const states = (await jobEvents(second.url, job.id))
+        .filter((e) => e.event === 'state')
+        .map((e) => e.json.state)
+      assert.deepEqual(states, ['queued', 'running', 'succeeded'], 'each state once')
+      const restored = await pipeThrough('gzip', ['-dc'], await download(second.url, 'one.txt.gz'))
+      assert.ok(restored.stdout.equals(input), 'gzip -d restores the input')
+    } finally {
+      assert.equal(await second.stop(), 0, second.output())
+    }
+  })
+
   it('a job whose process died between its record and its publish still runs', async () => {
     const first = await startPiper(ARGS, { PIPER_FAILPOINT: 'job-created' })
     await putFile(first.url, 'in.txt', Buffer.from('the outbox keeps this job\n'.repeat(5000)))
