@@ -11,6 +11,7 @@ import type {
 import { jobFromRow } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
+import { cachedSql, valuesList } from './sql-values.ts'
 
 /**
  * Event ids must become visible in increasing order, or a reader polling `id > last` could
@@ -26,34 +27,24 @@ const JOB_EVENTS_LOCK = 'job-events'
  * with it, before it yields the first row).
  */
 function insertEventsSql(dialect: SqlDriver['dialect'], rows: number): string {
-  const key = `${dialect}:${rows}`
-  let sql = eventsSql.get(key)
-  if (sql === undefined) {
-    sql = eventsStatement(dialect, rows)
-    eventsSql.set(key, sql)
-  }
-  return sql
-}
-
-const eventsSql = new Map<string, string>()
-
-function eventsStatement(dialect: SqlDriver['dialect'], rows: number): string {
-  const values = (typed: boolean) =>
-    Array.from({ length: rows }, (_, i) => {
-      const at = 2 + i * 5
-      const [c, j, t, d, w] = [at, at + 1, at + 2, at + 3, at + 4]
-      return typed
-        ? `($${c}::text, $${j}::text, $${t}::text, $${d}::text, $${w}::bigint, ${i})`
-        : `($${c}, $${j}, $${t}, $${d}, $${w})`
-    }).join(', ')
-  if (dialect === 'sqlite') {
-    return `INSERT INTO job_events (client_id, job_id, type, data, created) VALUES ${values(false)}`
-  }
-  return `INSERT INTO job_events (client_id, job_id, type, data, created)
-    SELECT e.client_id, e.job_id, e.type, e.data, e.created
-      FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS turn,
-           (VALUES ${values(true)}) AS e (client_id, job_id, type, data, created, n)
-     ORDER BY e.n`
+  return cachedSql(`events:${dialect}:${rows}`, () => {
+    if (dialect === 'sqlite') {
+      return `INSERT INTO job_events (client_id, job_id, type, data, created)
+        VALUES ${valuesList(rows, 5, 2)}`
+    }
+    const typed = valuesList(
+      rows,
+      5,
+      2,
+      (p, i) =>
+        `(${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bigint, ${i})`,
+    )
+    return `INSERT INTO job_events (client_id, job_id, type, data, created)
+      SELECT e.client_id, e.job_id, e.type, e.data, e.created
+        FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS turn,
+             (VALUES ${typed}) AS e (client_id, job_id, type, data, created, n)
+       ORDER BY e.n`
+  })
 }
 
 /** Jobs one statement inserts at most (13 parameters each, well within both engines). */
@@ -61,14 +52,16 @@ const CREATE_ROWS = 500
 
 /** `n` new jobs' rows (13 parameters each), but for a client's idempotency key already used. */
 function insertJobsSql(n: number): string {
-  const values = Array.from({ length: n }, (_, i) => {
-    const p = (k: number) => `$${i * 13 + k}`
-    return `(${p(1)}, ${p(2)}, ${p(3)}, 'queued', ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, 1, ${p(8)},
-             ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)})`
-  })
+  const values = valuesList(
+    n,
+    13,
+    1,
+    (p) => `(${p(1)}, ${p(2)}, ${p(3)}, 'queued', ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, 1, ${p(8)},
+             ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)})`,
+  )
   return `INSERT INTO jobs (id, client_id, type, state, input, output, params, idempotency_key,
                    version, created, updated, inputs, run_id, step, item, shard)
-       VALUES ${values.join(', ')}
+       VALUES ${values}
        ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING *`
 }
 
@@ -85,21 +78,14 @@ function stateEventOf(lock: number, created: string): string {
      ORDER BY j.id`
 }
 
-const createSql = new Map<string, string>()
-
 /** The statement creating `n` jobs: with their events on PostgreSQL (the lock's parameter last). */
 function createJobsSql(dialect: SqlDriver['dialect'], n: number): string {
-  const key = `${dialect}:${n}`
-  let sql = createSql.get(key)
-  if (sql === undefined) {
-    sql =
-      dialect === 'sqlite'
-        ? insertJobsSql(n)
-        : `WITH j AS (${insertJobsSql(n)}), e AS (${stateEventOf(n * 13 + 1, 'j.created')})
-           SELECT * FROM j`
-    createSql.set(key, sql)
-  }
-  return sql
+  return cachedSql(`jobs:${dialect}:${n}`, () =>
+    dialect === 'sqlite'
+      ? insertJobsSql(n)
+      : `WITH j AS (${insertJobsSql(n)}), e AS (${stateEventOf(n * 13 + 1, 'j.created')})
+         SELECT * FROM j`,
+  )
 }
 
 const JOB_BY_KEY = 'SELECT * FROM jobs WHERE client_id = $1 AND idempotency_key = $2'
@@ -393,7 +379,7 @@ export async function unpublishedJobs(
 export async function markJobsPublished(driver: SqlDriver, ids: readonly string[]): Promise<void> {
   for (let at = 0; at < ids.length; at += CREATE_ROWS) {
     const batch = ids.slice(at, at + CREATE_ROWS)
-    const list = batch.map((_, i) => `$${i + 1}`).join(', ')
+    const list = valuesList(batch.length, 1, 1, (p) => p(1))
     await runOutboxMark(driver, `UPDATE jobs SET published = 1 WHERE id IN (${list})`, batch)
   }
 }

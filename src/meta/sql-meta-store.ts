@@ -64,6 +64,7 @@ import * as runs from './sql-runs.ts'
 import * as schedules from './sql-schedules.ts'
 import * as tus from './sql-tus-uploads.ts'
 import * as usage from './sql-usage.ts'
+import { valuesList } from './sql-values.ts'
 import * as webhooks from './sql-webhooks.ts'
 import type { TusProgress, TusUploadRecord, TusUploadStore } from './tus-upload-store.ts'
 import type { CounterAdd, Granularity, SketchAdd, UsageQuery, UsageStore } from './usage-store.ts'
@@ -862,11 +863,8 @@ async function commitOneChunkIn(
 const MANIFEST_ROWS = 500
 
 function manifestInsert(rows: number): string {
-  const values = Array.from({ length: rows }, (_, i) => {
-    const at = 1 + i * 4
-    return `($${at}, $${at + 1}, $${at + 2}, $${at + 3})`
-  })
-  return `INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset) VALUES ${values.join(', ')}`
+  return `INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset)
+    VALUES ${valuesList(rows, 4, 1)}`
 }
 
 /** Adds a reference to the chunk, recording it if new; its count of references now. */

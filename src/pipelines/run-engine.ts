@@ -134,20 +134,20 @@ export class RunEngine {
         room--
       }
     }
-    for (let at = 0; at < todo.length; at += CREATE_AT_ONCE) {
-      const ready: NewJobItem[] = []
-      let failure: RunStatus['failure']
-      for (const { name, item, inputs } of todo.slice(at, at + CREATE_AT_ONCE)) {
-        const made = await this.#newJob(run, name, item, inputs)
-        if ('failure' in made) {
-          failure = made.failure
-          break
-        }
-        ready.push(made)
-      }
-      if (ready.length > 0) await this.#o.jobs.createMany(run.clientId, ready)
-      if (failure) return failure
+    const ready: NewJobItem[] = []
+    const create = async () => {
+      if (ready.length > 0) await this.#o.jobs.createMany(run.clientId, ready.splice(0))
     }
+    for (const { name, item, inputs } of todo) {
+      const made = await this.#newJob(run, name, item, inputs)
+      if ('failure' in made) {
+        await create()
+        return made.failure
+      }
+      ready.push(made)
+      if (ready.length === CREATE_AT_ONCE) await create()
+    }
+    await create()
     return undefined
   }
 
