@@ -11,6 +11,9 @@
  * step; the machine's Redis runs with `appendonly no` and no snapshots, so BullMQ on it fsyncs
  * nothing. A second Redis, started by this bench with `appendfsync always`, measures BullMQ
  * with every write durable too.
+ *
+ * Then one run's fan-out at each of `BENCH_FAN_OUTS` items (500 and 5 000): items per second,
+ * and the largest's over the smallest's (about 1 when an advance costs no more in a large run).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -29,6 +32,8 @@ import { isListening } from '../test/helpers/services.ts'
 import { median, printTable } from './lib/measure.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200)
+/** The items of the one-run fan-outs measured after the DAG (`extract` → `compress` each). */
+const FAN_OUTS = (process.env.BENCH_FAN_OUTS ?? '500,5000').split(',').map(Number)
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 
@@ -69,9 +74,9 @@ async function closedLoop(
   return { runsPerSecond: total / seconds, p50: at(0.5), p99: at(0.99) }
 }
 
-async function tinyTar(): Promise<Buffer> {
+async function tinyTar(entries = 10): Promise<Buffer> {
   const archive = tarPack()
-  for (let i = 0; i < 10; i++)
+  for (let i = 0; i < entries; i++)
     archive.entry({ name: `f${i}.txt` }, `item ${i}: ${'x'.repeat(64)}\n`)
   archive.finalize()
   const parts: Buffer[] = []
@@ -122,6 +127,46 @@ async function piperRound(): Promise<Round> {
     events.abort()
     await listening
     return round
+  } finally {
+    await piper.stop()
+    await rm(piper.data, { recursive: true, force: true })
+  }
+}
+
+/**
+ * One run of `extract` (a tar of `items` tiny files) → `compress` of each, alone on a fresh
+ * `piper up`: items per second from the run's creation to its end. A run's advances look at
+ * its jobs; this says whether that look grows with the run.
+ */
+async function fanOut(items: number): Promise<number> {
+  const piper = await startPiper(['--workers', '2'])
+  const json = { 'content-type': 'application/json' }
+  try {
+    await fetch(`${piper.url}/v1/files/in/many.tar`, { method: 'PUT', body: await tinyTar(items) })
+    const steps = {
+      a: { kind: 'extract', params: { maxEntries: items } },
+      b: { kind: 'compress', use: ['a'] },
+    }
+    await fetch(`${piper.url}/v1/pipelines`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ name: 'fan', steps }),
+    })
+    const began = performance.now()
+    const res = await fetch(`${piper.url}/v1/runs`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ pipeline: 'fan', input: 'in/many.tar' }),
+    })
+    const { id } = (await res.json()) as { id: string }
+    const events = await fetch(`${piper.url}/v1/runs/${id}/events`)
+    for await (const event of readSse(events.body!)) {
+      if (event.event !== 'state') continue
+      const { state } = JSON.parse(event.data) as { state: string }
+      if (state === 'succeeded') break
+      if (state !== 'queued' && state !== 'running') throw new Error(`fan-out run ${state}`)
+    }
+    return items / ((performance.now() - began) / 1000)
   } finally {
     await piper.stop()
     await rm(piper.data, { recursive: true, force: true })
@@ -242,4 +287,15 @@ rows.push([
 printTable(rows)
 console.log(
   `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Piper ÷ durable BullMQ: ${(p.rps / d.rps).toFixed(2)}. Goal: Piper ≥ 2× BullMQ's runs/s.`,
+)
+
+const fanRows: (string | number)[][] = [['one run: extract → N × compress', 'items', 'items/s']]
+const rates: number[] = []
+for (const items of FAN_OUTS) {
+  rates.push(await fanOut(items))
+  fanRows.push([`piper up, ${items} items`, items, rates.at(-1)!])
+}
+printTable(fanRows)
+console.log(
+  `items/s of ${FAN_OUTS.at(-1)} items ÷ of ${FAN_OUTS[0]}: ${(rates.at(-1)! / rates[0]!).toFixed(2)} (1 when a run's advance costs the same however large the run).`,
 )

@@ -37,6 +37,7 @@ export {
 export type {
   NewRun,
   PipelineRecord,
+  RunJob,
   RunPatch,
   RunRecord,
   RunState,

@@ -391,6 +391,15 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: (t: Type
         'ALTER TABLE upload_chunks ADD COLUMN pending INTEGER NOT NULL DEFAULT 0',
       ],
     },
+    {
+      version: 15,
+      name: 'runs count their retried jobs',
+      sql: () => [
+        // Bumped with each retry of one of the run's jobs, the only change an ended job sees:
+        // the run engine keeps what it read of ended jobs while this stays the same.
+        'ALTER TABLE runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0',
+      ],
+    },
   ]
 
 /**

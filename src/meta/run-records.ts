@@ -1,4 +1,4 @@
-import type { JobState } from './records.ts'
+import type { JobRecord, JobState } from './records.ts'
 
 /** One stored version of a client's named pipeline. */
 export interface PipelineRecord {
@@ -37,10 +37,24 @@ export interface RunRecord {
   error: { code: string; message: string } | null
   idempotencyKey: string | null
   published: boolean
+  /**
+   * How many times one of its ended jobs was retried. An ended job changes only by a retry, so
+   * what an advance remembers of the run's ended jobs holds while this stays the same.
+   */
+  retries: number
   version: number
   created: number
   updated: number
 }
+
+/**
+ * What a run's status reads of one of its jobs; `result` keeps only its `outputs` (the files a
+ * kind writing many wrote) and `counts`.
+ */
+export type RunJob = Pick<
+  JobRecord,
+  'id' | 'step' | 'item' | 'state' | 'output' | 'result' | 'error'
+>
 
 export type NewRun = Pick<
   RunRecord,

@@ -1,5 +1,5 @@
 import type { JobRecord, JobState } from './records.ts'
-import type { NewRun, PipelineRecord, RunPatch, RunRecord } from './run-records.ts'
+import type { NewRun, PipelineRecord, RunJob, RunPatch, RunRecord } from './run-records.ts'
 
 /**
  * The pipelines port: named, versioned pipeline definitions and their runs. Split from
@@ -39,6 +39,10 @@ export interface RunStore {
   ): Promise<RunRecord | undefined>
   /** The run's jobs by step and item. */
   runJobs(runId: string): Promise<JobRecord[]>
+  /** What a status reads of a step's jobs from item `fromItem` on, by item. */
+  stepJobs(runId: string, step: string, fromItem: number): Promise<RunJob[]>
+  /** Of the jobs named, those that have ended (any order; an unknown id is left out). */
+  endedJobs(ids: readonly string[]): Promise<RunJob[]>
   /** Runs whose first advance may not be on the queue (created before `before`, unmarked). */
   unpublishedRuns(before: number, limit: number): Promise<RunRecord[]>
   markRunPublished(id: string): Promise<void>

@@ -25,7 +25,7 @@ import type {
   UploadSummary,
 } from './records.ts'
 import { decodeFrequencies, encodeFrequencies, fileFromRow, prefixEnd } from './rows.ts'
-import type { NewRun, PipelineRecord, RunPatch, RunRecord } from './run-records.ts'
+import type { NewRun, PipelineRecord, RunJob, RunPatch, RunRecord } from './run-records.ts'
 import type { RunStore } from './run-store.ts'
 import type {
   ScheduleRecord,
@@ -729,6 +729,14 @@ export class SqlMetaStore
 
   runJobs(runId: string): Promise<JobRecord[]> {
     return runs.runJobs(this.#driver, runId)
+  }
+
+  stepJobs(runId: string, step: string, fromItem: number): Promise<RunJob[]> {
+    return runs.stepJobs(this.#driver, runId, step, fromItem)
+  }
+
+  endedJobs(ids: readonly string[]): Promise<RunJob[]> {
+    return runs.endedJobs(this.#driver, ids)
   }
 
   unpublishedRuns(before: number, limit: number): Promise<RunRecord[]> {

@@ -1,9 +1,17 @@
 import type { JobRecord, JobState } from './records.ts'
 import { jobFromRow } from './rows.ts'
-import type { NewRun, PipelineRecord, RunPatch, RunRecord, RunState } from './run-records.ts'
+import type {
+  NewRun,
+  PipelineRecord,
+  RunJob,
+  RunPatch,
+  RunRecord,
+  RunState,
+} from './run-records.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver } from './sql-driver.ts'
 import { insertEvent, runOutboxMark, withEvents } from './sql-jobs.ts'
+import { cachedSql, valuesList } from './sql-values.ts'
 
 // Pipelines and runs on SQL (`RunStore`), shared by the SQLite and PostgreSQL adapters.
 
@@ -31,9 +39,32 @@ function runFromRow(row: Row): RunRecord {
     error: row.error == null ? null : JSON.parse(String(row.error)),
     idempotencyKey: row.idempotency_key == null ? null : String(row.idempotency_key),
     published: Number(row.published) === 1,
+    retries: Number(row.retries ?? 0),
     version: Number(row.version),
     created: Number(row.created),
     updated: Number(row.updated),
+  }
+}
+
+/** The columns `runJobFromRow` reads: not a job's params, inputs or bookkeeping. */
+const RUN_JOB_COLUMNS = 'id, step, item, state, output, result, error'
+
+function runJobFromRow(row: Row): RunJob {
+  const result = row.result == null ? null : JSON.parse(String(row.result))
+  return {
+    id: String(row.id),
+    step: row.step == null ? null : String(row.step),
+    item: row.item == null ? null : Number(row.item),
+    state: String(row.state) as JobState,
+    output: String(row.output),
+    result:
+      result === null
+        ? null
+        : {
+            ...(result.outputs !== undefined ? { outputs: result.outputs } : {}),
+            ...(result.counts !== undefined ? { counts: result.counts } : {}),
+          },
+    error: row.error == null ? null : JSON.parse(String(row.error)),
   }
 }
 
@@ -210,6 +241,40 @@ export async function runJobs(driver: SqlDriver, runId: string): Promise<JobReco
   const rows = await driver.all('SELECT * FROM jobs WHERE run_id = $1 ORDER BY step, item', [runId])
   return rows.map(jobFromRow)
 }
+
+/** See `RunStore.stepJobs`. */
+export async function stepJobs(
+  driver: SqlDriver,
+  runId: string,
+  step: string,
+  fromItem: number,
+): Promise<RunJob[]> {
+  const rows = await driver.all(
+    `SELECT ${RUN_JOB_COLUMNS} FROM jobs WHERE run_id = $1 AND step = $2 AND item >= $3
+      ORDER BY item`,
+    [runId, step, fromItem],
+  )
+  return rows.map(runJobFromRow)
+}
+
+/** See `RunStore.endedJobs`. */
+export async function endedJobs(driver: SqlDriver, ids: readonly string[]): Promise<RunJob[]> {
+  const out: RunJob[] = []
+  for (let at = 0; at < ids.length; at += IDS_AT_ONCE) {
+    const batch = ids.slice(at, at + IDS_AT_ONCE)
+    const sql = cachedSql(
+      `ended-jobs:${batch.length}`,
+      () =>
+        `SELECT ${RUN_JOB_COLUMNS} FROM jobs WHERE id IN (${valuesList(batch.length, 1, 1, (p) => p(1))})
+          AND state IN ('succeeded', 'failed', 'cancelled')`,
+    )
+    for (const row of await driver.all(sql, batch)) out.push(runJobFromRow(row))
+  }
+  return out
+}
+
+/** Ids per `endedJobs` statement: its parameters stay far below either database's limit. */
+const IDS_AT_ONCE = 500
 
 export async function unpublishedRuns(
   driver: SqlDriver,

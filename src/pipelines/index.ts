@@ -22,6 +22,7 @@ export { advanceRunOfJob, refuseRetryInEndedRun } from './job-hooks.ts'
 export { PipelineService } from './pipeline-service.ts'
 export { RunEngine, type RunEngineOptions, shardOf } from './run-engine.ts'
 export { isRunId, newRunId } from './run-id.ts'
+export { type JobsByStep, jobsByStep, type OutputKind, outputKinds, StepJobs } from './run-jobs.ts'
 export {
   parseRunRequest,
   RUN_REQUEST,

@@ -10,8 +10,8 @@ import {
   type NewJobItem,
 } from '../jobs/index.ts'
 import type {
-  JobRecord,
   MetaStore,
+  RunJob,
   RunPatch,
   RunRecord,
   RunStore,
@@ -19,6 +19,7 @@ import type {
 } from '../meta/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { expandOutput, type PipelineDefinition, stepOrder } from './definition.ts'
+import { type JobsByStep, outputKinds, type RunJobs, RunJobsCache } from './run-jobs.ts'
 import { type RunStatus, runStatus } from './run-status.ts'
 
 export interface RunEngineOptions {
@@ -29,11 +30,13 @@ export interface RunEngineOptions {
   logger: Logger
   /** Jobs of one run queued or running at once; the rest wait for them (default 256). */
   maxInFlight?: number
+  /** Runs whose jobs this process keeps between advances (`RunJobsCache`; default 1 000). */
+  runsKnown?: number
 }
 
 /**
- * Moves runs on. `advance` reads a run and its jobs, derives every step's state
- * (`runStatus`), creates the jobs of items whose parents are done (at most `maxInFlight` of a
+ * Moves runs on. `advance` reads a run and what changed of its jobs (`RunJobs`), derives every
+ * step's state (`runStatus`), creates the jobs of items whose parents are done (at most `maxInFlight` of a
  * run at a time), records step changes as events, and ends the run when its steps have. It is
  * idempotent: jobs are created under a key per (run, step, item), so two advances racing, or one
  * repeated after a crash, create each job once; the run changes only by compare-and-set.
@@ -43,11 +46,13 @@ export class RunEngine {
   readonly #log: Logger
   readonly #maxInFlight: number
   readonly #advancing = new Map<string, Advancing>()
+  readonly #known: RunJobsCache
 
   constructor(options: RunEngineOptions) {
     this.#o = options
     this.#log = options.logger.child({ component: 'runs' })
     this.#maxInFlight = options.maxInFlight ?? 256
+    this.#known = new RunJobsCache(options.runsKnown ?? 1000)
   }
 
   /**
@@ -84,9 +89,17 @@ export class RunEngine {
   async #advanceOnce(runId: string): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const run = await this.#o.meta.runById(runId)
-      if (!run || isTerminal(run.state)) return
-      const jobs = await this.#o.meta.runJobs(run.id)
-      const status = runStatus(run, jobs, this.#o.kinds)
+      if (!run || isTerminal(run.state)) {
+        this.#known.forget(runId)
+        return
+      }
+      const jobs = await this.#known.read(
+        this.#o.meta,
+        run,
+        unsettledSteps(run),
+        outputKinds(run, this.#o.kinds),
+      )
+      const status = runStatus(run, jobs.byStep, this.#o.kinds)
       if (status.state !== 'running') {
         if (await this.#end(run, status, jobs)) return
         continue // another advance changed the run: look again
@@ -119,24 +132,25 @@ export class RunEngine {
   async #createJobs(
     run: RunRecord,
     status: RunStatus,
-    jobs: readonly JobRecord[],
+    jobs: RunJobs,
   ): Promise<RunStatus['failure']> {
     const definition = run.definition as unknown as PipelineDefinition
-    const exists = new Set(jobs.map((job) => `${job.step}\u0000${job.item}`))
-    let room = this.#maxInFlight - jobs.filter((job) => !isTerminal(job.state)).length
+    let room = this.#maxInFlight - jobs.unended
     const todo: { name: string; item: number; inputs: string[] }[] = []
     for (const name of stepOrder(definition)) {
       const step = status.steps[name]!
       if (step.state !== 'running') continue
       for (let item = 0; item < step.items && room > 0; item++) {
-        if (exists.has(`${name}\u0000${item}`)) continue
-        todo.push({ name, item, inputs: step.itemInputs[item]! })
+        if (jobs.has(name, item)) continue
+        todo.push({ name, item, inputs: step.itemInputs(item) })
         room--
       }
     }
     const ready: NewJobItem[] = []
     const create = async () => {
-      if (ready.length > 0) await this.#o.jobs.createMany(run.clientId, ready.splice(0))
+      if (ready.length === 0) return
+      const made = await this.#o.jobs.createMany(run.clientId, ready.splice(0))
+      jobs.add(made.map(({ job }) => job))
     }
     for (const { name, item, inputs } of todo) {
       const made = await this.#newJob(run, name, item, inputs)
@@ -200,7 +214,7 @@ export class RunEngine {
   }
 
   /** Ends the run as its status says; cancels what is still running of a failed one. */
-  async #end(run: RunRecord, status: RunStatus, jobs: readonly JobRecord[]): Promise<boolean> {
+  async #end(run: RunRecord, status: RunStatus, jobs: RunJobs): Promise<boolean> {
     const steps = stepStates(status)
     const failed = Object.entries(status.steps)
       .filter(([, s]) => s.state === 'failed')
@@ -210,7 +224,7 @@ export class RunEngine {
       steps,
       result: {
         outputs: status.outputs,
-        counts: stepCounts(jobs),
+        counts: stepCounts(jobs.byStep),
         failed_steps: failed,
         duration_ms: Date.now() - run.created,
       },
@@ -220,16 +234,21 @@ export class RunEngine {
     }
     const ended = await this.#o.meta.updateRun(run.id, run.version, patch, stepEvents(run, steps))
     if (!ended) return false
+    this.#known.forget(run.id)
     this.#o.feed.notify()
     this.#log.info({ run: run.id, state: ended.state, failed }, 'run ended')
-    if (ended.state === 'failed') await this.cancelJobs(ended, jobs)
+    if (ended.state === 'failed')
+      await this.cancelJobs(
+        ended,
+        [...jobs.byStep.values()].flatMap((step) => [...step]),
+      )
     return true
   }
 
   /** Cancels the run's jobs that are still queued or running (a failed or cancelled run's). */
-  async cancelJobs(run: RunRecord, jobs?: readonly JobRecord[]): Promise<void> {
+  async cancelJobs(run: RunRecord, jobs?: readonly (RunJob | undefined)[]): Promise<void> {
     for (const job of jobs ?? (await this.#o.meta.runJobs(run.id))) {
-      if (isTerminal(job.state)) continue
+      if (!job || isTerminal(job.state)) continue
       await this.#o.jobs.cancel(run.clientId, job.id).catch((error: unknown) => {
         if ((error as { code?: string }).code !== 'E_JOB_FINISHED') throw error
       })
@@ -241,20 +260,33 @@ export class RunEngine {
  * The `counts` of every succeeded job's result (`image.detect`: faces found), summed per step:
  * `{detect: {face: 12}}`. Steps whose jobs count nothing are left out.
  */
-export function stepCounts(jobs: readonly JobRecord[]): Record<string, Record<string, number>> {
+export function stepCounts(byStep: JobsByStep): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {}
-  for (const job of jobs) {
-    const counts = job.result?.counts
-    if (job.state !== 'succeeded' || !job.step || typeof counts !== 'object' || counts === null)
-      continue
-    out[job.step] ??= {}
-    const step = out[job.step]!
-    for (const [label, n] of Object.entries(counts)) {
-      if (typeof n === 'number') step[label] = (step[label] ?? 0) + n
+  for (const [name, jobs] of byStep) {
+    for (const job of jobs) {
+      const counts = job.result?.counts
+      if (job.state !== 'succeeded' || typeof counts !== 'object' || counts === null) continue
+      out[name] ??= {}
+      const step = out[name]!
+      for (const [label, n] of Object.entries(counts)) {
+        if (typeof n === 'number') step[label] = (step[label] ?? 0) + n
+      }
     }
   }
   return out
 }
+
+/**
+ * Steps that may still get jobs: those the run has not recorded as settled (a settled step's
+ * items have all ended, and an ended job changes only by a retry, which the cache sees).
+ */
+function unsettledSteps(run: RunRecord): string[] {
+  return stepOrder(run.definition as unknown as PipelineDefinition).filter(
+    (name) => !SETTLED.has(run.steps[name]?.state ?? 'waiting'),
+  )
+}
+
+const SETTLED = new Set(['succeeded', 'failed', 'skipped'])
 
 /** Jobs one advance creates together (see `#createJobs`): one statement or transaction. */
 const CREATE_AT_ONCE = 64

@@ -17,6 +17,7 @@ import { PipelineError } from './errors.ts'
 import type { PipelineService } from './pipeline-service.ts'
 import type { RunEngine } from './run-engine.ts'
 import { isRunId, newRunId } from './run-id.ts'
+import { jobsByStep, outputKinds } from './run-jobs.ts'
 import { type RunStatus, runStatus } from './run-status.ts'
 import { queueAdvance, RUN_TOPIC } from './run-tasks.ts'
 
@@ -120,7 +121,10 @@ export class RunService {
     const run = isRunId(id) ? await this.#o.meta.getRun(clientId, id) : undefined
     if (!run) throw new PipelineError('E_RUN_NOT_FOUND', `no run ${JSON.stringify(id)}`)
     const jobs = await this.#o.meta.runJobs(run.id)
-    return { run, status: runStatus(run, jobs, this.#o.kinds) }
+    return {
+      run,
+      status: runStatus(run, jobsByStep(jobs, outputKinds(run, this.#o.kinds)), this.#o.kinds),
+    }
   }
 
   list(clientId: string, options: { state?: JobState; after?: string; limit: number }) {

@@ -1,5 +1,5 @@
-import { isTerminal, type KindRegistry } from '../jobs/index.ts'
-import type { JobRecord, RunRecord, RunState } from '../meta/index.ts'
+import type { KindRegistry } from '../jobs/index.ts'
+import type { RunRecord, RunState } from '../meta/index.ts'
 import {
   leafSteps,
   type PipelineDefinition,
@@ -7,6 +7,7 @@ import {
   type StepDefinition,
   stepOrder,
 } from './definition.ts'
+import type { JobsByStep, StepJobs } from './run-jobs.ts'
 
 export type StepState = 'waiting' | 'running' | 'succeeded' | 'failed' | 'skipped'
 
@@ -17,22 +18,22 @@ export interface StepStatus {
   items: number
   done: number
   failed: number
-  /** Its succeeded items' output names, in item order. */
-  outputs: string[]
-  /** Its jobs, by item. */
-  jobs: string[]
+  /** Its succeeded items' output names, in item order (built when first read). */
+  readonly outputs: readonly string[]
+  /** Its jobs, by item (built when read). */
+  readonly jobs: string[]
   /** The first failed item's error. */
   error?: { code: string; message: string }
-  /** The inputs of each item (what the engine creates jobs from). */
-  itemInputs: string[][]
+  /** The inputs of an item (what the engine creates its job from). */
+  itemInputs: (item: number) => string[]
 }
 
 export interface RunStatus {
   /** What the run's state should be, from its steps (never `queued` or `cancelled`). */
   state: Exclude<RunState, 'queued' | 'cancelled'>
   steps: Record<string, StepStatus>
-  /** The leaf steps' outputs: what the run produced. */
-  outputs: Record<string, string[]>
+  /** The leaf steps' outputs: what the run produced (built when read). */
+  readonly outputs: Record<string, readonly string[]>
   /** The step whose failure fails the run, with its error. */
   failure?: { step: string; code: string; message: string }
 }
@@ -46,25 +47,15 @@ export interface RunStatus {
  * - otherwise it reads its parents' outputs in `use` order: one item per file, or one item with
  *   all of them for a joining kind (`tar`), and is running until every item's job has ended
  *   (or, under `on_failure: fail`, until one has failed).
+ * `byStep` holds its jobs by step and item (`jobsByStep`).
  */
-export function runStatus(
-  run: RunRecord,
-  jobs: readonly JobRecord[],
-  kinds: KindRegistry,
-): RunStatus {
+export function runStatus(run: RunRecord, byStep: JobsByStep, kinds: KindRegistry): RunStatus {
   const definition = run.definition as unknown as PipelineDefinition
-  const byStep = new Map<string, JobRecord[]>()
-  for (const job of jobs) {
-    if (!job.step) continue
-    const list = byStep.get(job.step) ?? []
-    list[job.item ?? 0] = job
-    byStep.set(job.step, list)
-  }
   const steps: Record<string, StepStatus> = {}
   let failure: RunStatus['failure']
   for (const name of stepOrder(definition)) {
     const step = definition.steps[name]!
-    const status = stepStatus(step, run, byStep.get(name) ?? [], steps, definition, kinds)
+    const status = stepStatus(step, run, byStep.get(name), steps, definition, kinds)
     steps[name] = status
     if (status.state === 'failed' && step.on_failure === 'fail' && !failure) {
       failure = {
@@ -75,17 +66,22 @@ export function runStatus(
     }
   }
   const settled = Object.values(steps).every((s) => s.state !== 'waiting' && s.state !== 'running')
-  const outputs: Record<string, string[]> = {}
-  for (const leaf of leafSteps(definition)) outputs[leaf] = steps[leaf]!.outputs
   // A run fails as soon as a `fail` step has failed: it does not wait for other branches.
   const state = failure ? 'failed' : settled ? 'succeeded' : 'running'
-  return { state, steps, outputs, ...(failure ? { failure } : {}) }
+  return {
+    state,
+    steps,
+    get outputs() {
+      return Object.fromEntries(leafSteps(definition).map((leaf) => [leaf, steps[leaf]!.outputs]))
+    },
+    ...(failure ? { failure } : {}),
+  }
 }
 
 function stepStatus(
   step: StepDefinition,
   run: RunRecord,
-  jobs: readonly (JobRecord | undefined)[],
+  jobs: StepJobs | undefined,
   settled: Record<string, StepStatus>,
   definition: PipelineDefinition,
   kinds: KindRegistry,
@@ -97,7 +93,7 @@ function stepStatus(
     failed: 0,
     outputs: [],
     jobs: [],
-    itemInputs: [],
+    itemInputs: () => [],
   })
   const parents = step.use.filter((p) => p !== RUN_INPUT).map((p) => [p, settled[p]!] as const)
   if (parents.some(([, s]) => s.state === 'waiting' || s.state === 'running')) {
@@ -109,39 +105,46 @@ function stepStatus(
       (s.state === 'failed' && definition.steps[p]!.on_failure !== 'continue'),
   )
   if (dropped) return empty('skipped')
-  const inputs = step.use.flatMap((p) => (p === RUN_INPUT ? run.inputs : settled[p]!.outputs))
+  // One parent's outputs are read as they are: a fan-out of 100 000 items is not copied per look.
+  const inputs: readonly string[] =
+    step.use.length === 1
+      ? inputsOf(step.use[0]!, run, settled)
+      : step.use.flatMap((p) => inputsOf(p, run, settled))
   if (inputs.length === 0) return empty('skipped')
-  const kind = kinds.get(step.kind)
-  const itemInputs = kind.inputs === 'many' ? [inputs] : inputs.map((input) => [input])
-  const status: StepStatus = { ...empty('running'), items: itemInputs.length, itemInputs }
-  let ended = 0
-  for (let item = 0; item < itemInputs.length; item++) {
-    const job = jobs[item]
-    if (!job) continue
-    status.jobs.push(job.id)
-    if (!isTerminal(job.state)) continue
-    ended++
-    if (job.state === 'succeeded') {
-      status.done++
-      status.outputs.push(...jobOutputs(job, kind.output))
-    } else {
-      status.failed++
-      status.error ??= job.error ?? {
-        code: 'E_JOB_CANCELLED',
-        message: `job ${job.id} was cancelled`,
-      }
-    }
+  const joins = kinds.get(step.kind).inputs === 'many'
+  const items = joins ? 1 : inputs.length
+  const state: StepState =
+    // Under `fail` the first failed item fails the step (and the run) at once; otherwise the
+    // step waits for all its items, so its children see every one that succeeded.
+    jobs?.ended === items
+      ? jobs.failed > 0
+        ? 'failed'
+        : 'succeeded'
+      : jobs && jobs.failed > 0 && step.on_failure === 'fail'
+        ? 'failed'
+        : 'running'
+  const error = jobs?.firstError
+  return {
+    state,
+    items,
+    done: jobs?.done ?? 0,
+    failed: jobs?.failed ?? 0,
+    // Built when read (by a child step, the API, a run's end), not at each advance.
+    get outputs() {
+      return jobs?.outputs() ?? []
+    },
+    get jobs() {
+      return jobs ? [...jobs].map((job) => job.id) : []
+    },
+    ...(error ? { error } : {}),
+    itemInputs: joins ? () => [...inputs] : (item: number) => [inputs[item]!],
   }
-  // Under `fail` the first failed item fails the step (and the run) at once; otherwise the step
-  // waits for all its items, so its children see every one that succeeded.
-  if (ended === itemInputs.length) status.state = status.failed > 0 ? 'failed' : 'succeeded'
-  else if (status.failed > 0 && step.on_failure === 'fail') status.state = 'failed'
-  return status
 }
 
-/** The files a succeeded job wrote, by what its kind writes. */
-function jobOutputs(job: JobRecord, output: 'file' | 'files' | 'none'): string[] {
-  if (output === 'file') return [job.output]
-  if (output === 'files') return ((job.result?.outputs as string[] | undefined) ?? []).slice()
-  return []
+function inputsOf(
+  use: string,
+  run: RunRecord,
+  settled: Record<string, StepStatus>,
+): readonly string[] {
+  return use === RUN_INPUT ? run.inputs : settled[use]!.outputs
 }

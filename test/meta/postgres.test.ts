@@ -6,6 +6,7 @@ import { POSTGRES, requireServer } from '../helpers/services.ts'
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 import { runRateBucketsContract } from './rate-buckets-contract.ts'
+import { runRunStoreContract } from './run-store-contract.ts'
 
 after(dropTestSchemas)
 
@@ -25,6 +26,13 @@ runMetaDumpsContract('postgres', {
     await meta.start()
     return meta
   },
+})
+
+runRunStoreContract('postgres', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return undefined
+  const meta = new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))
+  await meta.start()
+  return meta
 })
 
 runRateBucketsContract('postgres', async (t) => {

@@ -14,6 +14,7 @@ import {
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 import { runRateBucketsContract } from './rate-buckets-contract.ts'
+import { runRunStoreContract } from './run-store-contract.ts'
 
 const dirs: string[] = []
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
@@ -38,6 +39,12 @@ runMetaDumpsContract('sqlite', {
     await meta.start()
     return meta
   },
+})
+
+runRunStoreContract('sqlite', async () => {
+  const meta = new SqlMetaStore(new SqliteDriver(await freshPath()))
+  await meta.start()
+  return meta
 })
 
 runRateBucketsContract('sqlite', async () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { isTerminal } from '../../src/jobs/index.ts'
-import { type StartedJobSystem, startJobSystem } from '../helpers/job-system.ts'
+import type { RunStore } from '../../src/meta/index.ts'
+import { RunEngine } from '../../src/pipelines/index.ts'
+import { type StartedJobSystem, silent, startJobSystem } from '../helpers/job-system.ts'
 
 describe('the run engine, driven by hand', () => {
   let s: StartedJobSystem
@@ -77,5 +79,98 @@ describe('the run engine, driven by hand', () => {
     assert.equal(again.created, false)
     assert.equal(again.run.id, first.run.id)
     await s.runs.cancel('ann', first.run.id)
+  })
+
+  /** Another engine on the same store, as a second process has; `meta` may be wrapped. */
+  const engineOf = (meta: StartedJobSystem['meta'] = s.meta) =>
+    new RunEngine({
+      meta,
+      jobs: s.jobs,
+      kinds: s.kinds,
+      feed: s.feed,
+      logger: silent,
+      maxInFlight: 2,
+    })
+  const cancelActive = async (id: string) => {
+    for (const job of await active(id)) await s.jobs.cancel('ann', job.id)
+  }
+
+  it('engines of two processes advancing one run each see the jobs the other created and ended', async () => {
+    const [one, two] = [engineOf(), engineOf()]
+    const { run } = await s.runs.create('ann', { pipeline: 'gz', inputs })
+    await one.advance(run.id) // items 0 and 1
+    await two.advance(run.id) // knows them: no room
+    await s.jobs.cancel('ann', (await active(run.id))[0]!.id)
+    await one.advance(run.id) // item 2
+    await cancelActive(run.id)
+    await two.advance(run.id) // reads 1 and 0 ended, finds 2 (ended too): items 3 and 4
+    const jobs = await s.meta.runJobs(run.id)
+    assert.deepEqual(
+      jobs.map((job) => job.item),
+      [0, 1, 2, 3, 4],
+    )
+    await cancelActive(run.id)
+    // One advance of the first engine ends the run: it finds items 3 and 4, ended, on its own.
+    await one.advance(run.id)
+    const { run: ended, status } = await s.runs.get('ann', run.id)
+    assert.equal(ended.state, 'succeeded')
+    assert.deepEqual(ended.steps.gz, { state: 'failed', items: 5, done: 0, failed: 5 })
+    assert.equal(status.steps.all!.state, 'skipped')
+  })
+
+  it('sees a retried job end again: an ended job it read before is read afresh', async () => {
+    const { run } = await s.runs.create('ann', { pipeline: 'gz', inputs: inputs.slice(0, 2) })
+    await s.engine.advance(run.id)
+    const [first, second] = await s.meta.runJobs(run.id)
+    for (const job of [first!, second!]) await s.files.put('ann', job.output, [Buffer.from('gz')])
+    const end = async (id: string, patch: Parameters<typeof s.meta.updateJob>[2]) => {
+      const job = await s.jobs.get('ann', id)
+      assert.ok(await s.meta.updateJob(id, job.version, patch))
+    }
+    await end(first!.id, { state: 'failed', error: { code: 'E_TEST', message: 'failed once' } })
+    await s.engine.advance(run.id) // the first item is known failed
+    await s.jobs.retry('ann', first!.id)
+    await end(first!.id, { state: 'succeeded' })
+    await end(second!.id, { state: 'succeeded' })
+    await s.engine.advance(run.id)
+    const { run: now, status } = await s.runs.get('ann', run.id)
+    assert.deepEqual(now.steps.gz, { state: 'succeeded', items: 2, done: 2, failed: 0 })
+    assert.equal(status.steps.all!.state, 'running')
+    await s.runs.cancel('ann', run.id)
+  })
+
+  it('an advance reads the jobs that may have changed, not every job of the run', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => `many/${i}.txt`)
+    for (const name of many) await s.files.put('ann', name, [Buffer.from(name)])
+    let rows = 0
+    let whole = 0
+    const counted = new Proxy(s.meta, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target)
+        if (key === 'runJobs') whole++
+        if (typeof value !== 'function') return value
+        if (key !== 'stepJobs' && key !== 'endedJobs') return value.bind(target)
+        return async (...args: unknown[]) => {
+          const read = (await value.apply(target, args)) as unknown[]
+          rows += read.length
+          return read
+        }
+      },
+    }) satisfies RunStore
+    const engine = engineOf(counted)
+    const { run } = await s.runs.create('ann', { pipeline: 'gz', inputs: many })
+    await engine.advance(run.id)
+    const perAdvance: number[] = []
+    while ((await s.runs.get('ann', run.id)).run.state === 'running') {
+      await cancelActive(run.id)
+      rows = 0
+      await engine.advance(run.id)
+      perAdvance.push(rows)
+    }
+    assert.equal((await s.meta.runJobs(run.id)).length, 40)
+    assert.equal(perAdvance.length, 20)
+    // The two that ended and the two it created before: never the whole run.
+    assert.ok(Math.max(...perAdvance) <= 4, `rows read per advance: ${perAdvance.join(' ')}`)
+    assert.equal(whole, 0)
   })
 })

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { describe, it, type TestContext } from 'node:test'
+import type { MetaStore, RunStore } from '../../src/meta/index.ts'
+
+type Store = MetaStore & RunStore
+
+/** What every `RunStore` adapter must do to let the run engine read only what changed. */
+export function runRunStoreContract(
+  name: string,
+  create: (t: TestContext) => Promise<Store | undefined>,
+): void {
+  describe(`RunStore contract: ${name}`, () => {
+    async function withRun(
+      t: TestContext,
+      fn: (store: Store, runId: string, jobIds: string[]) => Promise<void>,
+    ) {
+      const store = await create(t)
+      if (!store) return
+      try {
+        const { run } = await store.createRun({
+          id: `run_${randomUUID()}`,
+          clientId: 'rosa',
+          pipeline: 'p',
+          pipelineVersion: 1,
+          definition: { steps: {} },
+          inputs: ['in'],
+          steps: {},
+        })
+        assert.equal(run.retries, 0)
+        // Step `b`'s items 0–4 and step `c`'s item 0, created out of order.
+        const made = await store.createJobs(
+          [3, 0, 4, 1, 2, -1].map((item) => ({
+            id: randomUUID(),
+            clientId: 'rosa',
+            type: 'compress',
+            input: `in/${item}`,
+            output: `out/${item}`,
+            params: { level: 'a param a status need not read' },
+            idempotencyKey: `k${item}`,
+            run: { id: run.id, step: item < 0 ? 'c' : 'b', item: Math.max(item, 0) },
+          })),
+        )
+        await fn(
+          store,
+          run.id,
+          made.map((m) => m.job.id),
+        )
+      } finally {
+        await store.close()
+      }
+    }
+
+    it("a step's jobs from an item on, by item, with what a status reads of each", (t) =>
+      withRun(t, async (store, runId) => {
+        const jobs = await store.stepJobs(runId, 'b', 2)
+        assert.deepEqual(
+          jobs.map((job) => [job.step, job.item, job.output, job.state]),
+          [
+            ['b', 2, 'out/2', 'queued'],
+            ['b', 3, 'out/3', 'queued'],
+            ['b', 4, 'out/4', 'queued'],
+          ],
+        )
+        assert.deepEqual(Object.keys(jobs[0]!).sort(), [
+          'error',
+          'id',
+          'item',
+          'output',
+          'result',
+          'state',
+          'step',
+        ])
+        assert.deepEqual(
+          (await store.stepJobs(runId, 'c', 0)).map((job) => job.output),
+          ['out/-1'],
+        )
+        assert.deepEqual(await store.stepJobs(runId, 'b', 5), [])
+        assert.deepEqual(await store.stepJobs(runId, 'nope', 0), [])
+      }))
+
+    it('of the jobs named, those that ended; a result keeps only its outputs and counts', (t) =>
+      withRun(t, async (store, _runId, ids) => {
+        assert.deepEqual(await store.endedJobs(ids), [])
+        const [three, zero, four] = ids
+        for (const [id, patch] of [
+          [
+            three!,
+            { state: 'succeeded', result: { outputs: ['x/1'], counts: { face: 2 }, size: 9 } },
+          ],
+          [four!, { state: 'failed', error: { code: 'E_X', message: 'no' } }],
+          [zero!, { state: 'running' }],
+        ] as const) {
+          const job = (await store.jobById(id))!
+          assert.ok(await store.updateJob(id, job.version, patch))
+        }
+        const ended = await store.endedJobs([...ids, randomUUID()])
+        assert.deepEqual(
+          ended
+            .map((job) => [job.item, job.state, job.result, job.error])
+            .sort((a, b) => Number(a[0]) - Number(b[0])),
+          [
+            [3, 'succeeded', { outputs: ['x/1'], counts: { face: 2 } }, null],
+            [4, 'failed', null, { code: 'E_X', message: 'no' }],
+          ],
+        )
+        // More ids than one statement takes.
+        const many = [...Array.from({ length: 1200 }, () => randomUUID()), three!]
+        assert.deepEqual(
+          (await store.endedJobs(many)).map((job) => job.id),
+          [three],
+        )
+      }))
+
+    it("a retried job counts in its run's retries and changes its version", (t) =>
+      withRun(t, async (store, runId, ids) => {
+        const before = (await store.runById(runId))!
+        const job = (await store.jobById(ids[0]!))!
+        const failed = await store.updateJob(job.id, job.version, {
+          state: 'failed',
+          error: { code: 'E_X', message: 'no' },
+        })
+        assert.ok(await store.retryJob(job.id, failed!.version))
+        const after = (await store.runById(runId))!
+        assert.equal(after.retries, 1)
+        assert.equal(after.version, before.version + 1)
+        assert.equal(await store.updateRun(runId, before.version, { state: 'running' }), undefined)
+      }))
+  })
+}
