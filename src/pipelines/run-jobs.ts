@@ -121,7 +121,10 @@ function addTo(
 ): void {
   if (!job.step) return
   let step = byStep.get(job.step)
-  if (!step) byStep.set(job.step, (step = new StepJobs(outputOf(job.step))))
+  if (!step) {
+    step = new StepJobs(outputOf(job.step))
+    byStep.set(job.step, step)
+  }
   step.set(job)
 }
 
