@@ -150,14 +150,21 @@ export class FileService {
     commit: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const committed = chunk
-      ? await this.#meta.withChunkLock(chunk.key, () => this.#putThen(chunk.key, bytes, commit))
+      ? await this.#meta.withChunkLock(chunk.key, async (held) =>
+          this.#putThen(chunk.key, bytes, commit, await held.stored()),
+        )
       : await commit()
     if (committed) await this.free(committed.released)
     return committed
   }
 
-  async #putThen<T>(key: string, bytes: Uint8Array, commit: () => Promise<T | undefined>) {
-    const fresh = !(await this.#meta.hasChunk(key))
+  async #putThen<T>(
+    key: string,
+    bytes: Uint8Array,
+    commit: () => Promise<T | undefined>,
+    stored: boolean,
+  ) {
+    const fresh = !stored
     const put = { expectedSize: bytes.length, sha256: key, fresh }
     const { created } = await this.#blobs.put(key, bytes, put)
     const dropNew = async () => {
@@ -388,8 +395,8 @@ export class FileService {
         if (options.signal?.aborted) break
         if (blob.modified.getTime() >= cutoff) continue
         await pace.spend(1, options.signal)
-        const deleted = await this.#meta.withChunkLock(blob.key, async () =>
-          (await this.#meta.hasChunk(blob.key)) ? false : this.#blobs.delete(blob.key),
+        const deleted = await this.#meta.withChunkLock(blob.key, async (held) =>
+          (await held.stored()) ? false : this.#blobs.delete(blob.key),
         )
         if (deleted) blobs++
       }

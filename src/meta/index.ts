@@ -14,7 +14,13 @@ export type {
 export type { LeaderLeases } from './leader-leases.ts'
 export type { MetaCalls } from './meta-calls.ts'
 export type { MetaDumps } from './meta-dumps.ts'
-export type { AddChunkOptions, MetaStore, OneChunkOutput, ProgressEvent } from './meta-store.ts'
+export type {
+  AddChunkOptions,
+  HeldChunkLock,
+  MetaStore,
+  OneChunkOutput,
+  ProgressEvent,
+} from './meta-store.ts'
 export { MIGRATIONS } from './migrations.ts'
 export type { NodeRegistry, StorageNodeRecord, StorageNodeState } from './node-registry.ts'
 export { PostgresDriver } from './postgres-driver.ts'

@@ -25,10 +25,11 @@ export class LeaseLock {
     this.#driver = driver
   }
 
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` holding the key's lease; `fn` learns whether a chunk of this key is recorded. */
+  run<T>(key: string, fn: (stored: boolean) => Promise<T>): Promise<T> {
     return this.#local.run(key, async () => {
       const token = randomUUID()
-      await this.#acquire(key, token)
+      const stored = await this.#acquire(key, token)
       const renew = setInterval(() => {
         this.#driver
           .run(`UPDATE chunk_leases SET expires = ${NOW_MS} + $3 WHERE key = $1 AND owner = $2`, [
@@ -40,7 +41,7 @@ export class LeaseLock {
       }, LEASE_MS / 3)
       renew.unref()
       try {
-        return await fn()
+        return await fn(stored)
       } finally {
         clearInterval(renew)
         await this.#driver
@@ -50,19 +51,23 @@ export class LeaseLock {
     })
   }
 
-  async #acquire(key: string, token: string): Promise<void> {
+  /** Takes the lease; whether the chunk's row exists, read in the same statement. */
+  async #acquire(key: string, token: string): Promise<boolean> {
     for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
       // One statement, one round trip: a new row, or a lease whose time has passed taken over;
       // a live lease makes the update's condition false and nothing is returned. Two takers at
-      // once: the second waits on the first's row and then sees it live.
-      const taken = await this.#driver.all(
-        `INSERT INTO chunk_leases (key, owner, expires) VALUES ($1, $2, ${NOW_MS} + $3)
-           ON CONFLICT (key) DO UPDATE SET owner = $2, expires = ${NOW_MS} + $3
-           WHERE chunk_leases.expires <= ${NOW_MS}
-         RETURNING owner`,
+      // once: the second waits on the first's row and then sees it live. The statement began
+      // after the last holder's release began, so after its commit: its chunk row is seen.
+      const [taken] = await this.#driver.all(
+        `WITH taken AS (
+           INSERT INTO chunk_leases (key, owner, expires) VALUES ($1, $2, ${NOW_MS} + $3)
+             ON CONFLICT (key) DO UPDATE SET owner = $2, expires = ${NOW_MS} + $3
+             WHERE chunk_leases.expires <= ${NOW_MS}
+           RETURNING owner)
+         SELECT EXISTS (SELECT 1 FROM chunks WHERE key = $1) AS stored FROM taken`,
         [key, token, LEASE_MS],
       )
-      if (taken.length > 0) return
+      if (taken) return taken.stored === true
       await sleep(wait)
     }
   }

@@ -125,8 +125,11 @@ export interface MetaStore {
   unreferencedChunks(limit: number): Promise<string[]>
   /** Deletes the chunk row if nothing references it; true when it did. */
   dropChunk(key: string): Promise<boolean>
-  /** Runs `fn` while no other caller holds the lock of this chunk key (in any process). */
-  withChunkLock<T>(key: string, fn: () => Promise<T>): Promise<T>
+  /**
+   * Runs `fn` while no other caller holds the lock of this chunk key (in any process); `fn` may
+   * ask whether the chunk's row exists (as `hasChunk`; on PostgreSQL read with the lock).
+   */
+  withChunkLock<T>(key: string, fn: (held: HeldChunkLock) => Promise<T>): Promise<T>
 
   /** Creates the job, or returns the client's job with the same idempotency key. */
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }>
@@ -179,4 +182,10 @@ export interface MetaStore {
   retryJob(id: string, version: number): Promise<JobRecord | undefined>
   /** Marks the jobs' first tasks published (the outbox), without a sync of its own. */
   markJobsPublished(ids: readonly string[]): Promise<void>
+}
+
+/** What the holder of a chunk's lock may ask (`MetaStore.withChunkLock`). */
+export interface HeldChunkLock {
+  /** Whether the chunk's row exists, as `hasChunk` says. */
+  stored(): Promise<boolean>
 }

@@ -6,7 +6,13 @@ import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
 import type { MetaCalls } from './meta-calls.ts'
 import type { MetaDumps } from './meta-dumps.ts'
-import type { AddChunkOptions, MetaStore, OneChunkOutput, ProgressEvent } from './meta-store.ts'
+import type {
+  AddChunkOptions,
+  HeldChunkLock,
+  MetaStore,
+  OneChunkOutput,
+  ProgressEvent,
+} from './meta-store.ts'
 import { migrate } from './migrations.ts'
 import type { NodeRegistry, StorageNodeState } from './node-registry.ts'
 import type { BucketAnswer, RateBuckets } from './rate-buckets.ts'
@@ -574,10 +580,13 @@ export class SqlMetaStore
     return (await this.#driver.run('DELETE FROM chunks WHERE key = $1 AND refs = 0', [key])) > 0
   }
 
-  withChunkLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  withChunkLock<T>(key: string, fn: (held: HeldChunkLock) => Promise<T>): Promise<T> {
     // SQLite serves one process (its data folder is locked): an in-process lock is enough.
-    if (!this.#leases) return this.#driver.withLock(`chunk:${key}`, fn)
-    return this.#leases.run(key, fn)
+    if (!this.#leases) {
+      return this.#driver.withLock(`chunk:${key}`, () => fn({ stored: () => this.hasChunk(key) }))
+    }
+    // PostgreSQL: the lease's statement reads the chunk's row too, one round trip for both.
+    return this.#leases.run(key, (stored) => fn({ stored: async () => stored }))
   }
 
   async createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
@@ -794,14 +803,6 @@ async function commitFileIn(
   summary: UploadSummary,
 ): Promise<{ file: FileRecord; released: string[] }> {
   const { id, clientId, name } = target
-  // Two uploads of one name commit one after the other: the second replaces the first.
-  await driver.lockInTransaction(tx, `file:${clientId}/${name}`)
-  const released: string[] = []
-  const previous = await tx.all('SELECT id, size FROM files WHERE client_id = $1 AND name = $2', [
-    clientId,
-    name,
-  ])
-  if (previous[0]) released.push(...(await dropFile(tx, String(previous[0].id))))
   const file: FileRecord = {
     id,
     clientId,
@@ -812,44 +813,80 @@ async function commitFileIn(
     chunkCount: chunks.length,
     created: Date.now(),
   }
-  await tx.run(
-    `INSERT INTO files (id, client_id, name, size, sha256, content_type, chunk_count, created)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      file.id,
-      clientId,
-      name,
-      file.size,
-      file.sha256,
-      file.contentType,
-      file.chunkCount,
-      file.created,
-    ],
-  )
-  // The manifest in statements of many rows: a 1 GiB file's 256 chunks were 256 round trips.
   let offset = 0
-  const rows: SqlParam[][] = chunks.map((chunk, i) => {
+  const manifest: SqlParam[][] = chunks.map((chunk, i) => {
     const row = [file.id, i, chunk.key, offset]
     offset += chunk.size
     return row
   })
-  for (let at = 0; at < rows.length; at += MANIFEST_ROWS) {
-    const batch = rows.slice(at, at + MANIFEST_ROWS)
-    await tx.run(manifestInsert(batch.length), batch.flat())
-  }
   if (offset !== summary.size) {
     throw new Error(`file ${id}: chunks hold ${offset} bytes, the body had ${summary.size}`)
   }
+  // Most names are new: the file goes in at once, and the unique name decides between two
+  // commits of one new name. A name in use is replaced under the name's lock (a delete takes
+  // it too), looking again should a new file take the name between the look and the insert.
+  const released: string[] = []
+  let replacedSize: number | undefined
+  while (!(await insertFile(driver, tx, file, manifest))) {
+    await driver.lockInTransaction(tx, `file:${clientId}/${name}`)
+    const [previous] = await tx.all(
+      'SELECT id, size FROM files WHERE client_id = $1 AND name = $2',
+      [clientId, name],
+    )
+    if (!previous) continue
+    released.push(...(await dropFile(tx, String(previous.id))))
+    replacedSize = (replacedSize ?? 0) + Number(previous.size)
+  }
   await insertEvent(driver, tx, clientId, file.id, 'file', {
     ...fileEventData('created', file),
-    replaced: previous[0] !== undefined,
+    replaced: replacedSize !== undefined,
     // What the usage statistics need: the bytes the replaced file held, and those of this
     // file's chunks that were stored already (deduplication wrote them once).
-    ...(previous[0] ? { replacedSize: Number(previous[0].size) } : {}),
+    ...(replacedSize !== undefined ? { replacedSize } : {}),
     deduplicated: chunks.reduce((sum, c) => sum + (c.shared ? c.size : 0), 0),
   })
   return { file, released }
 }
+
+/**
+ * Inserts the file's row and its manifest unless its name is taken (then nothing, and false).
+ * On PostgreSQL a file of at most one chunk is one statement.
+ */
+async function insertFile(
+  driver: SqlDriver,
+  tx: SqlExecutor,
+  file: FileRecord,
+  manifest: readonly SqlParam[][],
+): Promise<boolean> {
+  const row = [
+    file.id,
+    file.clientId,
+    file.name,
+    file.size,
+    file.sha256,
+    file.contentType,
+    file.chunkCount,
+    file.created,
+  ]
+  if (driver.dialect === 'postgres' && manifest.length === 1) {
+    return (await tx.all(INSERT_FILE_OF_ONE_CHUNK, [...row, manifest[0]![2]!])).length > 0
+  }
+  if ((await tx.all(INSERT_FILE, row)).length === 0) return false
+  // The manifest in statements of many rows: a 1 GiB file's 256 chunks were 256 round trips.
+  for (let at = 0; at < manifest.length; at += MANIFEST_ROWS) {
+    const batch = manifest.slice(at, at + MANIFEST_ROWS)
+    await tx.run(manifestInsert(batch.length), batch.flat())
+  }
+  return true
+}
+
+const INSERT_FILE = `INSERT INTO files (id, client_id, name, size, sha256, content_type, chunk_count, created)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_id, name) DO NOTHING RETURNING id`
+
+/** `INSERT_FILE` and its one manifest row (`$9`: the chunk's key) together. */
+const INSERT_FILE_OF_ONE_CHUNK = `WITH f AS (${INSERT_FILE}),
+  m AS (INSERT INTO file_chunks (file_id, seq, chunk_key, start_offset) SELECT id, 0, $9, 0 FROM f)
+  SELECT id FROM f`
 
 /** Makes a file of at most one chunk, referencing the chunk, inside `tx` (see `commitFileIn`). */
 async function commitOneChunkIn(

@@ -577,6 +577,51 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         assert.deepEqual((await meta.deleteFile('ken', 'race'))?.released.length, 2)
       }))
 
+    it('files of one chunk put and deleted under one name at once: one file or none, and each chunk released exactly when not kept', (t) =>
+      withStore(t, async (meta) => {
+        const text = (i: number) => `version ${i}`
+        const summary = (i: number) => ({
+          size: Buffer.byteLength(text(i)),
+          sha256: chunk(text(i)).key,
+          contentType: 'text/plain',
+        })
+        const results = await Promise.all([
+          ...Array.from({ length: 8 }, (_, i) =>
+            meta.putFile('kim', 'race', chunk(text(i)), summary(i)),
+          ),
+          ...Array.from({ length: 3 }, () => meta.deleteFile('kim', 'race')),
+        ])
+        const released = results.flatMap((r) => r?.released ?? [])
+        const file = await meta.getFile('kim', 'race')
+        const kept = new Set(file ? (await meta.manifest(file.id)).map((m) => m.key) : [])
+        for (let i = 0; i < 8; i++) {
+          const key = chunk(text(i)).key
+          const times = released.filter((k) => k === key).length
+          assert.equal(times, kept.has(key) ? 0 : 1, `version ${i}: released ${times} times`)
+        }
+        const events = await meta.jobEvents({ after: 0, clientId: 'kim', limit: 100 })
+        const created = events.filter((e) => e.type === 'file' && e.data.action === 'created')
+        const deleted = events.filter((e) => e.type === 'file' && e.data.action === 'deleted')
+        // Every file that was made is gone but the last: replaced by the next, or deleted.
+        const replaced = created.filter((e) => e.data.replaced).length
+        assert.equal(created.length, 8)
+        assert.equal(replaced + deleted.length, 8 - (file ? 1 : 0))
+      }))
+
+    it("the holder of a chunk's lock learns whether the chunk is recorded", (t) =>
+      withStore(t, async (meta) => {
+        const held = () => meta.withChunkLock(chunk('kept').key, (lock) => lock.stored())
+        assert.equal(await held(), false)
+        const summary = { size: 4, sha256: chunk('kept').key, contentType: 'text/plain' }
+        await meta.putFile('lee', 'kept.txt', chunk('kept'), summary)
+        assert.equal(await held(), true)
+        const { released } = (await meta.deleteFile('lee', 'kept.txt'))!
+        assert.deepEqual(released, [chunk('kept').key])
+        assert.equal(await held(), true, 'released, still recorded until dropped')
+        assert.equal(await meta.dropChunk(chunk('kept').key), true)
+        assert.equal(await held(), false)
+      }))
+
     it('serialises work under one chunk lock', (t) =>
       withStore(t, async (meta) => {
         let inside = 0
