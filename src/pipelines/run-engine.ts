@@ -140,7 +140,7 @@ export class RunEngine {
     for (const name of stepOrder(definition)) {
       const step = status.steps[name]!
       if (step.state !== 'running') continue
-      for (let item = 0; item < step.items && room > 0; item++) {
+      for (let item = jobs.firstMissing(name); item < step.items && room > 0; item++) {
         if (jobs.has(name, item)) continue
         todo.push({ name, item, inputs: step.itemInputs(item) })
         room--

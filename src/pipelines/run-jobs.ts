@@ -22,6 +22,8 @@ export class StepJobs {
   #firstFailed: number | undefined
   /** `outputs()` as last built, until a job changes. */
   #outputs: string[] | undefined
+  /** The first item with no job: every item before it has one (jobs are never taken out). */
+  #firstMissing = 0
 
   constructor(output: OutputKind) {
     this.#output = output
@@ -41,6 +43,11 @@ export class StepJobs {
     return this.#jobs[item]
   }
 
+  /** The first item with no job known (jobs are created in item order: new ones come here). */
+  get firstMissing(): number {
+    return this.#firstMissing
+  }
+
   /** The first failed item's error (a cancelled job's is said). */
   get firstError(): { code: string; message: string } | undefined {
     if (this.#firstFailed === undefined) return undefined
@@ -55,6 +62,7 @@ export class StepJobs {
     if (was) this.#count(was, -1)
     this.#jobs[item] = job
     this.#count(job, 1)
+    while (this.#jobs[this.#firstMissing] !== undefined) this.#firstMissing++
     if (failedState(job)) {
       if (this.#firstFailed === undefined || item < this.#firstFailed) this.#firstFailed = item
     } else if (item === this.#firstFailed) {
@@ -144,8 +152,6 @@ export class RunJobs {
   readonly #outputOf: (step: string) => OutputKind
   readonly #byStep = new Map<string, StepJobs>()
   readonly #unended = new Map<string, RunJob>()
-  /** Per step, the first item with no job known: `stepJobs` reads from there. */
-  readonly #frontier = new Map<string, number>()
 
   private constructor(retries: number, outputOf: (step: string) => OutputKind) {
     this.retries = retries
@@ -177,6 +183,11 @@ export class RunJobs {
     return this.#byStep.get(step)?.at(item) !== undefined
   }
 
+  /** The step's first item with no job known. */
+  firstMissing(step: string): number {
+    return this.#byStep.get(step)?.firstMissing ?? 0
+  }
+
   /** Reads what changed: the known unended jobs that have ended, and `steps`' new jobs. */
   async refresh(store: RunStore, runId: string, steps: readonly string[]): Promise<void> {
     if (this.#unended.size > 0) this.add(await store.endedJobs([...this.#unended.keys()]))
@@ -195,11 +206,7 @@ export class RunJobs {
 
   async #readNew(store: RunStore, runId: string, steps: readonly string[]): Promise<void> {
     for (const step of steps) {
-      let from = this.#frontier.get(step) ?? 0
-      this.add(await store.stepJobs(runId, step, from))
-      const jobs = this.#byStep.get(step)
-      while (jobs?.at(from) !== undefined) from++
-      this.#frontier.set(step, from)
+      this.add(await store.stepJobs(runId, step, this.firstMissing(step)))
     }
   }
 }

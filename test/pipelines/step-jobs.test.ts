@@ -28,7 +28,7 @@ function walked(jobs: Map<number, RunJob>, output: 'file' | 'files') {
   }
 }
 
-it("a step's counts, first error and outputs, kept as jobs are set, are those of its jobs walked afresh", () => {
+it("a step's counts, first error, outputs and first missing item, kept as jobs are set, are those of its jobs walked afresh", () => {
   const change = fc.record({
     item: fc.nat(30),
     state: fc.constantFrom(...STATES),
@@ -60,6 +60,9 @@ it("a step's counts, first error and outputs, kept as jobs are set, are those of
             { ended: want.ended, done: want.done, failed: want.failed, error: want.firstError },
           )
           assert.deepEqual(step.outputs(), want.outputs)
+          let missing = 0
+          while (truth.has(missing)) missing++
+          assert.equal(step.firstMissing, missing)
           assert.deepEqual(
             [...step].map((j) => j.id),
             want.ids,
