@@ -358,14 +358,15 @@ export function retryJob(
     )
     if (!rows[0]) return undefined
     const job = jobFromRow(rows[0])
-    await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
     // An ended job changed: the run's engines read its jobs afresh (`RunRecord.retries`), and an
-    // advance that read the run before this fails its compare-and-set and looks again.
+    // advance that read the run before this fails its compare-and-set and looks again. The run's
+    // row before the events' lock, the order a run's own update takes them in.
     if (job.runId) {
       await tx.run('UPDATE runs SET retries = retries + 1, version = version + 1 WHERE id = $1', [
         job.runId,
       ])
     }
+    await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
     return job
   })
 }
