@@ -30,8 +30,11 @@ export interface RunEngineOptions {
   logger: Logger
   /** Jobs of one run queued or running at once; the rest wait for them (default 256). */
   maxInFlight?: number
-  /** Runs whose jobs this process keeps between advances (`RunJobsCache`; default 1 000). */
-  runsKnown?: number
+  /**
+   * What this process keeps of runs' jobs between advances (`RunJobsCache`): at most `runs` runs
+   * (default 1 000) and `jobs` jobs in all (default 1 000 000, ~200 MB).
+   */
+  known?: { runs?: number; jobs?: number }
 }
 
 /**
@@ -52,7 +55,10 @@ export class RunEngine {
     this.#o = options
     this.#log = options.logger.child({ component: 'runs' })
     this.#maxInFlight = options.maxInFlight ?? 256
-    this.#known = new RunJobsCache(options.runsKnown ?? 1000)
+    this.#known = new RunJobsCache({
+      runs: options.known?.runs ?? 1000,
+      jobs: options.known?.jobs ?? 1_000_000,
+    })
   }
 
   /**

@@ -24,6 +24,7 @@ export class StepJobs {
   #outputs: string[] | undefined
   /** The first item with no job: every item before it has one (jobs are never taken out). */
   #firstMissing = 0
+  #size = 0
 
   constructor(output: OutputKind) {
     this.#output = output
@@ -43,6 +44,11 @@ export class StepJobs {
     return this.#jobs[item]
   }
 
+  /** Jobs known. */
+  get size(): number {
+    return this.#size
+  }
+
   /** The first item with no job known (jobs are created in item order: new ones come here). */
   get firstMissing(): number {
     return this.#firstMissing
@@ -60,6 +66,7 @@ export class StepJobs {
     const item = job.item ?? 0
     const was = this.#jobs[item]
     if (was) this.#count(was, -1)
+    else this.#size++
     this.#jobs[item] = job
     this.#count(job, 1)
     while (this.#jobs[this.#firstMissing] !== undefined) this.#firstMissing++
@@ -179,6 +186,13 @@ export class RunJobs {
     return this.#unended.size
   }
 
+  /** Jobs known: what this costs in memory (~200 bytes each). */
+  get size(): number {
+    let size = 0
+    for (const step of this.#byStep.values()) size += step.size
+    return size
+  }
+
   has(step: string, item: number): boolean {
     return this.#byStep.get(step)?.at(item) !== undefined
   }
@@ -212,15 +226,16 @@ export class RunJobs {
 }
 
 /**
- * The `RunJobs` of the runs this process advanced last, at most `limit`; a run dropped (or
- * ended) is loaded whole again if it is advanced again.
+ * The `RunJobs` of the runs this process advanced last: at most `runs` of them, holding at most
+ * `jobs` jobs in all (the run being read is kept whatever its size). A run dropped (or ended)
+ * is loaded whole again if it is advanced again.
  */
 export class RunJobsCache {
   readonly #runs = new Map<string, RunJobs>()
-  readonly #limit: number
+  readonly #limits: { runs: number; jobs: number }
 
-  constructor(limit: number) {
-    this.#limit = limit
+  constructor(limits: { runs: number; jobs: number }) {
+    this.#limits = limits
   }
 
   /**
@@ -237,9 +252,16 @@ export class RunJobsCache {
     this.#runs.delete(run.id)
     if (known?.retries === run.retries) await known.refresh(store, run.id, steps)
     else known = await RunJobs.load(store, run, outputOf)
-    // Most recently used last: the first in the map is the one dropped.
+    // Most recently used last: the first in the map is the first dropped.
     this.#runs.set(run.id, known)
-    if (this.#runs.size > this.#limit) this.#runs.delete(this.#runs.keys().next().value!)
+    let jobs = 0
+    for (const other of this.#runs.values()) jobs += other.size
+    for (const [id, other] of this.#runs) {
+      if (other === known) break
+      if (this.#runs.size <= this.#limits.runs && jobs <= this.#limits.jobs) break
+      this.#runs.delete(id)
+      jobs -= other.size
+    }
     return known
   }
 

@@ -82,7 +82,10 @@ describe('the run engine, driven by hand', () => {
   })
 
   /** Another engine on the same store, as a second process has; `meta` may be wrapped. */
-  const engineOf = (meta: StartedJobSystem['meta'] = s.meta) =>
+  const engineOf = (
+    meta: StartedJobSystem['meta'] = s.meta,
+    known?: { runs?: number; jobs?: number },
+  ) =>
     new RunEngine({
       meta,
       jobs: s.jobs,
@@ -90,7 +93,26 @@ describe('the run engine, driven by hand', () => {
       feed: s.feed,
       logger: silent,
       maxInFlight: 2,
+      known,
     })
+  /** The store, counting the rows of jobs an engine reads, and its reads of whole runs. */
+  const counting = () => {
+    const read = { rows: 0, whole: 0 }
+    const store = new Proxy(s.meta, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target)
+        if (key === 'runJobs') read.whole++
+        if (typeof value !== 'function') return value
+        if (key !== 'stepJobs' && key !== 'endedJobs') return value.bind(target)
+        return async (...args: unknown[]) => {
+          const rows = (await value.apply(target, args)) as unknown[]
+          read.rows += rows.length
+          return rows
+        }
+      },
+    }) satisfies RunStore
+    return { store, read }
+  }
   const cancelActive = async (id: string) => {
     for (const job of await active(id)) await s.jobs.cancel('ann', job.id)
   }
@@ -142,35 +164,41 @@ describe('the run engine, driven by hand', () => {
   it('an advance reads the jobs that may have changed, not every job of the run', async () => {
     const many = Array.from({ length: 40 }, (_, i) => `many/${i}.txt`)
     for (const name of many) await s.files.put('ann', name, [Buffer.from(name)])
-    let rows = 0
-    let whole = 0
-    const counted = new Proxy(s.meta, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target)
-        if (key === 'runJobs') whole++
-        if (typeof value !== 'function') return value
-        if (key !== 'stepJobs' && key !== 'endedJobs') return value.bind(target)
-        return async (...args: unknown[]) => {
-          const read = (await value.apply(target, args)) as unknown[]
-          rows += read.length
-          return read
-        }
-      },
-    }) satisfies RunStore
-    const engine = engineOf(counted)
+    const { store, read } = counting()
+    const engine = engineOf(store)
     const { run } = await s.runs.create('ann', { pipeline: 'gz', inputs: many })
     await engine.advance(run.id)
     const perAdvance: number[] = []
     while ((await s.runs.get('ann', run.id)).run.state === 'running') {
       await cancelActive(run.id)
-      rows = 0
+      read.rows = 0
       await engine.advance(run.id)
-      perAdvance.push(rows)
+      perAdvance.push(read.rows)
     }
     assert.equal((await s.meta.runJobs(run.id)).length, 40)
     assert.equal(perAdvance.length, 20)
     // The two that ended and the two it created before: never the whole run.
     assert.ok(Math.max(...perAdvance) <= 4, `rows read per advance: ${perAdvance.join(' ')}`)
-    assert.equal(whole, 0)
+    assert.equal(read.whole, 0)
+  })
+
+  it('keeps the jobs of the runs it advanced last up to its limit, and reads a run dropped whole again', async () => {
+    const { store, read } = counting()
+    const roomy = engineOf(store)
+    const tight = engineOf(store, { jobs: 3 })
+    const [a, b] = [
+      (await s.runs.create('ann', { pipeline: 'gz', inputs: inputs.slice(0, 2) })).run,
+      (await s.runs.create('ann', { pipeline: 'gz', inputs: inputs.slice(2, 4) })).run,
+    ]
+    for (const engine of [roomy, tight]) {
+      await engine.advance(a.id) // two jobs each, one engine creating them for both
+      await engine.advance(b.id)
+    }
+    read.rows = 0
+    await roomy.advance(a.id)
+    assert.equal(read.rows, 0, 'known: nothing ended, nothing new')
+    await tight.advance(a.id)
+    assert.equal(read.rows, 2, 'dropped for the later run (4 jobs over 3): read again')
+    for (const run of [a, b]) await s.runs.cancel('ann', run.id)
   })
 })
