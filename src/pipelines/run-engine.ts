@@ -32,7 +32,7 @@ export interface RunEngineOptions {
   maxInFlight?: number
   /**
    * What this process keeps of runs' jobs between advances (`RunJobsCache`): at most `runs` runs
-   * (default 1 000) and `jobs` jobs in all (default 1 000 000, ~200 MB).
+   * (default 1 000) and `jobs` jobs in all (default 1 000 000: ~250 MB, ~250 bytes a job).
    */
   known?: { runs?: number; jobs?: number }
 }

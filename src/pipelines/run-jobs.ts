@@ -186,7 +186,7 @@ export class RunJobs {
     return this.#unended.size
   }
 
-  /** Jobs known: what this costs in memory (~200 bytes each). */
+  /** Jobs known: what this costs in memory (~250 bytes each). */
   get size(): number {
     let size = 0
     for (const step of this.#byStep.values()) size += step.size
