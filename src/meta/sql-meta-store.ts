@@ -869,7 +869,8 @@ async function insertFile(
     file.created,
   ]
   if (driver.dialect === 'postgres' && manifest.length === 1) {
-    return (await tx.all(INSERT_FILE_OF_ONE_CHUNK, [...row, manifest[0]![2]!])).length > 0
+    const [, , key] = manifest[0]!
+    return (await tx.all(INSERT_FILE_OF_ONE_CHUNK, [...row, key!])).length > 0
   }
   if ((await tx.all(INSERT_FILE, row)).length === 0) return false
   // The manifest in statements of many rows: a 1 GiB file's 256 chunks were 256 round trips.

@@ -39,10 +39,11 @@ export interface RunEngineOptions {
 
 /**
  * Moves runs on. `advance` reads a run and what changed of its jobs (`RunJobs`), derives every
- * step's state (`runStatus`), creates the jobs of items whose parents are done (at most `maxInFlight` of a
- * run at a time), records step changes as events, and ends the run when its steps have. It is
- * idempotent: jobs are created under a key per (run, step, item), so two advances racing, or one
- * repeated after a crash, create each job once; the run changes only by compare-and-set.
+ * step's state (`runStatus`), creates the jobs of items whose parents are done (at most
+ * `maxInFlight` of a run at a time), records step changes as events, and ends the run when its
+ * steps have. It is idempotent: jobs are created under a key per (run, step, item), so two
+ * advances racing, or one repeated after a crash, create each job once; the run changes only by
+ * compare-and-set.
  */
 export class RunEngine {
   readonly #o: RunEngineOptions
@@ -252,9 +253,9 @@ export class RunEngine {
   }
 
   /** Cancels the run's jobs that are still queued or running (a failed or cancelled run's). */
-  async cancelJobs(run: RunRecord, jobs?: readonly (RunJob | undefined)[]): Promise<void> {
+  async cancelJobs(run: RunRecord, jobs?: readonly RunJob[]): Promise<void> {
     for (const job of jobs ?? (await this.#o.meta.runJobs(run.id))) {
-      if (!job || isTerminal(job.state)) continue
+      if (isTerminal(job.state)) continue
       await this.#o.jobs.cancel(run.clientId, job.id).catch((error: unknown) => {
         if ((error as { code?: string }).code !== 'E_JOB_FINISHED') throw error
       })

@@ -129,18 +129,20 @@ export function jobsByStep(
   return byStep
 }
 
+/** Sets the job in its step's `StepJobs`; false for a job of no step (not a run's). */
 function addTo(
   byStep: Map<string, StepJobs>,
   job: RunJob,
   outputOf: (step: string) => OutputKind,
-): void {
-  if (!job.step) return
+): boolean {
+  if (!job.step) return false
   let step = byStep.get(job.step)
   if (!step) {
     step = new StepJobs(outputOf(job.step))
     byStep.set(job.step, step)
   }
   step.set(job)
+  return true
 }
 
 /**
@@ -158,7 +160,8 @@ export class RunJobs {
   readonly retries: number
   readonly #outputOf: (step: string) => OutputKind
   readonly #byStep = new Map<string, StepJobs>()
-  readonly #unended = new Map<string, RunJob>()
+  /** The ids of the jobs known not to have ended. */
+  readonly #unended = new Set<string>()
 
   private constructor(retries: number, outputOf: (step: string) => OutputKind) {
     this.retries = retries
@@ -204,17 +207,16 @@ export class RunJobs {
 
   /** Reads what changed: the known unended jobs that have ended, and `steps`' new jobs. */
   async refresh(store: RunStore, runId: string, steps: readonly string[]): Promise<void> {
-    if (this.#unended.size > 0) this.add(await store.endedJobs([...this.#unended.keys()]))
+    if (this.#unended.size > 0) this.add(await store.endedJobs([...this.#unended]))
     await this.#readNew(store, runId, steps)
   }
 
   /** Records jobs as read (or as just created); a job read later replaces one read before. */
   add(jobs: readonly RunJob[]): void {
     for (const job of jobs) {
-      if (!job.step) continue
-      addTo(this.#byStep, job, this.#outputOf)
+      if (!addTo(this.#byStep, job, this.#outputOf)) continue
       if (isTerminal(job.state)) this.#unended.delete(job.id)
-      else this.#unended.set(job.id, job)
+      else this.#unended.add(job.id)
     }
   }
 

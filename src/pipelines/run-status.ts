@@ -113,19 +113,9 @@ function stepStatus(
   if (inputs.length === 0) return empty('skipped')
   const joins = kinds.get(step.kind).inputs === 'many'
   const items = joins ? 1 : inputs.length
-  const state: StepState =
-    // Under `fail` the first failed item fails the step (and the run) at once; otherwise the
-    // step waits for all its items, so its children see every one that succeeded.
-    jobs?.ended === items
-      ? jobs.failed > 0
-        ? 'failed'
-        : 'succeeded'
-      : jobs && jobs.failed > 0 && step.on_failure === 'fail'
-        ? 'failed'
-        : 'running'
   const error = jobs?.firstError
   return {
-    state,
+    state: stateOfStep(step, items, jobs),
     items,
     done: jobs?.done ?? 0,
     failed: jobs?.failed ?? 0,
@@ -139,6 +129,16 @@ function stepStatus(
     ...(error ? { error } : {}),
     itemInputs: joins ? () => [...inputs] : (item: number) => [inputs[item]!],
   }
+}
+
+/**
+ * Under `fail` the first failed item fails the step (and the run) at once; otherwise the step
+ * waits for all its items, so its children see every one that succeeded.
+ */
+function stateOfStep(step: StepDefinition, items: number, jobs?: StepJobs): StepState {
+  const failed = (jobs?.failed ?? 0) > 0
+  if (jobs?.ended === items) return failed ? 'failed' : 'succeeded'
+  return failed && step.on_failure === 'fail' ? 'failed' : 'running'
 }
 
 function inputsOf(
