@@ -3,8 +3,8 @@
  * shape against `piper up` on the same work in the same run.
  *
  * BENCH_CLUSTER_JOBS (200) files of 1 MiB of text are uploaded (not timed); then all their
- * compress jobs are posted at once and the clock runs until the last has succeeded (followed in
- * the gateway's job list). Setups, in an order that rotates each of BENCH_ROUNDS (3) rounds:
+ * compress jobs are posted at once and the clock runs until the last has succeeded (followed on
+ * the gateway's event stream). Setups, in an order that rotates each of BENCH_ROUNDS (3) rounds:
  * - `piper up` (SQLite, embedded queue, fs), 2 codec threads;
  * - a cluster on PostgreSQL, `piper queue serve` and one storage node: 1 gateway + 1 worker
  *   process with 1 codec thread;
@@ -14,22 +14,36 @@
  * the ceiling this machine puts on adding workers is printed beside the ratio, and by process
  * (from /proc/PID/stat: gateway, workers, queue server, storage node, PostgreSQL, the bench's own
  * client), so where the cluster spends its CPU per job shows.
+ *
+ * Then the floor under the cluster's ratio on this machine (`lib/cluster-floor.ts`): the CPU a
+ * job's traffic between processes costs with none of Piper's code (its bytes through a bare blob
+ * server, as many PostgreSQL round trips as the cluster sent per job, its queue messages over a
+ * bare WebSocket), and the codec's own CPU per job (an in-process loop, labelled so). With both,
+ * the bench prints the cluster's best rate on this machine if Piper's code in it cost nothing
+ * more, over `piper up`'s: the ratio's ceiling here.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { readSse } from '../src/cli/sse-reader.ts'
 import { startPiper, startRole } from '../test/helpers/piper-server.ts'
-import { dropTestSchemas, freshPostgresUrl } from '../test/helpers/postgres.ts'
+import { dropTestSchemas, freshPostgresUrl, POSTGRES_URL } from '../test/helpers/postgres.ts'
 import { startQueueServer } from '../test/helpers/queue-server.ts'
 import { startStorageNodes } from '../test/helpers/storage-nodes.ts'
+import { type ClusterFloor, clusterFloor, codecPerJob } from './lib/cluster-floor.ts'
 import { generatedText } from './lib/inputs.ts'
 import { machineCpu } from './lib/machine-cpu.ts'
 import { printTable } from './lib/measure.ts'
 import { cpuByProcess } from './lib/process-cpu.ts'
 
 const JOBS = Number(process.env.BENCH_CLUSTER_JOBS ?? 200)
+/** The files compressed: 1 MiB of text each, made unique by 16 random bytes. */
+const INPUTS = Array.from({ length: JOBS }, (_, i) =>
+  Buffer.concat([generatedText(1 << 20, i + 1), randomBytes(16)]),
+)
+/** A job's round trips to the queue server: the task's publish, its delivery, its ack. */
+const QUEUE_MESSAGES_PER_JOB = 3
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
 interface Setup {
@@ -141,8 +155,7 @@ function processGroup(cmdline: string): string {
 async function jobsWall({ url, roles }: Running): Promise<Measured> {
   let statements = new Map<string, number>()
   for (let i = 0; i < JOBS; i++) {
-    const body = Buffer.concat([generatedText(1 << 20, i + 1), randomBytes(16)])
-    const res = await fetch(`${url}/v1/files/in/${i}.txt`, { method: 'PUT', body })
+    const res = await fetch(`${url}/v1/files/in/${i}.txt`, { method: 'PUT', body: INPUTS[i] })
     if (res.status !== 201) throw new Error(`upload: ${res.status}`)
   }
   const {
@@ -159,31 +172,55 @@ async function jobsWall({ url, roles }: Running): Promise<Measured> {
   return { ms, busy, cpuSeconds, byProcess, statements }
 }
 
+/**
+ * Posts every job, then waits for the last to succeed, followed as users follow them: on the
+ * gateway's event stream (`/v1/events`), opened before the first post, not by polling the list.
+ */
 async function postAndWait(url: string): Promise<number> {
+  const events = new AbortController()
+  const opened = await fetch(`${url}/v1/events`, { signal: events.signal })
+  const posted = new Set<string>()
+  const succeeded = new Set<string>()
+  const allDone = Promise.withResolvers<void>()
+  const check = () => {
+    if (posted.size === JOBS && [...posted].every((id) => succeeded.has(id))) allDone.resolve()
+  }
+  const listening = (async () => {
+    for await (const event of readSse(opened.body!)) {
+      if (event.event !== 'state') continue
+      const data = JSON.parse(event.data) as { job?: string; state?: string }
+      if (!data.job) continue
+      if (data.state === 'failed') throw new Error(`a job failed: ${event.data}`)
+      if (data.state === 'succeeded') succeeded.add(data.job)
+      check()
+    }
+  })().catch((error: unknown) => {
+    if (!events.signal.aborted) allDone.reject(error)
+  })
   const start = performance.now()
-  await Promise.all(
-    Array.from({ length: JOBS }, async (_, i) => {
-      const res = await fetch(`${url}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'compress', input: `in/${i}.txt` }),
-      })
-      if (res.status !== 202) throw new Error(`job: ${res.status} ${await res.text()}`)
-    }),
-  )
-  for (;;) {
-    const page = (await (await fetch(`${url}/v1/jobs?state=succeeded&limit=1000`)).json()) as {
-      jobs: unknown[]
-    }
-    if (page.jobs.length >= JOBS) return performance.now() - start
-    const failed = (await (await fetch(`${url}/v1/jobs?state=failed&limit=10`)).json()) as {
-      jobs: unknown[]
-    }
-    if (failed.jobs.length > 0) throw new Error(`a job failed: ${JSON.stringify(failed.jobs[0])}`)
-    await sleep(100)
+  try {
+    await Promise.all(
+      Array.from({ length: JOBS }, async (_, i) => {
+        const res = await fetch(`${url}/v1/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'compress', input: `in/${i}.txt` }),
+        })
+        if (res.status !== 202) throw new Error(`job: ${res.status} ${await res.text()}`)
+        posted.add(((await res.json()) as { id: string }).id)
+      }),
+    )
+    check()
+    await allDone.promise
+    return performance.now() - start
+  } finally {
+    events.abort()
+    await listening
   }
 }
 
+let floor: ClusterFloor | undefined
+let codec: ReturnType<typeof codecPerJob> | undefined
 const walls = new Map<string, Measured[]>(SETUPS.map((s) => [s.label, []]))
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -199,11 +236,25 @@ try {
       }
     }
   }
+  const statementsPerJob = [...medianRound(SETUPS[2]!.label).statements.values()].reduce(
+    (a, b) => a + b,
+    0,
+  )
+  codec = codecPerJob(INPUTS)
+  floor = await clusterFloor({
+    jobs: JOBS,
+    inFlight: 4,
+    inputs: INPUTS,
+    outputSizes: codec.outputSizes,
+    statements: Math.round(statementsPerJob / JOBS),
+    messages: QUEUE_MESSAGES_PER_JOB,
+    databaseUrl: POSTGRES_URL,
+  })
 } finally {
   await dropTestSchemas()
 }
 /** The round of median wall time of a setup. */
-const medianRound = (label: string) => {
+function medianRound(label: string): Measured {
   const rounds = [...walls.get(label)!].sort((a, b) => a.ms - b.ms)
   return rounds[Math.floor(rounds.length / 2)]!
 }
@@ -249,4 +300,22 @@ printTable([
 ])
 console.log(
   `walls (ms): ${JSON.stringify(Object.fromEntries([...walls].map(([k, v]) => [k, v.map((m) => Math.round(m.ms))])))}`,
+)
+
+// The floor: what this machine allows the cluster at best, against piper up in the same run.
+const least = codec!.cpuMs + floor!.cpuMsPerJob
+const bestRate = (availableParallelism() * 1000) / least
+console.log('\nThe floor under the cluster on this machine (per job):')
+printTable([
+  ['', 'CPU ms/job'],
+  [
+    `traffic between processes with no Piper code (${floor!.statements} PostgreSQL round trips, ${QUEUE_MESSAGES_PER_JOB} WebSocket messages, the bytes through a bare blob server)`,
+    floor!.cpuMsPerJob,
+  ],
+  ['the codec and the hashes of input and output (in-process loop)', codec!.cpuMs],
+  ['the cluster at best', least],
+  ['the cluster, measured (2 workers)', cpuMsPerJob(SETUPS[2]!.label)],
+])
+console.log(
+  `At best, with both cores busy and Piper's code costing nothing beyond the floor: ${bestRate.toFixed(0)} jobs/s, ${(bestRate / up).toFixed(2)}× piper up's ${up.toFixed(0)} (the ceiling on cluster ÷ piper up here; goal ≥ 0.8).`,
 )

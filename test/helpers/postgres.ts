@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test'
+/** The local PostgreSQL's test database (trust auth, as this machine runs it). */
+export const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test'
+const BASE = POSTGRES_URL
 const schemas: string[] = []
 
 /** A PostgreSQL URL whose tables live in a schema of their own (see `dropTestSchemas`). */
