@@ -34,7 +34,7 @@ import { BlobError, checkRange } from './errors.ts'
  * A blob of up to `SMALL_MAX` bytes is read, and a key looked up, with synchronous calls on the
  * caller's thread. Each asynchronous file call is a round trip through libuv's thread pool,
  * ~50 µs of CPU on a 2-core VM against ~6 µs for the whole small read done here (measured, see
- * docs/performance.md); a run of tiny files reads dozens per second per core. The price is a
+ * docs/performance.md); a pipeline of tiny files reads hundreds of blobs a second. The price is a
  * stall of the event loop for as long as one small read takes from a cold disk, as the queue
  * log's appends already take.
  */
