@@ -97,6 +97,7 @@ export async function clusterFloor(shape: FloorShape): Promise<ClusterFloor> {
     await pool.end()
     agent.destroy()
     for (const proc of started) {
+      if (proc.exitCode !== null || proc.signalCode !== null) continue
       proc.kill('SIGTERM')
       await once(proc, 'exit')
     }
@@ -109,7 +110,12 @@ async function child(started: ChildProcess[], script: string, args: string[]): P
   const path = fileURLToPath(new URL(script, import.meta.url))
   const proc = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   started.push(proc)
-  const [line] = (await once(proc.stdout!, 'data')) as [Buffer]
+  // A process that dies before it prints its port fails the bench instead of hanging it.
+  const exited = once(proc, 'exit').then(([code]) => {
+    throw new Error(`${script} exited with ${code} before it listened`)
+  })
+  const [line] = (await Promise.race([once(proc.stdout!, 'data'), exited])) as [Buffer]
+  exited.catch(() => {})
   return Number(line.toString().trim())
 }
 
