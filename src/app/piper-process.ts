@@ -125,7 +125,9 @@ export async function assembleProcess(
   const backups = serving
     ? await configuredBackups(config, { meta, source: blobs, logger })
     : undefined
-  const feed = new JobEventFeed(meta)
+  // Live status follows the jobs every process writes: on PostgreSQL, their commits announce
+  // themselves, so a job run by a worker is seen by every gateway at once (not at its next poll).
+  const feed = new JobEventFeed(meta, { signals: meta })
   const imageLimits: ImageLimits = {
     maxInputPixels: config.imageMaxInputPixels,
     maxFrames: config.imageMaxFrames,
@@ -256,6 +258,7 @@ export async function assembleProcess(
     threads,
     queueComponent,
     meta,
+    feed,
     blobs,
     ...(repairs ? [repairs] : []),
     ...(backups ? [backups.target, backups] : []),

@@ -3,6 +3,7 @@
 import type { BlobStore } from '../blobs/index.ts'
 import type {
   ClientUsageReader,
+  EventSignals,
   ImageStore,
   LeaderLeases,
   MetaCalls,
@@ -93,7 +94,8 @@ export async function metaStoreFor(
     RateBuckets &
     TusUploadStore &
     WebhookStore &
-    UsageStore
+    UsageStore &
+    EventSignals
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')
   if (url.startsWith('sqlite:') || postgres) {

@@ -1,4 +1,4 @@
-import type { JobEvent, MetaStore } from '../meta/index.ts'
+import type { EventSignals, JobEvent, Listener, MetaStore } from '../meta/index.ts'
 
 export interface EventQuery {
   clientId: string
@@ -31,12 +31,18 @@ const NOTIFY_MS = 5
  *
  * One poller per process, not one per reader: while anyone subscribes, it reads the events
  * written since its last look (by any process) every `pollMs`, or at once when a writer in
- * this process calls `notify()`, and wakes only the readers of the clients and jobs they
- * belong to; those read their own backlog. A thousand idle event streams cost one query per
- * interval.
+ * this process calls `notify()` or, with `signals`, another process's commit is announced
+ * (PostgreSQL `LISTEN`, on one connection from the first subscriber until `close()`); it wakes
+ * only the readers of the clients and jobs they belong to, and those read their own backlog.
+ * A thousand idle event streams cost one query per interval; the interval is what is left
+ * when a signal is lost.
  */
 export class JobEventFeed {
+  readonly name = 'event-feed'
   readonly #meta: MetaStore
+  readonly #signals: EventSignals | undefined
+  #listener: Listener | undefined
+  #closed = false
   readonly #pollMs: number
   readonly #subscribers = new Set<Subscriber>()
   #cursor: number | undefined
@@ -45,14 +51,24 @@ export class JobEventFeed {
   #again = false
   #notified: NodeJS.Timeout | undefined
 
-  constructor(meta: MetaStore, options: { pollMs?: number } = {}) {
+  constructor(meta: MetaStore, options: { pollMs?: number; signals?: EventSignals } = {}) {
     this.#meta = meta
+    this.#signals = options.signals
     this.#pollMs = options.pollMs ?? 500
   }
 
+  async start(): Promise<void> {}
+
+  /** Stops listening for other processes' commits (readers end with their own signals). */
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#stopPolling()
+    await this.#listener?.close()
+  }
+
   /**
-   * An event was just written in this process: look within `NOTIFY_MS` rather than at the next
-   * interval. The writes of a busy moment (hundreds a second) share one look.
+   * An event was just written, by this process or (announced) another: look within `NOTIFY_MS`
+   * rather than at the next interval. The writes of a busy moment (hundreds a second) share one look.
    */
   notify(): void {
     if (this.#subscribers.size === 0 || this.#notified) return
@@ -120,6 +136,9 @@ export class JobEventFeed {
   }
 
   #startPolling(): void {
+    if (!this.#listener && !this.#closed) {
+      this.#listener = this.#signals?.listenForEvents(() => this.notify())
+    }
     if (this.#timer) return
     this.#timer = setInterval(() => this.#poll(), this.#pollMs)
     this.#timer.unref()

@@ -1,6 +1,11 @@
 /** The metadata port and its SQLite and PostgreSQL adapters. */
 export type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 export { MetaError, type MetaErrorCode } from './errors.ts'
+export {
+  type EventSignals,
+  JOB_EVENTS_CHANNEL,
+  type Listener,
+} from './event-signals.ts'
 export { bandProbes, bandsOf, hammingDistance, popcount32 } from './hamming.ts'
 export type {
   HashedImage,

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
-import type { Pool, PoolClient, QueryResult } from 'pg'
+import type { ClientConfig, Pool, PoolClient, QueryResult } from 'pg'
 import type { Breakers, DependencyBreaker } from '../net/index.ts'
 import { MetaError } from './errors.ts'
+import type { Listener } from './event-signals.ts'
+import { PostgresListener } from './postgres-listener.ts'
 import type {
   Row,
   SqlCalls,
@@ -27,6 +29,8 @@ export class PostgresDriver implements SqlDriver {
   readonly #schema: string | undefined
   #pool: Pool | undefined
   #lockPool: Pool | undefined
+  /** How every connection is made (set by `open`). */
+  #config: ClientConfig | undefined
   readonly #breaker: DependencyBreaker | undefined
   /** The advisory locks each open transaction holds (an executor is one transaction's). */
   readonly #held = new WeakMap<SqlExecutor, Set<string>>()
@@ -57,6 +61,7 @@ export class PostgresDriver implements SqlDriver {
       options: this.#schema ? `-c search_path=${this.#schema}` : undefined,
       connectionTimeoutMillis: 10_000,
     }
+    this.#config = options
     this.#pool = new pg.Pool({ ...options, max: 10 })
     this.#lockPool = new pg.Pool({ ...options, max: 20 })
     // An idle connection that the server drops must not crash the process.
@@ -219,6 +224,12 @@ export class PostgresDriver implements SqlDriver {
       // A connection whose unlock failed may still hold the lock: destroy it to free the lock.
       client.release(broken)
     }
+  }
+
+  /** `LISTEN channel` on a connection of its own until closed (see `PostgresListener`). */
+  listen(channel: string, onSignal: () => void): Listener {
+    if (!this.#config) throw new MetaError('E_META_UNAVAILABLE', 'PostgreSQL is not connected')
+    return new PostgresListener(this.#config, channel, onSignal)
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { Listener } from './event-signals.ts'
+
 /** A row as the database returns it; mapped to records in `sql-meta-store.ts`. */
 export type Row = Record<string, unknown>
 
@@ -49,5 +51,10 @@ export interface SqlDriver extends SqlExecutor {
    * own: writers go on meanwhile and `fn` sees none of their commits (a backup's consistent copy).
    */
   snapshot<T>(fn: (reader: SqlExecutor) => Promise<T>): Promise<T>
+  /**
+   * Where other processes can write: runs `onSignal` at each announcement on `channel` (see
+   * `EventSignals`) until the listener closes.
+   */
+  listen?(channel: string, onSignal: () => void): Listener
   close(): Promise<void>
 }

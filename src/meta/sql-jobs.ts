@@ -1,4 +1,6 @@
+import { JOB_EVENTS_CHANNEL } from './event-signals.ts'
 import type { ProgressEvent } from './meta-store.ts'
+import { notifyCall } from './postgres-listener.ts'
 import type {
   JobEvent,
   JobEventQuery,
@@ -22,6 +24,14 @@ import { cachedSql, valuesList } from './sql-values.ts'
 const JOB_EVENTS_LOCK = 'job-events'
 
 /**
+ * What a PostgreSQL statement inserting events does before its rows: it takes the events' lock
+ * (parameter `lock`), and announces the commit to come to other processes' live readers (see
+ * `EventSignals`: sent at commit, once per transaction).
+ */
+const TURN = (lock: string) =>
+  `SELECT pg_advisory_xact_lock(hashtextextended(${lock}, 0)), ${notifyCall(JOB_EVENTS_CHANNEL)}`
+
+/**
  * One round trip for any number of events: the lock, then the rows in order, whose ids are
  * drawn as they are inserted (after the lock: the sort reads its whole input, the lock's row
  * with it, before it yields the first row).
@@ -41,7 +51,7 @@ function insertEventsSql(dialect: SqlDriver['dialect'], rows: number): string {
     )
     return `INSERT INTO job_events (client_id, job_id, type, data, created)
       SELECT e.client_id, e.job_id, e.type, e.data, e.created
-        FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS turn,
+        FROM (${TURN('$1')}) AS turn,
              (VALUES ${typed}) AS e (client_id, job_id, type, data, created, n)
        ORDER BY e.n`
   })
@@ -74,7 +84,7 @@ function stateEventOf(lock: number, created: string): string {
   return `INSERT INTO job_events (client_id, job_id, type, data, created)
     SELECT j.client_id, j.id, 'state', json_build_object('state', j.state, 'output', j.output,
              'result', j.result::json, 'error', j.error::json)::text, ${created}
-      FROM j, (SELECT pg_advisory_xact_lock(hashtextextended($${lock}, 0))) AS turn
+      FROM j, (${TURN(`$${lock}`)}) AS turn
      ORDER BY j.id`
 }
 

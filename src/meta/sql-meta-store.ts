@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
+import { type EventSignals, JOB_EVENTS_CHANNEL, type Listener } from './event-signals.ts'
 import type { ImageEntry, ImageOutputsEntry, ImageStore } from './image-store.ts'
 import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
@@ -91,7 +92,8 @@ export class SqlMetaStore
     RateBuckets,
     TusUploadStore,
     WebhookStore,
-    UsageStore
+    UsageStore,
+    EventSignals
 {
   readonly name: string
   readonly #driver: SqlDriver
@@ -113,6 +115,10 @@ export class SqlMetaStore
       await this.#driver.close()
       throw error
     }
+  }
+
+  listenForEvents(onSignal: () => void): Listener | undefined {
+    return this.#driver.listen?.(JOB_EVENTS_CHANNEL, onSignal)
   }
 
   close(): Promise<void> {
