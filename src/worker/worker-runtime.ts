@@ -40,6 +40,8 @@ export interface WorkerRuntimeOptions<T> {
 
 const DEFAULT_ACK_WAIT_MS = 30_000
 const DEFAULT_MAX_DELIVER = 5
+/** How long a fetch waits for messages when there are none. */
+const FETCH_WAIT_MS = 500
 
 /**
  * Pulls tasks from a queue group and runs up to `concurrency` at once. A running task's lease is
@@ -88,7 +90,17 @@ export class WorkerRuntime<T> {
 
   async #close(): Promise<void> {
     this.#stopped = true
-    await this.#loop
+    // A fetch in flight ends within its wait, unless the queue server is gone: then it would
+    // hold shutdown until its request timed out (30 s). It is not waited for beyond its wait;
+    // what it brings later is handed back (`#pull`).
+    let waited: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.#loop,
+      new Promise((resolve) => {
+        waited = setTimeout(resolve, FETCH_WAIT_MS * 2)
+      }),
+    ])
+    clearTimeout(waited)
     const drained = Promise.all(this.#running).then(() => true)
     const timeout = new Promise<false>((resolve) =>
       setTimeout(() => resolve(false), this.#o.drainTimeoutMs ?? 30_000).unref(),
@@ -110,12 +122,17 @@ export class WorkerRuntime<T> {
       }
       let messages: QueueMessage[]
       try {
-        messages = await consumer.fetch(free, 500)
+        messages = await consumer.fetch(free, FETCH_WAIT_MS)
       } catch (error) {
         if (this.#stopped) return
         this.#log.warn({ err: error }, 'fetch failed; retrying')
         await new Promise((resolve) => setTimeout(resolve, 1_000))
         continue
+      }
+      if (this.#stopped) {
+        // Closing: other workers take them now (or, with the consumer gone, when leases end).
+        await Promise.allSettled(messages.map((message) => consumer.nack(message, 0)))
+        return
       }
       for (const message of messages) {
         const run = this.#run(consumer, message).finally(() => this.#running.delete(run))

@@ -153,4 +153,26 @@ describe('a queue that stops answering', () => {
       }
     })
   }
+
+  // Its workers' fetches wait for a server that is gone, each until its request times out (ten
+  // minutes here, so a shutdown that waited for them would not end within the test's bound).
+  it('piper queue serve gone: SIGTERM still drains and stops piper up at once, with one signal', {
+    timeout: 60_000,
+  }, async () => {
+    const queue = await queueServer()
+    let piper: Awaited<ReturnType<typeof startPiper>> | undefined
+    try {
+      piper = await startPiper(['--queue', queue.url, '--queue-timeout-ms', '600000'])
+      await queue.down()
+      while (!piper.messages().includes('queue server unreachable; retrying')) {
+        await sleep(50)
+      }
+      assert.equal(await piper.stop(), 0, piper.output())
+      assert.ok(piper.messages().includes('workers stopped'), piper.output())
+      assert.ok(!piper.messages().includes('second signal: exiting now'))
+    } finally {
+      piper?.child.kill('SIGKILL')
+      await queue.close()
+    }
+  })
 })
