@@ -59,6 +59,8 @@ export interface BlobStore {
   /**
    * Stores the bytes under `key`, atomically: a reader sees the whole blob or none. When
    * `expectedSize` is given, a source of another length fails with `E_BLOB_SIZE` and stores nothing.
+   * A buffer source is lent until the put settles: the caller leaves it as it is meanwhile, and
+   * the store holds on to none of it after (the caller may then free or transfer it).
    */
   put(
     key: string,

@@ -218,7 +218,7 @@ export class JobRunner {
       const contentType = kind.contentType ?? 'application/octet-stream'
       const summary = { size, sha256: key, contentType }
       const patch = { state: 'succeeded' as const, result: figures(job, size) }
-      const oneChunk = { chunk, sourceSize: task.size }
+      const oneChunk = { chunk, sourceSize: task.size, clientId: job.clientId, output: job.output }
       const committed = await files.commitOneChunk(chunk, bytes, () => {
         if (FAILPOINT === 'one-part-stored') process.kill(process.pid, 'SIGKILL')
         return meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk)

@@ -45,6 +45,9 @@ export interface OneChunkOutput {
   chunk: ChunkInfo | undefined
   /** The input bytes it was made from (the progress event's `bytesIn`). */
   sourceSize: number
+  /** The job's client and output name (a job's versions never change them). */
+  clientId: string
+  output: string
 }
 
 /**

@@ -514,19 +514,14 @@ export class SqlMetaStore
     try {
       return await driver.transaction((tx) =>
         withEvents(driver, tx, async () => {
-          const rows = await tx.all(
-            'SELECT client_id, output, upload_id FROM jobs WHERE id = $1 AND version = $2',
-            [jobId, version],
-          )
-          const row = rows[0]
-          if (!row || (!oneChunk && row.upload_id == null)) return undefined
           // The file first: every transaction takes a file's lock before the events' lock (the
           // file's event, then the job's), so two never wait on each other.
           let committed: { file: FileRecord; released: string[] }
           if (oneChunk) {
-            const { chunk, sourceSize } = oneChunk
-            const clientId = String(row.client_id)
-            const target = { clientId, name: String(row.output) }
+            // No look at the job first: should it have moved on, its compare-and-set below
+            // fails and the file's commit is rolled back with it.
+            const { chunk, sourceSize, clientId, output } = oneChunk
+            const target = { clientId, name: output }
             committed = await commitOneChunkIn(driver, tx, target, chunk, summary)
             await insertEvent(driver, tx, clientId, jobId, 'progress', {
               chunksDone: 1,
@@ -535,6 +530,11 @@ export class SqlMetaStore
               bytesOut: summary.size,
             })
           } else {
+            const [row] = await tx.all(
+              'SELECT upload_id FROM jobs WHERE id = $1 AND version = $2',
+              [jobId, version],
+            )
+            if (row?.upload_id == null) return undefined
             committed = await commitUploadIn(driver, tx, String(row.upload_id), summary)
           }
           const job = await updateJobIn(driver, tx, jobId, version, patch)

@@ -364,7 +364,7 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         const text = 'one small output'
         const summary = { size: text.length, sha256: chunk(text).key, contentType: 'text/plain' }
         const patch = { state: 'succeeded' as const, result: { ratio: 0.5 } }
-        const oneChunk = { chunk: chunk(text), sourceSize: 32 }
+        const oneChunk = { chunk: chunk(text), sourceSize: 32, clientId: 'lou', output: 'out.gz' }
         // A file of that name already, holding a chunk nothing else holds: it is replaced.
         await meta.putFile('lou', 'out.gz', chunk('older'), { ...summary, size: 5 })
         const job = await newJob('out.gz')
@@ -407,6 +407,8 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         const made = await meta.commitJobOutput(empty.id, empty.version, none, patch, {
           chunk: undefined,
           sourceSize: 0,
+          clientId: 'lou',
+          output: 'empty.gz',
         })
         assert.equal(made?.file.chunkCount, 0)
         assert.equal((await meta.getFile('lou', 'empty.gz'))?.size, 0)
@@ -528,7 +530,12 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
               const running = (await meta.updateJob(job.id, job.version, { state: 'running' }))!
               const text = `output ${i}`
               const summary = { size: text.length, sha256: chunk(text).key, contentType: 'x/y' }
-              const oneChunk = { chunk: chunk(text), sourceSize: 1 }
+              const oneChunk = {
+                chunk: chunk(text),
+                sourceSize: 1,
+                clientId: job.clientId,
+                output: job.output,
+              }
               const patch = { state: 'succeeded' as const }
               await meta.commitJobOutput(job.id, running.version, summary, patch, oneChunk)
             }
