@@ -148,6 +148,8 @@ export interface MetaStore {
   updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined>
   /** Any client's job by id: for workers, whose tasks name the job. */
   jobById(id: string): Promise<JobRecord | undefined>
+  /** Any clients' jobs by id, those that exist, in one statement (for tailers of the events). */
+  jobsById(ids: readonly string[]): Promise<JobRecord[]>
   /**
    * In one transaction: the compare-and-set of the job at `version` and the commit of its
    * output as a file — its output upload, or, given `oneChunk`, that chunk alone (referenced

@@ -189,6 +189,18 @@ export async function jobById(driver: SqlDriver, id: string): Promise<JobRecord 
   return rows[0] ? jobFromRow(rows[0]) : undefined
 }
 
+/** The ids travel as one JSON array: one statement text however many there are. */
+const JOBS_BY_IDS: Record<SqlDriver['dialect'], string> = {
+  sqlite: 'SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each($1))',
+  postgres: 'SELECT * FROM jobs WHERE id IN (SELECT json_array_elements_text($1::json))',
+}
+
+export async function jobsById(driver: SqlDriver, ids: readonly string[]): Promise<JobRecord[]> {
+  if (ids.length === 0) return []
+  const rows = await driver.all(JOBS_BY_IDS[driver.dialect], [JSON.stringify(ids)])
+  return rows.map(jobFromRow)
+}
+
 export async function listJobs(
   driver: SqlDriver,
   clientId: string,

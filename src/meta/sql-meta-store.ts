@@ -55,6 +55,7 @@ import {
   insertEvent,
   jobById,
   jobEvents,
+  jobsById,
   listJobs,
   markJobsPublished,
   retryJob,
@@ -621,6 +622,10 @@ export class SqlMetaStore
 
   jobById(id: string): Promise<JobRecord | undefined> {
     return jobById(this.#driver, id)
+  }
+
+  jobsById(ids: readonly string[]): Promise<JobRecord[]> {
+    return jobsById(this.#driver, ids)
   }
 
   addJobEvent(

@@ -17,7 +17,7 @@ const PAGE = 500
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 
 export interface UsageAggregatorOptions {
-  meta: Pick<MetaStore, 'jobEvents' | 'jobById'>
+  meta: Pick<MetaStore, 'jobEvents' | 'jobsById'>
   store: UsageStore & Pick<WebhookStore, 'eventCursor'>
   logger: Logger
 }
@@ -50,9 +50,15 @@ export class UsageAggregator {
         string,
         { clientId: string; kind: string; at: number; values: number[] }
       >()
-      const jobs = new Map<string, JobRecord | undefined>()
+      // The jobs of the page's state changes, read in one statement rather than one each.
+      const ids = new Set(
+        events.filter((e) => e.type === 'state' && e.data.run !== true).map((e) => e.jobId),
+      )
+      const jobs = new Map<string, JobRecord>(
+        (await this.#o.meta.jobsById([...ids])).map((job) => [job.id, job]),
+      )
       for (const event of events) {
-        await this.#count(event, counters, latencies, jobs)
+        this.#count(event, counters, latencies, jobs)
       }
       const sketches: SketchAdd[] = [...latencies.values()].map((l) => ({
         clientId: l.clientId,
@@ -74,12 +80,12 @@ export class UsageAggregator {
     return this.#o.store.resetUsage(STATS_CURSOR, 0)
   }
 
-  async #count(
+  #count(
     event: JobEvent,
     counters: CounterAdd[],
     latencies: Map<string, { clientId: string; kind: string; at: number; values: number[] }>,
-    jobs: Map<string, JobRecord | undefined>,
-  ): Promise<void> {
+    jobs: ReadonlyMap<string, JobRecord>,
+  ): void {
     const add = (metric: string, delta = 1) => {
       if (delta !== 0) counters.push({ clientId: event.clientId, metric, at: event.created, delta })
     }
@@ -99,7 +105,6 @@ export class UsageAggregator {
       add(`runs.${state}`)
       return
     }
-    if (!jobs.has(event.jobId)) jobs.set(event.jobId, await this.#o.meta.jobById(event.jobId))
     const job = jobs.get(event.jobId)
     // A job deleted since (its client's data removed) still counts, as a kind of its own.
     const kind = job?.type ?? 'unknown'

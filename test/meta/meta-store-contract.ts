@@ -250,6 +250,11 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         const ids = results.map((r) => r.job.id)
         await meta.markJobsPublished(ids)
         for (const id of ids) assert.equal((await meta.jobById(id))?.published, true)
+        // Several at once, any clients', those that exist (as one by one).
+        const found = await meta.jobsById([...ids, 'no-such-job', ids[0]!])
+        assert.deepEqual(found.map((job) => job.id).sort(), [...new Set(ids)].sort())
+        for (const job of found) assert.deepEqual(job, await meta.jobById(job.id))
+        assert.deepEqual(await meta.jobsById([]), [])
         assert.deepEqual(await meta.createJobs([]), [])
       }))
 
