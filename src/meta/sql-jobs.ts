@@ -189,15 +189,19 @@ export async function jobById(driver: SqlDriver, id: string): Promise<JobRecord 
   return rows[0] ? jobFromRow(rows[0]) : undefined
 }
 
-/** The ids travel as one JSON array: one statement text however many there are. */
-const JOBS_BY_IDS: Record<SqlDriver['dialect'], string> = {
-  sqlite: 'SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each($1))',
-  postgres: 'SELECT * FROM jobs WHERE id IN (SELECT json_array_elements_text($1::json))',
+/**
+ * `IN` a list of ids that travels as one JSON array parameter (`$1`): one statement text however
+ * many ids there are, so it is prepared once (a list of placeholders made one text per length).
+ */
+const IN_JSON_IDS: Record<SqlDriver['dialect'], string> = {
+  sqlite: 'IN (SELECT value FROM json_each($1))',
+  postgres: 'IN (SELECT json_array_elements_text($1::json))',
 }
 
 export async function jobsById(driver: SqlDriver, ids: readonly string[]): Promise<JobRecord[]> {
   if (ids.length === 0) return []
-  const rows = await driver.all(JOBS_BY_IDS[driver.dialect], [JSON.stringify(ids)])
+  const sql = `SELECT * FROM jobs WHERE id ${IN_JSON_IDS[driver.dialect]}`
+  const rows = await driver.all(sql, [JSON.stringify(ids)])
   return rows.map(jobFromRow)
 }
 
@@ -407,11 +411,9 @@ export async function unpublishedJobs(
 }
 
 export async function markJobsPublished(driver: SqlDriver, ids: readonly string[]): Promise<void> {
-  for (let at = 0; at < ids.length; at += CREATE_ROWS) {
-    const batch = ids.slice(at, at + CREATE_ROWS)
-    const list = valuesList(batch.length, 1, 1, (p) => p(1))
-    await runOutboxMark(driver, `UPDATE jobs SET published = 1 WHERE id IN (${list})`, batch)
-  }
+  if (ids.length === 0) return
+  const sql = `UPDATE jobs SET published = 1 WHERE id ${IN_JSON_IDS[driver.dialect]}`
+  await runOutboxMark(driver, sql, [JSON.stringify(ids)])
 }
 
 /**
