@@ -82,11 +82,14 @@ function insertJobsSql(n: number): string {
  */
 function stateEventOf(lock: number, created: string): string {
   return `INSERT INTO job_events (client_id, job_id, type, data, created)
-    SELECT j.client_id, j.id, 'state', json_build_object('state', j.state, 'output', j.output,
-             'result', j.result::json, 'error', j.error::json)::text, ${created}
+    SELECT j.client_id, j.id, 'state', ${STATE_DATA}, ${created}
       FROM j, (${TURN(`$${lock}`)}) AS turn
      ORDER BY j.id`
 }
+
+/** A `state` event's data (as `stateData` makes it), built by PostgreSQL from a row of `j`. */
+const STATE_DATA = `json_build_object('state', j.state, 'output', j.output,
+  'result', j.result::json, 'error', j.error::json)::text`
 
 /** The statement creating `n` jobs: with their events on PostgreSQL (the lock's parameter last). */
 function createJobsSql(dialect: SqlDriver['dialect'], n: number): string {
@@ -267,6 +270,15 @@ export async function updateJobIn(
   version: number,
   patch: JobPatch,
 ): Promise<JobRecord | undefined> {
+  const waiting = held.get(tx)
+  if (driver.dialect === 'postgres' && waiting && patch.state !== undefined && !patch.beginUpload) {
+    // The events held so far go in with the state's, in the update's statement (see
+    // `updateWithEventsSql`); events recorded after it are held for the end as before.
+    const rows = waiting.splice(0)
+    const sql = rows.length === 0 ? UPDATE_JOB_WITH_EVENT : updateWithEventsSql(rows.length)
+    const params = [...updateParams(id, version, patch), JOB_EVENTS_LOCK, ...rows.flat()]
+    return firstJob(await tx.all(sql, params))
+  }
   const rows = await tx.all(UPDATE_JOB, updateParams(id, version, patch))
   if (!rows[0]) return undefined
   const job = jobFromRow(rows[0])
@@ -283,6 +295,34 @@ export async function updateJobIn(
     await insertEvent(driver, tx, job.clientId, job.id, 'state', stateData(job))
   }
   return job
+}
+
+/**
+ * On PostgreSQL, a job's compare-and-set with the events its transaction holds (`held` rows, from
+ * `$10`) and then its state's event, in one statement: a job's commit paid one round trip for
+ * the update and another for its events. The held rows go in whether the update matches or not,
+ * as they would at the transaction's end; the state's only with the updated row.
+ */
+function updateWithEventsSql(held: number): string {
+  return cachedSql(`update-events:${held}`, () => {
+    const typed = valuesList(
+      held,
+      5,
+      10,
+      (p, i) =>
+        `(${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bigint, ${i})`,
+    )
+    return `WITH j AS (${UPDATE_JOB}), e AS (
+      INSERT INTO job_events (client_id, job_id, type, data, created)
+      SELECT e.client_id, e.job_id, e.type, e.data, e.created
+        FROM (${TURN('$9')}) AS turn,
+             (VALUES ${typed}
+              UNION ALL
+              SELECT j.client_id, j.id, 'state', ${STATE_DATA}, $8::bigint, ${held} FROM j)
+             AS e (client_id, job_id, type, data, created, n)
+       ORDER BY e.n)
+      SELECT * FROM j`
+  })
 }
 
 export async function addJobEvent(
