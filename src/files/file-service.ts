@@ -4,6 +4,7 @@ import { type ChunkAnalysis, cutChunks, freeNow } from '../codec/index.ts'
 import type {
   AddChunkOptions,
   ChunkInfo,
+  ChunkLease,
   FileRecord,
   ListOptions,
   ManifestEntry,
@@ -130,8 +131,8 @@ export class FileService {
     const chunk = bytes.length === 0 ? undefined : { key, size: bytes.length, frequencies }
     // One chunk: the file's sha256 is its key.
     const summary = { size: bytes.length, sha256: key, contentType }
-    const { file } = (await this.commitOneChunk(chunk, bytes, () =>
-      this.#meta.putFile(clientId, name, chunk, summary),
+    const { file } = (await this.commitOneChunk(chunk, bytes, (lease) =>
+      this.#meta.putFile(clientId, name, chunk, summary, lease),
     ))!
     return this.#stored(file)
   }
@@ -142,16 +143,17 @@ export class FileService {
    * chunk's lock, so a concurrent free of the same bytes cannot delete the blob before the row
    * references it. When `commit` commits nothing (resolves undefined) or throws, a blob stored
    * just now is deleted; a crash between the two leaves an unreferenced blob, which the garbage
-   * collector deletes. The caller keeps `bytes`.
+   * collector deletes. The caller keeps `bytes`. `commit` is handed the lock's lease, if it is
+   * one, to release in its transaction (`HeldChunkLock.lease`).
    */
   async commitOneChunk<T extends { released: string[] }>(
     chunk: ChunkInfo | undefined,
     bytes: Uint8Array,
-    commit: () => Promise<T | undefined>,
+    commit: (lease?: ChunkLease) => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const committed = chunk
       ? await this.#meta.withChunkLock(chunk.key, async (held) =>
-          this.#putThen(chunk.key, bytes, commit, await held.stored()),
+          this.#putThen(chunk.key, bytes, () => commit(held.lease), await held.stored()),
         )
       : await commit()
     if (committed) await this.free(committed.released)

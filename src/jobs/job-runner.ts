@@ -219,9 +219,9 @@ export class JobRunner {
       const summary = { size, sha256: key, contentType }
       const patch = { state: 'succeeded' as const, result: figures(job, size) }
       const oneChunk = { chunk, sourceSize: task.size, clientId: job.clientId, output: job.output }
-      const committed = await files.commitOneChunk(chunk, bytes, () => {
+      const committed = await files.commitOneChunk(chunk, bytes, (lease) => {
         if (FAILPOINT === 'one-part-stored') process.kill(process.pid, 'SIGKILL')
-        return meta.commitJobOutput(job.id, job.version, summary, patch, oneChunk)
+        return meta.commitJobOutput(job.id, job.version, summary, patch, { ...oneChunk, lease })
       })
       if (committed) await this.#succeeded(committed.job)
     } finally {

@@ -21,6 +21,7 @@ export type { MetaCalls } from './meta-calls.ts'
 export type { MetaDumps } from './meta-dumps.ts'
 export type {
   AddChunkOptions,
+  ChunkLease,
   HeldChunkLock,
   MetaStore,
   OneChunkOutput,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KeyedMutex } from './keyed-mutex.ts'
+import type { ChunkLease } from './meta-store.ts'
 import type { SqlDriver } from './sql-driver.ts'
 
 /** How long a lease lasts unless renewed; a holder renews it every third of that. */
@@ -25,10 +26,14 @@ export class LeaseLock {
     this.#driver = driver
   }
 
-  /** Runs `fn` holding the key's lease; `fn` learns whether a chunk of this key is recorded. */
-  run<T>(key: string, fn: (stored: boolean) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding the key's lease; `fn` learns whether a chunk of this key is recorded, and
+   * gets the lease, which a commit of `fn` may release itself (`ChunkLease.released`).
+   */
+  run<T>(key: string, fn: (stored: boolean, lease: ChunkLease) => Promise<T>): Promise<T> {
     return this.#local.run(key, async () => {
       const token = randomUUID()
+      const lease: ChunkLease = { key, owner: token, released: false }
       const stored = await this.#acquire(key, token)
       const renew = setInterval(() => {
         this.#driver
@@ -41,12 +46,14 @@ export class LeaseLock {
       }, LEASE_MS / 3)
       renew.unref()
       try {
-        return await fn(stored)
+        return await fn(stored, lease)
       } finally {
         clearInterval(renew)
-        await this.#driver
-          .run('DELETE FROM chunk_leases WHERE key = $1 AND owner = $2', [key, token])
-          .catch(() => {})
+        if (!lease.released) {
+          await this.#driver
+            .run('DELETE FROM chunk_leases WHERE key = $1 AND owner = $2', [key, token])
+            .catch(() => {})
+        }
       }
     })
   }

@@ -48,6 +48,8 @@ export interface OneChunkOutput {
   /** The job's client and output name (a job's versions never change them). */
   clientId: string
   output: string
+  /** The chunk's lease, released with the commit (see `HeldChunkLock.lease`). */
+  lease?: ChunkLease
 }
 
 /**
@@ -113,6 +115,7 @@ export interface MetaStore {
     name: string,
     chunk: ChunkInfo | undefined,
     summary: UploadSummary,
+    lease?: ChunkLease,
   ): Promise<{ file: FileRecord; released: string[] }>
   /** Forgets the upload; the chunk keys it left unreferenced. */
   abortUpload(uploadId: string): Promise<string[]>
@@ -193,4 +196,18 @@ export interface MetaStore {
 export interface HeldChunkLock {
   /** Whether the chunk's row exists, as `hasChunk` says. */
   stored(): Promise<boolean>
+  /**
+   * Where the lock is a row of the database (PostgreSQL's leases): passed to the commit that
+   * records the chunk (`putFile`, `OneChunkOutput`), it is released in that transaction, and
+   * the lock then sends no release of its own (one round trip fewer).
+   */
+  readonly lease?: ChunkLease
+}
+
+/** A chunk's lease, as a commit that records the chunk releases it (`HeldChunkLock.lease`). */
+export interface ChunkLease {
+  readonly key: string
+  readonly owner: string
+  /** Set once a commit that released the lease has committed. */
+  released: boolean
 }

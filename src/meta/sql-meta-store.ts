@@ -9,6 +9,7 @@ import type { MetaCalls } from './meta-calls.ts'
 import type { MetaDumps } from './meta-dumps.ts'
 import type {
   AddChunkOptions,
+  ChunkLease,
   HeldChunkLock,
   MetaStore,
   OneChunkOutput,
@@ -497,11 +498,19 @@ export class SqlMetaStore
     return this.#driver.transaction((tx) => commitUploadIn(this.#driver, tx, uploadId, summary))
   }
 
-  putFile(clientId: string, name: string, chunk: ChunkInfo | undefined, summary: UploadSummary) {
-    return this.#driver.transaction(async (tx) => {
+  async putFile(
+    clientId: string,
+    name: string,
+    chunk: ChunkInfo | undefined,
+    summary: UploadSummary,
+    lease?: ChunkLease,
+  ) {
+    const put = await this.#driver.transaction(async (tx) => {
       await ensureClient(this.#driver, tx, clientId)
-      return commitOneChunkIn(this.#driver, tx, { clientId, name }, chunk, summary)
+      return commitOneChunkIn(this.#driver, tx, { clientId, name }, chunk, summary, lease)
     })
+    if (lease && chunk) lease.released = true
+    return put
   }
 
   async commitJobOutput(
@@ -513,7 +522,7 @@ export class SqlMetaStore
   ) {
     const driver = this.#driver
     try {
-      return await driver.transaction((tx) =>
+      const committed = await driver.transaction((tx) =>
         withEvents(driver, tx, async () => {
           // The file first: every transaction takes a file's lock before the events' lock (the
           // file's event, then the job's), so two never wait on each other.
@@ -521,9 +530,9 @@ export class SqlMetaStore
           if (oneChunk) {
             // No look at the job first: should it have moved on, its compare-and-set below
             // fails and the file's commit is rolled back with it.
-            const { chunk, sourceSize, clientId, output } = oneChunk
+            const { chunk, sourceSize, clientId, output, lease } = oneChunk
             const target = { clientId, name: output }
-            committed = await commitOneChunkIn(driver, tx, target, chunk, summary)
+            committed = await commitOneChunkIn(driver, tx, target, chunk, summary, lease)
             await insertEvent(driver, tx, clientId, jobId, 'progress', {
               chunksDone: 1,
               chunksTotal: 1,
@@ -543,6 +552,9 @@ export class SqlMetaStore
           return { job, ...committed }
         }),
       )
+      // The one chunk's lease went with the commit (`commitOneChunkIn`).
+      if (committed && oneChunk?.lease && oneChunk.chunk) oneChunk.lease.released = true
+      return committed
     } catch (error) {
       if (error === MOVED_ON) return undefined
       throw error
@@ -593,7 +605,7 @@ export class SqlMetaStore
       return this.#driver.withLock(`chunk:${key}`, () => fn({ stored: () => this.hasChunk(key) }))
     }
     // PostgreSQL: the lease's statement reads the chunk's row too, one round trip for both.
-    return this.#leases.run(key, (stored) => fn({ stored: async () => stored }))
+    return this.#leases.run(key, (stored, lease) => fn({ stored: async () => stored, lease }))
   }
 
   async createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
@@ -907,10 +919,11 @@ async function commitOneChunkIn(
   target: { clientId: string; name: string },
   chunk: ChunkInfo | undefined,
   summary: UploadSummary,
+  lease?: ChunkLease,
 ): Promise<{ file: FileRecord; released: string[] }> {
   const chunks = []
   if (chunk) {
-    const shared = (await referenceChunk(tx, chunk)) > 1
+    const shared = (await referenceChunk(tx, chunk, lease)) > 1
     chunks.push({ key: chunk.key, size: chunk.size, shared })
   }
   return commitFileIn(driver, tx, { id: randomUUID(), ...target }, chunks, summary)
@@ -924,13 +937,27 @@ function manifestInsert(rows: number): string {
     VALUES ${valuesList(rows, 4, 1)}`
 }
 
-/** Adds a reference to the chunk, recording it if new; its count of references now. */
-async function referenceChunk(tx: SqlExecutor, chunk: ChunkInfo): Promise<number> {
-  const rows = await tx.all(
-    `INSERT INTO chunks (key, size, frequencies, refs, created) VALUES ($1, $2, $3, 1, $4)
-     ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`,
-    [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()],
-  )
+const REFERENCE_CHUNK = `INSERT INTO chunks (key, size, frequencies, refs, created)
+  VALUES ($1, $2, $3, 1, $4) ON CONFLICT (key) DO UPDATE SET refs = chunks.refs + 1 RETURNING refs`
+
+/**
+ * Adds a reference to the chunk, recording it if new; its count of references now. With the
+ * chunk's `lease` (PostgreSQL), the lease is released in the same statement: once this commits,
+ * the row protects the blob, and until then the lease does.
+ */
+async function referenceChunk(
+  tx: SqlExecutor,
+  chunk: ChunkInfo,
+  lease?: ChunkLease,
+): Promise<number> {
+  const params = [chunk.key, chunk.size, encodeFrequencies(chunk.frequencies), Date.now()]
+  const rows = lease
+    ? await tx.all(
+        `WITH released AS (DELETE FROM chunk_leases WHERE key = $5 AND owner = $6)
+         ${REFERENCE_CHUNK}`,
+        [...params, lease.key, lease.owner],
+      )
+    : await tx.all(REFERENCE_CHUNK, params)
   return Number(rows[0]?.refs)
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, it } from 'node:test'
+import pg from 'pg'
 import { PostgresDriver, SqlMetaStore } from '../../src/meta/index.ts'
-import { dropTestSchemas, freshPostgresUrl } from '../helpers/postgres.ts'
+import { dropTestSchemas, freshPostgresUrl, POSTGRES_URL } from '../helpers/postgres.ts'
 import { POSTGRES, requireServer } from '../helpers/services.ts'
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
@@ -154,5 +155,44 @@ it('postgres: a chunk lock excludes other processes, and its holders hold no con
     await Promise.all(holders)
   } finally {
     await Promise.all([a.close(), b.close()])
+  }
+})
+
+it('postgres: a commit that records a chunk releases its lease in its own transaction; one that fails leaves the release to the lock', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return
+  const url = freshPostgresUrl()
+  const meta = new SqlMetaStore(new PostgresDriver(url))
+  const peek = new pg.Client(POSTGRES_URL)
+  await Promise.all([meta.start(), peek.connect()])
+  const schema = new URL(url).searchParams.get('schema')!
+  const leases = async () =>
+    (await peek.query(`SELECT key, owner FROM "${schema}".chunk_leases`)).rows as {
+      key: string
+      owner: string
+    }[]
+  const chunk = { key: 'a'.repeat(64), size: 3, frequencies: new Uint32Array(256) }
+  const summary = { size: 3, sha256: chunk.key, contentType: 'text/plain' }
+  try {
+    // Committed: the lease row goes with the commit, and the lock sends no release after it.
+    await meta.withChunkLock(chunk.key, async (held) => {
+      assert.ok(held.lease, 'a lease on PostgreSQL')
+      assert.deepEqual(await leases(), [{ key: chunk.key, owner: held.lease.owner }])
+      await meta.putFile('ann', 'one.txt', chunk, summary, held.lease)
+      assert.equal(held.lease.released, true)
+      assert.deepEqual(await leases(), [], 'released by the commit itself')
+    })
+    // Rolled back (the summary's size is not the chunk's, found after the chunk's statement):
+    // the lease stays until the lock releases it.
+    await meta.withChunkLock(chunk.key, async (held) => {
+      const wrong = { ...summary, size: 4 }
+      await assert.rejects(meta.putFile('ann', 'two.txt', chunk, wrong, held.lease), /chunks hold/)
+      assert.equal(held.lease?.released, false)
+      assert.equal((await leases()).length, 1)
+    })
+    assert.deepEqual(await leases(), [], 'released by the lock')
+    // And the next holder takes the key at once.
+    assert.equal(await meta.withChunkLock(chunk.key, (held) => held.stored()), true)
+  } finally {
+    await Promise.all([meta.close(), peek.end()])
   }
 })
