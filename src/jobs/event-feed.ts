@@ -25,6 +25,20 @@ interface Subscriber {
 /** How long a notified look waits for the writes that come with it (live status stays live). */
 const NOTIFY_MS = 5
 
+/** What the poller read last: every event with an id in (`after`, the last one's], in order. */
+interface Page {
+  after: number
+  events: JobEvent[]
+}
+
+/** Whether `event` is one `query` reads (as the store's `jobEvents` selects them). */
+function wants(query: EventQuery, event: JobEvent): boolean {
+  if (query.jobId) {
+    return event.jobId === query.jobId && (!query.clientId || event.clientId === query.clientId)
+  }
+  return !query.clientId || event.clientId === query.clientId
+}
+
 /**
  * Job events as they are written, for live status. Events live in the metadata store, so a
  * reader resumes from any id without gaps.
@@ -33,8 +47,9 @@ const NOTIFY_MS = 5
  * written since its last look (by any process) every `pollMs`, or at once when a writer in
  * this process calls `notify()` or, with `signals`, another process's commit is announced
  * (PostgreSQL `LISTEN`, on one connection from the first subscriber until `close()`); it wakes
- * only the readers of the clients and jobs they belong to, and those read their own backlog.
- * A thousand idle event streams cost one query per interval; the interval is what is left
+ * only the readers of the clients and jobs they belong to, and those take their events from
+ * what it read (or, if they fell behind it, read their own backlog). A thousand event streams
+ * cost one query per interval, or per look when they are busy; the interval is what is left
  * when a signal is lost.
  */
 export class JobEventFeed {
@@ -50,6 +65,7 @@ export class JobEventFeed {
   #polling: Promise<void> | undefined
   #again = false
   #notified: NodeJS.Timeout | undefined
+  #page: Page | undefined
 
   constructor(meta: MetaStore, options: { pollMs?: number; signals?: EventSignals } = {}) {
     this.#meta = meta
@@ -111,16 +127,40 @@ export class JobEventFeed {
     try {
       while (!signal.aborted) {
         subscriber.dirty = false
-        for await (const event of this.backlog(query)) {
-          query.after = event.id
-          yield event
-        }
+        yield* this.#news(query)
         if (!subscriber.dirty) await this.#wait(subscriber, signal)
       }
     } finally {
       this.#subscribers.delete(subscriber)
       if (this.#subscribers.size === 0) this.#stopPolling()
     }
+  }
+
+  /**
+   * The reader's events after `query.after`, which moves past each one read. A reader that had
+   * read up to where the poller's last look began takes them from its page, which holds every
+   * event since (with many streams open, one query per look rather than one each); a reader
+   * further behind reads its backlog from the store.
+   */
+  async *#news(query: EventQuery): AsyncGenerator<JobEvent> {
+    const page = this.#page
+    if (page && query.after >= page.after) {
+      for (const event of page.events) {
+        if (event.id <= query.after) continue
+        query.after = event.id
+        if (wants(query, event)) yield event
+      }
+      return
+    }
+    // Every event up to the poller's cursor was visible before this read began (ids become
+    // visible in order), so once the read is done the reader is past all of them — its own and
+    // others' — and the next page serves it.
+    const visible = this.#cursor
+    for await (const event of this.backlog(query)) {
+      query.after = event.id
+      yield event
+    }
+    if (visible !== undefined && visible > query.after) query.after = visible
   }
 
   #wait(subscriber: Subscriber, signal: AbortSignal): Promise<void> {
@@ -150,6 +190,7 @@ export class JobEventFeed {
     this.#notified = undefined
     this.#timer = undefined
     this.#cursor = undefined
+    this.#page = undefined
   }
 
   /** One look at what was written since the last; a look asked for meanwhile runs after it. */
@@ -180,8 +221,10 @@ export class JobEventFeed {
       return
     }
     for (;;) {
-      const events = await this.#meta.jobEvents({ after: this.#cursor, limit: PAGE })
+      const after = this.#cursor
+      const events = await this.#meta.jobEvents({ after, limit: PAGE })
       if (events.length === 0) return
+      this.#page = { after, events }
       this.#cursor = events[events.length - 1]!.id
       for (const s of this.#subscribers) {
         if (events.some((e) => e.clientId === s.clientId && (!s.jobId || e.jobId === s.jobId))) {

@@ -59,3 +59,61 @@ it('one poller serves every live reader: an event wakes only the readers it belo
     await meta.close()
   }
 })
+
+it('busy readers take their events from what the poller read: one query per look, not one per reader', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-feed-'))
+  dirs.push(dir)
+  const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
+  await meta.start()
+  let queries = 0
+  const jobEvents = meta.jobEvents.bind(meta)
+  meta.jobEvents = (query) => {
+    queries++
+    return jobEvents(query)
+  }
+  const feed = new JobEventFeed(meta, { pollMs: 3_600_000 })
+  const abort = new AbortController()
+  const readers = 50
+  // Half follow a client, half one job of theirs; a job of another client's is not theirs.
+  const streams = Array.from({ length: readers }, (_, i) =>
+    feed
+      .subscribe({
+        clientId: `c${i}`,
+        ...(i % 2 ? { jobId: `job_${i}` } : {}),
+        after: 0,
+        signal: abort.signal,
+      })
+      [Symbol.asyncIterator](),
+  )
+  try {
+    const first = streams.map((s) => s.next())
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < readers; i++) {
+        await meta.addJobEvent({
+          clientId: `c${i}`,
+          jobId: `job_${i}`,
+          type: 'state',
+          data: { state: `s${round}` },
+        })
+        // Someone else's event on a job id a reader follows: not for that reader.
+        await meta.addJobEvent({ clientId: 'other', jobId: `job_${i}`, type: 'state', data: {} })
+      }
+      const before = queries
+      feed.notify()
+      const got = (await Promise.all(
+        round === 0 ? first : streams.map((s) => s.next()),
+      )) as IteratorResult<JobEvent>[]
+      assert.deepEqual(
+        got.map((r) => [r.value.clientId, r.value.jobId, r.value.data.state]),
+        Array.from({ length: readers }, (_, i) => [`c${i}`, `job_${i}`, `s${round}`]),
+      )
+      if (round > 0) {
+        const spent = queries - before
+        assert.ok(spent <= 2, `a look with news for ${readers} readers cost ${spent} queries`)
+      }
+    }
+  } finally {
+    abort.abort()
+    await meta.close()
+  }
+})
