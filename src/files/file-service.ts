@@ -287,6 +287,16 @@ export class FileService {
     return this.#meta.manifest(file.id)
   }
 
+  /** `stat` and `manifest` at once (one statement): for a reader that wants both. */
+  async statWithManifest(
+    clientId: string,
+    name: string,
+  ): Promise<{ file: FileRecord; manifest: ManifestEntry[] }> {
+    const found = await this.#meta.fileWithManifest(clientId, checkFileName(name))
+    if (!found) throw new FileError('E_FILE_NOT_FOUND', `no file named ${JSON.stringify(name)}`)
+    return found
+  }
+
   /** Streams the file's bytes, or the inclusive `range` of them, chunk after chunk. */
   async *read(file: FileRecord, range?: ByteRange): AsyncGenerator<Uint8Array> {
     const start = range?.start ?? 0

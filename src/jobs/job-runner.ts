@@ -11,7 +11,13 @@ import {
   readChunkVerified,
 } from '../files/index.ts'
 import type { ImageKit } from '../images/index.ts'
-import { type JobRecord, MetaError, type MetaStore } from '../meta/index.ts'
+import {
+  type FileRecord,
+  type JobRecord,
+  type ManifestEntry,
+  MetaError,
+  type MetaStore,
+} from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { endJob } from './end-job.ts'
@@ -130,15 +136,11 @@ export class JobRunner {
   /** Plans the job with its kind: one part task per input chunk, or one task for the whole. */
   async #start(job: JobRecord, kind: JobKind): Promise<void> {
     const { meta, files } = this.#o
-    const inputs = await Promise.all(jobInputs(job).map((name) => files.stat(job.clientId, name)))
+    const read = await this.#readInputs(job, kind)
+    const inputs = read.files
     const shape = await kind.plan(job, this.#context(job))
-    if (shape === 'parts' && (inputs.length !== 1 || !kind.part || kind.output !== 'file')) {
-      throw new JobError('E_JOB_TASK', `kind ${kind.name} planned parts it cannot run`)
-    }
-    if (shape === 'whole' && !kind.whole) {
-      throw new JobError('E_JOB_TASK', `kind ${kind.name} planned a whole task it cannot run`)
-    }
-    const manifest = shape === 'parts' ? await files.manifest(inputs[0]!) : []
+    checkShape(kind, shape, inputs.length)
+    const manifest = shape === 'parts' ? (read.manifest ?? (await files.manifest(inputs[0]!))) : []
     // The parts this process runs check their chunks against it without reading it again.
     if (shape === 'parts') this.#remember(job.id, Promise.resolve(manifest.map((e) => e.key)))
     // An input of one chunk (or none) has one part, run here with its output committed with
@@ -183,6 +185,23 @@ export class JobRunner {
     })
     if (onePart) return this.#onePart(running, kind, tasks[0] ?? emptyPart(job.id))
     await Promise.all(tasks.map((task) => this.#publish(job, task)))
+  }
+
+  /**
+   * The records of the job's inputs; for a kind that can run parts, its one input's manifest
+   * too, read with the record in one statement.
+   */
+  async #readInputs(
+    job: JobRecord,
+    kind: JobKind,
+  ): Promise<{ files: FileRecord[]; manifest?: ManifestEntry[] }> {
+    const { files } = this.#o
+    const names = jobInputs(job)
+    if (kind.part && names.length === 1) {
+      const { file, manifest } = await files.statWithManifest(job.clientId, names[0]!)
+      return { files: [file], manifest }
+    }
+    return { files: await Promise.all(names.map((name) => files.stat(job.clientId, name))) }
   }
 
   /** Runs a part task (of a job of several): its output stored, then the set reported. */
@@ -409,6 +428,16 @@ export class JobRunner {
 
   #publish(job: JobRecord, task: Task): Promise<void> {
     return publishTask(this.#o.queue, job, task)
+  }
+}
+
+/** `E_JOB_TASK` when the kind planned a shape it cannot run. */
+function checkShape(kind: JobKind, shape: 'parts' | 'whole', inputs: number): void {
+  if (shape === 'parts' && (inputs !== 1 || !kind.part || kind.output !== 'file')) {
+    throw new JobError('E_JOB_TASK', `kind ${kind.name} planned parts it cannot run`)
+  }
+  if (shape === 'whole' && !kind.whole) {
+    throw new JobError('E_JOB_TASK', `kind ${kind.name} planned a whole task it cannot run`)
   }
 }
 

@@ -79,6 +79,11 @@ export interface MetaStore {
   getFile(clientId: string, name: string): Promise<FileRecord | undefined>
   listFiles(clientId: string, options: ListOptions): Promise<FileRecord[]>
   manifest(fileId: string): Promise<ManifestEntry[]>
+  /** `getFile` and its `manifest` in one statement (a job's start reads both). */
+  fileWithManifest(
+    clientId: string,
+    name: string,
+  ): Promise<{ file: FileRecord; manifest: ManifestEntry[] } | undefined>
   /** Deletes the file; the chunk keys it left unreferenced, or undefined when it did not exist. */
   deleteFile(
     clientId: string,

@@ -44,7 +44,7 @@ import type {
 } from './schedule-store.ts'
 import { releaseChunks as release } from './sql-chunk-refs.ts'
 import { ensureClient } from './sql-clients.ts'
-import type { SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
 import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
 import { readEventCursor, writeEventCursor } from './sql-event-cursors.ts'
 import * as images from './sql-images.ts'
@@ -402,13 +402,25 @@ export class SqlMetaStore
         WHERE f.file_id = $1 ORDER BY f.seq`,
       [fileId],
     )
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      offset: Number(r.start_offset),
-      key: String(r.key),
-      size: Number(r.size),
-      frequencies: decodeFrequencies(r.frequencies),
-    }))
+    return rows.map(manifestEntryFromRow)
+  }
+
+  async fileWithManifest(clientId: string, name: string) {
+    // The file's columns on each row of its manifest (one row, its chunk's empty, for a file
+    // of no chunks).
+    const rows = await this.#driver.all(
+      `SELECT f.*, m.seq, m.start_offset, c.key, c.size AS chunk_size, c.frequencies
+         FROM files f
+         LEFT JOIN file_chunks m ON m.file_id = f.id
+         LEFT JOIN chunks c ON c.key = m.chunk_key
+        WHERE f.client_id = $1 AND f.name = $2 ORDER BY m.seq`,
+      [clientId, name],
+    )
+    if (!rows[0]) return undefined
+    const manifest = rows
+      .filter((r) => r.seq != null)
+      .map((r) => manifestEntryFromRow({ ...r, size: r.chunk_size }))
+    return { file: fileFromRow(rows[0]), manifest }
   }
 
   deleteFile(clientId: string, name: string) {
@@ -991,4 +1003,14 @@ function uploadGone(uploadId: string): MetaError {
     'E_UPLOAD_GONE',
     `upload ${uploadId} no longer exists (it was aborted or collected)`,
   )
+}
+
+function manifestEntryFromRow(r: Row): ManifestEntry {
+  return {
+    seq: Number(r.seq),
+    offset: Number(r.start_offset),
+    key: String(r.key),
+    size: Number(r.size),
+    frequencies: decodeFrequencies(r.frequencies),
+  }
 }

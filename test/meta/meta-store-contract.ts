@@ -53,6 +53,10 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
           offset += entry.size
         }
         assert.equal(offset, file.size)
+        // Read with its record, in one statement: the same file and manifest.
+        assert.deepEqual(await meta.fileWithManifest('max', 'many.txt'), { file, manifest })
+        assert.equal(await meta.fileWithManifest('max', 'none.txt'), undefined)
+        assert.equal(await meta.fileWithManifest('someone else', 'many.txt'), undefined)
       }))
 
     it('puts a file of one chunk (or none) in one call, replacing and sharing as a commit does', (t) =>
@@ -83,6 +87,14 @@ export function runMetaStoreContract(name: string, options: MetaStoreContractOpt
         const empty = await meta.putFile('pat', 'empty', undefined, summary(''))
         assert.equal(empty.file.chunkCount, 0)
         assert.deepEqual(await meta.manifest(empty.file.id), [])
+        assert.deepEqual(await meta.fileWithManifest('pat', 'empty'), {
+          file: empty.file,
+          manifest: [],
+        })
+        assert.deepEqual(await meta.fileWithManifest('pat', 'one.txt'), {
+          file: (await meta.getFile('pat', 'one.txt'))!,
+          manifest: await meta.manifest((await meta.getFile('pat', 'one.txt'))!.id),
+        })
         const events = await meta.jobEvents({ after: 0, clientId: 'pat', limit: 100 })
         const created = events.filter((e) => e.type === 'file' && e.data.action === 'created')
         assert.deepEqual(
