@@ -1,4 +1,4 @@
-import type { FileRecord, JobRecord, JobState } from './records.ts'
+import type { FileRecord, JobRecord, JobState, ManifestEntry } from './records.ts'
 import type { Row } from './sql-driver.ts'
 
 // Both drivers return rows of loosely typed columns (PostgreSQL's BIGINT arrives as a string):
@@ -14,6 +14,17 @@ export function fileFromRow(row: Row): FileRecord {
     contentType: String(row.content_type),
     chunkCount: Number(row.chunk_count),
     created: Number(row.created),
+  }
+}
+
+/** A manifest row (`seq`, `start_offset`) with its chunk's (`key`, `size`, `frequencies`). */
+export function manifestEntryFromRow(row: Row): ManifestEntry {
+  return {
+    seq: Number(row.seq),
+    offset: Number(row.start_offset),
+    key: String(row.key),
+    size: Number(row.size),
+    frequencies: decodeFrequencies(row.frequencies),
   }
 }
 

@@ -32,7 +32,7 @@ import type {
   UploadProgress,
   UploadSummary,
 } from './records.ts'
-import { decodeFrequencies, encodeFrequencies, fileFromRow, prefixEnd } from './rows.ts'
+import { encodeFrequencies, fileFromRow, manifestEntryFromRow, prefixEnd } from './rows.ts'
 import type { NewRun, PipelineRecord, RunJob, RunPatch, RunRecord } from './run-records.ts'
 import type { RunStore } from './run-store.ts'
 import type {
@@ -44,7 +44,7 @@ import type {
 } from './schedule-store.ts'
 import { releaseChunks as release } from './sql-chunk-refs.ts'
 import { ensureClient } from './sql-clients.ts'
-import type { Row, SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
+import type { SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
 import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
 import { readEventCursor, writeEventCursor } from './sql-event-cursors.ts'
 import * as images from './sql-images.ts'
@@ -1003,14 +1003,4 @@ function uploadGone(uploadId: string): MetaError {
     'E_UPLOAD_GONE',
     `upload ${uploadId} no longer exists (it was aborted or collected)`,
   )
-}
-
-function manifestEntryFromRow(r: Row): ManifestEntry {
-  return {
-    seq: Number(r.seq),
-    offset: Number(r.start_offset),
-    key: String(r.key),
-    size: Number(r.size),
-    frequencies: decodeFrequencies(r.frequencies),
-  }
 }

@@ -9,20 +9,26 @@ import { type JobEvent, SqliteDriver, SqlMetaStore } from '../../src/meta/index.
 const dirs: string[] = []
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
-it('one poller serves every live reader: an event wakes only the readers it belongs to', async () => {
+/**
+ * A feed on a real store whose event queries are counted (`queries()`), with no interval
+ * within a test: only notify() makes it look.
+ */
+async function countedFeed() {
   const dir = await mkdtemp(join(tmpdir(), 'piper-feed-'))
   dirs.push(dir)
   const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
   await meta.start()
-  // Counts the event queries the feed makes (the real store answers them).
-  let queries = 0
+  let count = 0
   const jobEvents = meta.jobEvents.bind(meta)
   meta.jobEvents = (query) => {
-    queries++
+    count++
     return jobEvents(query)
   }
-  // No interval within the test: only notify() makes the feed look.
-  const feed = new JobEventFeed(meta, { pollMs: 3_600_000 })
+  return { meta, feed: new JobEventFeed(meta, { pollMs: 3_600_000 }), queries: () => count }
+}
+
+it('one poller serves every live reader: an event wakes only the readers it belongs to', async () => {
+  const { meta, feed, queries } = await countedFeed()
   const abort = new AbortController()
   const readers = 50
   const streams = Array.from({ length: readers }, (_, i) =>
@@ -40,7 +46,7 @@ it('one poller serves every live reader: an event wakes only the readers it belo
     feed.notify()
     const got = (await first[7]) as IteratorResult<JobEvent>
     assert.equal(got.value.clientId, 'c7')
-    const before = queries
+    const before = queries()
     await meta.addJobEvent({
       clientId: 'c7',
       jobId: 'job_a',
@@ -50,7 +56,7 @@ it('one poller serves every live reader: an event wakes only the readers it belo
     feed.notify()
     const next = (await streams[7]!.next()) as IteratorResult<JobEvent>
     assert.equal(next.value.data.state, 'running')
-    const spent = queries - before
+    const spent = queries() - before
     assert.ok(spent <= 3, `one event for one client cost ${spent} queries for ${readers} readers`)
     abort.abort()
     await Promise.all(first.filter((_, i) => i !== 7))
@@ -61,17 +67,7 @@ it('one poller serves every live reader: an event wakes only the readers it belo
 })
 
 it('busy readers take their events from what the poller read: one query per look, not one per reader', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'piper-feed-'))
-  dirs.push(dir)
-  const meta = new SqlMetaStore(new SqliteDriver(join(dir, 'meta.db')))
-  await meta.start()
-  let queries = 0
-  const jobEvents = meta.jobEvents.bind(meta)
-  meta.jobEvents = (query) => {
-    queries++
-    return jobEvents(query)
-  }
-  const feed = new JobEventFeed(meta, { pollMs: 3_600_000 })
+  const { meta, feed, queries } = await countedFeed()
   const abort = new AbortController()
   const readers = 50
   // Half follow a client, half one job of theirs; a job of another client's is not theirs.
@@ -98,7 +94,7 @@ it('busy readers take their events from what the poller read: one query per look
         // Someone else's event on a job id a reader follows: not for that reader.
         await meta.addJobEvent({ clientId: 'other', jobId: `job_${i}`, type: 'state', data: {} })
       }
-      const before = queries
+      const before = queries()
       feed.notify()
       const got = (await Promise.all(
         round === 0 ? first : streams.map((s) => s.next()),
@@ -108,7 +104,7 @@ it('busy readers take their events from what the poller read: one query per look
         Array.from({ length: readers }, (_, i) => [`c${i}`, `job_${i}`, `s${round}`]),
       )
       if (round > 0) {
-        const spent = queries - before
+        const spent = queries() - before
         assert.ok(spent <= 2, `a look with news for ${readers} readers cost ${spent} queries`)
       }
     }
