@@ -121,11 +121,9 @@ export class FsBlobStore implements BlobStore {
   async read(key: string, { allocate = fresh }: ReadOptions = {}): Promise<Uint8Array> {
     const path = this.#path(key)
     const small = readSmall(key, path, allocate)
-    if (small) return small
-    const info = await this.stat(key)
-    if (!info) throw notStored(key)
+    if (typeof small !== 'number') return small
     // Read straight into the buffer returned: no stream pieces left for the GC to find.
-    const bytes = allocate(info.size)
+    const bytes = allocate(small)
     // The file is opened once, with direct I/O for a large blob (blobs never change in place).
     const direct =
       bytes.length >= DIRECT_MIN
@@ -195,11 +193,11 @@ const fresh: Allocate = (size) => new Uint8Array(size)
 const SMALL_MAX = 64 * 1024
 
 /**
- * The blob's bytes when it has at most `SMALL_MAX` of them, read with synchronous calls;
- * undefined for a larger one (the caller reads it as a large blob). A missing file is
+ * The blob's bytes when it has at most `SMALL_MAX` of them, read with synchronous calls; for a
+ * larger one, its size (the caller reads it as a large blob). A missing file is
  * `E_BLOB_NOT_FOUND`.
  */
-function readSmall(key: string, path: string, allocate: Allocate): Uint8Array | undefined {
+function readSmall(key: string, path: string, allocate: Allocate): Uint8Array | number {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -208,7 +206,7 @@ function readSmall(key: string, path: string, allocate: Allocate): Uint8Array | 
   }
   try {
     const size = fstatSync(fd).size
-    if (size > SMALL_MAX) return undefined
+    if (size > SMALL_MAX) return size
     const bytes = allocate(size)
     let at = 0
     while (at < size) {

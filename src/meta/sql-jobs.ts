@@ -42,19 +42,27 @@ function insertEventsSql(dialect: SqlDriver['dialect'], rows: number): string {
       return `INSERT INTO job_events (client_id, job_id, type, data, created)
         VALUES ${valuesList(rows, 5, 2)}`
     }
-    const typed = valuesList(
-      rows,
-      5,
-      2,
-      (p, i) =>
-        `(${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bigint, ${i})`,
-    )
-    return `INSERT INTO job_events (client_id, job_id, type, data, created)
-      SELECT e.client_id, e.job_id, e.type, e.data, e.created
-        FROM (${TURN('$1')}) AS turn,
-             (VALUES ${typed}) AS e (client_id, job_id, type, data, created, n)
-       ORDER BY e.n`
+    return insertEventRows('$1', rows, 2)
   })
+}
+
+/**
+ * PostgreSQL's insert of events after the events' lock (parameter `lock`): `rows` events of five
+ * parameters each from `$first`, in order, then the row `then` selects, if any (numbered `rows`).
+ */
+function insertEventRows(lock: string, rows: number, first: number, then?: string): string {
+  const typed = valuesList(
+    rows,
+    5,
+    first,
+    (p, i) => `(${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bigint, ${i})`,
+  )
+  return `INSERT INTO job_events (client_id, job_id, type, data, created)
+    SELECT e.client_id, e.job_id, e.type, e.data, e.created
+      FROM (${TURN(lock)}) AS turn,
+           (VALUES ${typed}${then ? ` UNION ALL ${then}` : ''})
+           AS e (client_id, job_id, type, data, created, n)
+     ORDER BY e.n`
 }
 
 /** Jobs one statement inserts at most (13 parameters each, well within both engines). */
@@ -305,22 +313,8 @@ export async function updateJobIn(
  */
 function updateWithEventsSql(held: number): string {
   return cachedSql(`update-events:${held}`, () => {
-    const typed = valuesList(
-      held,
-      5,
-      10,
-      (p, i) =>
-        `(${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bigint, ${i})`,
-    )
-    return `WITH j AS (${UPDATE_JOB}), e AS (
-      INSERT INTO job_events (client_id, job_id, type, data, created)
-      SELECT e.client_id, e.job_id, e.type, e.data, e.created
-        FROM (${TURN('$9')}) AS turn,
-             (VALUES ${typed}
-              UNION ALL
-              SELECT j.client_id, j.id, 'state', ${STATE_DATA}, $8::bigint, ${held} FROM j)
-             AS e (client_id, job_id, type, data, created, n)
-       ORDER BY e.n)
+    const state = `SELECT j.client_id, j.id, 'state', ${STATE_DATA}, $8::bigint, ${held} FROM j`
+    return `WITH j AS (${UPDATE_JOB}), e AS (${insertEventRows('$9', held, 10, state)})
       SELECT * FROM j`
   })
 }
