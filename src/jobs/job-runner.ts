@@ -146,18 +146,32 @@ export class JobRunner {
     // An input of one chunk (or none) has one part, run here with its output committed with
     // the job's success: no upload, and no trips through the queue for a part and a join.
     const onePart = shape === 'parts' && manifest.length <= 1
+    const started = {
+      started_at: Date.now(),
+      input_size: inputs.reduce((sum, file) => sum + file.size, 0),
+      chunks: inputs.reduce((sum, file) => sum + file.chunkCount, 0),
+    }
+    const sayRunning = () =>
+      this.#log.info(
+        { job: job.id, kind: kind.name, shape, chunks: manifest.length },
+        'job running',
+      )
+    if (onePart) {
+      sayRunning()
+      // Its start is recorded with its end, in the commit of its output: a separate commit of
+      // `running` cost a transaction per small job. A job still `queued` reads so until then;
+      // its events still say `running` before they say how it ended.
+      const task = manifest.length === 0 ? emptyPart(job.id) : partTasks(job, kind, manifest)[0]!
+      return this.#onePart(job, kind, task, job.state === 'queued' ? started : undefined)
+    }
     let running = job
     if (job.state === 'queued') {
       // A parts job's output upload begins in the transaction that starts the job.
-      const uploadId = shape === 'parts' && !onePart ? randomUUID() : undefined
+      const uploadId = shape === 'parts' ? randomUUID() : undefined
       const moved = await meta.updateJob(job.id, job.version, {
         state: 'running',
         ...(uploadId ? { uploadId, beginUpload: checkFileName(job.output) } : {}),
-        result: {
-          started_at: Date.now(),
-          input_size: inputs.reduce((sum, file) => sum + file.size, 0),
-          chunks: inputs.reduce((sum, file) => sum + file.chunkCount, 0),
-        },
+        result: started,
       })
       // Cancelled, or another delivery of this task got there first: that one goes on (and
       // no upload was begun).
@@ -165,25 +179,11 @@ export class JobRunner {
       this.#o.feed.notify()
       running = moved
     }
-    this.#log.info({ job: job.id, kind: kind.name, shape, chunks: manifest.length }, 'job running')
+    sayRunning()
     // A whole job runs in this task: another hop through the queue would buy nothing (a
     // redelivered start, after a crash, plans again and runs it again; its writes replace).
     if (shape === 'whole') return this.#whole(running, kind)
-    const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
-    const tasks = manifest.map((entry): PartTask => {
-      // A chunk stored while no kind wanted its histogram has none: the part measures it.
-      const histogram = wantsHistogram && measuredHistogram(entry.frequencies, entry.size)
-      return {
-        kind: 'part',
-        job: job.id,
-        seq: entry.seq,
-        total: manifest.length,
-        key: entry.key,
-        size: entry.size,
-        ...(histogram ? { frequencies: frequenciesToBase64(histogram) } : {}),
-      }
-    })
-    if (onePart) return this.#onePart(running, kind, tasks[0] ?? emptyPart(job.id))
+    const tasks = partTasks(job, kind, manifest)
     await Promise.all(tasks.map((task) => this.#publish(job, task)))
   }
 
@@ -226,7 +226,12 @@ export class JobRunner {
    * job's file with the job's success, in one transaction (its blob stored first). A repeated
    * start after a crash runs it again; only one commit moves the job on.
    */
-  async #onePart(job: JobRecord, kind: JobKind, task: PartTask): Promise<void> {
+  async #onePart(
+    job: JobRecord,
+    kind: JobKind,
+    task: PartTask,
+    startedWith?: Record<string, unknown>,
+  ): Promise<void> {
     const { files, meta, pool } = this.#o
     const { bytes, sha256 } = await this.#runPart(job, kind, task)
     try {
@@ -236,8 +241,15 @@ export class JobRunner {
       // One chunk: the file's sha256 is its key (a chunk is stored under the sha256 of its bytes).
       const contentType = kind.contentType ?? 'application/octet-stream'
       const summary = { size, sha256: key, contentType }
-      const patch = { state: 'succeeded' as const, result: figures(job, size) }
-      const oneChunk = { chunk, sourceSize: task.size, clientId: job.clientId, output: job.output }
+      const ran = startedWith ? { ...job, result: startedWith } : job
+      const patch = { state: 'succeeded' as const, result: figures(ran, size) }
+      const oneChunk = {
+        chunk,
+        sourceSize: task.size,
+        clientId: job.clientId,
+        output: job.output,
+        ...(startedWith ? { startedWith } : {}),
+      }
       const committed = await files.commitOneChunk(chunk, bytes, (lease) => {
         if (FAILPOINT === 'one-part-stored') process.kill(process.pid, 'SIGKILL')
         return meta.commitJobOutput(job.id, job.version, summary, patch, { ...oneChunk, lease })
@@ -457,4 +469,24 @@ function figures(job: JobRecord, outputSize: number): Record<string, unknown> {
     duration_ms: Date.now() - job.created,
     run_ms: Date.now() - started,
   }
+}
+
+/**
+ * The part tasks of a job over `manifest`, one per chunk; a chunk stored while no kind wanted
+ * its histogram has none, and its part measures it.
+ */
+function partTasks(job: JobRecord, kind: JobKind, manifest: readonly ManifestEntry[]): PartTask[] {
+  const wantsHistogram = kind.chunkAnalyses?.includes('histogram') ?? false
+  return manifest.map((entry): PartTask => {
+    const histogram = wantsHistogram && measuredHistogram(entry.frequencies, entry.size)
+    return {
+      kind: 'part',
+      job: job.id,
+      seq: entry.seq,
+      total: manifest.length,
+      key: entry.key,
+      size: entry.size,
+      ...(histogram ? { frequencies: frequenciesToBase64(histogram) } : {}),
+    }
+  })
 }

@@ -50,6 +50,11 @@ export interface OneChunkOutput {
   output: string
   /** The chunk's lease, released with the commit (see `HeldChunkLock.lease`). */
   lease?: ChunkLease
+  /**
+   * The job was still `queued` (its start was not recorded on its own): its `running` state
+   * event, with this result, goes in before its end's, so its events read as any job's.
+   */
+  startedWith?: Record<string, unknown>
 }
 
 /**

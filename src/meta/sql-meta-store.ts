@@ -542,9 +542,13 @@ export class SqlMetaStore
           if (oneChunk) {
             // No look at the job first: should it have moved on, its compare-and-set below
             // fails and the file's commit is rolled back with it.
-            const { chunk, sourceSize, clientId, output, lease } = oneChunk
+            const { chunk, sourceSize, clientId, output, lease, startedWith } = oneChunk
             const target = { clientId, name: output }
             committed = await commitOneChunkIn(driver, tx, target, chunk, summary, lease)
+            if (startedWith) {
+              const running = { state: 'running', output, result: startedWith, error: null }
+              await insertEvent(driver, tx, clientId, jobId, 'state', running)
+            }
             await insertEvent(driver, tx, clientId, jobId, 'progress', {
               chunksDone: 1,
               chunksTotal: 1,
