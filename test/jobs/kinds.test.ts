@@ -156,6 +156,46 @@ describe('job kinds', () => {
     )
   })
 
+  it('extract stores entries concurrently yet as tar reads them: a repeated name ends as its last entry, outputs in archive order', async () => {
+    const name = fc.constantFrom('a', 'b', 'c/d', 'e', 'f', 'g', 'h')
+    // A number stands for that many bytes (a counterexample stays readable): one past the size
+    // read whole, so it streams while small ones are still being stored.
+    const bytes = fc.oneof(
+      { arbitrary: fc.uint8Array({ maxLength: 2500 }), weight: 12 },
+      { arbitrary: fc.constant((1 << 20) + 1), weight: 1 },
+    )
+    const bytesOf = (b: Uint8Array | number) =>
+      typeof b === 'number' ? Buffer.alloc(b, 7) : Buffer.from(b)
+    let round = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ name, bytes }), { minLength: 1, maxLength: 30 }),
+        async (entries) => {
+          const client = `concurrent${round++}`
+          const archive = tarPack()
+          for (const e of entries) archive.entry({ name: e.name }, bytesOf(e.bytes))
+          archive.finalize()
+          const parts: Buffer[] = []
+          for await (const part of archive) parts.push(part as Buffer)
+          await s.files.put(client, 'in.tar', [Buffer.concat(parts)])
+          const job = await runJob(client, { type: 'extract', input: 'in.tar', output: 'o/' })
+          assert.equal(job.state, 'succeeded', JSON.stringify(job.error))
+          const last = new Map<string, Uint8Array | number>()
+          for (const e of entries) {
+            last.delete(e.name)
+            last.set(e.name, e.bytes)
+          }
+          assert.deepEqual(
+            job.result!.outputs,
+            [...last.keys()].map((n) => `o/${n}`),
+          )
+          for (const [n, b] of last) assert.ok((await read(client, `o/${n}`)).equals(bytesOf(b)), n)
+        },
+      ),
+      { numRuns: 12 },
+    )
+  })
+
   it('extract reads a tar.gz made by GNU tar, long and non-ASCII names included', async () => {
     const dir = join(scratch, 'gnu')
     const long = `${'deep/'.repeat(30)}file.txt`

@@ -7,6 +7,10 @@ import { JobError } from '../errors.ts'
 import { type JobKind, jobInputs } from './job-kind.ts'
 
 const GZIP_MAGIC = [0x1f, 0x8b]
+/** Entries up to this size are read whole and stored concurrently (`EntryWrites`). */
+const SMALL_ENTRY_BYTES = 1 << 20
+/** Stores of small entries in flight at once: at most 16 MiB of entries held. */
+const WRITES_IN_FLIGHT = 16
 
 /**
  * `extract`: a tar (or gzip-compressed tar, recognised by its magic bytes) into one file per
@@ -64,7 +68,7 @@ export const extract: JobKind = {
       archive.end(() => {})
     })().catch((error: unknown) => archive.destroy(error as Error))
 
-    const outputs = new Map<string, FileRecord>()
+    const stored = new EntryWrites()
     let entries = 0
     let skipped = 0
     let total = 0
@@ -97,15 +101,23 @@ export const extract: JobKind = {
             `entry ${JSON.stringify(header.name)} would overwrite the archive being extracted`,
           )
         }
-        const file = await ctx.files.put(job.clientId, name, entry as AsyncIterable<Uint8Array>, {
-          contentType: 'application/octet-stream',
-        })
-        outputs.delete(name) // a later entry of the same name replaces the earlier (tar's rule)
-        outputs.set(name, file)
+        const put = (body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>) =>
+          ctx.files.put(job.clientId, name, body, { contentType: 'application/octet-stream' })
+        if (size > SMALL_ENTRY_BYTES) {
+          // A large entry streams: the archive's next bytes are its own.
+          await stored.add(name, () => put(entry as AsyncIterable<Uint8Array>))
+          continue
+        }
+        // A small one is read whole and stored while the next entries are read: one at a
+        // time, each file's store and commit left the thread and the disk idle in turns.
+        const bytes = await collect(entry as AsyncIterable<Uint8Array>)
+        await stored.room()
+        void stored.add(name, () => put([bytes]))
       }
     } catch (error) {
       const reason = parseError ?? (error as Error)
       archive.destroy(new Error('extraction stopped'))
+      await stored.settled()
       for (const seen of [error, reason]) {
         const code = (seen as { code?: unknown }).code
         if (typeof code === 'string' && code.startsWith('E_')) throw seen
@@ -116,9 +128,10 @@ export const extract: JobKind = {
     } finally {
       await feeding
     }
+    const outputs = await stored.files()
     return {
-      outputs: [...outputs.values()],
-      result: { entries: outputs.size, bytes: total, skipped },
+      outputs,
+      result: { entries: outputs.length, bytes: total, skipped },
     }
   },
 }
@@ -163,4 +176,76 @@ async function peek(
     }
   }
   return [first.done ? undefined : first.value, again()]
+}
+
+/**
+ * The stores of an archive's entries, up to `WRITES_IN_FLIGHT` at once, and their files in the
+ * archive's order. An entry's store starts only after the store of an earlier entry of the
+ * same name has ended, so the later one replaces it (tar's rule) whatever order they finish in.
+ * The first failure is thrown, by `add` or `files`, once every store started has settled.
+ */
+class EntryWrites {
+  readonly #writes: { name: string; file: Promise<FileRecord> }[] = []
+  readonly #inFlight = new Set<Promise<unknown>>()
+  readonly #last = new Map<string, Promise<unknown>>()
+  #failure: { error: unknown } | undefined
+
+  /** Waits until another store may start. */
+  async room(): Promise<void> {
+    while (this.#inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(this.#inFlight)
+    this.#throwIfFailed()
+  }
+
+  /**
+   * Starts the store of `name` with `start` once any earlier store of that name has ended; its
+   * file. Throws at once if an earlier store failed.
+   */
+  add(name: string, start: () => Promise<FileRecord>): Promise<FileRecord> {
+    this.#throwIfFailed()
+    const earlier = this.#last.get(name)
+    const file = earlier ? earlier.then(start) : start()
+    const tracked: Promise<void> = file
+      .then(
+        () => {},
+        (error: unknown) => {
+          this.#failure ??= { error }
+        },
+      )
+      .finally(() => {
+        this.#inFlight.delete(tracked)
+        if (this.#last.get(name) === tracked) this.#last.delete(name)
+      })
+    this.#inFlight.add(tracked)
+    this.#last.set(name, tracked)
+    this.#writes.push({ name, file })
+    return file
+  }
+
+  /** Resolves once every store started has settled, failed or not. */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight)
+  }
+
+  /** The stored files in archive order, a name's last entry in place of its earlier ones. */
+  async files(): Promise<FileRecord[]> {
+    await this.settled()
+    this.#throwIfFailed()
+    const byName = new Map<string, FileRecord>()
+    for (const { name, file } of this.#writes) {
+      byName.delete(name)
+      byName.set(name, await file)
+    }
+    return [...byName.values()]
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error
+  }
+}
+
+/** An entry's bytes, whole (the caller has checked its size). */
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = []
+  for await (const piece of source) pieces.push(piece)
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
 }
