@@ -44,13 +44,40 @@ interface Round {
 }
 
 /**
- * Starts `total` runs with `start`, keeping `inFlight` outstanding; `ended` resolves when a run
- * has ended (the caller wires it to the system's completion events).
+ * Runs' ends as the system reports them, matched to the lanes waiting for them. An end may be
+ * reported before its lane has learned the run's id (the run finished while the response that
+ * created it was still on its way), so an end nobody waits for yet is kept for its lane.
+ */
+class Endings {
+  readonly #waiting = new Map<string, () => void>()
+  readonly #early = new Set<string>()
+
+  end(id: string): void {
+    const resolve = this.#waiting.get(id)
+    if (!resolve) {
+      this.#early.add(id)
+      return
+    }
+    this.#waiting.delete(id)
+    resolve()
+  }
+
+  wait(id: string): Promise<void> {
+    if (this.#early.delete(id)) return Promise.resolve()
+    const done = Promise.withResolvers<void>()
+    this.#waiting.set(id, done.resolve)
+    return done.promise
+  }
+}
+
+/**
+ * Starts `total` runs with `start`, keeping `inFlight` outstanding; a run is done when `endings`
+ * says so (the caller wires it to the system's completion events).
  */
 async function closedLoop(
   total: number,
   start: (i: number) => Promise<string>,
-  ended: Map<string, () => void>,
+  endings: Endings,
 ): Promise<Round> {
   const latencies: number[] = []
   let next = 0
@@ -59,10 +86,7 @@ async function closedLoop(
     while (next < total) {
       const i = next++
       const t0 = performance.now()
-      const done = Promise.withResolvers<void>()
-      const id = await start(i)
-      ended.set(id, done.resolve)
-      await done.promise
+      await endings.wait(await start(i))
       latencies.push(performance.now() - t0)
     }
   }
@@ -99,7 +123,7 @@ async function piperRound(): Promise<Round> {
       headers: json,
       body: JSON.stringify({ name: 'dag', steps }),
     })
-    const ended = new Map<string, () => void>()
+    const endings = new Endings()
     const events = new AbortController()
     const opened = await fetch(`${piper.url}/v1/events`, { signal: events.signal })
     const listening = (async () => {
@@ -107,8 +131,11 @@ async function piperRound(): Promise<Round> {
         const data = JSON.parse(event.data) as { run?: string; state?: string }
         if (event.event !== 'state' || !data.run) continue
         if (data.state === 'failed') throw new Error(`run ${data.run} failed: ${event.data}`)
-        if (data.state === 'succeeded') ended.get(data.run)?.()
+        if (data.state === 'succeeded') endings.end(data.run)
       }
+      // A stream that ends mid-round would leave its lanes waiting for ever: say so instead (a
+      // run's failure, above, and this end both stop the bench through the unhandled rejection).
+      throw new Error('the event stream ended before the round did')
     })().catch((error: unknown) => {
       if (!events.signal.aborted) throw error
     })
@@ -122,7 +149,7 @@ async function piperRound(): Promise<Round> {
         })
         return ((await res.json()) as { id: string }).id
       },
-      ended,
+      endings,
     )
     events.abort()
     await listening
@@ -186,10 +213,10 @@ async function bullRound(round: number, port: number): Promise<Round> {
   const c = new BullQueue(`${prefix}-c`, { connection })
   const events = new QueueEvents(`${prefix}-c`, { connection })
   await events.waitUntilReady()
-  const ended = new Map<string, () => void>()
+  const endings = new Endings()
   events.on('completed', async ({ jobId }) => {
     const job = await c.getJob(jobId)
-    if (job) ended.get(job.data.run)?.()
+    if (job) endings.end(job.data.run)
   })
   try {
     return await closedLoop(
@@ -199,7 +226,7 @@ async function bullRound(round: number, port: number): Promise<Round> {
         await a.add('a', { run }, { removeOnComplete: true })
         return run
       },
-      ended,
+      endings,
     )
   } finally {
     worker.kill('SIGTERM')
