@@ -284,13 +284,18 @@ export function stepCounts(byStep: JobsByStep): Record<string, Record<string, nu
 }
 
 /**
- * Steps that may still get jobs: those the run has not recorded as settled (a settled step's
- * items have all ended, and an ended job changes only by a retry, which the cache sees).
+ * Steps whose new jobs an advance reads: those the run last recorded as running. A settled
+ * step's items have all ended (an ended job changes only by a retry, which the cache sees). A
+ * waiting step's jobs are not looked for: the only way it has any is an advance elsewhere that
+ * created them and died before recording the step as running, and then this advance finds the
+ * step's parents done and creates its jobs, which gives back the jobs already made under the
+ * same keys. Reading them cost a statement per waiting step at every advance, for nothing.
  */
 function unsettledSteps(run: RunRecord): string[] {
-  return stepOrder(run.definition as unknown as PipelineDefinition).filter(
-    (name) => !SETTLED.has(run.steps[name]?.state ?? 'waiting'),
-  )
+  return stepOrder(run.definition as unknown as PipelineDefinition).filter((name) => {
+    const state = run.steps[name]?.state
+    return state === undefined || !(SETTLED.has(state) || state === 'waiting')
+  })
 }
 
 const SETTLED = new Set(['succeeded', 'failed', 'skipped'])
