@@ -60,6 +60,35 @@ describe('the run engine, driven by hand', () => {
     await assert.rejects(s.runs.cancel('ann', run.id), { code: 'E_RUN_FINISHED' })
   })
 
+  it('jobs an advance made and died before recording (its step still waiting) are found, not made twice', async () => {
+    const { run } = await s.runs.create('ann', { pipeline: 'gz', inputs: inputs.slice(0, 2) })
+    assert.equal(run.steps.gz!.state, 'waiting')
+    // What an advance elsewhere left: the step's jobs, under the engine's keys, and no update.
+    const made = await s.jobs.createMany(
+      'ann',
+      [0, 1].map((item) => ({
+        request: {
+          type: 'compress',
+          input: inputs[item]!,
+          output: `${inputs[item]}.gz`,
+          params: {},
+        },
+        idempotencyKey: `${run.id}:gz:${item}`,
+        run: { id: run.id, step: 'gz', item },
+      })),
+    )
+    await s.engine.advance(run.id)
+    const jobs = await s.meta.runJobs(run.id)
+    assert.deepEqual(
+      jobs.map((j) => j.id).sort(),
+      made.map(({ job }) => job.id).sort(),
+      'the advance took up the jobs already made',
+    )
+    const { run: now } = await s.runs.get('ann', run.id)
+    assert.deepEqual(now.steps.gz, { state: 'running', items: 2, done: 0, failed: 0 })
+    await s.runs.cancel('ann', run.id)
+  })
+
   it('a run whose items all failed skips the steps that would read nothing, and succeeds', async () => {
     const { run } = await s.runs.create('ann', { pipeline: 'gz', inputs: inputs.slice(0, 2) })
     await s.engine.advance(run.id)
