@@ -103,7 +103,7 @@ export class RunEngine {
       const jobs = await this.#known.read(
         this.#o.meta,
         run,
-        unsettledSteps(run),
+        stepsToRead(run),
         outputKinds(run, this.#o.kinds),
       )
       const status = runStatus(run, jobs.byStep, this.#o.kinds)
@@ -291,7 +291,7 @@ export function stepCounts(byStep: JobsByStep): Record<string, Record<string, nu
  * step's parents done and creates its jobs, which gives back the jobs already made under the
  * same keys. Reading them cost a statement per waiting step at every advance, for nothing.
  */
-function unsettledSteps(run: RunRecord): string[] {
+function stepsToRead(run: RunRecord): string[] {
   return stepOrder(run.definition as unknown as PipelineDefinition).filter((name) => {
     const state = run.steps[name]?.state
     return state === undefined || !(SETTLED.has(state) || state === 'waiting')
