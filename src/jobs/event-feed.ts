@@ -31,8 +31,11 @@ interface Page {
   events: JobEvent[]
 }
 
-/** Whether `event` is one `query` reads (as the store's `jobEvents` selects them). */
-function wants(query: EventQuery, event: JobEvent): boolean {
+/**
+ * Whether `event` is one `query` reads (as the store's `jobEvents` selects them), and so one
+ * that wakes a subscriber of that client and job.
+ */
+function wants(query: Pick<EventQuery, 'clientId' | 'jobId'>, event: JobEvent): boolean {
   if (query.jobId) {
     return event.jobId === query.jobId && (!query.clientId || event.clientId === query.clientId)
   }
@@ -227,9 +230,7 @@ export class JobEventFeed {
       this.#page = { after, events }
       this.#cursor = events[events.length - 1]!.id
       for (const s of this.#subscribers) {
-        if (events.some((e) => e.clientId === s.clientId && (!s.jobId || e.jobId === s.jobId))) {
-          this.#mark(s)
-        }
+        if (events.some((e) => wants(s, e))) this.#mark(s)
       }
       if (events.length < PAGE) return
     }

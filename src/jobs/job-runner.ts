@@ -161,7 +161,7 @@ export class JobRunner {
       // Its start is recorded with its end, in the commit of its output: a separate commit of
       // `running` cost a transaction per small job. A job still `queued` reads so until then;
       // its events still say `running` before they say how it ended.
-      const task = manifest.length === 0 ? emptyPart(job.id) : partTasks(job, kind, manifest)[0]!
+      const task = partTasks(job, kind, manifest)[0] ?? emptyPart(job.id)
       return this.#onePart(job, kind, task, job.state === 'queued' ? started : undefined)
     }
     let running = job
