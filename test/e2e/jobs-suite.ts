@@ -72,6 +72,31 @@ export function runJobsSuite(name: string, options: JobsSuiteOptions): void {
       assert.equal(output?.chunks, 62, 'one gzip member per input chunk, none twice')
     })
 
+    it('a one-chunk job, whose start is recorded with its end, still reads queued, running, succeeded', async (t) => {
+      if (!(await ready(t))) return
+      const small = Buffer.from('one chunk of text, compressed in the start task\n'.repeat(50))
+      await putFile(base, 'small/one.txt', small)
+      const job = await createJob(base, { type: 'compress', input: 'small/one.txt' })
+      const events = await jobEvents(base, job.id)
+      const states = events.filter((e) => e.event === 'state').map((e) => e.json)
+      assert.deepEqual(
+        states.map((e) => e.state),
+        ['queued', 'running', 'succeeded'],
+      )
+      assert.deepEqual(
+        states.map((e) => e.job),
+        [job.id, job.id, job.id],
+      )
+      const result = (await getJob(base, job.id)).result!
+      assert.equal(result.input_size, small.length)
+      const restored = await pipeThrough(
+        'gzip',
+        ['-d', '-c'],
+        await download(base, 'small/one.txt.gz'),
+      )
+      assert.ok(restored.stdout.equals(small), 'gzip -d gives back the original')
+    })
+
     it('decompresses Piper output in parts and a gzip -9 file as one stream', async (t) => {
       if (!(await ready(t))) return
       await putFile(base, 'd/bible.txt', bible)
