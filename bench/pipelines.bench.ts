@@ -20,9 +20,10 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { Queue as BullQueue, QueueEvents } from 'bullmq'
+import { Queue as BullQueue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pack as tarPack } from 'tar-stream'
 import { readSse } from '../src/cli/sse-reader.ts'
@@ -208,18 +209,23 @@ async function bullRound(round: number, port: number): Promise<Round> {
     [fileURLToPath(new URL('./lib/bullmq-flow-workers.ts', import.meta.url)), prefix, String(port)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
-  await once(worker.stdout!, 'data')
-  const a = new BullQueue(`${prefix}-a`, { connection })
-  const c = new BullQueue(`${prefix}-c`, { connection })
-  const events = new QueueEvents(`${prefix}-c`, { connection })
-  await events.waitUntilReady()
+  // Runs end as the worker process reports its `c` jobs completed, a line each. (The bench
+  // followed them with `QueueEvents` and a `getJob` each before; one round in a few dozen
+  // waited for ever with every `c` job completed in Redis.)
   const endings = new Endings()
-  events.on('completed', async ({ jobId }) => {
-    const job = await c.getJob(jobId)
-    if (job) endings.end(job.data.run)
+  const lines = createInterface({ input: worker.stdout! })
+  const ready = Promise.withResolvers<void>()
+  lines.on('line', (line) => {
+    if (line === 'ready') ready.resolve()
+    else endings.end(line)
   })
+  const died = new Promise<never>((_, reject) =>
+    worker.once('exit', (code) => reject(new Error(`the BullMQ workers exited (${code})`))),
+  )
+  await Promise.race([ready.promise, died])
+  const a = new BullQueue(`${prefix}-a`, { connection })
   try {
-    return await closedLoop(
+    const loop = closedLoop(
       RUNS,
       async (i) => {
         const run = `r${i}`
@@ -228,12 +234,12 @@ async function bullRound(round: number, port: number): Promise<Round> {
       },
       endings,
     )
+    return await Promise.race([loop, died])
   } finally {
+    died.catch(() => {})
     worker.kill('SIGTERM')
     await once(worker, 'exit')
-    await events.close()
     await a.close()
-    await c.close()
     const redis = new Redis(connection)
     const keys = await redis.keys(`bull:${prefix}-*`)
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500))

@@ -2,7 +2,8 @@
  * The BullMQ side of `npm run bench -- pipelines`, in a process of its own as a deployment runs
  * it: workers for the three queues of the DAG a → 10 × b → c. `a` finishing adds the flow (c,
  * the parent, waits for its 10 `b` children: BullMQ's join). Started with the queue-name prefix
- * and the Redis port as its arguments; stops on SIGTERM.
+ * and the Redis port as its arguments; prints `ready`, then each run's name as its `c` job
+ * completes (the worker's own event, after the job is recorded completed); stops on SIGTERM.
  */
 import { FlowProducer, Worker } from 'bullmq'
 
@@ -35,6 +36,9 @@ const c = new Worker(
   async (job) => Object.keys(await job.getChildrenValues()).length,
   { connection, concurrency },
 )
+c.on('completed', (job) => {
+  process.stdout.write(`${job.data.run}\n`)
+})
 process.stdout.write('ready\n')
 process.once('SIGTERM', async () => {
   await Promise.all([a.close(), b.close(), c.close(), flows.close()])
