@@ -31,6 +31,7 @@ import { startPiper } from '../test/helpers/piper-server.ts'
 import { freePort } from '../test/helpers/ports.ts'
 import { isListening } from '../test/helpers/services.ts'
 import { median, printTable } from './lib/measure.ts'
+import { cpuByProcess, type ProcessGroup } from './lib/process-cpu.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200)
 /** The items of the one-run fan-outs measured after the DAG (`extract` → `compress` each). */
@@ -42,6 +43,18 @@ interface Round {
   runsPerSecond: number
   p50: number
   p99: number
+  /** CPU ms per run of the system measured: `piper up`, or BullMQ's workers and its Redis. */
+  cpuMsPerRun: number
+}
+
+/** The processes of a round, by command line; the bench's own client is not the system's. */
+const systemProcess: ProcessGroup = (cmdline) =>
+  /bin\/piper\.js|bullmq-flow-workers|redis-server/.test(cmdline) ? 'system' : 'other'
+
+/** `closedLoop` with the CPU the system's processes spent meanwhile (`/proc/PID/stat`). */
+async function measuredLoop(...args: Parameters<typeof closedLoop>): Promise<Round> {
+  const { result, seconds } = await cpuByProcess(systemProcess, () => closedLoop(...args))
+  return { ...result, cpuMsPerRun: ((seconds.get('system') ?? 0) * 1000) / args[0] }
 }
 
 /**
@@ -79,7 +92,7 @@ async function closedLoop(
   total: number,
   start: (i: number) => Promise<string>,
   endings: Endings,
-): Promise<Round> {
+): Promise<Omit<Round, 'cpuMsPerRun'>> {
   const latencies: number[] = []
   let next = 0
   const began = performance.now()
@@ -140,7 +153,7 @@ async function piperRound(): Promise<Round> {
     })().catch((error: unknown) => {
       if (!events.signal.aborted) throw error
     })
-    const round = await closedLoop(
+    const round = await measuredLoop(
       RUNS,
       async () => {
         const res = await fetch(`${piper.url}/v1/runs`, {
@@ -225,7 +238,7 @@ async function bullRound(round: number, port: number): Promise<Round> {
   await Promise.race([ready.promise, died])
   const a = new BullQueue(`${prefix}-a`, { connection })
   try {
-    const loop = closedLoop(
+    const loop = measuredLoop(
       RUNS,
       async (i) => {
         const run = `r${i}`
@@ -283,19 +296,20 @@ try {
     bull.push(await bullRound(round, 6379))
     bullDurable.push(await bullRound(round, durable.port))
     console.error(
-      `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s, bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)}, bullmq on a durable redis ${bullDurable.at(-1)!.runsPerSecond.toFixed(1)}`,
+      `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s (${piper.at(-1)!.cpuMsPerRun.toFixed(1)} CPU ms/run), bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)} (${bull.at(-1)!.cpuMsPerRun.toFixed(1)}), bullmq on a durable redis ${bullDurable.at(-1)!.runsPerSecond.toFixed(1)} (${bullDurable.at(-1)!.cpuMsPerRun.toFixed(1)})`,
     )
   }
 } finally {
   await durable.stop()
 }
 const rows: (string | number)[][] = [
-  ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'vs BullMQ', 'durable'],
+  ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'CPU ms/run', 'vs BullMQ', 'durable'],
 ]
 const summary = (rounds: Round[]) => ({
   rps: median(rounds.map((r) => r.runsPerSecond)),
   p50: median(rounds.map((r) => r.p50)),
   p99: median(rounds.map((r) => r.p99)),
+  cpu: median(rounds.map((r) => r.cpuMsPerRun)),
 })
 const p = summary(piper)
 const b = summary(bull)
@@ -305,15 +319,17 @@ rows.push([
   p.rps,
   p.p50,
   p.p99,
+  p.cpu,
   p.rps / b.rps,
   'fsync: queue, SQLite, files',
 ])
-rows.push(['BullMQ flows (Redis)', b.rps, b.p50, b.p99, 1, 'nothing (appendonly no)'])
+rows.push(['BullMQ flows (Redis)', b.rps, b.p50, b.p99, b.cpu, 1, 'nothing (appendonly no)'])
 rows.push([
   'BullMQ flows (Redis, AOF fsync always)',
   d.rps,
   d.p50,
   d.p99,
+  d.cpu,
   d.rps / b.rps,
   'every write (appendfsync always)',
 ])
