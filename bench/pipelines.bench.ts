@@ -4,7 +4,8 @@
  * extract of a 10-file tar, b = compress of each file, c = tar of the ten) and on BullMQ flows
  * (workers in a process of their own on the local Redis: a adds the flow c ← 10 × b). The same
  * closed loop drives both: `BENCH_IN_FLIGHT` runs outstanding (32), `BENCH_RUNS` runs (200) per
- * round, rounds alternating; runs per second and run latency p50/p99, medians of the rounds.
+ * round, rounds alternating; runs per second, run latency p50/p99 and the CPU each system's
+ * processes spent per run, medians of the rounds. `BENCH_SIDES=piper` leaves BullMQ out.
  *
  * What each side makes durable differs, and the table says so: Piper fsyncs every queue append,
  * every SQLite commit that changes a job or run, and every stored file before it acknowledges a
@@ -38,6 +39,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 200)
 const FAN_OUTS = (process.env.BENCH_FAN_OUTS ?? '500,5000').split(',').map(Number)
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+/** `BENCH_SIDES=piper` measures Piper alone (to compare two builds of it): no BullMQ rounds. */
+const BULLMQ = (process.env.BENCH_SIDES ?? 'piper,bullmq').split(',').includes('bullmq')
 
 interface Round {
   runsPerSecond: number
@@ -286,57 +289,69 @@ async function durableRedis(): Promise<{ port: number; stop: () => Promise<void>
   }
 }
 
-const durable = await durableRedis()
+const durable = BULLMQ ? await durableRedis() : undefined
 const piper: Round[] = []
 const bull: Round[] = []
 const bullDurable: Round[] = []
 try {
   for (let round = 0; round < ROUNDS; round++) {
     piper.push(await piperRound())
+    if (!BULLMQ) {
+      const p = piper.at(-1)!
+      console.error(
+        `round ${round + 1}/${ROUNDS}: piper ${p.runsPerSecond.toFixed(1)} runs/s (${p.cpuMsPerRun.toFixed(1)} CPU ms/run)`,
+      )
+      continue
+    }
     bull.push(await bullRound(round, 6379))
-    bullDurable.push(await bullRound(round, durable.port))
+    bullDurable.push(await bullRound(round, durable!.port))
     console.error(
       `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s (${piper.at(-1)!.cpuMsPerRun.toFixed(1)} CPU ms/run), bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)} (${bull.at(-1)!.cpuMsPerRun.toFixed(1)}), bullmq on a durable redis ${bullDurable.at(-1)!.runsPerSecond.toFixed(1)} (${bullDurable.at(-1)!.cpuMsPerRun.toFixed(1)})`,
     )
   }
 } finally {
-  await durable.stop()
+  await durable?.stop()
 }
-const rows: (string | number)[][] = [
-  ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'CPU ms/run', 'vs BullMQ', 'durable'],
-]
-const summary = (rounds: Round[]) => ({
-  rps: median(rounds.map((r) => r.runsPerSecond)),
-  p50: median(rounds.map((r) => r.p50)),
-  p99: median(rounds.map((r) => r.p99)),
-  cpu: median(rounds.map((r) => r.cpuMsPerRun)),
-})
-const p = summary(piper)
-const b = summary(bull)
-const d = summary(bullDurable)
-rows.push([
-  'piper up (embedded, SQLite)',
-  p.rps,
-  p.p50,
-  p.p99,
-  p.cpu,
-  p.rps / b.rps,
-  'fsync: queue, SQLite, files',
-])
-rows.push(['BullMQ flows (Redis)', b.rps, b.p50, b.p99, b.cpu, 1, 'nothing (appendonly no)'])
-rows.push([
-  'BullMQ flows (Redis, AOF fsync always)',
-  d.rps,
-  d.p50,
-  d.p99,
-  d.cpu,
-  d.rps / b.rps,
-  'every write (appendfsync always)',
-])
-printTable(rows)
-console.log(
-  `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Piper ÷ durable BullMQ: ${(p.rps / d.rps).toFixed(2)}. Goal: Piper ≥ 2× BullMQ's runs/s.`,
-)
+if (BULLMQ) printDag()
+
+/** The DAG's table: each side's medians, and the ratios. */
+function printDag(): void {
+  const rows: (string | number)[][] = [
+    ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'CPU ms/run', 'vs BullMQ', 'durable'],
+  ]
+  const summary = (rounds: Round[]) => ({
+    rps: median(rounds.map((r) => r.runsPerSecond)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    cpu: median(rounds.map((r) => r.cpuMsPerRun)),
+  })
+  const p = summary(piper)
+  const b = summary(bull)
+  const d = summary(bullDurable)
+  rows.push([
+    'piper up (embedded, SQLite)',
+    p.rps,
+    p.p50,
+    p.p99,
+    p.cpu,
+    p.rps / b.rps,
+    'fsync: queue, SQLite, files',
+  ])
+  rows.push(['BullMQ flows (Redis)', b.rps, b.p50, b.p99, b.cpu, 1, 'nothing (appendonly no)'])
+  rows.push([
+    'BullMQ flows (Redis, AOF fsync always)',
+    d.rps,
+    d.p50,
+    d.p99,
+    d.cpu,
+    d.rps / b.rps,
+    'every write (appendfsync always)',
+  ])
+  printTable(rows)
+  console.log(
+    `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Piper ÷ durable BullMQ: ${(p.rps / d.rps).toFixed(2)}. Goal: Piper ≥ 2× BullMQ's runs/s.`,
+  )
+}
 
 const fanRows: (string | number)[][] = [['one run: extract → N × compress', 'items', 'items/s']]
 const rates: number[] = []
