@@ -1,9 +1,11 @@
+import { freeIfOwned } from './owned-pieces.ts'
+
 /**
  * Cuts a byte stream into chunks of exactly `chunkSize` bytes (the last may be shorter; an empty
  * stream gives none), each in a buffer of its own from `take` (of at least `chunkSize` bytes;
  * a fresh one by default). Pulls from the source only as the consumer pulls chunks, so
  * backpressure reaches the producer. `onBytes` sees every piece in order (e.g. for a hash of
- * the whole stream).
+ * the whole stream), and must not keep it: a piece marked by `ownedPieces` is freed once copied.
  */
 export async function* cutChunks(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -30,6 +32,7 @@ export async function* cutChunks(
         filled = 0
       }
     }
+    freeIfOwned(piece)
   }
   if (buffer && filled > 0) yield buffer.subarray(0, filled)
 }

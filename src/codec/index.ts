@@ -12,6 +12,7 @@ export { freeNow } from './free-now.ts'
 export { type MemberHeader, parseMemberHeader } from './gzip-member.ts'
 export { addHistogram, entropyBits, histogram } from './histogram.ts'
 export { codeCost, limitedCodeLengths } from './huffman-lengths.ts'
+export { freeIfOwned, ownedPieces } from './owned-pieces.ts'
 export { CodecPool, type HashedMember, INLINE_BYTES } from './pool.ts'
 export type { Allocate } from './spare-buffers.ts'
 export {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { freeNow } from '../codec/index.ts'
+import { freeNow, ownedPieces } from '../codec/index.ts'
 import type { FileService } from '../files/index.ts'
 import { asksForVariant, parseVariantQuery } from '../images/index.ts'
 import { type JobRequest, parseJobRequest } from '../jobs/index.ts'
@@ -96,7 +96,7 @@ export function fileRoutes(
     const contentType = req.headers['content-type'] ?? 'application/octet-stream'
     // Refused midway (a quota), the upload stops reading, but the request stays whole: a
     // destroyed request destroys its socket, and the client would get no answer at all.
-    const body = req.iterator({ destroyOnReturn: false })
+    const body = ownedPieces(req.iterator({ destroyOnReturn: false }))
     const file = await policy.quotas.put(client, tail, body, contentType)
     await analyze(client, file, log)
     const { job, run } = await startFollowUp(followed, client, jobs)

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { ownedPieces } from '../codec/index.ts'
 import type { TusUploadRecord } from '../meta/index.ts'
 import {
   CHECKSUM_ALGORITHMS,
@@ -74,7 +75,7 @@ export function tusRoutes(
       answer = await tus.patch(client, answer.upload.id, {
         offset: 0,
         checksum: header(req, 'upload-checksum'),
-        body: req.iterator({ destroyOnReturn: false }),
+        body: ownedPieces(req.iterator({ destroyOnReturn: false })),
       })
     }
     res.writeHead(201, {
@@ -133,7 +134,7 @@ export function tusRoutes(
       offset: count(offsetHeader, 'Upload-Offset'),
       length: lengthHeader === undefined ? undefined : count(lengthHeader, 'Upload-Length'),
       checksum: header(req, 'upload-checksum'),
-      body: req.iterator({ destroyOnReturn: false }),
+      body: ownedPieces(req.iterator({ destroyOnReturn: false })),
     })
     res.writeHead(204, {
       ...progressHeaders(answer.upload),

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, it } from 'node:test'
 import fc from 'fast-check'
-import { CodecPool, cutChunks, histogram, INLINE_BYTES } from '../../src/codec/index.ts'
+import {
+  CodecPool,
+  cutChunks,
+  histogram,
+  INLINE_BYTES,
+  ownedPieces,
+} from '../../src/codec/index.ts'
 import { analyzeChunk } from '../../src/files/index.ts'
 
 const pool = new CodecPool(2)
@@ -35,6 +41,34 @@ it('property: chunks are exact slices however the input is cut', async () => {
         assert.equal(out.length, Math.ceil(bytes.length / chunkSize))
         for (const [i, c] of out.entries()) {
           assert.deepEqual(new Uint8Array(c), bytes.subarray(i * chunkSize, (i + 1) * chunkSize))
+        }
+      },
+    ),
+  )
+})
+
+it("property: an owned body's pieces are freed once copied, and the chunks are the same; a piece sharing its memory is left alone", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 900 }), { maxLength: 8 }),
+      fc.array(fc.boolean(), { maxLength: 8 }),
+      fc.integer({ min: 1, max: 700 }),
+      async (parts, shared, chunkSize) => {
+        // Each part in an ArrayBuffer of its own (as a socket read is), or a view of a larger one.
+        const given = parts.map((part, i) =>
+          shared[i] ? new Uint8Array([...part, 0]).subarray(0, part.length) : part.slice(),
+        )
+        async function* body() {
+          yield* given
+        }
+        const out: Uint8Array[] = []
+        for await (const c of cutChunks(ownedPieces(body()), chunkSize)) out.push(c.slice())
+        const all = Buffer.concat(parts)
+        assert.deepEqual(Buffer.concat(out), all)
+        assert.equal(out.length, Math.ceil(all.length / chunkSize))
+        for (const [i, piece] of given.entries()) {
+          if (shared[i]) assert.deepEqual(piece, parts[i], 'a view of shared memory is intact')
+          else assert.equal(piece.buffer.byteLength, 0, 'a piece of its own is freed once copied')
         }
       },
     ),
