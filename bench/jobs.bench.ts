@@ -157,7 +157,7 @@ try {
       spawnSync('sync')
       runs.cli.push(
         timed(process.execPath, [
-          '--max-semi-space-size=1',
+          '--max-semi-space-size=8',
           'bin/piper.js',
           'compress',
           file,

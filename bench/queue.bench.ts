@@ -287,7 +287,7 @@ const port = await freePort()
 const server = spawn(
   process.execPath,
   [
-    '--max-semi-space-size=1',
+    '--max-semi-space-size=8',
     PIPER,
     'queue',
     'serve',

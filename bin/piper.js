@@ -1,31 +1,33 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `piper` command's entry point, in plain JavaScript so that any Node can read it. Piper
 // runs on Node 24 (TypeScript by type stripping): on an older Node this re-runs the command on
 // the Node 24 that `npm ci` installs into the project, passing signals and the exit status on.
 //
-// --max-semi-space-size=1 (MiB): every socket read is a fresh 64 KiB buffer that dies at once,
-// but only a garbage collection frees it. With V8's default young generation (up to 32 MiB)
-// those collections come rarely, and a 1 GiB upload held ~90 MiB of dead reads (a bare Node
-// server too); with 1 MiB, scavenges free them early: peak RSS 215 → 155 MiB, and less CPU.
+// --max-semi-space-size=8 (MiB): a young generation that lets a pipeline's records, which live
+// through a run (~1 s), die young instead of being promoted and marked: +15% runs a second and
+// 13% less CPU a run than with 1 MiB (docs/performance.md). It was 1 MiB while an upload's dead
+// socket reads (64 KiB each) waited for scavenges: a 1 GiB upload's peak RSS then grew by ~47
+// MiB with 4 or 8. Those reads are now freed as they are copied (src/codec/owned-pieces.ts).
 // V8 reads it only at start: `npm start` and the shebang pass it; so does the re-run below.
 //
 // `piper queue serve` is the exception: it holds each batch of published messages until its
-// fsync, so with 1 MiB they outlive scavenges and are copied and promoted. With V8's default,
-// the server used half the CPU per message (100k batched 1 KiB publishes: 1.5 → 0.8 CPU-s,
-// 66k → 90k msg/s), so it replaces itself (execve, same pid) by a Node without the flag.
+// fsync, and with a small young generation they outlive scavenges and are copied and promoted.
+// With V8's default, the server used half the CPU per message (with 1 MiB: 100k batched 1 KiB
+// publishes, 1.5 → 0.8 CPU-s, 66k → 90k msg/s), so it replaces itself (execve, same pid) by a
+// Node without the flag.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import module from 'node:module'
 import { fileURLToPath } from 'node:url'
 
-const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1'
+const YOUNG_GENERATION = '--max-semi-space-size=8'
 const queueServe = process.argv[2] === 'queue' && process.argv[3] === 'serve'
 const major = Number(process.versions.node.split('.')[0])
-if (major >= 24 && queueServe && process.execArgv.includes(SMALL_YOUNG_GENERATION)) {
+if (major >= 24 && queueServe && process.execArgv.includes(YOUNG_GENERATION)) {
   try {
     process.execve?.(process.execPath, [
       process.execPath,
-      ...process.execArgv.filter((flag) => flag !== SMALL_YOUNG_GENERATION),
+      ...process.execArgv.filter((flag) => flag !== YOUNG_GENERATION),
       fileURLToPath(import.meta.url),
       ...process.argv.slice(2),
     ])
@@ -54,7 +56,7 @@ if (major >= 24) {
   const child = spawn(
     node,
     [
-      ...(queueServe ? [] : [SMALL_YOUNG_GENERATION]),
+      ...(queueServe ? [] : [YOUNG_GENERATION]),
       fileURLToPath(import.meta.url),
       ...process.argv.slice(2),
     ],

@@ -12,12 +12,12 @@ import { cleanEnv } from '../helpers/cli.ts'
 
 /** The launcher users run (its shebang passes the flag, as here), not bin/piper.ts. */
 const LAUNCHER = fileURLToPath(new URL('../../bin/piper.js', import.meta.url))
-const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1'
+const YOUNG_GENERATION = '--max-semi-space-size=8'
 
 /** Starts the launcher and resolves with the first log line carrying `msg`. */
 async function launch(args: string[], msg: string) {
   const data = mkdtempSync(join(tmpdir(), 'piper-launcher-'))
-  const child = spawn(process.execPath, [SMALL_YOUNG_GENERATION, LAUNCHER, ...args, data], {
+  const child = spawn(process.execPath, [YOUNG_GENERATION, LAUNCHER, ...args, data], {
     env: cleanEnv(),
   })
   let stderr = ''
@@ -62,7 +62,7 @@ test('piper queue serve drops the small young generation in place (same pid) and
     const flags = flagsOf(served.child.pid!)
     if (flags) {
       assert.ok(flags.includes('serve'), flags.join(' '))
-      assert.ok(!flags.includes(SMALL_YOUNG_GENERATION), flags.join(' '))
+      assert.ok(!flags.includes(YOUNG_GENERATION), flags.join(' '))
     } else {
       t.diagnostic('no /proc here: the flags were not checked')
     }
@@ -82,7 +82,7 @@ test('piper up keeps the small young generation that bounds an upload’s memory
   const up = await launch(['up', '--port', '0', '--log-level', 'info', '--data'], 'piper is up')
   try {
     const flags = flagsOf(up.child.pid!)
-    if (flags) assert.ok(flags.includes(SMALL_YOUNG_GENERATION), flags.join(' '))
+    if (flags) assert.ok(flags.includes(YOUNG_GENERATION), flags.join(' '))
     else t.diagnostic('no /proc here: the flags were not checked')
   } finally {
     assert.equal(await up.stop(), 0)

@@ -15,7 +15,7 @@ export const PIPER_BIN = fileURLToPath(new URL('../../bin/piper.js', import.meta
 export function piperNodeFlags(): string[] {
   const profile = process.env.PIPER_BENCH_CPU_PROF
   return [
-    '--max-semi-space-size=1',
+    '--max-semi-space-size=8',
     ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
   ]
 }
