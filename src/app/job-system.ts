@@ -21,6 +21,7 @@ import type {
 import {
   advanceRunOfJob,
   DeadLetters,
+  PendingAdvances,
   PipelineService,
   RunEngine,
   RunService,
@@ -36,6 +37,11 @@ import { countEndedJobs } from './work-metrics.ts'
 export interface JobSystemOptions {
   meta: MetaStore & RunStore & ImageStore & ScheduleStore & ScheduleTicks
   queue: Queue
+  /**
+   * Whether every consumer of `queue` is in this process (the embedded queue, whose folder no
+   * other process may open): job ends then share a run's advance queued and not yet started.
+   */
+  localQueue?: boolean
   files: FileService
   blobs: BlobStore
   pool: CodecPool
@@ -81,7 +87,9 @@ export interface Component {
 export function jobSystem(options: JobSystemOptions) {
   const { meta, queue, files, blobs, pool, feed, logger } = options
   const kinds = options.kinds ?? new KindRegistry()
-  const advance = advanceRunOfJob(queue)
+  // With every consumer of the queue in this process, an end's advance may be one already queued.
+  const pending = options.localQueue ? new PendingAdvances() : undefined
+  const advance = advanceRunOfJob(queue, pending)
   const onEnded = options.metrics ? countEndedJobs(options.metrics, advance) : advance
   const canRetry = refuseRetryInEndedRun(meta)
   const sweepIntervalMs = options.sweepIntervalMs
@@ -182,6 +190,7 @@ export function jobSystem(options: JobSystemOptions) {
             engine,
             logger,
             concurrency: 4,
+            pending,
             consumer: options.consumer,
             metrics: options.metrics,
           }),

@@ -138,6 +138,7 @@ export async function assembleProcess(
   const system = jobSystem({
     meta,
     queue,
+    localQueue: config.queue.startsWith('embedded:'),
     files,
     blobs,
     pool,

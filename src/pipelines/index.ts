@@ -19,6 +19,7 @@ export {
 } from './definition.ts'
 export { PipelineError, type PipelineErrorCode } from './errors.ts'
 export { advanceRunOfJob, refuseRetryInEndedRun } from './job-hooks.ts'
+export { PendingAdvances } from './pending-advances.ts'
 export { PipelineService } from './pipeline-service.ts'
 export { RunEngine, type RunEngineOptions, shardOf } from './run-engine.ts'
 export { isRunId, newRunId } from './run-id.ts'

@@ -1,6 +1,7 @@
 import {
   type AdvanceTask,
   decodeAdvance,
+  type PendingAdvances,
   RUN_GROUP,
   RUN_TOPIC,
   type RunEngine,
@@ -15,6 +16,8 @@ export interface RunWorkersOptions {
   logger: Logger
   /** Runs advanced at once. */
   concurrency: number
+  /** Runs with an advance queued here and not started (see `PendingAdvances`). */
+  pending?: PendingAdvances
   consumer?: ConsumerOptions
   drainTimeoutMs?: number
   metrics?: Registry
@@ -37,7 +40,11 @@ export function runWorkers(options: RunWorkersOptions): WorkerRuntime<unknown> {
     drainTimeoutMs: options.drainTimeoutMs,
     metrics: options.metrics,
     decode: (message) => decodeAdvance(message.payload),
-    handle: (task) => engine.advance(task.run),
+    handle: (task) => {
+      // Before the advance reads anything: a job that ends from now on queues its own.
+      options.pending?.release(task.run)
+      return engine.advance(task.run)
+    },
     giveUp: async () => {},
     isPermanent: () => false,
   }) as WorkerRuntime<unknown>

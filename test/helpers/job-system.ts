@@ -51,6 +51,7 @@ export async function startJobSystem(options: JobSystemSetup = {}) {
   const system = jobSystem({
     meta,
     queue,
+    localQueue: true,
     files,
     blobs,
     pool,
