@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { YOUNG_GENERATION } from '../test/helpers/cli.ts'
 import { binary, corpusFiles, generatedText, sourceCode } from './lib/inputs.ts'
 import { median, printTable } from './lib/measure.ts'
 
@@ -23,7 +24,7 @@ const SIZE = Number(process.env.BENCH_CLI_BYTES ?? 512 * 2 ** 20)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 // As users run it: the `piper` command's entry (which turns on Node's compile cache, so the
 // codec threads do not strip TypeScript at every start) with the V8 flag its shebang passes.
-const PIPER = `--max-semi-space-size=8 ${fileURLToPath(new URL('../bin/piper.js', import.meta.url))}`
+const PIPER = `${YOUNG_GENERATION} ${fileURLToPath(new URL('../bin/piper.js', import.meta.url))}`
 const dir = mkdtempSync(join(tmpdir(), 'piper-bench-cli-'))
 const input = join(dir, 'input.bin')
 

@@ -21,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readSse } from '../src/cli/sse-reader.ts'
+import { YOUNG_GENERATION } from '../test/helpers/cli.ts'
 import { startPiper } from '../test/helpers/piper-server.ts'
 import { generatedText } from './lib/inputs.ts'
 import { mbPerSecond, median, printTable } from './lib/measure.ts'
@@ -157,7 +158,7 @@ try {
       spawnSync('sync')
       runs.cli.push(
         timed(process.execPath, [
-          '--max-semi-space-size=8',
+          YOUNG_GENERATION,
           'bin/piper.js',
           'compress',
           file,

@@ -290,24 +290,24 @@ async function durableRedis(): Promise<{ port: number; stop: () => Promise<void>
 }
 
 const durable = BULLMQ ? await durableRedis() : undefined
+/** Keeps a round with its side's and says it: runs/s and CPU ms per run. */
+const rate = (side: Round[], round: Round) => {
+  side.push(round)
+  return `${round.runsPerSecond.toFixed(1)} runs/s (${round.cpuMsPerRun.toFixed(1)} CPU ms/run)`
+}
 const piper: Round[] = []
 const bull: Round[] = []
 const bullDurable: Round[] = []
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    piper.push(await piperRound())
-    if (!BULLMQ) {
-      const p = piper.at(-1)!
-      console.error(
-        `round ${round + 1}/${ROUNDS}: piper ${p.runsPerSecond.toFixed(1)} runs/s (${p.cpuMsPerRun.toFixed(1)} CPU ms/run)`,
+    const said = [`piper ${rate(piper, await piperRound())}`]
+    if (durable) {
+      said.push(`bullmq ${rate(bull, await bullRound(round, 6379))}`)
+      said.push(
+        `bullmq on a durable redis ${rate(bullDurable, await bullRound(round, durable.port))}`,
       )
-      continue
     }
-    bull.push(await bullRound(round, 6379))
-    bullDurable.push(await bullRound(round, durable!.port))
-    console.error(
-      `round ${round + 1}/${ROUNDS}: piper ${piper.at(-1)!.runsPerSecond.toFixed(1)} runs/s (${piper.at(-1)!.cpuMsPerRun.toFixed(1)} CPU ms/run), bullmq ${bull.at(-1)!.runsPerSecond.toFixed(1)} (${bull.at(-1)!.cpuMsPerRun.toFixed(1)}), bullmq on a durable redis ${bullDurable.at(-1)!.runsPerSecond.toFixed(1)} (${bullDurable.at(-1)!.cpuMsPerRun.toFixed(1)})`,
-    )
+    console.error(`round ${round + 1}/${ROUNDS}: ${said.join(', ')}`)
   }
 } finally {
   await durable?.stop()

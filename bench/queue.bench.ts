@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { Log } from '../src/log/index.ts'
 import { createLogger } from '../src/telemetry/index.ts'
+import { YOUNG_GENERATION } from '../test/helpers/cli.ts'
 import { freePort } from '../test/helpers/ports.ts'
 import { printTable } from './lib/measure.ts'
 import { openPeer, type Peer, type PeerKind, type PeerPlace } from './lib/queue-peers.ts'
@@ -287,7 +288,7 @@ const port = await freePort()
 const server = spawn(
   process.execPath,
   [
-    '--max-semi-space-size=8',
+    YOUNG_GENERATION,
     PIPER,
     'queue',
     'serve',

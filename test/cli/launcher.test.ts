@@ -8,11 +8,10 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { RemoteQueue } from '../../src/queue/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
-import { cleanEnv } from '../helpers/cli.ts'
+import { cleanEnv, YOUNG_GENERATION } from '../helpers/cli.ts'
 
 /** The launcher users run (its shebang passes the flag, as here), not bin/piper.ts. */
 const LAUNCHER = fileURLToPath(new URL('../../bin/piper.js', import.meta.url))
-const YOUNG_GENERATION = '--max-semi-space-size=8'
 
 /** Starts the launcher and resolves with the first log line carrying `msg`. */
 async function launch(args: string[], msg: string) {
@@ -53,7 +52,7 @@ function flagsOf(pid: number): string[] | undefined {
   return readFileSync(path, 'utf8').split('\0')
 }
 
-test('piper queue serve drops the small young generation in place (same pid) and serves', async (t) => {
+test('piper queue serve drops the young generation flag in place (same pid) and serves', async (t) => {
   const served = await launch(
     ['queue', 'serve', '--port', '0', '--log-level', 'info', '--data'],
     'piper queue is serving',
@@ -78,7 +77,7 @@ test('piper queue serve drops the small young generation in place (same pid) and
   }
 })
 
-test('piper up keeps the small young generation that bounds an upload’s memory', async (t) => {
+test('piper up keeps the young generation flag its shebang passes', async (t) => {
   const up = await launch(['up', '--port', '0', '--log-level', 'info', '--data'], 'piper is up')
   try {
     const flags = flagsOf(up.child.pid!)
@@ -87,4 +86,11 @@ test('piper up keeps the small young generation that bounds an upload’s memory
   } finally {
     assert.equal(await up.stop(), 0)
   }
+})
+
+test('the shebang and `npm start` pass the young generation flag the tests and benches use', () => {
+  const shebang = readFileSync(LAUNCHER, 'utf8').split('\n')[0]!
+  assert.ok(shebang.split(' ').includes(YOUNG_GENERATION), shebang)
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  assert.ok((pkg.scripts.start as string).split(' ').includes(YOUNG_GENERATION), pkg.scripts.start)
 })
