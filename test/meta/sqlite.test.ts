@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { after, it } from 'node:test'
+import fc from 'fast-check'
 import {
   DUMP_TABLES,
   MIGRATIONS,
@@ -121,6 +122,65 @@ it('sqlite: durable commits share syncs of the log (group commit); one that need
     const values = (await driver.all('SELECT v FROM t ORDER BY v')).map((r) => Number(r.v))
     assert.equal(values.length, 52)
     assert.ok(values.includes(100) && !values.includes(200))
+  } finally {
+    await driver.close()
+  }
+})
+
+it('sqlite: work queued at once is kept exactly when it succeeded, whatever else beside it failed or filled the disk', async () => {
+  const driver = new SqliteDriver(await freshPath())
+  await driver.open()
+  try {
+    await driver.transaction((tx) => tx.run('CREATE TABLE t (v INTEGER PRIMARY KEY, pad BLOB)'))
+    // A database that may grow only a little: a large row fails with SQLITE_FULL, which may make
+    // SQLite abandon the whole transaction (and with it the work before it in the batch).
+    await driver.all('PRAGMA max_page_count = 64')
+    let next = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('ok', 'throws', 'full', 'write', 'read'), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (kinds) => {
+          const work = kinds.map((kind) => {
+            const v = ++next
+            if (kind === 'write')
+              return { v, kind, done: driver.run('INSERT INTO t (v) VALUES ($1)', [v]) }
+            if (kind === 'read') return { v, kind, done: driver.all('SELECT count(*) AS n FROM t') }
+            const done = driver.transaction(async (tx) => {
+              await tx.run('INSERT INTO t (v) VALUES ($1)', [v])
+              if (kind === 'full')
+                await tx.run('INSERT INTO t (v, pad) VALUES ($1, zeroblob(1000000))', [-v])
+              if (kind === 'throws') throw new Error(`no ${v}`)
+              return v
+            })
+            return { v, kind, done }
+          })
+          const settled = await Promise.allSettled(work.map((w) => w.done))
+          const kept = new Set(
+            (await driver.all('SELECT v FROM t WHERE v > 0')).map((r) => Number(r.v)),
+          )
+          work.forEach(({ v, kind }, i) => {
+            const outcome = settled[i]!
+            if (kind === 'read') return
+            assert.equal(
+              kept.has(v),
+              outcome.status === 'fulfilled',
+              `${kind} ${v}: ${outcome.status}`,
+            )
+            if (kind === 'throws' && outcome.status === 'rejected') {
+              assert.match(String(outcome.reason), new RegExp(`no ${v}|full`))
+            }
+            if (kind === 'full') {
+              assert.equal(outcome.status, 'rejected')
+              assert.equal((outcome as PromiseRejectedResult).reason.code, 'E_STORAGE_FULL')
+            }
+          })
+        },
+      ),
+      { numRuns: 60 },
+    )
   } finally {
     await driver.close()
   }
