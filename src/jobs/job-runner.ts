@@ -152,7 +152,7 @@ export class JobRunner {
       chunks: inputs.reduce((sum, file) => sum + file.chunkCount, 0),
     }
     const sayRunning = () =>
-      this.#log.info(
+      this.#log.debug(
         { job: job.id, kind: kind.name, shape, chunks: manifest.length },
         'job running',
       )

@@ -139,7 +139,7 @@ export class JobService {
       job: created.map((job) => job.id).join(', '),
     })
     for (const job of created) {
-      this.#log.info({ job: job.id, type: job.type, client: clientId }, 'job created')
+      this.#log.debug({ job: job.id, type: job.type, client: clientId }, 'job created')
     }
     return results
   }
