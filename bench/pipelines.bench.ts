@@ -15,6 +15,7 @@
  *
  * Then one run's fan-out at each of `BENCH_FAN_OUTS` items (500 and 5 000): items per second,
  * and the largest's over the smallest's (about 1 when an advance costs no more in a large run).
+ * `BENCH_B=hash` measures Piper's a → 10 × hash instead (see `B_KIND`), Piper alone.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -39,8 +40,15 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 200)
 const FAN_OUTS = (process.env.BENCH_FAN_OUTS ?? '500,5000').split(',').map(Number)
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+/**
+ * `BENCH_B=hash` makes Piper's b a `hash` (a result, no file) and leaves c out (a join needs
+ * files): what a run costs with nothing stored after a, to tell the engine from its file path.
+ */
+const B_KIND = process.env.BENCH_B ?? 'compress'
 /** `BENCH_SIDES=piper` measures Piper alone (to compare two builds of it): no BullMQ rounds. */
-const BULLMQ = (process.env.BENCH_SIDES ?? 'piper,bullmq').split(',').includes('bullmq')
+/** (BullMQ runs only the table's DAG.) */
+const BULLMQ =
+  B_KIND === 'compress' && (process.env.BENCH_SIDES ?? 'piper,bullmq').split(',').includes('bullmq')
 
 interface Round {
   runsPerSecond: number
@@ -130,11 +138,11 @@ async function piperRound(): Promise<Round> {
   const json = { 'content-type': 'application/json' }
   try {
     await fetch(`${piper.url}/v1/files/in/tiny.tar`, { method: 'PUT', body: await tinyTar() })
-    const steps = {
+    const steps: Record<string, object> = {
       a: { kind: 'extract', output: 'w/{run}/' },
-      b: { kind: 'compress', use: ['a'] },
-      c: { kind: 'tar', use: ['b'], output: 'o/{run}.tar' },
+      b: { kind: B_KIND, use: ['a'] },
     }
+    if (B_KIND === 'compress') steps.c = { kind: 'tar', use: ['b'], output: 'o/{run}.tar' }
     await fetch(`${piper.url}/v1/pipelines`, {
       method: 'POST',
       headers: json,
@@ -317,7 +325,15 @@ if (BULLMQ) printDag()
 /** The DAG's table: each side's medians, and the ratios. */
 function printDag(): void {
   const rows: (string | number)[][] = [
-    ['DAG a → 10 × b → c', 'runs/s', 'p50 ms', 'p99 ms', 'CPU ms/run', 'vs BullMQ', 'durable'],
+    [
+      B_KIND === 'compress' ? 'DAG a → 10 × b → c' : `a → 10 × ${B_KIND} (no c)`,
+      'runs/s',
+      'p50 ms',
+      'p99 ms',
+      'CPU ms/run',
+      'vs BullMQ',
+      'durable',
+    ],
   ]
   const summary = (rounds: Round[]) => ({
     rps: median(rounds.map((r) => r.runsPerSecond)),
