@@ -1,5 +1,7 @@
-import { open, readFile, rename, writeFile } from 'node:fs/promises'
+import { closeSync, openSync } from 'node:fs'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { fileSync } from './fd-io.ts'
 
 /**
  * Replaces `path` with `bytes` so that a crash leaves either the old file or the new one: write
@@ -18,11 +20,12 @@ export async function writeFileDurably(path: string, bytes: Uint8Array | string)
  * fsync of a file does not make its directory entry durable (fsync(2), "Notes").
  */
 export async function syncDirectory(path: string): Promise<void> {
-  const dir = await open(path, 'r')
+  // Opening and closing a folder wait on no disk: done here, only the fsync on the thread pool.
+  const fd = openSync(path, 'r')
   try {
-    await dir.sync()
+    await fileSync(fd)
   } finally {
-    await dir.close()
+    closeSync(fd)
   }
 }
 

@@ -133,3 +133,44 @@ it('fs: a file system that refuses direct I/O gets ordinary writes and reads', a
     spawnSync('umount', [mountPoint])
   }
 })
+
+it('fs: a blob the disk has no room for, small or large, is E_STORAGE_FULL and leaves no file behind', async () => {
+  const root = await freshDir()
+  // A process whose files may not pass 16 KiB (`ulimit -f`): writes past it fail with EFBIG, as
+  // on a full disk. A small blob takes the synchronous path, a large one direct or ordinary I/O.
+  const script = `
+    import { readdir } from 'node:fs/promises'
+    import { createHash, randomBytes } from 'node:crypto'
+    import { FsBlobStore } from ${JSON.stringify(new URL('../../src/blobs/index.ts', import.meta.url).href)}
+    const store = new FsBlobStore(${JSON.stringify(root)})
+    await store.start()
+    const put = async (size) => {
+      const bytes = randomBytes(size)
+      const key = createHash('sha256').update(bytes).digest('hex')
+      try {
+        await store.put(key, bytes)
+        return { size, stored: (await store.stat(key))?.size }
+      } catch (error) {
+        return { size, code: error.code, stored: (await store.stat(key))?.size }
+      }
+    }
+    const results = [await put(4096), await put(40000), await put(300000), await put(8000)]
+    const left = (await readdir(${JSON.stringify(join(root, 'tmp'))}, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile()).map((e) => e.name)
+    console.log(JSON.stringify({ results, left }))
+  `
+  const run = spawnSync(
+    'bash',
+    ['-c', 'ulimit -f 16 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    { encoding: 'utf8' },
+  )
+  assert.equal(run.status, 0, run.stderr)
+  const { results, left } = JSON.parse(run.stdout)
+  assert.deepEqual(results, [
+    { size: 4096, stored: 4096 },
+    { size: 40000, code: 'E_STORAGE_FULL' },
+    { size: 300000, code: 'E_STORAGE_FULL' },
+    { size: 8000, stored: 8000 },
+  ])
+  assert.deepEqual(left, [], 'no temporary file stays')
+})
