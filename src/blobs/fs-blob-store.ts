@@ -1,18 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  linkSync,
-  openSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
-import { type FileHandle, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs'
+import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { dataSync, isAlive, isDiskFull, syncDirectory } from '../log/index.ts'
+import { isAlive, isDiskFull, syncDirectory } from '../log/index.ts'
 import {
   type Allocate,
   BLOB_KEY,
@@ -46,10 +36,7 @@ import { BlobError, checkRange } from './errors.ts'
  * ~50 µs of CPU on a 2-core VM against ~6 µs for the whole small read done here (measured, see
  * docs/performance.md); a pipeline of tiny files reads hundreds of blobs a second. The price is a
  * stall of the event loop for as long as one small read takes from a cold disk, as the queue
- * log's appends already take. Likewise a blob given whole below `DIRECT_MIN` is written with
- * synchronous calls — open, write into the page cache, close, link, unlink — and only its two
- * syncs (the file's, the folder's), which wait on the disk, go to the thread pool: nine round
- * trips were two.
+ * log's appends already take.
  */
 export class FsBlobStore implements BlobStore {
   readonly name = 'fs'
@@ -90,9 +77,6 @@ export class FsBlobStore implements BlobStore {
       return { created: false, size: existing.size }
     }
     const tmp = join(this.#tmp, `${key}.${randomBytes(6).toString('hex')}`)
-    if (source instanceof Uint8Array && source.length < DIRECT_MIN) {
-      return this.#putSmall(key, tmp, path, source, options.expectedSize)
-    }
     const direct =
       source instanceof Uint8Array && source.length >= DIRECT_MIN
         ? await this.#openDirect(tmp, WRITE_NEW)
@@ -100,47 +84,27 @@ export class FsBlobStore implements BlobStore {
     const file = direct ?? (await open(tmp, 'wx'))
     try {
       const size = await writeSource(file, source, direct !== undefined)
-      checkSize(key, size, options.expectedSize)
+      if (options.expectedSize !== undefined && size !== options.expectedSize) {
+        throw new BlobError(
+          'E_BLOB_SIZE',
+          key,
+          `blob ${key}: got ${size} bytes, expected ${options.expectedSize}`,
+        )
+      }
       await file.sync()
       await file.close()
       const created = await linkOnce(tmp, path)
       return { created, size }
     } catch (error) {
-      throw storageFull(key, this.root, error)
+      if (isDiskFull(error)) {
+        throw new BlobError('E_STORAGE_FULL', key, `no room for blob ${key} in ${this.root}`, {
+          cause: error,
+        })
+      }
+      throw error
     } finally {
       await file.close().catch(() => {})
       await unlink(tmp).catch(() => {})
-    }
-  }
-
-  /** `put` of a small blob given whole: synchronous calls but for its two syncs (see above). */
-  async #putSmall(
-    key: string,
-    tmp: string,
-    path: string,
-    bytes: Uint8Array,
-    expectedSize: number | undefined,
-  ): Promise<PutResult> {
-    checkSize(key, bytes.length, expectedSize)
-    let fd: number | undefined
-    try {
-      fd = openSync(tmp, WRITE_NEW)
-      for (let at = 0; at < bytes.length; ) {
-        const written = writeSync(fd, bytes, at, bytes.length - at)
-        if (written === 0) throw new Error(`a write of ${bytes.length - at} bytes made no progress`)
-        at += written
-      }
-      await dataSync(fd)
-      closeSync(fd)
-      fd = undefined
-      return { created: await linkOnce(tmp, path), size: bytes.length }
-    } catch (error) {
-      throw storageFull(key, this.root, error)
-    } finally {
-      const opened = fd
-      if (opened !== undefined) quietly(() => closeSync(opened))
-      // The blob is linked under its key, or was never made: the temporary name goes either way.
-      quietly(() => unlinkSync(tmp))
     }
   }
 
@@ -261,36 +225,11 @@ const DIRECT_MIN = 256 * 1024
 /** `open(tmp, 'wx')` as flags. */
 const WRITE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
 
-/** `E_BLOB_SIZE` unless the blob has the size its writer expected (when it said one). */
-function checkSize(key: string, size: number, expected: number | undefined): void {
-  if (expected !== undefined && size !== expected) {
-    throw new BlobError('E_BLOB_SIZE', key, `blob ${key}: got ${size} bytes, expected ${expected}`)
-  }
-}
-
-/** Cleanup that must not hide the error being thrown (an fd already closed, a file never made). */
-function quietly(fn: () => void): void {
-  try {
-    fn()
-  } catch {}
-}
-
-/** A disk-full error as `E_STORAGE_FULL` for the blob; any other error as it is. */
-function storageFull(key: string, root: string, error: unknown): unknown {
-  if (!isDiskFull(error)) return error
-  return new BlobError('E_STORAGE_FULL', key, `no room for blob ${key} in ${root}`, {
-    cause: error,
-  })
-}
-
-/**
- * Links `tmp` to `path`, creating its folders; false when `path` already exists. The link is a
- * synchronous call (it waits on no disk); the folder's sync that makes it durable is not.
- */
+/** Links `tmp` to `path`, creating its folders; false when `path` already exists. */
 async function linkOnce(tmp: string, path: string): Promise<boolean> {
   const dir = join(path, '..')
   try {
-    linkSync(tmp, path)
+    await link(tmp, path)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') return false
@@ -302,7 +241,7 @@ async function linkOnce(tmp: string, path: string): Promise<boolean> {
         await syncDirectory(join(d, '..'))
     }
     try {
-      linkSync(tmp, path)
+      await link(tmp, path)
     } catch (retry) {
       if ((retry as NodeJS.ErrnoException).code === 'EEXIST') return false
       throw retry

@@ -1,7 +1,5 @@
-import { closeSync, openSync } from 'node:fs'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { open, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { fileSync } from './fd-io.ts'
 
 /**
  * Replaces `path` with `bytes` so that a crash leaves either the old file or the new one: write
@@ -20,12 +18,11 @@ export async function writeFileDurably(path: string, bytes: Uint8Array | string)
  * fsync of a file does not make its directory entry durable (fsync(2), "Notes").
  */
 export async function syncDirectory(path: string): Promise<void> {
-  // Opening and closing a folder wait on no disk: done here, only the fsync on the thread pool.
-  const fd = openSync(path, 'r')
+  const dir = await open(path, 'r')
   try {
-    await fileSync(fd)
+    await dir.sync()
   } finally {
-    closeSync(fd)
+    await dir.close()
   }
 }
 

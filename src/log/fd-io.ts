@@ -1,4 +1,4 @@
-import { close, constants, fdatasync, fsync, open, write } from 'node:fs'
+import { close, constants, fdatasync, open, write } from 'node:fs'
 
 /*
  * The append path's calls, on the callback API. A `fs/promises` call allocates a fresh
@@ -28,13 +28,6 @@ export function writeAll(fd: number, bytes: Uint8Array, position: number): Promi
 export function dataSync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => {
     fdatasync(fd, (error) => (error ? reject(error) : resolve()))
-  })
-}
-
-/** fsync(2): what fdatasync does, and the rest of the file's metadata (a folder's entries). */
-export function fileSync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fsync(fd, (error) => (error ? reject(error) : resolve()))
   })
 }
 

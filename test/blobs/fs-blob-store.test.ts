@@ -137,7 +137,7 @@ it('fs: a file system that refuses direct I/O gets ordinary writes and reads', a
 it('fs: a blob the disk has no room for, small or large, is E_STORAGE_FULL and leaves no file behind', async () => {
   const root = await freshDir()
   // A process whose files may not pass 16 KiB (`ulimit -f`): writes past it fail with EFBIG, as
-  // on a full disk. A small blob takes the synchronous path, a large one direct or ordinary I/O.
+  // on a full disk. A small blob is written with ordinary I/O, a large one with direct I/O.
   const script = `
     import { readdir } from 'node:fs/promises'
     import { createHash, randomBytes } from 'node:crypto'
