@@ -132,8 +132,8 @@ it('sqlite: work queued at once is kept exactly when it succeeded, whatever else
   await driver.open()
   try {
     await driver.transaction((tx) => tx.run('CREATE TABLE t (v INTEGER PRIMARY KEY, pad BLOB)'))
-    // A database that may grow only a little: a large row fails with SQLITE_FULL, which may make
-    // SQLite abandon the whole transaction (and with it the work before it in the batch).
+    // A database that may grow only a little: a large row fails with SQLITE_FULL, after which
+    // SQLite may abandon the whole transaction; what was queued beside it must not be lost.
     await driver.all('PRAGMA max_page_count = 64')
     let next = 0
     await fc.assert(
