@@ -322,7 +322,7 @@ try {
 } finally {
   await durable?.stop()
 }
-if (BULLMQ) printDag()
+if (durable) printDag()
 
 /** The DAG's table: each side's medians, and the ratios. */
 function printDag(): void {

@@ -7,14 +7,14 @@ import { fileURLToPath } from 'node:url'
  */
 export const PIPER_BIN = fileURLToPath(new URL('../../bin/piper.js', import.meta.url))
 
+/** The V8 flag `bin/piper.js`'s shebang and `npm start` pass (see bin/piper.js for why). */
+export const YOUNG_GENERATION = '--max-semi-space-size=8'
+
 /**
  * The Node flags a long-running `piper` process starts with: the V8 flag `piper`'s shebang
  * passes (as users run it), and with `PIPER_BENCH_CPU_PROF=DIR` a CPU profile of every thread
  * into DIR (Node refuses `--cpu-prof` in `NODE_OPTIONS`, so a bench's servers get it here).
  */
-/** The V8 flag `bin/piper.js`'s shebang and `npm start` pass (see bin/piper.js for why). */
-export const YOUNG_GENERATION = '--max-semi-space-size=8'
-
 export function piperNodeFlags(): string[] {
   const profile = process.env.PIPER_BENCH_CPU_PROF
   return [YOUNG_GENERATION, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])]
