@@ -57,6 +57,11 @@ export class SqliteDriver implements SqlDriver {
       db.exec('PRAGMA journal_mode = WAL')
       // Commits do not sync the log themselves; a durable one waits for `#synced()` (below).
       db.exec('PRAGMA synchronous = NORMAL')
+      // A checkpoint every 4 000 pages of log (16 MiB; SQLite's default is 1 000): the pages a
+      // run's commits rewrite again and again (the tails of jobs, events and their indexes) are
+      // copied into the database once per checkpoint, so fewer checkpoints copy fewer pages.
+      // Commits went 59 → 44 µs on average under the pipelines bench (docs/performance.md).
+      db.exec('PRAGMA wal_autocheckpoint = 4000')
       db.exec('PRAGMA foreign_keys = ON')
       this.#db = db
     } catch (error) {
