@@ -1,12 +1,17 @@
-import type { SqlDriver } from './sql-driver.ts'
+import type { SqlDriver, SqlParam } from './sql-driver.ts'
 
 // Leader leases on SQL (`LeaderLeases`), for SQLite and PostgreSQL alike.
 
-/** Now in ms: the database's clock on PostgreSQL (shared by every process), else this one's. */
-function now(driver: SqlDriver): string {
+/**
+ * Now in ms, as SQL and the parameters it needs after `params`: the database's clock on
+ * PostgreSQL (shared by every process), else this process's, passed as a parameter so the
+ * statement's text never changes (a text with the time in it was a new prepared statement at
+ * every renewal, about one a second for each lease, kept for the life of the process).
+ */
+function now(driver: SqlDriver, params: readonly SqlParam[]): [string, SqlParam[]] {
   return driver.dialect === 'postgres'
-    ? '(extract(epoch from clock_timestamp()) * 1000)::bigint'
-    : String(Date.now())
+    ? ['(extract(epoch from clock_timestamp()) * 1000)::bigint', [...params]]
+    : [`$${params.length + 1}`, [...params, Date.now()]]
 }
 
 export async function lead(
@@ -15,12 +20,12 @@ export async function lead(
   holder: string,
   ttlMs: number,
 ): Promise<boolean> {
-  const t = now(driver)
+  const [t, params] = now(driver, [name, holder, ttlMs])
   const changed = await driver.run(
     `INSERT INTO leader_leases (name, holder, expires) VALUES ($1, $2, ${t} + $3)
      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
      WHERE leader_leases.holder = excluded.holder OR leader_leases.expires < ${t}`,
-    [name, holder, ttlMs],
+    params,
   )
   return changed > 0
 }
@@ -30,9 +35,10 @@ export async function resign(driver: SqlDriver, name: string, holder: string): P
 }
 
 export async function holderOf(driver: SqlDriver, name: string): Promise<string | undefined> {
+  const [t, params] = now(driver, [name])
   const rows = await driver.all(
-    `SELECT holder FROM leader_leases WHERE name = $1 AND expires >= ${now(driver)}`,
-    [name],
+    `SELECT holder FROM leader_leases WHERE name = $1 AND expires >= ${t}`,
+    params,
   )
   return rows[0] ? String(rows[0].holder) : undefined
 }

@@ -211,13 +211,26 @@ export class SqliteDriver implements SqlDriver {
     return this.#db
   }
 
+  /** Statements prepared and kept for their next use (at most `MAX_PREPARED`). */
+  get preparedStatements(): number {
+    return this.#statements.size
+  }
+
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql)
     if (!statement) {
       // Both dialects are written with PostgreSQL's `$1`; SQLite's numbered form is `?1`.
       statement = this.#open().prepare(sql.replace(/\$(\d+)/g, '?$1'))
       this.#statements.set(sql, statement)
+      // A text built for one call (a near-image search inlines its probe values) would
+      // otherwise be kept for the life of the process: the oldest kept goes.
+      if (this.#statements.size > MAX_PREPARED) {
+        this.#statements.delete(this.#statements.keys().next().value!)
+      }
     }
     return statement
   }
 }
+
+/** Statements the driver keeps prepared at most (as PostgreSQL's driver, `MAX_PREPARED`). */
+const MAX_PREPARED = 1024

@@ -127,6 +127,34 @@ it('sqlite: durable commits share syncs of the log (group commit); one that need
   }
 })
 
+it('sqlite: a leader lease renewed as time passes is one prepared statement; one-off texts are not kept without bound', async (t) => {
+  const driver = new SqliteDriver(await freshPath())
+  const meta = new SqlMetaStore(driver)
+  await meta.start()
+  try {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_800_000_000_000 })
+    assert.equal(await meta.lead('sweep', 'a', 5_000), true)
+    assert.equal(await meta.holderOf('sweep'), 'a')
+    const prepared = driver.preparedStatements
+    for (let second = 1; second <= 30; second++) {
+      t.mock.timers.tick(1_000)
+      assert.equal(await meta.lead('sweep', 'a', 5_000), true, 'the holder renews')
+      assert.equal(await meta.lead('sweep', 'b', 5_000), false, 'another waits')
+      assert.equal(await meta.holderOf('sweep'), 'a')
+    }
+    assert.equal(driver.preparedStatements, prepared, 'no statement per renewal')
+    t.mock.timers.tick(6_000)
+    assert.equal(await meta.holderOf('sweep'), undefined, 'a lease not renewed runs out')
+    assert.equal(await meta.lead('sweep', 'b', 5_000), true, 'and goes to the next to ask')
+    for (let i = 0; i < 1_500; i++) await driver.all(`SELECT ${i} AS n`)
+    assert.ok(driver.preparedStatements <= 1_024, `${driver.preparedStatements} kept`)
+    assert.equal(Number((await driver.all('SELECT 7 AS n'))[0]?.n), 7)
+  } finally {
+    t.mock.timers.reset()
+    await meta.close()
+  }
+})
+
 it('sqlite: work queued at once is kept exactly when it succeeded, whatever else beside it failed or filled the disk', async () => {
   const driver = new SqliteDriver(await freshPath())
   await driver.open()
