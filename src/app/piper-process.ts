@@ -22,6 +22,7 @@ import {
 } from '../telemetry/index.ts'
 import { TusUploads } from '../tus/index.ts'
 import { configuredBackups } from './backups.ts'
+import { historyRetention } from './history-retention.ts'
 import { type Component, jobSystem } from './job-system.ts'
 import { maintenanceTasks } from './maintenance.ts'
 import { dependencyChecks } from './readiness.ts'
@@ -113,7 +114,11 @@ export async function assembleProcess(
     files,
     logger,
     intervalMs: 0,
-    sweeps: [() => tus.sweepExpired(), stats.prune],
+    sweeps: [
+      () => tus.sweepExpired(),
+      stats.prune,
+      historyRetention({ meta, logger, retentionMs: config.historyRetentionMs }),
+    ],
   })
   const scrubber = new ChunkScrubber({
     blobs,

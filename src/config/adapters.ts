@@ -4,6 +4,7 @@ import type { BlobStore } from '../blobs/index.ts'
 import type {
   ClientUsageReader,
   EventSignals,
+  HistoryStore,
   ImageStore,
   LeaderLeases,
   MetaCalls,
@@ -95,6 +96,7 @@ export async function metaStoreFor(
     TusUploadStore &
     WebhookStore &
     UsageStore &
+    HistoryStore &
     EventSignals
 > {
   const postgres = url.startsWith('postgres:') || url.startsWith('postgresql:')

@@ -61,6 +61,7 @@ export interface PiperConfig {
   detectThreads: number
   imageAnalyzeUploads: string[]
   tusExpireAfterMs: number
+  historyRetentionMs: number
   circuitResetMs: number
   webhookAllowPrivate: boolean
   webhookRetryBaseMs: number
@@ -455,6 +456,21 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'a resumable (tus) upload not completed this long after its last PATCH is freed (Upload-Expires)',
     parse: integer(60_000, 365 * 24 * 3_600_000),
     fallback: () => 24 * 3_600_000,
+  }),
+  setting({
+    name: 'historyRetentionMs',
+    flag: '--history-retention-ms',
+    env: 'PIPER_HISTORY_RETENTION_MS',
+    doc: 'ended jobs and runs (with their events), handled schedule ticks and webhook delivery attempts are deleted this long after they ended, at garbage collection (0: kept for ever)',
+    parse: (raw) => {
+      if (raw === '0' || raw === 0) return 0
+      try {
+        return integer(3_600_000, 100 * 365 * 24 * 3_600_000)(raw)
+      } catch {
+        throw new Error('expected 0 (kept for ever) or a whole number of ms of at least 3600000')
+      }
+    },
+    fallback: () => 30 * 24 * 3_600_000,
   }),
   setting({
     name: 'tusMaxSize',

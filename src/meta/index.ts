@@ -7,6 +7,7 @@ export {
   type Listener,
 } from './event-signals.ts'
 export { bandProbes, bandsOf, hammingDistance, popcount32 } from './hamming.ts'
+export type { HistoryStore, PrunedHistory } from './history-store.ts'
 export type {
   HashedImage,
   ImageBucket,

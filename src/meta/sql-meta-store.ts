@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ClientUsage, ClientUsageReader } from './client-usage.ts'
 import { MetaError } from './errors.ts'
 import { type EventSignals, JOB_EVENTS_CHANNEL, type Listener } from './event-signals.ts'
+import type { HistoryStore, PrunedHistory } from './history-store.ts'
 import type { ImageEntry, ImageOutputsEntry, ImageStore } from './image-store.ts'
 import type { LeaderLeases } from './leader-leases.ts'
 import { LeaseLock } from './lease-lock.ts'
@@ -47,6 +48,7 @@ import { ensureClient } from './sql-clients.ts'
 import type { SqlDriver, SqlExecutor, SqlParam } from './sql-driver.ts'
 import { type DumpLine, dumpTables, heldTable, loadTables } from './sql-dump.ts'
 import { readEventCursor, writeEventCursor } from './sql-event-cursors.ts'
+import { pruneHistory } from './sql-history.ts'
 import * as images from './sql-images.ts'
 import {
   addJobEvent,
@@ -95,6 +97,7 @@ export class SqlMetaStore
     TusUploadStore,
     WebhookStore,
     UsageStore,
+    HistoryStore,
     EventSignals
 {
   readonly name: string
@@ -160,6 +163,12 @@ export class SqlMetaStore
 
   pruneUsage(granularity: Granularity, before: number): Promise<number> {
     return usage.pruneUsage(this.#driver, granularity, before)
+  }
+
+  // History retention (`HistoryStore`), in sql-history.ts.
+
+  pruneHistory(before: number, limit: number): Promise<PrunedHistory> {
+    return pruneHistory(this.#driver, before, limit)
   }
 
   // Webhooks (`WebhookStore`), in sql-webhooks.ts.

@@ -114,6 +114,11 @@ describe('loadConfig rejects bad values, naming the setting and what is allowed'
     ['network URL without host', { PIPER_META: 'postgres:///db' }, /invalid meta .*needs a host/],
     ['host with a slash', { PIPER_HOST: 'a/b' }, /invalid host/],
     ['empty data folder', { PIPER_DATA: '  ' }, /invalid data .*expected a folder path/],
+    [
+      'history kept less than an hour',
+      { PIPER_HISTORY_RETENTION_MS: '60000' },
+      /invalid historyRetentionMs .*expected 0 \(kept for ever\) or a whole number of ms of at least 3600000/,
+    ],
   ]
   for (const [what, env, message] of cases) {
     test(what, () => {
@@ -122,6 +127,14 @@ describe('loadConfig rejects bad values, naming the setting and what is allowed'
       assert.equal(error.source, 'env')
     })
   }
+
+  test('history is kept 30 days unless set; 0 keeps it for ever', () => {
+    assert.equal(loadConfig({ env: {}, cwd }).config.historyRetentionMs, 30 * 24 * 3_600_000)
+    const env = { PIPER_HISTORY_RETENTION_MS: '0' }
+    assert.equal(loadConfig({ env, cwd }).config.historyRetentionMs, 0)
+    const flags = { historyRetentionMs: '86400000' }
+    assert.equal(loadConfig({ flags, env: {}, cwd }).config.historyRetentionMs, 86_400_000)
+  })
 
   test('a flag value is named as a flag', () => {
     const error = configError(() => loadConfig({ flags: { port: '-1' }, env: {}, cwd }))

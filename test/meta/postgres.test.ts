@@ -4,6 +4,7 @@ import pg from 'pg'
 import { PostgresDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { dropTestSchemas, freshPostgresUrl, POSTGRES_URL } from '../helpers/postgres.ts'
 import { POSTGRES, requireServer } from '../helpers/services.ts'
+import { runHistoryStoreContract } from './history-store-contract.ts'
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 import { runRateBucketsContract } from './rate-buckets-contract.ts'
@@ -30,6 +31,13 @@ runMetaDumpsContract('postgres', {
 })
 
 runRunStoreContract('postgres', async (t) => {
+  if (!(await requireServer(t, POSTGRES))) return undefined
+  const meta = new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))
+  await meta.start()
+  return meta
+})
+
+runHistoryStoreContract('postgres', async (t) => {
   if (!(await requireServer(t, POSTGRES))) return undefined
   const meta = new SqlMetaStore(new PostgresDriver(freshPostgresUrl()))
   await meta.start()

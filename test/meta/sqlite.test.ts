@@ -12,6 +12,7 @@ import {
   SqlMetaStore,
   UNDUMPED_TABLES,
 } from '../../src/meta/index.ts'
+import { runHistoryStoreContract } from './history-store-contract.ts'
 import { runMetaDumpsContract } from './meta-dumps-contract.ts'
 import { runMetaStoreContract } from './meta-store-contract.ts'
 import { runRateBucketsContract } from './rate-buckets-contract.ts'
@@ -43,6 +44,12 @@ runMetaDumpsContract('sqlite', {
 })
 
 runRunStoreContract('sqlite', async () => {
+  const meta = new SqlMetaStore(new SqliteDriver(await freshPath()))
+  await meta.start()
+  return meta
+})
+
+runHistoryStoreContract('sqlite', async () => {
   const meta = new SqlMetaStore(new SqliteDriver(await freshPath()))
   await meta.start()
   return meta
