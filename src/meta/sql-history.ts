@@ -36,9 +36,11 @@ export async function pruneHistory(
     )
     const runIds = JSON.stringify(runs.map((r) => String(r.id)))
     let events = 0
+    let runsDeleted = 0
+    // Counted as deleted, not as found: two processes' passes at start may find the same rows.
     if (runs.length > 0) {
       events += await tx.run(`DELETE FROM job_events WHERE job_id ${inIds}`, [runIds])
-      await tx.run(`DELETE FROM runs WHERE id ${inIds}`, [runIds])
+      runsDeleted = await tx.run(`DELETE FROM runs WHERE id ${inIds}`, [runIds])
     }
     // A run's jobs only once the run is gone (above, or in an earlier pass): a run still
     // recorded may read its jobs again (its status, a retry).
@@ -50,9 +52,10 @@ export async function pruneHistory(
       [idBound('job_', before), before, limit],
     )
     const jobIds = JSON.stringify(jobs.map((r) => String(r.id)))
+    let jobsDeleted = 0
     if (jobs.length > 0) {
       events += await tx.run(`DELETE FROM job_events WHERE job_id ${inIds}`, [jobIds])
-      await tx.run(`DELETE FROM jobs WHERE id ${inIds}`, [jobIds])
+      jobsDeleted = await tx.run(`DELETE FROM jobs WHERE id ${inIds}`, [jobIds])
     }
     // By the (state, created) index of open ticks.
     const ticks = await tx.run(
@@ -68,6 +71,6 @@ export async function pruneHistory(
          SELECT id FROM webhook_deliveries ORDER BY id LIMIT $2)`,
       [before, limit],
     )
-    return { runs: runs.length, jobs: jobs.length, events, ticks, deliveries }
+    return { runs: runsDeleted, jobs: jobsDeleted, events, ticks, deliveries }
   })
 }
