@@ -1,15 +1,10 @@
 import type { PrunedHistory } from './history-store.ts'
 import type { SqlDriver } from './sql-driver.ts'
+import { IN_JSON_IDS } from './sql-values.ts'
 
 // History retention on SQL (`HistoryStore`), for SQLite and PostgreSQL alike.
 
 const ENDED = "('succeeded', 'failed', 'cancelled')"
-
-/** A list of ids as one parameter: `id ${IN_IDS[dialect]}` with `$1` its JSON. */
-const IN_IDS: Record<SqlDriver['dialect'], string> = {
-  sqlite: 'IN (SELECT value FROM json_each($1))',
-  postgres: 'IN (SELECT json_array_elements_text($1::json))',
-}
 
 /**
  * The smallest id of `prefix` made at `time`: job and run ids sort by creation time (`job_` or
@@ -27,7 +22,7 @@ export async function pruneHistory(
   before: number,
   limit: number,
 ): Promise<PrunedHistory> {
-  const inIds = IN_IDS[driver.dialect]
+  const inIds = IN_JSON_IDS[driver.dialect]
   return driver.transaction(async (tx) => {
     const runs = await tx.all(
       `SELECT id FROM runs WHERE id < $1 AND state IN ${ENDED} AND updated < $2

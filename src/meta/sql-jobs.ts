@@ -13,7 +13,7 @@ import type {
 import { jobFromRow } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
-import { cachedSql, valuesList } from './sql-values.ts'
+import { cachedSql, IN_JSON_IDS, valuesList } from './sql-values.ts'
 
 /**
  * Event ids must become visible in increasing order, or a reader polling `id > last` could
@@ -198,15 +198,6 @@ export async function getJob(
 export async function jobById(driver: SqlDriver, id: string): Promise<JobRecord | undefined> {
   const rows = await driver.all('SELECT * FROM jobs WHERE id = $1', [id])
   return rows[0] ? jobFromRow(rows[0]) : undefined
-}
-
-/**
- * `IN` a list of ids that travels as one JSON array parameter (`$1`): one statement text however
- * many ids there are, so it is prepared once (a list of placeholders made one text per length).
- */
-const IN_JSON_IDS: Record<SqlDriver['dialect'], string> = {
-  sqlite: 'IN (SELECT value FROM json_each($1))',
-  postgres: 'IN (SELECT json_array_elements_text($1::json))',
 }
 
 export async function jobsById(driver: SqlDriver, ids: readonly string[]): Promise<JobRecord[]> {

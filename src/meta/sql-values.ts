@@ -1,3 +1,5 @@
+import type { SqlDriver } from './sql-driver.ts'
+
 /**
  * The rows of a statement of many rows (`VALUES …` or an `IN` list): `rows` rows of `width`
  * parameters each, numbered from `$first`, each as `row` writes it from its parameters
@@ -25,4 +27,13 @@ export function cachedSql(key: string, build: () => string): string {
     built.set(key, sql)
   }
   return sql
+}
+
+/**
+ * `IN` a list of ids that travels as one JSON array parameter (`$1`): one statement text however
+ * many ids there are, so it is prepared once (a list of placeholders made one text per length).
+ */
+export const IN_JSON_IDS: Record<SqlDriver['dialect'], string> = {
+  sqlite: 'IN (SELECT value FROM json_each($1))',
+  postgres: 'IN (SELECT json_array_elements_text($1::json))',
 }
