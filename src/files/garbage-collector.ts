@@ -93,7 +93,13 @@ export class GarbageCollector {
         (_, i) => SHARDS[(this.#shard + i) % 256]!,
       )
       this.#shard = (this.#shard + shardsPerRun) % 256
-      for (const sweep of this.#options.sweeps) await sweep()
+      // Each sweep on its own: one that fails (a history prune on a full disk) must not keep
+      // the files' collection, which frees space, from running.
+      for (const sweep of this.#options.sweeps) {
+        await sweep().catch((error: unknown) => {
+          this.#log.warn({ err: error }, 'a garbage collection sweep failed; will retry')
+        })
+      }
       await this.#options.files.collectGarbage({
         ...this.#options,
         prefixes,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
 import { FsBlobStore } from '../../src/blobs/index.ts'
-import { FileService } from '../../src/files/index.ts'
+import { FileService, GarbageCollector } from '../../src/files/index.ts'
 import { SqliteDriver, SqlMetaStore } from '../../src/meta/index.ts'
 import { createLogger } from '../../src/telemetry/index.ts'
 import { collect } from '../helpers/collect.ts'
@@ -221,4 +221,33 @@ it('an upload of many chunks reuses its buffers while earlier chunks still sync'
   const file = await files.put('c', 'many.bin', from(bytes, 77))
   assert.equal(file.chunkCount, 65)
   assert.deepEqual(await collect(files.read(file)), bytes)
+})
+
+it('a garbage collection run whose sweep fails still collects the files’ garbage, and the next sweeps run', async () => {
+  const { files, blobs } = await setup()
+  const orphan = `ab${'3'.repeat(62)}`
+  await blobs.put(orphan, randomBytes(10))
+  let later = 0
+  const gc = new GarbageCollector({
+    files,
+    logger: createLogger({ level: 'silent' }),
+    intervalMs: 0,
+    orphanBlobMs: -1,
+    shardsPerRun: 256,
+    sweeps: [
+      async () => {
+        throw Object.assign(new Error('the disk is full'), { code: 'E_STORAGE_FULL' })
+      },
+      async () => {
+        later++
+      },
+    ],
+  })
+  try {
+    await gc.runOnce()
+    assert.equal(later, 1, 'the sweep after the failed one ran')
+    assert.equal(await blobs.stat(orphan), undefined, 'the orphan blob was collected')
+  } finally {
+    await gc.close()
+  }
 })
