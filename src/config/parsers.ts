@@ -32,6 +32,24 @@ export function integer(min: number, max: number): Parser<number> {
   }
 }
 
+/**
+ * 0 (a setting's "off" or "no limit"), or what `parse` takes; with `zero`, a refusal says what
+ * 0 means beside the rest that is allowed.
+ */
+export function zeroOr(parse: Parser<number>, zero?: string): Parser<number> {
+  return (raw) => {
+    if (raw === '0' || raw === 0) return 0
+    if (zero === undefined) return parse(raw)
+    try {
+      return parse(raw)
+    } catch (error) {
+      throw new Error(
+        `expected 0 (${zero}) or ${(error as Error).message.replace(/^expected /, '')}`,
+      )
+    }
+  }
+}
+
 /** A whole number in the range, or nothing when unset or empty (the consumer's default). */
 export function optionalInteger(min: number, max: number): Parser<number | undefined> {
   const parse = integer(min, max)

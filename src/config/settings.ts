@@ -15,6 +15,7 @@ import {
   optionalSecret,
   type Parser,
   webOrigin,
+  zeroOr,
 } from './parsers.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -170,7 +171,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--storage-capacity',
     env: 'PIPER_STORAGE_CAPACITY',
     doc: 'bytes a storage node may hold, e.g. 500G (0: what its disk has)',
-    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
+    parse: zeroOr(byteSize(1, 2 ** 53)),
     fallback: () => 0,
   }),
   setting({
@@ -462,14 +463,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--history-retention-ms',
     env: 'PIPER_HISTORY_RETENTION_MS',
     doc: 'ended jobs and runs (with their events), handled schedule ticks and webhook delivery attempts are deleted this long after they ended, at garbage collection (0: kept for ever)',
-    parse: (raw) => {
-      if (raw === '0' || raw === 0) return 0
-      try {
-        return integer(3_600_000, 100 * 365 * 24 * 3_600_000)(raw)
-      } catch {
-        throw new Error('expected 0 (kept for ever) or a whole number of ms of at least 3600000')
-      }
-    },
+    parse: zeroOr(integer(3_600_000, 100 * 365 * 24 * 3_600_000), 'kept for ever'),
     fallback: () => 30 * 24 * 3_600_000,
   }),
   setting({
@@ -477,7 +471,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--tus-max-size',
     env: 'PIPER_TUS_MAX_SIZE',
     doc: 'the largest resumable (tus) upload taken, e.g. 50G (Tus-Max-Size; 0: no limit but quotas)',
-    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
+    parse: zeroOr(byteSize(1, 2 ** 53)),
     fallback: () => 0,
   }),
   setting({
@@ -485,7 +479,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--quota-bytes',
     env: 'PIPER_QUOTA_BYTES',
     doc: 'bytes of files one client may store, e.g. 100G (0: no quota)',
-    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(1, 2 ** 53)(raw)),
+    parse: zeroOr(byteSize(1, 2 ** 53)),
     fallback: () => 0,
   }),
   setting({
@@ -568,7 +562,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--backup-bytes-per-second',
     env: 'PIPER_BACKUP_BYTES_PER_SECOND',
     doc: 'the most chunk bytes a backup copies per second, e.g. 64M (0: no limit)',
-    parse: (raw) => (raw === '0' || raw === 0 ? 0 : byteSize(64 * 1024, 2 ** 40)(raw)),
+    parse: zeroOr(byteSize(64 * 1024, 2 ** 40)),
     fallback: () => 64 * 1024 * 1024,
   }),
   setting({

@@ -117,7 +117,7 @@ describe('loadConfig rejects bad values, naming the setting and what is allowed'
     [
       'history kept less than an hour',
       { PIPER_HISTORY_RETENTION_MS: '60000' },
-      /invalid historyRetentionMs .*expected 0 \(kept for ever\) or a whole number of ms of at least 3600000/,
+      /invalid historyRetentionMs .*expected 0 \(kept for ever\) or a whole number from 3600000 to/,
     ],
   ]
   for (const [what, env, message] of cases) {
