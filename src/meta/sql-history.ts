@@ -1,10 +1,8 @@
 import type { PrunedHistory } from './history-store.ts'
 import type { SqlDriver } from './sql-driver.ts'
-import { IN_JSON_IDS } from './sql-values.ts'
+import { ENDED_STATES, IN_JSON_IDS } from './sql-values.ts'
 
 // History retention on SQL (`HistoryStore`), for SQLite and PostgreSQL alike.
-
-const ENDED = "('succeeded', 'failed', 'cancelled')"
 
 /**
  * The smallest id of `prefix` made at `time`: job and run ids sort by creation time (`job_` or
@@ -25,7 +23,7 @@ export async function pruneHistory(
   const inIds = IN_JSON_IDS[driver.dialect]
   return driver.transaction(async (tx) => {
     const runs = await tx.all(
-      `SELECT id FROM runs WHERE id < $1 AND state IN ${ENDED} AND updated < $2
+      `SELECT id FROM runs WHERE id < $1 AND state IN ${ENDED_STATES} AND updated < $2
         ORDER BY id LIMIT $3`,
       [idBound('run_', before), before, limit],
     )
@@ -41,7 +39,7 @@ export async function pruneHistory(
     // recorded may read its jobs again (its status, a retry).
     const jobs = await tx.all(
       `SELECT j.id FROM jobs j
-        WHERE j.id < $1 AND j.state IN ${ENDED} AND j.updated < $2
+        WHERE j.id < $1 AND j.state IN ${ENDED_STATES} AND j.updated < $2
           AND (j.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = j.run_id))
         ORDER BY j.id LIMIT $3`,
       [idBound('job_', before), before, limit],

@@ -11,7 +11,7 @@ import type {
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver } from './sql-driver.ts'
 import { insertEvent, runOutboxMark, withEvents } from './sql-jobs.ts'
-import { cachedSql, valuesList } from './sql-values.ts'
+import { cachedSql, ENDED_STATES, valuesList } from './sql-values.ts'
 
 // Pipelines and runs on SQL (`RunStore`), shared by the SQLite and PostgreSQL adapters.
 
@@ -266,7 +266,7 @@ export async function endedJobs(driver: SqlDriver, ids: readonly string[]): Prom
       `ended-jobs:${batch.length}`,
       () =>
         `SELECT ${RUN_JOB_COLUMNS} FROM jobs WHERE id IN (${valuesList(batch.length, 1, 1, (p) => p(1))})
-          AND state IN ('succeeded', 'failed', 'cancelled')`,
+          AND state IN ${ENDED_STATES}`,
     )
     for (const row of await driver.all(sql, batch)) out.push(runJobFromRow(row))
   }

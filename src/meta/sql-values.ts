@@ -37,3 +37,6 @@ export const IN_JSON_IDS: Record<SqlDriver['dialect'], string> = {
   sqlite: 'IN (SELECT value FROM json_each($1))',
   postgres: 'IN (SELECT json_array_elements_text($1::json))',
 }
+
+/** The states a job or a run ends in, as an SQL list: `state IN ${ENDED_STATES}`. */
+export const ENDED_STATES = "('succeeded', 'failed', 'cancelled')"
