@@ -13,6 +13,12 @@
  * nothing. A second Redis, started by this bench with `appendfsync always`, measures BullMQ
  * with every write durable too.
  *
+ * Beside them, the floor (`lib/pipeline-floor.ts`): the same DAG's work (the tar read, ten
+ * gzips, the tar of them) and the durable records Piper promises (each output file stored by
+ * content with an fsync, each step's records committed and synced before the next starts, a
+ * run's creation before its `202`) in a bare process with no engine: what any engine that keeps
+ * those promises could reach on this machine. `BENCH_SIDES` picks the sides (`piper,bullmq,floor`).
+ *
  * Then one run's fan-out at each of `BENCH_FAN_OUTS` items (500 and 5 000): items per second,
  * and the largest's over the smallest's (about 1 when an advance costs no more in a large run).
  * `BENCH_B=hash` measures Piper's a → 10 × hash instead (see `B_KIND`), Piper alone.
@@ -47,10 +53,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const B_KIND = process.env.BENCH_B ?? 'compress'
 /**
  * `BENCH_SIDES=piper` measures Piper alone (to compare two builds of it): no BullMQ rounds; nor
- * with `BENCH_B`, as BullMQ runs only the table's DAG.
+ * with `BENCH_B`, as BullMQ (and the floor) run only the table's DAG.
  */
-const BULLMQ =
-  B_KIND === 'compress' && (process.env.BENCH_SIDES ?? 'piper,bullmq').split(',').includes('bullmq')
+const SIDES = (process.env.BENCH_SIDES ?? 'piper,bullmq,floor').split(',')
+const BULLMQ = B_KIND === 'compress' && SIDES.includes('bullmq')
+/**
+ * The floor (`lib/pipeline-floor.ts`): the DAG's work and its durable records in a bare process,
+ * none of Piper's code: what any engine doing what Piper promises could reach on this machine.
+ */
+const FLOOR = B_KIND === 'compress' && SIDES.includes('floor')
 
 interface Round {
   runsPerSecond: number
@@ -62,7 +73,9 @@ interface Round {
 
 /** The processes of a round, by command line; the bench's own client is not the system's. */
 const systemProcess: ProcessGroup = (cmdline) =>
-  /bin\/piper\.js|bullmq-flow-workers|redis-server/.test(cmdline) ? 'system' : 'other'
+  /bin\/piper\.js|bullmq-flow-workers|redis-server|pipeline-floor/.test(cmdline)
+    ? 'system'
+    : 'other'
 
 /** `closedLoop` with the CPU the system's processes spent meanwhile (`/proc/PID/stat`). */
 async function measuredLoop(...args: Parameters<typeof closedLoop>): Promise<Round> {
@@ -150,40 +163,71 @@ async function piperRound(): Promise<Round> {
       headers: json,
       body: JSON.stringify({ name: 'dag', steps }),
     })
-    const endings = new Endings()
-    const events = new AbortController()
-    const opened = await fetch(`${piper.url}/v1/events`, { signal: events.signal })
-    const listening = (async () => {
-      for await (const event of readSse(opened.body!)) {
-        const data = JSON.parse(event.data) as { run?: string; state?: string }
-        if (event.event !== 'state' || !data.run) continue
-        if (data.state === 'failed') throw new Error(`run ${data.run} failed: ${event.data}`)
-        if (data.state === 'succeeded') endings.end(data.run)
-      }
-      // A stream that ends mid-round would leave its lanes waiting for ever: say so instead (a
-      // run's failure, above, and this end both stop the bench through the unhandled rejection).
-      throw new Error('the event stream ended before the round did')
-    })().catch((error: unknown) => {
-      if (!events.signal.aborted) throw error
+    return await sseRound(`${piper.url}/v1/events`, `${piper.url}/v1/runs`, {
+      pipeline: 'dag',
+      input: 'in/tiny.tar',
     })
-    const round = await measuredLoop(
-      RUNS,
-      async () => {
-        const res = await fetch(`${piper.url}/v1/runs`, {
-          method: 'POST',
-          headers: json,
-          body: JSON.stringify({ pipeline: 'dag', input: 'in/tiny.tar' }),
-        })
-        return ((await res.json()) as { id: string }).id
-      },
-      endings,
-    )
-    events.abort()
-    await listening
-    return round
   } finally {
     await piper.stop()
     await rm(piper.data, { recursive: true, force: true })
+  }
+}
+
+/**
+ * A round of runs started by `POST runsUrl` with `body` (answered with the run's `id`), each
+ * ended by a `state` event of `eventsUrl`'s SSE stream that says `succeeded`.
+ */
+async function sseRound(eventsUrl: string, runsUrl: string, body: object): Promise<Round> {
+  const endings = new Endings()
+  const events = new AbortController()
+  const opened = await fetch(eventsUrl, { signal: events.signal })
+  const listening = (async () => {
+    for await (const event of readSse(opened.body!)) {
+      const data = JSON.parse(event.data) as { run?: string; state?: string }
+      if (event.event !== 'state' || !data.run) continue
+      if (data.state === 'failed') throw new Error(`run ${data.run} failed: ${event.data}`)
+      if (data.state === 'succeeded') endings.end(data.run)
+    }
+    // A stream that ends mid-round would leave its lanes waiting for ever: say so instead (a
+    // run's failure, above, and this end both stop the bench through the unhandled rejection).
+    throw new Error('the event stream ended before the round did')
+  })().catch((error: unknown) => {
+    if (!events.signal.aborted) throw error
+  })
+  const round = await measuredLoop(
+    RUNS,
+    async () => {
+      const res = await fetch(runsUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      return ((await res.json()) as { id: string }).id
+    },
+    endings,
+  )
+  events.abort()
+  await listening
+  return round
+}
+
+/** A round of the DAG on the floor's bare process (`lib/pipeline-floor.ts`). */
+async function floorRound(): Promise<Round> {
+  const dir = await mkdtemp(join(tmpdir(), 'piper-bench-floor-'))
+  const floor = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./lib/pipeline-floor.ts', import.meta.url)), dir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  try {
+    const [line] = (await once(createInterface({ input: floor.stdout! }), 'line')) as [string]
+    const url = `http://127.0.0.1:${Number(line)}`
+    await fetch(`${url}/files/in/tiny.tar`, { method: 'PUT', body: await tinyTar() })
+    return await sseRound(`${url}/events`, `${url}/runs`, { input: 'in/tiny.tar' })
+  } finally {
+    floor.kill('SIGTERM')
+    if (floor.exitCode === null) await once(floor, 'exit')
+    await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -308,9 +352,12 @@ const rate = (side: Round[], round: Round) => {
 const piper: Round[] = []
 const bull: Round[] = []
 const bullDurable: Round[] = []
+const floor: Round[] = []
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    const said = [`piper ${rate(piper, await piperRound())}`]
+    const said: string[] = []
+    if (SIDES.includes('piper')) said.push(`piper ${rate(piper, await piperRound())}`)
+    if (FLOOR) said.push(`floor ${rate(floor, await floorRound())}`)
     if (durable) {
       said.push(`bullmq ${rate(bull, await bullRound(round, 6379))}`)
       said.push(
@@ -322,7 +369,7 @@ try {
 } finally {
   await durable?.stop()
 }
-if (durable) printDag()
+if (durable && piper.length > 0) printDag()
 
 /** The DAG's table: each side's medians, and the ratios. */
 function printDag(): void {
@@ -357,9 +404,21 @@ function printDag(): void {
     d.rps / b.rps,
     'every write (appendfsync always)',
   ])
+  const f = floor.length > 0 ? summary(floor) : undefined
+  if (f) {
+    rows.push([
+      'floor: the work and its records, bare',
+      f.rps,
+      f.p50,
+      f.p99,
+      f.cpu,
+      f.rps / b.rps,
+      'fsync: SQLite, files',
+    ])
+  }
   printTable(rows)
   console.log(
-    `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Piper ÷ durable BullMQ: ${(p.rps / d.rps).toFixed(2)}. Goal: Piper ≥ 2× BullMQ's runs/s.`,
+    `${RUNS} runs per round, ${IN_FLIGHT} in flight, ${ROUNDS} rounds alternating; medians. Piper ÷ durable BullMQ: ${(p.rps / d.rps).toFixed(2)}.${f ? ` Piper ÷ the floor: ${(p.rps / f.rps).toFixed(2)}.` : ''} Goal: Piper ≥ 2× BullMQ's runs/s.`,
   )
 }
 
