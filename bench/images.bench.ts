@@ -248,7 +248,7 @@ async function thumbnails(work: string): Promise<void> {
   printTable(rows)
 }
 
-async function detection(work: string): Promise<void> {
+async function detection(): Promise<void> {
   console.log('\n## detection: faces per second, one detector thread, model loaded beforehand')
   const copies = 4
   const files = Array.from({ length: 6 * copies }, (_, i) =>
@@ -439,7 +439,7 @@ const work = await mkdtemp(join(tmpdir(), 'piper-bench-images-'))
 try {
   await mkdir(join(work, 'photos'), { recursive: true })
   if (SECTIONS.includes('thumbs')) await thumbnails(work)
-  if (SECTIONS.includes('detect')) await detection(work)
+  if (SECTIONS.includes('detect')) await detection()
   if (SECTIONS.includes('lookup')) await lookup(work)
   if (SECTIONS.includes('memory')) await memory(work)
 } finally {

@@ -430,7 +430,7 @@ export class JobRunner {
       if (Date.now() - checked > 1_000) {
         checked = Date.now()
         const now = await this.#o.meta.jobById(job.id)
-        if (!now || now.state !== 'running') {
+        if (now?.state !== 'running') {
           throw new JobError('E_JOB_FINISHED', `job ${job.id} is ${now?.state ?? 'gone'}`)
         }
       }
