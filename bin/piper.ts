@@ -7,4 +7,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0)
 })
 
-process.exitCode = await main(process.argv.slice(2))
+const code = await main(process.argv.slice(2))
+// A long-running command that stopped badly (a component that failed to close) set its own.
+process.exitCode = code === 0 ? (process.exitCode ?? 0) : code

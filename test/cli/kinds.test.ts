@@ -72,6 +72,20 @@ describe('piper up --kinds, and the pipeline commands', () => {
       assert.match(lines.at(-1)!, new RegExp(`^${run.id}  succeeded  cli v1  gz 1/1, sums 1/1$`))
       const runs = await runPiper(['runs', '--state', 'succeeded'], { env })
       assert.match(runs.stdout, new RegExp(`^${run.id}  succeeded`))
+
+      // A run, or a job, that ends otherwise: its last line on stdout, and exit 1 saying why.
+      const bad = join(dir, 'bad.json')
+      await writeFile(bad, JSON.stringify({ name: 'bad', steps: { un: { kind: 'decompress' } } }))
+      assert.equal((await runPiper(['pipelines', 'apply', bad], { env })).code, 0)
+      const failing = JSON.parse((await runPiper(['run', 'bad', 'p/in.txt'], { env })).stdout)
+      const failed = await runPiper(['watch', failing.id], { env })
+      assert.equal(failed.code, 1, failed.stdout)
+      assert.match(failed.stdout.trim().split('\n').at(-1)!, new RegExp(`^${failing.id}  failed`))
+      assert.match(failed.stderr, new RegExp(`^piper: ${failing.id} failed \\(E_\\w+\\)\n$`))
+      const job = await createJob(piper.url, { type: 'decompress', input: 'p/in.txt' })
+      const failedJob = await runPiper(['watch', job.id], { env })
+      assert.equal(failedJob.code, 1, failedJob.stdout)
+      assert.match(failedJob.stderr, new RegExp(`^piper: ${job.id} failed \\(E_\\w+\\)\n$`))
       const kinds = await runPiper(['kinds'], { env })
       assert.match(kinds.stdout, /^tar +files → file /m)
     } finally {

@@ -93,7 +93,10 @@ export async function watchCommand(id: string, flags: FlagValues, out: (text: st
     if (final === undefined) await sleep(Math.min(5_000, 250 * 2 ** attempt))
   }
   out(`${isRun ? runLine(final as ApiRun) : jobLine(final as ApiJob)}\n`)
-  if (final.state !== 'succeeded') process.exitCode = 1
+  if (final.state !== 'succeeded') {
+    const reason = final.error ? ` (${final.error.code})` : ''
+    throw new CliError(`${final.id} ${final.state}${reason}`, { code: 'E_NOT_SUCCEEDED' })
+  }
 }
 
 /** `job_… succeeded compress big.log → big.log.gz  1.0 GiB → 612 MiB (0.598) in 3.1 s` */
