@@ -20,3 +20,8 @@ export class CliError extends Error {
     this.exitCode = options.exitCode ?? EXIT_FAILURE
   }
 }
+
+/** A flag, argument or file the command cannot take: exit 2 (`E_USAGE`), the message says why. */
+export function usageError(message: string, cause?: unknown): CliError {
+  return new CliError(message, { code: 'E_USAGE', exitCode: EXIT_USAGE, cause })
+}

@@ -3,7 +3,7 @@ import pkg from '../../package.json' with { type: 'json' }
 import type { CodecFlags } from './commands/codec.ts'
 import type { ConsumeFlags, PublishFlags } from './commands/queue.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
-import { CliError, EXIT_USAGE } from './errors.ts'
+import { usageError } from './errors.ts'
 
 // Each command's module loads when the command runs, with what it needs: `piper compress` does
 // not load the gateway, the queue or their libraries, and `piper --version` loads none.
@@ -132,10 +132,7 @@ function fileCommands(program: Command, io: ProgramIo): void {
       options.then as string | undefined,
     ].filter((x): x is string => typeof x === 'string')
     if (chosen.length + (options.pipeline ? 1 : 0) > 1) {
-      throw new CliError('choose one of --compress, --decompress, --then and --pipeline', {
-        code: 'E_USAGE',
-        exitCode: EXIT_USAGE,
-      })
+      throw usageError('choose one of --compress, --decompress, --then and --pipeline')
     }
     const after = options.pipeline
       ? { pipeline: options.pipeline as string }

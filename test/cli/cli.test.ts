@@ -74,6 +74,24 @@ test('a bad setting stops with exit 2 naming the setting', async () => {
   )
 })
 
+test('a list command with a bad --state or --limit exits 2 before asking any server', async () => {
+  // PIPER_URL names a port nothing listens on: a request would be exit 1, "cannot reach".
+  const env = cleanEnv({ PIPER_URL: 'http://127.0.0.1:9' })
+  for (const [args, message] of [
+    [
+      ['jobs', '--state', 'done'],
+      /^piper: --state must be one of queued, running, succeeded, failed, cancelled, got "done"\n$/,
+    ],
+    [['runs', '--state', 'bogus'], /^piper: --state must be one of .*, got "bogus"\n$/],
+    [['jobs', '--limit', '0'], /^piper: --limit must be a whole number from 1, got "0"\n$/],
+    [['jobs', '--limit', '2.5'], /^piper: --limit must be a whole number from 1, got "2\.5"\n$/],
+  ] as const) {
+    const { code, stderr } = await runPiper([...args], { env })
+    assert.equal(code, 2, `${args.join(' ')}: ${stderr}`)
+    assert.match(stderr, message)
+  }
+})
+
 test('a bad environment value stops start-up too', async () => {
   const { code, stderr } = await runPiper(['up'], { env: cleanEnv({ PIPER_LOG_LEVEL: 'chatty' }) })
   assert.equal(code, 2)

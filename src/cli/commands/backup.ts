@@ -19,7 +19,7 @@ import {
   type PiperConfig,
 } from '../../config/index.ts'
 import { abortOnSignals } from '../abort-on-signals.ts'
-import { CliError } from '../errors.ts'
+import { CliError, usageError } from '../errors.ts'
 
 export interface BackupFlags {
   to?: string
@@ -159,10 +159,7 @@ export async function backupPruneCommand(
 ): Promise<void> {
   const policy = retentionPolicy(options)
   if (!policy) {
-    throw new CliError('say what to keep: --keep-last, --keep-daily and/or --keep-weekly', {
-      code: 'E_USAGE',
-      exitCode: 2,
-    })
+    throw usageError('say what to keep: --keep-last, --keep-daily and/or --keep-weekly')
   }
   await withStores(flags, options.to, { live: false }, async ({ meta, store }) => {
     const result = await leading(meta, () =>
@@ -177,10 +174,7 @@ function retentionPolicy(options: BackupFlags): RetentionPolicy | undefined {
     if (raw === undefined) return undefined
     const n = Number(raw)
     if (!Number.isInteger(n) || n < 0 || n > 100_000) {
-      throw new CliError(`${flag}: expected a count, got "${raw}"`, {
-        code: 'E_USAGE',
-        exitCode: 2,
-      })
+      throw usageError(`${flag}: expected a count, got "${raw}"`)
     }
     return n
   }
@@ -228,10 +222,7 @@ async function withStores(
   const { config } = loadConfig({ flags: url === undefined ? flags : { ...flags, backups: url } })
   const target = config.backups
   if (!target) {
-    throw new CliError('where are the backups? give --to/--from URL or set PIPER_BACKUPS', {
-      code: 'E_USAGE',
-      exitCode: 2,
-    })
+    throw usageError('where are the backups? give --to/--from URL or set PIPER_BACKUPS')
   }
   if (needs.live) checkBackupTarget(config.blobs, target)
   const stop = abortOnSignals()

@@ -8,7 +8,7 @@ import {
   freeNow,
 } from '../../codec/index.ts'
 import { parseSize } from '../../config/index.ts'
-import { CliError, EXIT_USAGE } from '../errors.ts'
+import { CliError, usageError } from '../errors.ts'
 import { progressReporter } from '../progress.ts'
 import { inputChunks, inputPieces, resolveIo, writeOutput } from './codec-files.ts'
 
@@ -20,16 +20,12 @@ export interface CodecFlags {
   force?: boolean
 }
 
-function usage(message: string): CliError {
-  return new CliError(message, { code: 'E_USAGE', exitCode: EXIT_USAGE })
-}
-
 /** `--threads`, checked; `undefined` when not given. */
 function requestedThreads(flags: CodecFlags): number | undefined {
   if (flags.threads === undefined) return undefined
   const threads = Number(flags.threads)
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw usage(`--threads must be a whole number from 1 to 256, got "${flags.threads}"`)
+    throw usageError(`--threads must be a whole number from 1 to 256, got "${flags.threads}"`)
   }
   return threads
 }
@@ -48,7 +44,7 @@ function size(text: string | undefined, flag: string, fallback: number): number 
   try {
     return parseSize(text, flag)
   } catch (error) {
-    throw usage((error as Error).message)
+    throw usageError((error as Error).message)
   }
 }
 
@@ -74,7 +70,8 @@ async function withPool(
 export async function compressCommand(file: string | undefined, flags: CodecFlags): Promise<void> {
   const asked = requestedThreads(flags)
   const chunkSize = size(flags.chunkSize, '--chunk-size', DEFAULT_CHUNK_SIZE)
-  if (chunkSize < 1 || chunkSize > 1 << 30) throw usage('--chunk-size must be from 1 byte to 1G')
+  if (chunkSize < 1 || chunkSize > 1 << 30)
+    throw usageError('--chunk-size must be from 1 byte to 1G')
   if (file?.endsWith('.gz') && flags.output === undefined && !flags.force) {
     throw new CliError(`${file} already has the .gz suffix; use -o or --force`)
   }

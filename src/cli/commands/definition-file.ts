@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
-import { CliError, EXIT_USAGE } from '../errors.ts'
+import { CliError, usageError } from '../errors.ts'
 
 /** A pipeline or schedule file: JSON or YAML (YAML 1.2 is a superset of JSON: one parser). */
 export async function readDefinitionFile(file: string): Promise<unknown> {
@@ -13,10 +13,6 @@ export async function readDefinitionFile(file: string): Promise<unknown> {
   try {
     return parseYaml(text, { maxAliasCount: 100 })
   } catch (error) {
-    throw new CliError(`${file} is not JSON or YAML: ${(error as Error).message}`, {
-      code: 'E_USAGE',
-      exitCode: EXIT_USAGE,
-      cause: error,
-    })
+    throw usageError(`${file} is not JSON or YAML: ${(error as Error).message}`, error)
   }
 }

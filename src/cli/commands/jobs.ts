@@ -4,6 +4,7 @@ import type { ApiJob, ApiRun } from '../api-types.ts'
 import { CliError } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readSse } from '../sse-reader.ts'
+import { limitFlag, stateFlag } from './list-flags.ts'
 import { runLine } from './pipelines.ts'
 
 interface Progress {
@@ -25,9 +26,8 @@ export async function jobsCommand(
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
-  const wanted = options.limit === undefined ? Number.POSITIVE_INFINITY : Number(options.limit)
-  if (!(wanted > 0)) throw new CliError('--limit must be a positive number')
-  const query = { state: options.state }
+  const wanted = limitFlag(options.limit)
+  const query = { state: stateFlag(options.state) }
   for await (const job of clientFor(flags).items<ApiJob>('/v1/jobs', 'jobs', query, wanted)) {
     out(`${jobLine(job)}\n`)
   }

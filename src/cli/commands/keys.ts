@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { FlagValues } from '../../config/index.ts'
 import { generateApiKey, hashApiKey } from '../../gateway/index.ts'
-import { CliError } from '../errors.ts'
+import { CliError, usageError } from '../errors.ts'
 import { withMeta } from './with-meta.ts'
 
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -70,9 +70,8 @@ async function readKeyFile(path: string): Promise<string> {
   }
   const key = text.replace(/\r?\n$/, '')
   if (!/^[\x21-\x7e]{32,512}$/.test(key)) {
-    throw new CliError(
+    throw usageError(
       `the key in ${path} must be 32 to 512 printable characters without spaces (piper keys create makes one)`,
-      { code: 'E_USAGE', exitCode: 2 },
     )
   }
   return key

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url'
 import type { FlagValues } from '../../config/index.ts'
 import type { ApiPipeline, ApiRun, RunRequestBody } from '../api-types.ts'
-import { CliError, EXIT_USAGE } from '../errors.ts'
+import { usageError } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readDefinitionFile } from './definition-file.ts'
+import { stateFlag } from './list-flags.ts'
 
 /** Pipelines shipped with Piper (`src/pipelines/templates/NAME.yaml`). */
 export const TEMPLATES = ['image-tagging']
@@ -27,19 +28,10 @@ export async function pipelinesApplyCommand(
   out: (text: string) => void,
 ): Promise<void> {
   if ((given === undefined) === (template === undefined)) {
-    throw new CliError('give a pipeline file or --template NAME (one of them)', {
-      code: 'E_USAGE',
-      exitCode: EXIT_USAGE,
-    })
+    throw usageError('give a pipeline file or --template NAME (one of them)')
   }
   if (template !== undefined && !TEMPLATES.includes(template)) {
-    throw new CliError(
-      `no template ${JSON.stringify(template)}; templates: ${TEMPLATES.join(', ')}`,
-      {
-        code: 'E_USAGE',
-        exitCode: EXIT_USAGE,
-      },
-    )
+    throw usageError(`no template ${JSON.stringify(template)}; templates: ${TEMPLATES.join(', ')}`)
   }
   const file =
     given ?? fileURLToPath(new URL(`../../pipelines/templates/${template}.yaml`, import.meta.url))
@@ -104,7 +96,7 @@ export async function runsCommand(
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
-  const query = { state: options.state }
+  const query = { state: stateFlag(options.state) }
   for await (const run of clientFor(flags).items<ApiRun>('/v1/runs', 'runs', query)) {
     out(`${runLine(run)}\n`)
   }

@@ -10,7 +10,7 @@ import {
   type TopicStats,
 } from '../../queue/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
-import { CliError } from '../errors.ts'
+import { CliError, usageError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
 
 type Out = (text: string) => void
@@ -72,10 +72,7 @@ async function serverTls(
 ): Promise<{ cert: Uint8Array; key: Uint8Array } | undefined> {
   if (cert === undefined && key === undefined) return undefined
   if (cert === undefined || key === undefined) {
-    throw new CliError('wss:// needs both --queue-tls-cert and --queue-tls-key', {
-      code: 'E_USAGE',
-      exitCode: 2,
-    })
+    throw usageError('wss:// needs both --queue-tls-cert and --queue-tls-key')
   }
   const read = (path: string) =>
     readFile(path).catch((error: Error) => {

@@ -2,7 +2,7 @@ import { blobStoreFor, type FlagValues, loadConfig, metaStoreFor } from '../../c
 import { type NodesBlobStore, registerNode, StorageNode } from '../../storage/index.ts'
 import { createLogger } from '../../telemetry/index.ts'
 import { abortOnSignals } from '../abort-on-signals.ts'
-import { CliError } from '../errors.ts'
+import { CliError, usageError } from '../errors.ts'
 import { Supervisor } from '../supervisor.ts'
 import { withMeta } from './with-meta.ts'
 
@@ -18,10 +18,7 @@ export async function storageServeCommand(
   const logger = createLogger({ level: config.logLevel })
   const port = Number(options.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError(`--port: expected a TCP port, got "${options.port}"`, {
-      code: 'E_USAGE',
-      exitCode: 2,
-    })
+    throw usageError(`--port: expected a TCP port, got "${options.port}"`)
   }
   const node = new StorageNode({
     data: config.data,
@@ -63,12 +60,8 @@ export async function storageRepairCommand(
   const { config } = loadConfig({ flags })
   const logger = createLogger({ level: config.logLevel })
   if (!config.blobs.startsWith('nodes:')) {
-    throw new CliError(
+    throw usageError(
       `piper storage repair works on nodes:// blob stores; PIPER_BLOBS is ${config.blobs.split(':')[0]}:`,
-      {
-        code: 'E_USAGE',
-        exitCode: 2,
-      },
     )
   }
   const meta = config.blobs.startsWith('nodes://registry')
