@@ -263,13 +263,16 @@ function Files({ say }) {
   </section>`
 }
 
+/** Rows a live list keeps, newest first: the page it opened with, then what arrived since. */
+const SHOWN = 200
+
 /** Jobs, live: the list, then every state and progress event from /v1/events. */
 function Jobs({ say }) {
   const [jobs, setJobs] = useState([])
   const [progress, setProgress] = useState({})
   useEffect(() => {
     const stop = new AbortController()
-    api('/v1/jobs?limit=100')
+    api('/v1/jobs?order=newest&limit=100')
       .then((page) => setJobs(page.jobs))
       .catch((e) => say(e.message, true))
     follow(
@@ -282,7 +285,7 @@ function Jobs({ say }) {
             const known = list.some((j) => j.id === data.job)
             if (!known) {
               api(`/v1/jobs/${data.job}`).then((job) =>
-                setJobs((l) => (l.some((j) => j.id === job.id) ? l : [job, ...l])),
+                setJobs((l) => (l.some((j) => j.id === job.id) ? l : [job, ...l].slice(0, SHOWN))),
               )
               return list
             }
@@ -384,9 +387,32 @@ function Runs({ say }) {
   const [runs, setRuns] = useState([])
   const [open, setOpen] = useState(null)
   useEffect(() => {
-    api('/v1/runs?limit=50')
+    const stop = new AbortController()
+    api('/v1/runs?order=newest&limit=50')
       .then((page) => setRuns(page.runs))
       .catch((e) => say(e.message, true))
+    // Live: a run's state event moves its row, or puts a new run at the top.
+    follow(
+      '/v1/events',
+      (type, data) => {
+        if (type !== 'state' || !data.run) return
+        setRuns((list) => {
+          if (list.some((r) => r.id === data.run)) {
+            return list.map((r) =>
+              r.id === data.run ? { ...r, state: data.state, error: data.error } : r,
+            )
+          }
+          api(`/v1/runs/${data.run}`)
+            .then((run) =>
+              setRuns((l) => (l.some((r) => r.id === run.id) ? l : [run, ...l].slice(0, SHOWN))),
+            )
+            .catch(() => {})
+          return list
+        })
+      },
+      stop.signal,
+    )
+    return () => stop.abort()
   }, [])
   useEffect(() => {
     if (!open) return
@@ -414,14 +440,16 @@ function Runs({ say }) {
       <tbody>${runs.map(
         (
           r,
-        ) => html`<tr><td><code>${r.id}</code></td><td>${r.pipeline} v${r.version}</td><td><${Badge} state=${r.state} /></td><td>${when(r.created)}</td>
-          <td><button class="act" onClick=${() => show(r).catch((e) => say(e.message, true))}>Steps</button></td></tr>`,
+        ) => html`<tr data-run=${r.id} data-state=${r.state}><td><code>${r.id}</code></td><td>${r.pipeline} v${r.version}</td><td><${Badge} state=${r.state} /></td><td>${when(r.created)}</td>
+          <td><button class="act" onClick=${() => show(r).catch((e) => say(e.message, true))}>Steps</button>
+          ${r.error && html`<span class="error">${r.error.code}</span>`}</td></tr>`,
       )}</tbody>
     </table>
     ${runs.length === 0 && html`<p class="muted">No runs yet.</p>`}
     ${
       open &&
       html`<div class="card"><h3>Run ${open.run.id} <${Badge} state=${open.run.state} /></h3>
+      ${open.run.error && html`<p class="error" data-run-error>${open.run.error.code}: ${open.run.error.message}</p>`}
       <${RunGraph} steps=${open.run.steps} definition=${open.definition} /></div>`
     }
   </section>`

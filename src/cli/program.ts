@@ -174,15 +174,18 @@ function jobCommands(program: Command, io: ProgramIo): void {
   addConfigOptions(
     program
       .command('jobs')
-      .description('list jobs (id, state, type, input → output, figures or error), oldest first')
+      .description(
+        'list jobs (id, state, type, input → output, figures or error), oldest first (or --newest)',
+      )
       .option(
         '--state <state>',
         'only jobs in this state: queued, running, succeeded, failed, cancelled',
       )
+      .option('--newest', 'newest first')
       .option('--limit <n>', 'at most this many'),
   ).action(async (options: Options) => {
     await (await load.jobs()).jobsCommand(
-      options as { state?: string; limit?: string },
+      options as { state?: string; limit?: string; newest?: boolean },
       flagValues(options),
       io.stdout,
     )
@@ -261,11 +264,13 @@ function pipelineCommands(program: Command, io: ProgramIo): void {
   addConfigOptions(
     program
       .command('runs')
-      .description('list runs (id, state, pipeline, steps done), oldest first')
-      .option('--state <state>', 'only runs in this state'),
+      .description('list runs (id, state, pipeline, steps done), oldest first (or --newest)')
+      .option('--state <state>', 'only runs in this state')
+      .option('--newest', 'newest first')
+      .option('--limit <n>', 'at most this many'),
   ).action(async (options: Options) => {
     await (await load.pipelines()).runsCommand(
-      options as { state?: string },
+      options as { state?: string; limit?: string; newest?: boolean },
       flagValues(options),
       io.stdout,
     )

@@ -181,7 +181,12 @@ export function apiRoutes(jobRequest: object): RouteDoc[] {
       summary: "List the client's jobs",
       tag: 'jobs',
       access: 'client',
-      query: { state: 'one state', limit: 'page size', cursor: 'next_cursor' },
+      query: {
+        state: 'one state',
+        order: 'oldest (default) or newest first',
+        limit: 'page size',
+        cursor: 'next_cursor',
+      },
       responses: ok('A page', S.page('jobs', S.JOB)),
     },
     {
@@ -316,7 +321,12 @@ export function apiRoutes(jobRequest: object): RouteDoc[] {
       summary: "The client's runs",
       tag: 'pipelines',
       access: 'client',
-      query: { state: 'one state', limit: 'page size', cursor: 'next_cursor' },
+      query: {
+        state: 'one state',
+        order: 'oldest (default) or newest first',
+        limit: 'page size',
+        cursor: 'next_cursor',
+      },
       responses: ok('A page', S.page('runs', S.RUN)),
     },
     {

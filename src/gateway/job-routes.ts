@@ -11,7 +11,7 @@ import { HttpError } from './errors.ts'
 import { followEvents, followToEnd } from './event-stream.ts'
 import { jobJson } from './job-json.ts'
 import { readJson } from './json-body.ts'
-import { readPage } from './paging.ts'
+import { type PageQuery, readPage } from './paging.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
 import type { RoutePolicy } from './server.ts'
@@ -39,9 +39,10 @@ export function jobRoutes(
 
   router.on('GET', '/v1/jobs', async ({ req, res, url }) => {
     const client = await clients.resolve(req)
-    const read = (options: { after?: string; limit: number; state?: string }) =>
+    const read = (options: PageQuery) =>
       jobs.list(client, { ...options, state: options.state as JobState | undefined })
-    sendJson(res, 200, await readPage(url, 'jobs', read, jobJson, (job) => job.id, JOB_STATES))
+    const listing = { states: JOB_STATES, ordered: true }
+    sendJson(res, 200, await readPage(url, 'jobs', read, jobJson, (job) => job.id, listing))
   })
 
   router.on('GET', '/v1/jobs/*', async ({ req, res, tail }) => {

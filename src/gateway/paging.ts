@@ -54,19 +54,29 @@ export function encodeCursor(last: string): string {
   return Buffer.from(last).toString('base64url')
 }
 
+/** What `readPage` asks its listing for: the page after `after`, one more than the page holds. */
+export interface PageQuery {
+  after?: string
+  limit: number
+  state?: string
+  newest?: boolean
+}
+
 /**
  * One page of a listing keyed by id or name, as `{[field]: items, next_cursor}`: reads one
  * more than `limit` to know whether another page follows. `state`, when the listing takes one,
- * must be one of `states`.
+ * must be one of `states`; `order=newest`, when it is `ordered` (jobs and runs), lists newest
+ * first (`oldest`, the default, oldest first), and its cursor goes on in that order.
  */
 export async function readPage<T>(
   url: URL,
   field: string,
-  read: (options: { after?: string; limit: number; state?: string }) => Promise<T[]>,
+  read: (query: PageQuery) => Promise<T[]>,
   show: (item: T) => unknown,
   keyOf: (item: T) => string,
-  states?: readonly string[],
+  listing: { states?: readonly string[]; ordered?: boolean } = {},
 ): Promise<Record<string, unknown>> {
+  const { states, ordered = false } = listing
   const limit = pageLimit(url.searchParams.get('limit'))
   const cursor = url.searchParams.get('cursor')
   const state = url.searchParams.get('state') ?? undefined
@@ -74,10 +84,16 @@ export async function readPage<T>(
     const allowed = states ? `one of ${states.join(', ')}` : 'absent here'
     throw new HttpError(400, 'E_BAD_REQUEST', `state must be ${allowed}`)
   }
+  const order = url.searchParams.get('order') ?? undefined
+  if (order !== undefined && !(ordered && (order === 'oldest' || order === 'newest'))) {
+    const allowed = ordered ? 'oldest or newest' : 'absent here'
+    throw new HttpError(400, 'E_BAD_REQUEST', `order must be ${allowed}`)
+  }
   const page = await read({
     state,
     after: cursor === null ? undefined : decodeCursor(cursor),
     limit: limit + 1,
+    ...(order === 'newest' ? { newest: true } : {}),
   })
   const shown = page.slice(0, limit)
   return {

@@ -6,7 +6,7 @@ import { HttpError } from './errors.ts'
 import { followToEnd } from './event-stream.ts'
 import { idempotencyKey } from './job-routes.ts'
 import { readJson } from './json-body.ts'
-import { readPage } from './paging.ts'
+import { type PageQuery, readPage } from './paging.ts'
 import { pipelineJson, runJson } from './pipeline-json.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
@@ -67,7 +67,7 @@ export function pipelineRoutes(
 
   router.on('GET', '/v1/runs', async ({ req, res, url }) => {
     const client = await clients.resolve(req)
-    const read = (options: { after?: string; limit: number; state?: string }) =>
+    const read = (options: PageQuery) =>
       runs.list(client, { ...options, state: options.state as JobState | undefined })
     const page = await readPage(
       url,
@@ -75,7 +75,7 @@ export function pipelineRoutes(
       read,
       (run) => runJson(run),
       (run) => run.id,
-      JOB_STATES,
+      { states: JOB_STATES, ordered: true },
     )
     sendJson(res, 200, page)
   })

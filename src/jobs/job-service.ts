@@ -1,5 +1,5 @@
 import type { FileService } from '../files/index.ts'
-import type { JobRecord, JobState, MetaStore, NewJob } from '../meta/index.ts'
+import type { JobRecord, MetaStore, NewJob, RecordPage } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import type { Logger } from '../telemetry/index.ts'
 import { endJob } from './end-job.ts'
@@ -150,8 +150,8 @@ export class JobService {
     return job
   }
 
-  list(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
-    return this.#meta.listJobs(clientId, options)
+  list(clientId: string, page: RecordPage) {
+    return this.#meta.listJobs(clientId, page)
   }
 
   /**

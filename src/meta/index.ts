@@ -44,6 +44,7 @@ export {
   type ListOptions,
   type ManifestEntry,
   type NewJob,
+  type RecordPage,
   type UploadProgress,
   type UploadSummary,
 } from './records.ts'

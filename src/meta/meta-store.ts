@@ -5,10 +5,10 @@ import type {
   JobEventQuery,
   JobPatch,
   JobRecord,
-  JobState,
   ListOptions,
   ManifestEntry,
   NewJob,
+  RecordPage,
   UploadProgress,
   UploadSummary,
 } from './records.ts'
@@ -152,10 +152,7 @@ export interface MetaStore {
   /** `createJob` of each, in order, at once (a run's fan-out): one statement or transaction. */
   createJobs(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]>
   getJob(clientId: string, id: string): Promise<JobRecord | undefined>
-  listJobs(
-    clientId: string,
-    options: { state?: JobState; after?: string; limit: number },
-  ): Promise<JobRecord[]>
+  listJobs(clientId: string, page: RecordPage): Promise<JobRecord[]>
   /** Compare-and-set: applies the patch only if the job is still at `version`. */
   /** A state change also records a `state` event, in the same transaction. */
   updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined>

@@ -41,6 +41,18 @@ export interface ListOptions {
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
 export type JobState = (typeof JOB_STATES)[number]
 
+/**
+ * A page of a client's jobs or runs, in the order of their ids (their creation): oldest first,
+ * or newest first with `newest`. `after` is the id of the last item of the page before, in
+ * that order.
+ */
+export interface RecordPage {
+  state?: JobState
+  after?: string
+  limit: number
+  newest?: boolean
+}
+
 /** A job record, changed only by compare-and-set on `version`. */
 export interface JobRecord {
   id: string

@@ -1,4 +1,4 @@
-import type { JobRecord, JobState } from './records.ts'
+import type { JobRecord, RecordPage } from './records.ts'
 import type { NewRun, PipelineRecord, RunJob, RunPatch, RunRecord } from './run-records.ts'
 
 /**
@@ -23,10 +23,7 @@ export interface RunStore {
   createRun(run: NewRun): Promise<{ run: RunRecord; created: boolean }>
   getRun(clientId: string, id: string): Promise<RunRecord | undefined>
   runById(id: string): Promise<RunRecord | undefined>
-  listRuns(
-    clientId: string,
-    options: { state?: JobState; after?: string; limit: number },
-  ): Promise<RunRecord[]>
+  listRuns(clientId: string, page: RecordPage): Promise<RunRecord[]>
   /**
    * Compare-and-set at `version`; a state change records a `state` event, and each step named in
    * `stepEvents` a `step` event, in the same transaction.

@@ -6,13 +6,14 @@ import type {
   JobEventQuery,
   JobPatch,
   JobRecord,
-  JobState,
   NewJob,
+  RecordPage,
   UploadProgress,
 } from './records.ts'
 import { jobFromRow } from './rows.ts'
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver, SqlExecutor, SqlParam, TransactionOptions } from './sql-driver.ts'
+import { readRecordPage } from './sql-record-page.ts'
 import { cachedSql, IN_JSON_IDS, valuesList } from './sql-values.ts'
 
 /**
@@ -210,14 +211,9 @@ export async function jobsById(driver: SqlDriver, ids: readonly string[]): Promi
 export async function listJobs(
   driver: SqlDriver,
   clientId: string,
-  options: { state?: JobState; after?: string; limit: number },
+  page: RecordPage,
 ): Promise<JobRecord[]> {
-  const rows = await driver.all(
-    `SELECT * FROM jobs WHERE client_id = $1 AND id > $2 AND ($3 = '' OR state = $3)
-      ORDER BY id LIMIT $4`,
-    [clientId, options.after ?? '', options.state ?? '', options.limit],
-  )
-  return rows.map(jobFromRow)
+  return (await readRecordPage(driver, 'jobs', clientId, page)).map(jobFromRow)
 }
 
 /** The compare-and-set of a job: `$1` its id, `$2` its version, then the patch's columns. */

@@ -25,10 +25,10 @@ import type {
   JobEventQuery,
   JobPatch,
   JobRecord,
-  JobState,
   ListOptions,
   ManifestEntry,
   NewJob,
+  RecordPage,
   UploadProgress,
   UploadSummary,
 } from './records.ts'
@@ -644,8 +644,8 @@ export class SqlMetaStore
     return getJob(this.#driver, clientId, id)
   }
 
-  listJobs(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
-    return listJobs(this.#driver, clientId, options)
+  listJobs(clientId: string, page: RecordPage) {
+    return listJobs(this.#driver, clientId, page)
   }
 
   updateJob(id: string, version: number, patch: JobPatch): Promise<JobRecord | undefined> {
@@ -775,8 +775,8 @@ export class SqlMetaStore
     return runs.runById(this.#driver, id)
   }
 
-  listRuns(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
-    return runs.listRuns(this.#driver, clientId, options)
+  listRuns(clientId: string, page: RecordPage) {
+    return runs.listRuns(this.#driver, clientId, page)
   }
 
   updateRun(id: string, version: number, patch: RunPatch, stepEvents?: Record<string, unknown>[]) {

@@ -1,4 +1,4 @@
-import type { JobRecord, JobState } from './records.ts'
+import type { JobRecord, JobState, RecordPage } from './records.ts'
 import { jobFromRow } from './rows.ts'
 import type {
   NewRun,
@@ -11,6 +11,7 @@ import type {
 import { ensureClient } from './sql-clients.ts'
 import type { Row, SqlDriver } from './sql-driver.ts'
 import { insertEvent, runOutboxMark, withEvents } from './sql-jobs.ts'
+import { readRecordPage } from './sql-record-page.ts'
 import { cachedSql, ENDED_STATES, valuesList } from './sql-values.ts'
 
 // Pipelines and runs on SQL (`RunStore`), shared by the SQLite and PostgreSQL adapters.
@@ -190,14 +191,9 @@ export async function runById(driver: SqlDriver, id: string): Promise<RunRecord 
 export async function listRuns(
   driver: SqlDriver,
   clientId: string,
-  options: { state?: JobState; after?: string; limit: number },
+  page: RecordPage,
 ): Promise<RunRecord[]> {
-  const rows = await driver.all(
-    `SELECT * FROM runs WHERE client_id = $1 AND id > $2 AND ($3 = '' OR state = $3)
-      ORDER BY id LIMIT $4`,
-    [clientId, options.after ?? '', options.state ?? '', options.limit],
-  )
-  return rows.map(runFromRow)
+  return (await readRecordPage(driver, 'runs', clientId, page)).map(runFromRow)
 }
 
 export function updateRun(

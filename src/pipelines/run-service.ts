@@ -8,7 +8,7 @@ import {
   PeriodicSweep,
   publishOrLeave,
 } from '../jobs/index.ts'
-import type { JobState, MetaStore, RunRecord, RunStore, StepSummary } from '../meta/index.ts'
+import type { MetaStore, RecordPage, RunRecord, RunStore, StepSummary } from '../meta/index.ts'
 import type { Queue } from '../queue/index.ts'
 import { schemaCheck } from '../schemas/index.ts'
 import type { Logger } from '../telemetry/index.ts'
@@ -127,8 +127,8 @@ export class RunService {
     }
   }
 
-  list(clientId: string, options: { state?: JobState; after?: string; limit: number }) {
-    return this.#o.meta.listRuns(clientId, options)
+  list(clientId: string, page: RecordPage) {
+    return this.#o.meta.listRuns(clientId, page)
   }
 
   /** Cancels a queued or running run and its unfinished jobs; `E_RUN_FINISHED` once it ended. */

@@ -109,6 +109,29 @@ it('dashboard in Chromium: sign in, upload with Uppy (tus), compress, watch the 
     for (const view of ['Runs', 'Dead letters', 'System']) {
       await page.getByRole('button', { name: view, exact: true }).click()
       await page.getByRole('heading', { name: view === 'Runs' ? 'Pipeline runs' : view }).waitFor()
+      if (view === 'Runs') {
+        // A run started elsewhere appears live, newest first, and says why it failed.
+        const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
+        const made = await fetch(`${piper.url}/v1/pipelines`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ name: 'unzip', steps: { un: { kind: 'decompress' } } }),
+        })
+        assert.equal(made.status, 201, await made.text())
+        const started = await fetch(`${piper.url}/v1/runs`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ pipeline: 'unzip', input: 'report.txt' }),
+        })
+        const run = (await started.json()) as { id: string }
+        const failed = page.locator(`tr[data-run="${run.id}"][data-state="failed"]`)
+        await failed.waitFor()
+        await failed.getByRole('button', { name: 'Steps' }).click()
+        await page
+          .locator('[data-run-error]')
+          .filter({ hasText: /^E_\w+: step un/ })
+          .waitFor()
+      }
       // The usage chart (uPlot) is drawn from /v1/stats.
       if (view === 'System') {
         await page.locator('figure .uplot').first().waitFor()

@@ -180,6 +180,29 @@ export function runJobsSuite(name: string, options: JobsSuiteOptions): void {
       assert.equal(cancel.status, 409)
       const state = await fetch(`${base}/v1/jobs?state=sleeping`)
       assert.equal(state.status, 400)
+      // Newest first, page by page: ids going down, the later of two jobs before the earlier
+      // (other tests of the suite make jobs meanwhile: their ids fall in between or above).
+      const later = await createJob(base, { type: 'compress', input: 'bad/in.txt' })
+      type Page = { jobs: { id: string }[]; next_cursor: string | null }
+      const seen: string[] = []
+      for (let cursor = ''; !seen.includes(job.id); ) {
+        const page = (await (
+          await fetch(`${base}/v1/jobs?order=newest&limit=2${cursor && `&cursor=${cursor}`}`)
+        ).json()) as Page
+        seen.push(...page.jobs.map((j) => j.id))
+        assert.ok(page.next_cursor || seen.includes(job.id), 'the listing ended before the job')
+        cursor = page.next_cursor ?? ''
+      }
+      assert.deepEqual(seen, [...seen].sort().reverse())
+      assert.ok(seen.indexOf(later.id) < seen.indexOf(job.id), seen.join(' '))
+      for (const path of ['/v1/jobs?order=sideways', '/v1/pipelines?order=newest']) {
+        const refused = await fetch(`${base}${path}`)
+        assert.equal(refused.status, 400, path)
+        assert.match(
+          ((await refused.json()) as { error: { message: string } }).error.message,
+          /^order must be/,
+        )
+      }
     })
 
     it('fails a job on corrupt input with the codec error, at once', async (t) => {

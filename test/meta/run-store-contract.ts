@@ -126,5 +126,70 @@ export function runRunStoreContract(
         assert.equal(after.version, before.version + 1)
         assert.equal(await store.updateRun(runId, before.version, { state: 'running' }), undefined)
       }))
+
+    it("a client's jobs and runs listed oldest or newest first, page by page, by state", (t) =>
+      withRun(t, async (store, runId, ids) => {
+        // The fixture's run and its six jobs, and a run of another client's.
+        const other = await store.createRun({
+          id: `run_${randomUUID()}`,
+          clientId: 'sam',
+          pipeline: 'p',
+          pipelineVersion: 1,
+          definition: { steps: {} },
+          inputs: ['in'],
+          steps: {},
+        })
+        const second = await store.createRun({
+          id: `run_${randomUUID()}`,
+          clientId: 'rosa',
+          pipeline: 'p',
+          pipelineVersion: 1,
+          definition: { steps: {} },
+          inputs: ['in'],
+          steps: {},
+        })
+        const job = (await store.jobById(ids[2]!))!
+        await store.updateJob(job.id, job.version, { state: 'running' })
+        const oldest = [...ids].sort()
+        const newest = [...oldest].reverse()
+        // Page by page, `limit` at a time, each page continuing after the last id seen.
+        const pages = async <T extends { id: string }>(
+          list: (page: { after?: string; limit: number; newest?: boolean }) => Promise<T[]>,
+          newestFirst: boolean,
+        ) => {
+          const seen: string[][] = []
+          for (let after: string | undefined; ; ) {
+            const page = await list({ limit: 4, newest: newestFirst, ...(after ? { after } : {}) })
+            if (page.length === 0) return seen
+            seen.push(page.map((item) => item.id))
+            after = page.at(-1)!.id
+          }
+        }
+        const listJobs = (page: { after?: string; limit: number; newest?: boolean }) =>
+          store.listJobs('rosa', page)
+        assert.deepEqual(await pages(listJobs, false), [oldest.slice(0, 4), oldest.slice(4)])
+        assert.deepEqual(await pages(listJobs, true), [newest.slice(0, 4), newest.slice(4)])
+        assert.deepEqual(
+          (await store.listJobs('rosa', { limit: 10, newest: true, state: 'queued' })).map(
+            (j) => j.id,
+          ),
+          newest.filter((id) => id !== job.id),
+        )
+        assert.deepEqual(
+          (await store.listJobs('rosa', { limit: 10, newest: true, state: 'running' })).map(
+            (j) => j.id,
+          ),
+          [job.id],
+        )
+        const runs = [runId, second.run.id].sort()
+        const listRuns = (page: { after?: string; limit: number; newest?: boolean }) =>
+          store.listRuns('rosa', page)
+        assert.deepEqual(await pages(listRuns, true), [[...runs].reverse()])
+        assert.deepEqual(await pages(listRuns, false), [runs])
+        assert.deepEqual(
+          (await store.listRuns('sam', { limit: 10, newest: true })).map((r) => r.id),
+          [other.run.id],
+        )
+      }))
   })
 }

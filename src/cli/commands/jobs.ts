@@ -4,7 +4,7 @@ import type { ApiJob, ApiRun } from '../api-types.ts'
 import { CliError } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readSse } from '../sse-reader.ts'
-import { limitFlag, stateFlag } from './list-flags.ts'
+import { limitFlag, listQuery } from './list-flags.ts'
 import { runLine } from './pipelines.ts'
 
 interface Progress {
@@ -20,14 +20,17 @@ function jobPath(id: string): string {
   return `/v1/jobs/${encodeURIComponent(id)}`
 }
 
-/** `piper jobs [--state S]`: one line per job, oldest first: id, state, type, input → output. */
+/**
+ * `piper jobs [--state S] [--newest] [--limit N]`: one line per job, oldest first (or newest):
+ * id, state, type, input → output.
+ */
 export async function jobsCommand(
-  options: { state?: string; limit?: string },
+  options: { state?: string; limit?: string; newest?: boolean },
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
   const wanted = limitFlag(options.limit)
-  const query = { state: stateFlag(options.state) }
+  const query = listQuery(options)
   for await (const job of clientFor(flags).items<ApiJob>('/v1/jobs', 'jobs', query, wanted)) {
     out(`${jobLine(job)}\n`)
   }

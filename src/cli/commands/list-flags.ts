@@ -20,3 +20,14 @@ export function limitFlag(limit: string | undefined): number {
   }
   return wanted
 }
+
+/** The query of a listing of jobs or runs: its `--state`, checked, and `--newest`. */
+export function listQuery(options: { state?: string; newest?: boolean }): {
+  state?: string
+  order?: string
+} {
+  return {
+    state: stateFlag(options.state),
+    ...(options.newest ? { order: 'newest' } : {}),
+  }
+}

@@ -4,7 +4,7 @@ import type { ApiPipeline, ApiRun, RunRequestBody } from '../api-types.ts'
 import { usageError } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readDefinitionFile } from './definition-file.ts'
-import { stateFlag } from './list-flags.ts'
+import { limitFlag, listQuery } from './list-flags.ts'
 
 /** Pipelines shipped with Piper (`src/pipelines/templates/NAME.yaml`). */
 export const TEMPLATES = ['image-tagging']
@@ -90,14 +90,15 @@ export async function runCommand(
   if (process.stderr.isTTY) process.stderr.write(`follow it with: piper watch ${run.id}\n`)
 }
 
-/** `piper runs`: one line per run, oldest first. */
+/** `piper runs [--state S] [--newest] [--limit N]`: one line per run, oldest first (or newest). */
 export async function runsCommand(
-  options: { state?: string },
+  options: { state?: string; limit?: string; newest?: boolean },
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
-  const query = { state: stateFlag(options.state) }
-  for await (const run of clientFor(flags).items<ApiRun>('/v1/runs', 'runs', query)) {
+  const wanted = limitFlag(options.limit)
+  const query = listQuery(options)
+  for await (const run of clientFor(flags).items<ApiRun>('/v1/runs', 'runs', query, wanted)) {
     out(`${runLine(run)}\n`)
   }
 }
