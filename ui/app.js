@@ -477,17 +477,22 @@ function DeadLetters({ say }) {
   </section>`
 }
 
-/** A line chart of samples `[{t, ...series}]` with uPlot. */
-function Chart({ title, samples, series }) {
+/**
+ * A line chart of samples `[{t, ...series}]` with uPlot, its time axis at least `span` seconds
+ * wide, ending at the last sample.
+ */
+function Chart({ title, samples, series, span }) {
   const box = useRef()
   const plot = useRef()
   useEffect(() => {
     let cancelled = false
     import('/ui/vendor/uPlot.esm.js').then(({ default: UPlot }) => {
       if (cancelled || !box.current) return
+      // Drawn from two samples on: uPlot widens a single time to 86 400 / 1e-3 s (years).
+      const shown = samples.length < 2 ? [] : samples
       const data = [
-        samples.map((s) => s.t / 1000),
-        ...series.map((name) => samples.map((s) => s[name] ?? null)),
+        shown.map((s) => s.t / 1000),
+        ...series.map((name) => shown.map((s) => s[name] ?? null)),
       ]
       if (plot.current) {
         plot.current.setData(data)
@@ -499,6 +504,16 @@ function Chart({ title, samples, series }) {
           width: Math.min(560, box.current.clientWidth || 560),
           height: 200,
           series: [{}, ...series.map((label, i) => ({ label, stroke: colors[i % colors.length] }))],
+          scales: {
+            x: {
+              time: true,
+              // Before the samples: the last `span` seconds (uPlot's own would be 1970).
+              range: (_u, min, max) => {
+                const end = max ?? Date.now() / 1000
+                return [Math.min(min ?? end, end - span), end]
+              },
+            },
+          },
         },
         data,
         box.current,
@@ -579,8 +594,8 @@ function System({ say }) {
   return html`<section aria-labelledby="sys-h">
     <h2 id="sys-h">System</h2>
     <div class="grid">
-      ${admin && html`<${Chart} title="Queue: messages waiting and in flight (every 2 s while shown)" samples=${samples} series=${['waiting', 'pending']} />`}
-      ${stats && html`<${Chart} title="Usage by hour" samples=${statSamples} series=${['uploads', 'downloads', 'jobs', 'MiB in']} />`}
+      ${admin && html`<${Chart} title="Queue: messages waiting and in flight (every 2 s while shown)" samples=${samples} series=${['waiting', 'pending']} span=${120} />`}
+      ${stats && html`<${Chart} title="Usage by hour" samples=${statSamples} series=${['uploads', 'downloads', 'jobs', 'MiB in']} span=${86_400} />`}
     </div>
     ${stats && html`<${UsageFigures} stats=${stats} />`}
     ${
