@@ -5,6 +5,9 @@ import type { ConsumeFlags, PublishFlags } from './commands/queue.ts'
 import { addConfigOptions, flagValues } from './config-options.ts'
 import { usageError } from './errors.ts'
 
+/** `--json` of a listing: the API's objects, one per line (JSON Lines), for scripts. */
+const JSON_LINES = 'one JSON object per line, as the API gives it'
+
 // Each command's module loads when the command runs, with what it needs: `piper compress` does
 // not load the gateway, the queue or their libraries, and `piper --version` loads none.
 const load = {
@@ -157,9 +160,15 @@ function fileCommands(program: Command, io: ProgramIo): void {
     program
       .command('ls')
       .description('list files (size, created, name), optionally under a prefix')
-      .argument('[prefix]', 'only names that start with this'),
+      .argument('[prefix]', 'only names that start with this')
+      .option('--json', JSON_LINES),
   ).action(async (prefix: string | undefined, options: Options) => {
-    await (await load.files()).lsCommand(prefix, flagValues(options), io.stdout)
+    await (await load.files()).lsCommand(
+      prefix,
+      options as { json?: boolean },
+      flagValues(options),
+      io.stdout,
+    )
   })
 
   addConfigOptions(
@@ -182,10 +191,11 @@ function jobCommands(program: Command, io: ProgramIo): void {
         'only jobs in this state: queued, running, succeeded, failed, cancelled',
       )
       .option('--newest', 'newest first')
-      .option('--limit <n>', 'at most this many'),
+      .option('--limit <n>', 'at most this many')
+      .option('--json', JSON_LINES),
   ).action(async (options: Options) => {
     await (await load.jobs()).jobsCommand(
-      options as { state?: string; limit?: string; newest?: boolean },
+      options as { state?: string; limit?: string; newest?: boolean; json?: boolean },
       flagValues(options),
       io.stdout,
     )
@@ -267,10 +277,11 @@ function pipelineCommands(program: Command, io: ProgramIo): void {
       .description('list runs (id, state, pipeline, steps done), oldest first (or --newest)')
       .option('--state <state>', 'only runs in this state')
       .option('--newest', 'newest first')
-      .option('--limit <n>', 'at most this many'),
+      .option('--limit <n>', 'at most this many')
+      .option('--json', JSON_LINES),
   ).action(async (options: Options) => {
     await (await load.pipelines()).runsCommand(
-      options as { state?: string; limit?: string; newest?: boolean },
+      options as { state?: string; limit?: string; newest?: boolean; json?: boolean },
       flagValues(options),
       io.stdout,
     )

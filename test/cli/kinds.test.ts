@@ -88,6 +88,24 @@ describe('piper up --kinds, and the pipeline commands', () => {
       const lastJob = await runPiper(['jobs', '--newest', '--limit', '1'], { env })
       assert.match(lastJob.stdout, new RegExp(`^${job.id}  `))
       assert.equal(lastJob.stdout.split('\n').length, 2, lastJob.stdout)
+      // --json: the API's objects, a line each.
+      const asJson = await runPiper(['jobs', '--newest', '--limit', '2', '--json'], { env })
+      const jsonJobs = asJson.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { id: string; type: string })
+      assert.equal(jsonJobs.length, 2)
+      assert.deepEqual([jsonJobs[0]!.id, jsonJobs[0]!.type], [job.id, 'decompress'])
+      const runsJson = await runPiper(['runs', '--json', '--state', 'failed'], { env })
+      assert.deepEqual(
+        runsJson.stdout
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line).id),
+        [failing.id],
+      )
+      const files = await runPiper(['ls', '--json', 'p/'], { env })
+      assert.deepEqual(JSON.parse(files.stdout.split('\n')[0]!).name, 'p/in.txt')
       const failedJob = await runPiper(['watch', job.id], { env })
       assert.equal(failedJob.code, 1, failedJob.stdout)
       assert.match(failedJob.stderr, new RegExp(`^piper: ${job.id} failed \\(E_\\w+\\)\n$`))

@@ -89,11 +89,16 @@ export async function getCommand(
 /** `piper ls [PREFIX]`: one line per file — size, creation time, name — every page. */
 export async function lsCommand(
   prefix: string | undefined,
+  options: { json?: boolean },
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
   for await (const f of clientFor(flags).items<ApiFile>('/v1/files', 'files', { prefix })) {
-    out(`${String(f.size).padStart(12)}  ${f.created}  ${f.name}\n`)
+    out(
+      options.json
+        ? `${JSON.stringify(f)}\n`
+        : `${String(f.size).padStart(12)}  ${f.created}  ${f.name}\n`,
+    )
   }
 }
 

@@ -25,14 +25,14 @@ function jobPath(id: string): string {
  * id, state, type, input → output.
  */
 export async function jobsCommand(
-  options: { state?: string; limit?: string; newest?: boolean },
+  options: { state?: string; limit?: string; newest?: boolean; json?: boolean },
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
   const wanted = limitFlag(options.limit)
   const query = listQuery(options)
   for await (const job of clientFor(flags).items<ApiJob>('/v1/jobs', 'jobs', query, wanted)) {
-    out(`${jobLine(job)}\n`)
+    out(`${options.json ? JSON.stringify(job) : jobLine(job)}\n`)
   }
 }
 

@@ -92,14 +92,14 @@ export async function runCommand(
 
 /** `piper runs [--state S] [--newest] [--limit N]`: one line per run, oldest first (or newest). */
 export async function runsCommand(
-  options: { state?: string; limit?: string; newest?: boolean },
+  options: { state?: string; limit?: string; newest?: boolean; json?: boolean },
   flags: FlagValues,
   out: (text: string) => void,
 ): Promise<void> {
   const wanted = limitFlag(options.limit)
   const query = listQuery(options)
   for await (const run of clientFor(flags).items<ApiRun>('/v1/runs', 'runs', query, wanted)) {
-    out(`${runLine(run)}\n`)
+    out(`${options.json ? JSON.stringify(run) : runLine(run)}\n`)
   }
 }
 
