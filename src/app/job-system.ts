@@ -177,13 +177,21 @@ export function jobSystem(options: JobSystemOptions) {
     consumer: options.consumer,
     metrics: options.metrics,
   }
+  const kindRuntimes = serve.length === 0 ? [] : jobWorkers(kindWorkers)
   const workers: Component[] =
     serve.length === 0
       ? []
       : [
           // First, so closed last: a detection the workers wait for finishes before it stops.
           { name: 'detector', start: async () => {}, close: () => detector.close() },
-          together('job-workers', jobWorkers(kindWorkers)),
+          together('job-workers', kindRuntimes, (started) => {
+            // One line for all of them (each runtime says its topic at debug).
+            const log = logger.child({ component: 'workers' })
+            const fields = { kinds: serve.length, topics: kindRuntimes.length }
+            if (started)
+              log.info({ ...fields, concurrency: options.concurrency }, 'workers started')
+            else log.info(fields, 'workers stopped')
+          }),
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({
             queue,
@@ -215,15 +223,22 @@ export type JobSystem = ReturnType<typeof jobSystem>
 /**
  * Components started and closed as one, all at once: a worker runtime per kind's topic and
  * its dead letters (30 with 14 kinds) each wait out a poll as they close, in parallel here.
+ * `said` is told once they have all started, and once they have all closed.
  */
-function together(name: string, parts: readonly Component[]): Component {
+function together(
+  name: string,
+  parts: readonly Component[],
+  said?: (started: boolean) => void,
+): Component {
   return {
     name,
     start: async () => {
       for (const part of parts) await part.start()
+      said?.(true)
     },
     close: async () => {
       await Promise.all(parts.map((part) => part.close()))
+      said?.(false)
     },
   }
 }

@@ -80,7 +80,9 @@ export class WorkerRuntime<T> {
     await this.#o.queue.ensureTopic(this.#o.topic, this.#o.topicOptions)
     this.#consumer = await this.#o.queue.consumer(this.#o.topic, this.#o.group, this.#o.consumer)
     this.#loop = this.#pull(this.#consumer)
-    this.#log.info({ concurrency: this.#o.concurrency }, 'workers started')
+    // One line a topic at debug: a process serves dozens (two for each kind), and its
+    // composition root says what it started in one line at info.
+    this.#log.debug({ concurrency: this.#o.concurrency }, 'workers started')
   }
 
   close(): Promise<void> {
@@ -110,7 +112,7 @@ export class WorkerRuntime<T> {
       await Promise.allSettled([...this.#held].map((m) => this.#consumer?.nack(m, 0)))
     }
     await this.#consumer?.close()
-    this.#log.info('workers stopped')
+    this.#log.debug('workers stopped')
   }
 
   async #pull(consumer: Consumer): Promise<void> {
