@@ -266,15 +266,58 @@ function Files({ say }) {
 /** Rows a live list keeps, newest first: the page it opened with, then what arrived since. */
 const SHOWN = 200
 
+/**
+ * Asked (`more()`) when events name items a live list does not show yet: at most once a second,
+ * reads the listing newest first, page by page until it meets an item the list has (or has
+ * `SHOWN`), and adds what the list lacks. A few requests however many new items come at once
+ * (a fan-out of thousands), not one each, and no gap between what it had and what it adds.
+ */
+function newItems(path, field, list, setList, signal) {
+  let waiting = false
+  const fetchNew = async () => {
+    const known = new Set(list().map((item) => item.id))
+    const added = []
+    for (let cursor = ''; added.length < SHOWN; ) {
+      const page = await api(`${path}${cursor && `&cursor=${cursor}`}`)
+      const items = page[field]
+      added.push(...items.filter((item) => !known.has(item.id)))
+      if (!page.next_cursor || items.some((item) => known.has(item.id))) break
+      cursor = page.next_cursor
+    }
+    if (signal.aborted) return
+    setList((now) => {
+      const shown = new Set(now.map((item) => item.id))
+      const fresh = added.filter((item) => !shown.has(item.id))
+      return [...fresh, ...now].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, SHOWN)
+    })
+  }
+  return () => {
+    if (waiting) return
+    waiting = true
+    setTimeout(() => {
+      fetchNew()
+        .catch(() => {})
+        .finally(() => {
+          waiting = false
+        })
+    }, 1000)
+  }
+}
+
 /** Jobs, live: the list, then every state and progress event from /v1/events. */
 function Jobs({ say }) {
   const [jobs, setJobs] = useState([])
+  // What the list shows now, for `newItems` (its effect outlives this render's `jobs`).
+  const shown = useRef([])
+  shown.current = jobs
   const [progress, setProgress] = useState({})
   useEffect(() => {
     const stop = new AbortController()
-    api('/v1/jobs?order=newest&limit=100')
+    const newest = '/v1/jobs?order=newest&limit=100'
+    api(newest)
       .then((page) => setJobs(page.jobs))
       .catch((e) => say(e.message, true))
+    const more = newItems(newest, 'jobs', () => shown.current, setJobs, stop.signal)
     follow(
       '/v1/events',
       (type, data) => {
@@ -284,9 +327,7 @@ function Jobs({ say }) {
           setJobs((list) => {
             const known = list.some((j) => j.id === data.job)
             if (!known) {
-              api(`/v1/jobs/${data.job}`).then((job) =>
-                setJobs((l) => (l.some((j) => j.id === job.id) ? l : [job, ...l].slice(0, SHOWN))),
-              )
+              more()
               return list
             }
             return list.map((j) =>
@@ -385,12 +426,16 @@ function RunGraph({ steps, definition }) {
 
 function Runs({ say }) {
   const [runs, setRuns] = useState([])
+  const shown = useRef([])
+  shown.current = runs
   const [open, setOpen] = useState(null)
   useEffect(() => {
     const stop = new AbortController()
-    api('/v1/runs?order=newest&limit=50')
+    const newest = '/v1/runs?order=newest&limit=50'
+    api(newest)
       .then((page) => setRuns(page.runs))
       .catch((e) => say(e.message, true))
+    const more = newItems(newest, 'runs', () => shown.current, setRuns, stop.signal)
     // Live: a run's state event moves its row, or puts a new run at the top.
     follow(
       '/v1/events',
@@ -402,11 +447,7 @@ function Runs({ say }) {
               r.id === data.run ? { ...r, state: data.state, error: data.error } : r,
             )
           }
-          api(`/v1/runs/${data.run}`)
-            .then((run) =>
-              setRuns((l) => (l.some((r) => r.id === run.id) ? l : [run, ...l].slice(0, SHOWN))),
-            )
-            .catch(() => {})
+          more()
           return list
         })
       },
