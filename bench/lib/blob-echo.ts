@@ -5,9 +5,10 @@
  * it as the floor under a storage node: the bytes over loopback and onto the disk, nothing else.
  */
 
-import { link, open, readFile, unlink } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
+import { writeDurably } from './durable-file.ts'
 
 const dir = process.argv[2]!
 
@@ -15,16 +16,7 @@ const server = createServer(async (req, res) => {
   const key = (req.url ?? '/').slice(1)
   try {
     if (req.method === 'PUT') {
-      const tmp = join(dir, `${key}.tmp`)
-      const file = await open(tmp, 'wx')
-      for await (const piece of req) await file.write(piece as Buffer)
-      await file.sync()
-      await file.close()
-      await link(tmp, join(dir, key)).catch(() => {})
-      await unlink(tmp)
-      const folder = await open(dir, 'r')
-      await folder.sync()
-      await folder.close()
+      await writeDurably(dir, key, req)
       res.writeHead(201).end()
     } else {
       const bytes = await readFile(join(dir, key))

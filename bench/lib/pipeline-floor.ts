@@ -13,12 +13,13 @@
  * an `event: state` with `{run, state: "succeeded"}` as each run ends. Prints its port.
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { type FileHandle, link, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises'
 import { createServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { gzipSync } from 'node:zlib'
 import { extract as tarExtract, pack as tarPack } from 'tar-stream'
+import { writeDurably } from './durable-file.ts'
 
 const dir = process.argv[2]!
 const blobs = join(dir, 'blobs')
@@ -85,16 +86,7 @@ const stored = new Set<string>()
 async function storeBlob(bytes: Uint8Array): Promise<string> {
   const key = createHash('sha256').update(bytes).digest('hex')
   if (stored.has(key)) return key
-  const tmp = join(blobs, `${key}.${randomUUID()}.tmp`)
-  const file = await open(tmp, 'wx')
-  await file.write(bytes)
-  await file.sync()
-  await file.close()
-  await link(tmp, join(blobs, key)).catch(() => {})
-  await unlink(tmp)
-  const folder = await open(blobs, 'r')
-  await folder.sync()
-  await folder.close()
+  await writeDurably(blobs, key, bytes)
   stored.add(key)
   return key
 }

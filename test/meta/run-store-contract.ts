@@ -5,6 +5,19 @@ import type { MetaStore, RunStore } from '../../src/meta/index.ts'
 
 type Store = MetaStore & RunStore
 
+/** A run of a pipeline of no steps, for the client. */
+function newRun(clientId: string) {
+  return {
+    id: `run_${randomUUID()}`,
+    clientId,
+    pipeline: 'p',
+    pipelineVersion: 1,
+    definition: { steps: {} },
+    inputs: ['in'],
+    steps: {},
+  }
+}
+
 /** What every `RunStore` adapter must do to let the run engine read only what changed. */
 export function runRunStoreContract(
   name: string,
@@ -18,15 +31,7 @@ export function runRunStoreContract(
       const store = await create(t)
       if (!store) return
       try {
-        const { run } = await store.createRun({
-          id: `run_${randomUUID()}`,
-          clientId: 'rosa',
-          pipeline: 'p',
-          pipelineVersion: 1,
-          definition: { steps: {} },
-          inputs: ['in'],
-          steps: {},
-        })
+        const { run } = await store.createRun(newRun('rosa'))
         assert.equal(run.retries, 0)
         // Step `b`'s items 0–4 and step `c`'s item 0, created out of order.
         const made = await store.createJobs(
@@ -130,24 +135,8 @@ export function runRunStoreContract(
     it("a client's jobs and runs listed oldest or newest first, page by page, by state", (t) =>
       withRun(t, async (store, runId, ids) => {
         // The fixture's run and its six jobs, and a run of another client's.
-        const other = await store.createRun({
-          id: `run_${randomUUID()}`,
-          clientId: 'sam',
-          pipeline: 'p',
-          pipelineVersion: 1,
-          definition: { steps: {} },
-          inputs: ['in'],
-          steps: {},
-        })
-        const second = await store.createRun({
-          id: `run_${randomUUID()}`,
-          clientId: 'rosa',
-          pipeline: 'p',
-          pipelineVersion: 1,
-          definition: { steps: {} },
-          inputs: ['in'],
-          steps: {},
-        })
+        const other = await store.createRun(newRun('sam'))
+        const second = await store.createRun(newRun('rosa'))
         const job = (await store.jobById(ids[2]!))!
         await store.updateJob(job.id, job.version, { state: 'running' })
         const oldest = [...ids].sort()
