@@ -104,6 +104,11 @@ async function download(name) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000)
 }
 
+/** A gzip file (by its type, or its name when it was stored untyped): offered Decompress, not Compress. */
+function isGzip(file) {
+  return /^application\/(x-)?gzip$/.test(file.content_type) || file.name.endsWith('.gz')
+}
+
 function bytes(n) {
   if (n == null) return ''
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -209,9 +214,9 @@ function Files({ say }) {
     say(`Deleted ${name}`)
     await load(false)
   }
-  const compress = async (name) => {
-    const job = await post('/v1/jobs', { type: 'compress', input: name })
-    say(`Job ${job.id} queued: compress ${name} → ${job.output}`)
+  const startJob = async (type, name) => {
+    const job = await post('/v1/jobs', { type, input: name })
+    say(`Job ${job.id} queued: ${type} ${name} → ${job.output}`)
   }
   const showDuplicates = async (name) => {
     setDuplicates({ name, items: (await api(`${fileUrl(name)}/duplicates`)).duplicates ?? [] })
@@ -245,7 +250,11 @@ function Files({ say }) {
             <td>${when(f.created)}</td>
             <td>
               <button class="act" onClick=${() => download(f.name).catch((e) => say(e.message, true))}>Download</button>
-              <button class="act" onClick=${() => compress(f.name).catch((e) => say(e.message, true))}>Compress</button>
+              ${
+                isGzip(f)
+                  ? html`<button class="act" onClick=${() => startJob('decompress', f.name).catch((e) => say(e.message, true))}>Decompress</button>`
+                  : html`<button class="act" onClick=${() => startJob('compress', f.name).catch((e) => say(e.message, true))}>Compress</button>`
+              }
               ${f.content_type.startsWith('image/') && html`<button class="act" onClick=${() => showDuplicates(f.name).catch((e) => say(e.message, true))}>Duplicates</button>`}
               <button class="act" onClick=${() => remove(f.name).catch((e) => say(e.message, true))}>Delete</button>
             </td>

@@ -106,6 +106,17 @@ it('dashboard in Chromium: sign in, upload with Uppy (tus), compress, watch the 
     assert.ok(restored.equals(original), 'gzip -d of the download is the uploaded file')
     assert.ok((await readFile(saved)).length < original.length, 'and it is smaller')
 
+    // A gzip file is offered Decompress, not Compress.
+    await page.getByRole('button', { name: 'Files', exact: true }).click()
+    const gz = page.locator('tr[data-file="report.txt.gz"]')
+    await gz.waitFor()
+    assert.equal(await gz.getByRole('button', { name: 'Compress', exact: true }).count(), 0)
+    await gz.getByRole('button', { name: 'Decompress' }).click()
+    await page
+      .getByRole('status')
+      .filter({ hasText: /queued: decompress report.txt.gz → report.txt$/ })
+      .waitFor()
+
     for (const view of ['Runs', 'Dead letters', 'System']) {
       await page.getByRole('button', { name: view, exact: true }).click()
       await page.getByRole('heading', { name: view === 'Runs' ? 'Pipeline runs' : view }).waitFor()
