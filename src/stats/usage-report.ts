@@ -92,15 +92,23 @@ function emptyFigures() {
   }
 }
 
-/** Adds one counter row to figures; `kind` keeps only that kind's jobs. */
+/**
+ * Adds one counter row to figures; `kind` keeps only that kind's jobs. A metric is its name,
+ * then what it counts: `jobs.KIND.STATE`, `job_bytes_in.KIND`, `runs.STATE`, … — a kind may
+ * hold dots itself (`image.detect`), so it is what lies between the name and the state.
+ */
 function addRow(f: Figures, row: CounterRow, kind: string | undefined): void {
-  const [name, a, b] = row.metric.split('.')
-  if ((name === 'runs' || name === 'images' || name === 'image_sizes') && a) {
-    f[name][a] = (f[name][a] ?? 0) + row.value
-  } else if (name === 'jobs' && a && b) addJobs(f, a, b, row.value, kind)
-  else if ((name === 'job_bytes_in' || name === 'job_bytes_out') && a) {
-    addCompression(f, a, name === 'job_bytes_in' ? 'bytes_in' : 'bytes_out', row.value, kind)
-  } else if (name !== undefined && COUNTS.has(name)) {
+  const dot = row.metric.indexOf('.')
+  const name = dot < 0 ? row.metric : row.metric.slice(0, dot)
+  const rest = dot < 0 ? '' : row.metric.slice(dot + 1)
+  if ((name === 'runs' || name === 'images' || name === 'image_sizes') && rest) {
+    f[name][rest] = (f[name][rest] ?? 0) + row.value
+  } else if (name === 'jobs') {
+    const last = rest.lastIndexOf('.')
+    if (last > 0) addJobs(f, rest.slice(0, last), rest.slice(last + 1), row.value, kind)
+  } else if ((name === 'job_bytes_in' || name === 'job_bytes_out') && rest) {
+    addCompression(f, rest, name === 'job_bytes_in' ? 'bytes_in' : 'bytes_out', row.value, kind)
+  } else if (COUNTS.has(name)) {
     f[name as (typeof PLAIN_COUNTS)[number]] += row.value
   }
 }
