@@ -1,12 +1,8 @@
+import { kindOfTaskTopic, LEGACY_TASK_TOPIC, WORKER_GROUP } from '../jobs/index.ts'
 import type { TopicStats } from '../queue/index.ts'
 import type { ClientResolver } from './api-keys.ts'
 import { sendJson } from './respond.ts'
 import type { Router } from './router.ts'
-
-/** The consumer group of the workers that run job tasks (`WORKER_GROUP`). */
-const WORKERS = 'workers'
-/** Task topics: `jobs.<kind>` and their shards, not dead letters. */
-const TASK_TOPIC = /^jobs\.[^.]+(\.\d+)?$/
 
 /**
  * `/v1/admin/queue`: every topic's depth and each group's lag and in-flight count (the
@@ -29,9 +25,12 @@ export function queueAdminRoutes(
     let lag = 0
     let pending = 0
     for (const topic of await stats()) {
-      if (!TASK_TOPIC.test(topic.topic)) continue
-      if (kind !== null && topic.topic.split('.')[1] !== kind) continue
-      const group = topic.groups.find((g) => g.group === WORKERS)
+      // Task topics: `jobs.<kind>` and their shards (a kind may hold dots: `image.detect`),
+      // and the legacy topic of every kind; not dead letters.
+      const topicKind = kindOfTaskTopic(topic.topic)
+      if (topicKind === undefined && topic.topic !== LEGACY_TASK_TOPIC) continue
+      if (kind !== null && topicKind !== kind) continue
+      const group = topic.groups.find((g) => g.group === WORKER_GROUP)
       // A topic no worker has joined yet waits whole.
       lag += group ? group.lag : topic.messages
       pending += group?.pending ?? 0

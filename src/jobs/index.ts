@@ -30,6 +30,7 @@ export { PeriodicSweep } from './periodic-sweep.ts'
 export {
   decodeTask,
   encodeTask,
+  kindOfTaskTopic,
   LEGACY_TASK_TOPIC,
   shardOfTopic,
   type Task,

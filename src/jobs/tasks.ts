@@ -25,6 +25,18 @@ export function shardOfTopic(topic: string): { kind: string; shard: number } | u
 export const LEGACY_TASK_TOPIC = 'jobs.tasks'
 
 /**
+ * The kind whose tasks a topic holds: `jobs.KIND`, or a shard's `jobs.KIND.N` (a kind's name
+ * may hold dots: `jobs.image.detect.2`). Undefined for dead letters, other topics, and the
+ * legacy `jobs.tasks`, whose tasks are of every kind.
+ */
+export function kindOfTaskTopic(topic: string): string | undefined {
+  if (!topic.startsWith('jobs.') || topic.endsWith('.dlq') || topic === LEGACY_TASK_TOPIC) {
+    return undefined
+  }
+  return shardOfTopic(topic)?.kind ?? topic.slice('jobs.'.length)
+}
+
+/**
  * A job's work on the queue. `start` plans the job, and runs a job of the `whole` shape itself;
  * `part` turns one input chunk into one output chunk; the last part to finish publishes `join`,
  * which commits the output. `stream` (a whole job in a task of its own) is what earlier
