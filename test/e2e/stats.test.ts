@@ -131,7 +131,10 @@ it('usage statistics: kept from the event history, exact after kill -9 and resta
     assert.equal(cli.code, 0, cli.stderr)
     assert.match(cli.stdout, /^total\s+29\s/m)
     assert.match(cli.stdout, /^compress: 3 jobs, p50 \d+ ms/m)
-    assert.match(cli.stdout, /^stored now: 28 files, \d+ bytes; deduplication saved \d+ bytes/m)
+    assert.match(
+      cli.stdout,
+      /^stored now: 28 files, [\d.]+ [KMG]?i?B; deduplication saved [\d.]+ [KMG]?i?B in the span$/m,
+    )
     assert.match(cli.stdout, /^images: png 1 \(/m)
     const bad = await fetch(`${piper.url}/v1/stats?bucket=week`)
     assert.equal(bad.status, 400)

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FlagValues } from '../../config/index.ts'
 import type { ApiJob, ApiRun } from '../api-types.ts'
+import { byteSize } from '../byte-size.ts'
 import { CliError } from '../errors.ts'
 import { clientFor } from '../gateway-client.ts'
 import { readSse } from '../sse-reader.ts'
@@ -109,7 +110,7 @@ export function jobLine(job: ApiJob): string {
   // Kinds that write no file (hash, image.stats, …) report other figures (`--json` shows them).
   if (r?.input_size !== undefined && r.output_size !== undefined) {
     const took = r.duration_ms === undefined ? '' : ` in ${(r.duration_ms / 1000).toFixed(1)} s`
-    return `${head}  ${size(r.input_size)} → ${size(r.output_size)} (${r.ratio})${took}`
+    return `${head}  ${byteSize(r.input_size)} → ${byteSize(r.output_size)} (${r.ratio})${took}`
   }
   if (job.error) return `${head}  ${job.error.code}: ${job.error.message}`
   return head
@@ -119,16 +120,5 @@ function progressBar(p: Progress): string {
   const width = 30
   const fraction = p.chunks_total === 0 ? 1 : p.chunks_done / p.chunks_total
   const filled = Math.round(fraction * width)
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%  ${p.chunks_done}/${p.chunks_total} chunks  ${size(p.bytes_in)} → ${size(p.bytes_out)}`
-}
-
-function size(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%  ${p.chunks_done}/${p.chunks_total} chunks  ${byteSize(p.bytes_in)} → ${byteSize(p.bytes_out)}`
 }

@@ -1,5 +1,6 @@
 import type { FlagValues } from '../../config/index.ts'
 import type { ApiUsage, ApiWebhook, WebhookRequestBody } from '../api-types.ts'
+import { byteSize } from '../byte-size.ts'
 import { clientFor } from '../gateway-client.ts'
 import { json } from './pipelines.ts'
 
@@ -33,15 +34,15 @@ export async function statsCommand(
     out(`${JSON.stringify(report, null, 2)}\n`)
     return
   }
-  out('start                     uploads   bytes in  deletes  jobs ended\n')
+  out('start                     uploads    bytes in  deletes  jobs ended\n')
   for (const b of report.buckets) {
     out(
-      `${b.start}  ${pad(b.uploads, 7)}  ${pad(b.bytes_in, 9)}  ${pad(b.deletes, 7)}  ${pad(b.jobs_ended, 10)}\n`,
+      `${b.start}  ${pad(b.uploads, 7)}  ${byteSize(b.bytes_in).padStart(10)}  ${pad(b.deletes, 7)}  ${pad(b.jobs_ended, 10)}\n`,
     )
   }
   const t = report.totals
   out(
-    `total                     ${pad(t.uploads, 7)}  ${pad(t.bytes_in, 9)}  ${pad(t.deletes, 7)}  ${pad(t.jobs_ended, 10)}\n`,
+    `total                     ${pad(t.uploads, 7)}  ${byteSize(t.bytes_in).padStart(10)}  ${pad(t.deletes, 7)}  ${pad(t.jobs_ended, 10)}\n`,
   )
   for (const [kind, l] of Object.entries(t.latency_ms)) {
     const ratio = t.compression[kind]?.ratio
@@ -50,7 +51,7 @@ export async function statsCommand(
     )
   }
   out(
-    `stored now: ${report.stored.files} files, ${report.stored.bytes} bytes; deduplication saved ${t.bytes_deduplicated} bytes in the span\n`,
+    `stored now: ${report.stored.files} files, ${byteSize(report.stored.bytes)}; deduplication saved ${byteSize(t.bytes_deduplicated)} in the span\n`,
   )
   const images = Object.entries(t.images)
   if (images.length > 0) {
