@@ -332,20 +332,16 @@ function Jobs({ say }) {
       (type, data) => {
         if (!data.job) return
         if (type === 'progress') setProgress((p) => ({ ...p, [data.job]: data }))
-        if (type === 'state') {
-          setJobs((list) => {
-            const known = list.some((j) => j.id === data.job)
-            if (!known) {
-              more()
-              return list
-            }
-            return list.map((j) =>
-              j.id === data.job
-                ? { ...j, state: data.state, result: data.result, error: data.error }
-                : j,
-            )
-          })
-        }
+        if (type !== 'state') return
+        // A job the list lacks is read with the next batch (`newItems`), not here.
+        if (!shown.current.some((j) => j.id === data.job)) more()
+        setJobs((list) =>
+          list.map((j) =>
+            j.id === data.job
+              ? { ...j, state: data.state, result: data.result, error: data.error }
+              : j,
+          ),
+        )
       },
       stop.signal,
     )
@@ -450,15 +446,10 @@ function Runs({ say }) {
       '/v1/events',
       (type, data) => {
         if (type !== 'state' || !data.run) return
-        setRuns((list) => {
-          if (list.some((r) => r.id === data.run)) {
-            return list.map((r) =>
-              r.id === data.run ? { ...r, state: data.state, error: data.error } : r,
-            )
-          }
-          more()
-          return list
-        })
+        if (!shown.current.some((r) => r.id === data.run)) more()
+        setRuns((list) =>
+          list.map((r) => (r.id === data.run ? { ...r, state: data.state, error: data.error } : r)),
+        )
       },
       stop.signal,
     )

@@ -178,6 +178,7 @@ export function jobSystem(options: JobSystemOptions) {
     metrics: options.metrics,
   }
   const kindRuntimes = serve.length === 0 ? [] : jobWorkers(kindWorkers)
+  const workersLog = logger.child({ component: 'workers' })
   const workers: Component[] =
     serve.length === 0
       ? []
@@ -186,11 +187,10 @@ export function jobSystem(options: JobSystemOptions) {
           { name: 'detector', start: async () => {}, close: () => detector.close() },
           together('job-workers', kindRuntimes, (started) => {
             // One line for all of them (each runtime says its topic at debug).
-            const log = logger.child({ component: 'workers' })
             const fields = { kinds: serve.length, topics: kindRuntimes.length }
             if (started)
-              log.info({ ...fields, concurrency: options.concurrency }, 'workers started')
-            else log.info(fields, 'workers stopped')
+              workersLog.info({ ...fields, concurrency: options.concurrency }, 'workers started')
+            else workersLog.info(fields, 'workers stopped')
           }),
           new ShardWatcher({ ...kindWorkers, intervalMs: options.shardScanMs }),
           runWorkers({
